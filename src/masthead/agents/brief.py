@@ -1,0 +1,58 @@
+"""Brief: reads the signal and lists what matters, for every channel's draft to build on."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from masthead.agents.base import (
+    AgentInput,
+    AgentOutput,
+    AgentResult,
+    Effect,
+    ModelClient,
+    ProjectContext,
+    SignalContext,
+    bullet_list,
+    quote_data,
+    system_prompt,
+)
+from masthead.agents.registry import register
+from masthead.providers.base import Message
+
+
+class BriefInput(AgentInput):
+    project: ProjectContext
+    signal: SignalContext
+
+
+class BriefOutput(AgentOutput):
+    headline: str = Field(min_length=1, max_length=140)
+    key_points: list[str] = Field(min_length=1, max_length=4)
+    angle: str = Field(max_length=200)
+
+
+@register
+class BriefAgent:
+    name: ClassVar[str] = "brief"
+    prompt_version: ClassVar[str] = "brief/1"
+    effect: ClassVar[Effect] = "none"
+    input_model = BriefInput
+    output_model = BriefOutput
+
+    def run(self, inp: BriefInput, model: ModelClient) -> AgentResult:
+        messages = [
+            Message(role="system", content=system_prompt("You are an editor writing a content brief.", inp.project)),
+            Message(
+                role="user",
+                content=(
+                    f"Signal ({inp.signal.kind}):\n{quote_data('signal', inp.signal.body)}\n\n"
+                    f"Known facts:\n{bullet_list(inp.project.facts)}\n\n"
+                    "Write a brief as JSON with keys: headline (one line), key_points (2 to 4 short "
+                    "points taken from the signal), angle (why the audience cares)."
+                ),
+            ),
+        ]
+        output = model.generate(messages, BriefOutput)
+        return AgentResult(output=output)

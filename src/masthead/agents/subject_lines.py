@@ -1,0 +1,59 @@
+"""Subject lines: a few short variants for newsletter and email pieces."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from masthead.agents.base import (
+    AgentInput,
+    AgentOutput,
+    AgentResult,
+    Effect,
+    ModelClient,
+    ProjectContext,
+    bullet_list,
+    quote_data,
+    system_prompt,
+)
+from masthead.agents.brief import BriefOutput
+from masthead.agents.registry import register
+from masthead.providers.base import Message
+
+
+class SubjectLinesInput(AgentInput):
+    project: ProjectContext
+    channel: str
+    brief: BriefOutput
+
+
+class SubjectLinesOutput(AgentOutput):
+    subjects: list[str] = Field(min_length=1, max_length=3)
+
+
+@register
+class SubjectLinesAgent:
+    name: ClassVar[str] = "subject_lines"
+    prompt_version: ClassVar[str] = "subject_lines/1"
+    effect: ClassVar[Effect] = "none"
+    input_model = SubjectLinesInput
+    output_model = SubjectLinesOutput
+
+    def run(self, inp: SubjectLinesInput, model: ModelClient) -> AgentResult:
+        brief = f"{inp.brief.headline}\n{bullet_list(inp.brief.key_points)}"
+        messages = [
+            Message(role="system", content=system_prompt("You write email subject lines.", inp.project)),
+            Message(
+                role="user",
+                content=(
+                    f"Brief:\n{quote_data('brief', brief)}\n\n"
+                    f"Write 3 subject lines for the {inp.channel}, each under 60 characters, "
+                    'as JSON: {"subjects": ["...", "...", "..."]}.'
+                ),
+            ),
+        ]
+        output = model.generate(messages, SubjectLinesOutput)
+        # Trim stray whitespace; the subject check, not the model, enforces the 60-character limit.
+        cleaned = SubjectLinesOutput(subjects=[s.strip() for s in output.subjects if s.strip()] or output.subjects)
+        return AgentResult(output=cleaned)

@@ -1,0 +1,201 @@
+"""Commands: imperative functions that validate input, then append events in one transaction.
+
+Every check happens before the first append, so bad input changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from masthead.app.workspace import Workspace
+from masthead.errors import InputError, NotFoundError, StateError
+from masthead.events.model import Meta, stream_of, utc_now
+from masthead.events.store import Transaction
+from masthead.events.types import (
+    CheckOutcome,
+    ChecksRecorded,
+    PieceRevised,
+    ProjectApplied,
+    ReviewApproved,
+    ReviewRejected,
+    SignalReceived,
+    TaskWoken,
+)
+from masthead.projects import Project, parse_project_yaml
+from masthead.recipes.loader import load_recipes
+from masthead.runtime.context import load_context
+from masthead.runtime.ids import new_id
+from masthead.runtime.jobs import PRIORITIES, start_job
+from masthead.runtime.steps import check_piece
+
+MAX_SIGNAL_BYTES = 1_000_000
+ACTOR_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@-")
+
+
+def human(name: str) -> str:
+    if not name or not set(name) <= ACTOR_NAME_CHARS:
+        raise InputError(f"operator name {name!r} is not usable", fix="use letters, digits, _ . @ -")
+    return f"human:{name}"
+
+
+def _meta(actor: str, correlation: str | None = None) -> Meta:
+    return Meta(actor=actor, at=utc_now(), correlation_id=correlation)
+
+
+# -- projects ---------------------------------------------------------------------------
+def read_text_file(path: Path, what: str, max_bytes: int) -> str:
+    if not path.exists():
+        raise NotFoundError(f"{what} file {path} does not exist", fix="check the path")
+    if path.is_dir():
+        raise InputError(f"{what} file {path} is a folder", fix="pass a file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputError(f"{what} file {path} is {size:,} bytes; the limit is {max_bytes:,}",
+                         fix="split it or pass an excerpt")
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise InputError(f"{what} file {path} is binary, not text", fix="pass a UTF-8 text file")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} file {path} is not UTF-8 text (byte {exc.start})",
+                         fix="convert it to UTF-8") from None
+
+
+def apply_project(ws: Workspace, path: Path) -> tuple[Project, int, bool]:
+    """Create or update a project from YAML; returns (project, revision, changed)."""
+    project = parse_project_yaml(read_text_file(path, "project", MAX_SIGNAL_BYTES), str(path))
+    spec = project.model_dump(mode="json")
+    with ws.store.transaction() as tx:
+        rows = tx.query("SELECT spec, revision FROM projects WHERE name = ?", (project.name,))
+        if rows and json.loads(rows[0]["spec"]) == spec:
+            return project, rows[0]["revision"], False
+        revision = rows[0]["revision"] + 1 if rows else 1
+        event = ProjectApplied(name=project.name, spec=spec, revision=revision)
+        tx.append([event.to_new(stream_of("project", project.name), revision - 1)], _meta("system"))
+    return project, revision, True
+
+
+def get_project(ws: Workspace, name: str) -> Project:
+    rows = ws.store.query("SELECT spec FROM projects WHERE name = ?", (name,))
+    if not rows:
+        known = [r["name"] for r in ws.store.query("SELECT name FROM projects ORDER BY name")]
+        fix = f"use one of: {', '.join(known)}" if known else "create it with `masthead project apply FILE.yaml`"
+        raise NotFoundError(f"project {name!r} does not exist", fix=fix)
+    return Project.model_validate(json.loads(rows[0]["spec"]))
+
+
+# -- signals ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SignalAdded:
+    signal_id: str
+    job_ids: list[str]
+    recipes: list[str]
+
+
+def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title: str | None,
+               priority: str, source: str) -> SignalAdded:
+    if priority not in PRIORITIES:
+        raise InputError(f"--priority {priority!r} is not one of high, normal, low", fix="use --priority normal")
+    if not kind or not kind.replace("_", "").replace("-", "").isalnum():
+        raise InputError(f"--kind {kind!r} is not a signal kind", fix="use a word like release_notes")
+    if not body.strip():
+        raise InputError("the signal is empty", fix="pass a file or --text with some content")
+    if len(body.encode("utf-8")) > MAX_SIGNAL_BYTES:
+        raise InputError(f"the signal is over {MAX_SIGNAL_BYTES:,} bytes", fix="pass an excerpt")
+    project = get_project(ws, project_name)
+    recipes = [r for r, _ in load_recipes(ws.root).values() if kind in r.trigger.signal_kinds]
+    signal_id = new_id("sig")
+    meta = _meta("system", correlation=signal_id)
+    with ws.store.transaction() as tx:
+        received = SignalReceived(id=signal_id, project=project.name, kind=kind, title=title, priority=priority,
+                                  body=body, source=source, sha256=hashlib.sha256(body.encode()).hexdigest())
+        tx.append([received.to_new(stream_of("signal", signal_id), 0)], meta)
+        jobs = [start_job(tx, project=project.name, channels=list(project.channels), recipe=recipe,
+                          signal_id=signal_id, priority=priority, meta=meta) for recipe in recipes]
+    return SignalAdded(signal_id, jobs, [r.name for r in recipes])
+
+
+# -- review -----------------------------------------------------------------------------
+def _piece(tx: Transaction, piece_id: str) -> dict:
+    rows = tx.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
+    if not rows:
+        raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead review list` or `masthead pieces list`")
+    return rows[0]
+
+
+def _stream_version(tx: Transaction, stream: str) -> int:
+    return int(tx.query("SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream,))[0]["v"] or 0)
+
+
+def _wake_gate(tx: Transaction, piece: dict, meta: Meta, reason: str) -> None:
+    """A human decision lets the piece's gate task look again right away."""
+    for task in tx.query(
+        "SELECT id, version FROM tasks WHERE job_id = ? AND channel = ? AND kind = 'gate'"
+        " AND status IN ('waiting', 'queued')", (piece["job_id"], piece["channel"]),
+    ):
+        woken = TaskWoken(id=task["id"], reason=reason, run_after=time.time())
+        tx.append([woken.to_new(stream_of("task", task["id"]), task["version"])], meta)
+
+
+def approve(ws: Workspace, piece_id: str, *, operator: str, version: int | None = None) -> dict:
+    meta = _meta(human(operator))
+    with ws.store.transaction() as tx:
+        piece = _piece(tx, piece_id)
+        if piece["status"] not in ("in_review", "drafted"):
+            raise StateError(f"piece {piece_id} is {piece['status']}; only drafted or in-review pieces can be approved")
+        current = piece["version"]
+        if version is not None and version != current:
+            raise StateError(f"piece {piece_id} is at v{current}, not v{version}",
+                             fix=f"read v{current} (`masthead review show {piece_id}`) and approve it with --version {current}")
+        stream = stream_of("piece", piece_id)
+        event = ReviewApproved(piece_id=piece_id, version=current, reason="approved by the operator")
+        tx.append([event.to_new(stream, _stream_version(tx, stream))], meta)
+        _wake_gate(tx, piece, meta, f"approved v{current}")
+        return piece | {"approved_version": current}
+
+
+def reject(ws: Workspace, piece_id: str, *, operator: str, reason: str) -> dict:
+    if not reason.strip():
+        raise InputError("--reason is empty", fix='say why, e.g. --reason "off-brand tone"')
+    meta = _meta(human(operator))
+    with ws.store.transaction() as tx:
+        piece = _piece(tx, piece_id)
+        if piece["status"] in ("published", "rejected"):
+            raise StateError(f"piece {piece_id} is already {piece['status']}")
+        stream = stream_of("piece", piece_id)
+        event = ReviewRejected(piece_id=piece_id, version=piece["version"], reason=reason.strip())
+        tx.append([event.to_new(stream, _stream_version(tx, stream))], meta)
+        _wake_gate(tx, piece, meta, "rejected")
+        return piece
+
+
+def edit(ws: Workspace, piece_id: str, *, operator: str, text: str, subject: str | None = None) -> int:
+    """Add a human version; returns the new version number. Checks run on it at once."""
+    if not text.strip():
+        raise InputError("the edited text is empty", fix="pass a file with the new text")
+    meta = _meta(human(operator))
+    with ws.store.transaction() as tx:
+        piece = _piece(tx, piece_id)
+        if piece["status"] not in ("drafted", "in_review"):
+            raise StateError(f"piece {piece_id} is {piece['status']}; only drafted or in-review pieces can be edited")
+        gate_tasks = tx.query("SELECT * FROM tasks WHERE job_id = ? AND channel = ? AND kind = 'check'",
+                              (piece["job_id"], piece["channel"]))
+        version = piece["version"] + 1
+        new_subject = subject if subject is not None else piece["subject"]
+        stream = stream_of("piece", piece_id)
+        revised = PieceRevised(id=piece_id, version=version, text=text.rstrip("\n"), subject=new_subject,
+                               kind="human_edit", author=meta.actor, tier=None, prompt_version=None, task_id=None)
+        events = [revised.to_new(stream, _stream_version(tx, stream))]
+        if gate_tasks:
+            ctx = load_context(ws.store, gate_tasks[0])
+            results = check_piece(ctx, revised.text, new_subject)
+            events.append(ChecksRecorded(piece_id=piece_id, version=version, results=[
+                CheckOutcome(name=r.name, passed=r.passed, detail=r.detail) for r in results]).to_new(stream))
+        tx.append(events, meta)
+        _wake_gate(tx, piece, meta, f"edited to v{version}")
+        return version

@@ -1,0 +1,102 @@
+"""Read-side questions: pieces, their versions and diffs, and full lineage."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+from masthead.app.workspace import Workspace
+from masthead.errors import InputError, NotFoundError
+
+PIECE_STATUSES = ("drafted", "in_review", "approved", "rejected", "published")
+
+
+def piece_summary(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "job_id": row["job_id"], "project": row["project"], "channel": row["channel"],
+        "status": row["status"], "version": row["version"], "text": row["text"], "subject": row["subject"],
+        "flags": json.loads(row["flags"]), "approved_version": row["approved_version"],
+        "created_at": row["created_at"], "updated_at": row["updated_at"],
+    }
+
+
+def list_pieces(ws: Workspace, status: str | None = None, project: str | None = None) -> list[dict[str, Any]]:
+    if status is not None and status not in PIECE_STATUSES:
+        raise InputError(f"--status {status!r} is not a piece status", fix=f"use one of: {', '.join(PIECE_STATUSES)}")
+    sql, params = "SELECT * FROM pieces WHERE 1 = 1", []
+    if status:
+        sql += " AND status = ?"
+        params.append(status)
+    if project:
+        sql += " AND project = ?"
+        params.append(project)
+    return [piece_summary(r) for r in ws.store.query(sql + " ORDER BY created_at, id", params)]
+
+
+def review_queue(ws: Workspace) -> list[dict[str, Any]]:
+    rows = ws.store.query(
+        "SELECT q.*, p.channel, p.project, p.text, p.subject, p.flags, p.job_id FROM review_queue q"
+        " JOIN pieces p ON p.id = q.piece_id ORDER BY q.priority DESC, q.deadline IS NULL, q.deadline, q.since"
+    )
+    return [{**r, "flags": json.loads(r["flags"])} for r in rows]
+
+
+def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str:
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=old_label, tofile=new_label))
+
+
+def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
+    store = ws.store
+    rows = store.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
+    if not rows:
+        raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead pieces list`")
+    piece = piece_summary(rows[0])
+    versions = store.query("SELECT * FROM piece_versions WHERE piece_id = ? ORDER BY version", (piece_id,))
+    checks = store.query("SELECT * FROM checks WHERE piece_id = ? ORDER BY version, name", (piece_id,))
+    for index, version in enumerate(versions):
+        version["checks"] = [
+            {"name": c["name"], "passed": bool(c["passed"]), "detail": c["detail"]}
+            for c in checks if c["version"] == version["version"]
+        ]
+        if index > 0:
+            prev = versions[index - 1]
+            version["diff"] = unified_diff(prev["text"], version["text"], f"v{prev['version']}", f"v{version['version']}")
+    job = store.query("SELECT * FROM jobs WHERE id = ?", (piece["job_id"],))[0]
+    signal = store.query("SELECT id, kind, title, priority, source, sha256, received_at FROM signals WHERE id = ?",
+                         (job["signal_id"],))[0]
+    tasks = store.query(
+        "SELECT id, step, kind, status, attempts, last_error, output, wait_reason FROM tasks"
+        " WHERE job_id = ? AND (channel = ? OR channel IS NULL) ORDER BY created_seq", (job["id"], piece["channel"]),
+    )
+    task_ids = [t["id"] for t in tasks]
+    marks = ",".join("?" * len(task_ids)) or "''"
+    calls = store.query(
+        f"SELECT call_key, task_id, provider, model, tier, tokens_in, tokens_out, latency_ms, cost_usd, at"
+        f" FROM model_calls WHERE task_id IN ({marks}) ORDER BY at", task_ids,
+    )
+    steps = []
+    for task in tasks:
+        output = json.loads(task["output"]) if task["output"] else {}
+        steps.append({
+            "task_id": task["id"], "step": task["step"], "kind": task["kind"], "status": task["status"],
+            "attempts": task["attempts"], "error": task["last_error"], "waiting_for": task["wait_reason"],
+            "agent": output.get("agent"), "prompt_version": output.get("prompt_version"), "tier": output.get("tier"),
+            "model_calls": [c for c in calls if c["task_id"] == task["id"]],
+        })
+    decisions = store.query("SELECT * FROM decisions WHERE piece_id = ? ORDER BY seq", (piece_id,))
+    publications = store.query("SELECT * FROM publications WHERE piece_id = ? ORDER BY requested_at", (piece_id,))
+    return {
+        **piece,
+        "versions": versions,
+        "lineage": {
+            "signal": signal,
+            "job": {"id": job["id"], "recipe": job["recipe"], "status": job["status"]},
+            "steps": steps,
+            "cost_usd": round(sum(c["cost_usd"] for c in calls), 8),
+            "tokens": {"in": sum(c["tokens_in"] for c in calls), "out": sum(c["tokens_out"] for c in calls)},
+            "decisions": decisions,
+            "publications": publications,
+        },
+    }

@@ -1,0 +1,100 @@
+"""A workspace: a folder with masthead.toml and its database, opened once per command."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from masthead.channels.file_publisher import FilePublisher
+from masthead.channels.publisher import Publisher
+from masthead.config import CONFIG_NAME, MastheadConfig, find_workspace, load_config
+from masthead.errors import ConfigError, InputError
+from masthead.events.sqlite_store import SqliteEventStore
+from masthead.projections.read_models import ReadModelProjector
+from masthead.providers.registry import ProviderSet
+from masthead.runtime.runner import Runner
+from masthead.runtime.steps import StepServices
+from masthead.runtime.worker import TaskReport
+
+
+def config_template() -> str:
+    return resources.files("masthead").joinpath("masthead.toml.template").read_text("utf-8")
+
+
+@dataclass
+class Workspace:
+    root: Path
+    config: MastheadConfig
+    store: SqliteEventStore
+    providers: ProviderSet = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.providers = ProviderSet(self.config)
+
+    @property
+    def out_dir(self) -> Path:
+        return (self.root / self.config.workspace.out_dir).resolve()
+
+    def publishers(self) -> dict[str, Publisher]:
+        return {"file": FilePublisher(self.out_dir)}
+
+    def services(self, on_text: Callable[[str, str], None] | None = None) -> StepServices:
+        return StepServices(store=self.store, config=self.config, providers=self.providers,
+                            publishers=self.publishers(), on_text=on_text)
+
+    def redact(self, text: str) -> str:
+        """Remove secret values (API keys from the environment) from text bound for the log."""
+        key = os.environ.get(self.config.providers.openai.api_key_env)
+        if key and len(key) >= 6:
+            text = text.replace(key, "[redacted]")
+        return text
+
+    def runner(self, *, concurrency: int | None = None,
+               on_report: Callable[[TaskReport], None] | None = None,
+               on_text: Callable[[str, str], None] | None = None) -> Runner:
+        rt = self.config.runtime
+        return Runner(self.store, self.services(on_text), concurrency=concurrency or rt.concurrency,
+                      lease_seconds=rt.lease_seconds, backoff_base=rt.backoff_base_seconds,
+                      backoff_max=rt.backoff_max_seconds, poll_interval=rt.poll_interval_seconds,
+                      redact=self.redact, on_report=on_report)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _database_path(root: Path, config: MastheadConfig) -> Path:
+    database = config.workspace.database
+    if database.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            "[workspace] database is a Postgres URL, and this version of Masthead runs on SQLite only",
+            fix='set database = "masthead.db" in masthead.toml (or unset MASTHEAD_DATABASE_URL)',
+        )
+    path = Path(database)
+    return path if path.is_absolute() else root / path
+
+
+def open_workspace(explicit: str | None = None) -> Workspace:
+    root = find_workspace(explicit)
+    config = load_config(root / CONFIG_NAME)
+    store = SqliteEventStore(_database_path(root, config), ReadModelProjector(),
+                             synchronous=config.workspace.synchronous, create=False)
+    return Workspace(root=root, config=config, store=store)
+
+
+def init_workspace(folder: Path) -> tuple[Workspace, bool]:
+    """Create masthead.toml and the database in `folder`; keep an existing config untouched."""
+    folder = folder.expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder} is a file, not a folder", fix="pass a folder path to `masthead init`")
+    folder.mkdir(parents=True, exist_ok=True)
+    config_path = folder / CONFIG_NAME
+    created = not config_path.exists()
+    if created:
+        config_path.write_text(config_template(), "utf-8")
+    config = load_config(config_path)
+    store = SqliteEventStore(_database_path(folder, config), ReadModelProjector(),
+                             synchronous=config.workspace.synchronous)
+    return Workspace(root=folder, config=config, store=store), created

@@ -1,0 +1,1 @@
+"""Channel rules, exact length counting and the deterministic checks run on every draft."""

@@ -1,0 +1,61 @@
+"""The `file` publisher: one Markdown file per publication under out/<channel>/.
+
+The file is written to a temporary name and renamed into place, so it either exists whole or
+not at all; its front matter carries the idempotency key, so a repeated delivery is a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from masthead.channels.publisher import Delivery
+
+
+class FilePublisher:
+    name = "file"
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+
+    def path_for(self, delivery: Delivery) -> Path:
+        return self.out_dir / delivery.channel / f"{delivery.piece_id}-v{delivery.version}.md"
+
+    def deliver(self, delivery: Delivery) -> str:
+        target = self.path_for(delivery)
+        if target.exists() and _key_of(target) == delivery.key:
+            return str(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        front = {
+            "piece_id": delivery.piece_id,
+            "version": delivery.version,
+            "channel": delivery.channel,
+            "project": delivery.project,
+            "published_at": delivery.at,
+            "idempotency_key": delivery.key,
+        }
+        if delivery.subject:
+            front["subject"] = delivery.subject
+        body = "---\n" + yaml.safe_dump(front, sort_keys=True, allow_unicode=True) + "---\n\n" + delivery.text.rstrip() + "\n"
+        fd, tmp = tempfile.mkstemp(prefix=".publishing-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(body)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return str(target)
+
+
+def _key_of(path: Path) -> str | None:
+    text = path.read_text("utf-8")
+    if not text.startswith("---\n"):
+        return None
+    front = yaml.safe_load(text[4 : text.index("\n---\n", 4)])
+    return front.get("idempotency_key") if isinstance(front, dict) else None

@@ -1,0 +1,88 @@
+"""`masthead review list|show|approve|reject|edit`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from masthead.app.commands import approve, edit, read_text_file, reject
+from masthead.app.queries import piece_detail, review_queue
+from masthead.cli.common import CliState, echo_json, pass_state, short
+from masthead.cli.inspect import print_piece
+
+
+@click.group("review")
+def review_group() -> None:
+    """The human review queue."""
+
+
+@review_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def review_list(state: CliState, as_json: bool) -> None:
+    """Pieces waiting for a decision, most urgent first."""
+    items = review_queue(state.workspace())
+    if as_json:
+        echo_json(items)
+        return
+    if not items:
+        click.echo("the review queue is empty")
+    for item in items:
+        flag = f"  ⚑ {len(item['flags'])} failed check(s)" if item["flags"] else ""
+        click.echo(f"{item['piece_id']}  v{item['version']}  {item['channel']:<10} {item['gate']:<4}  "
+                   f"{short(item['text'], 50)}{flag}")
+        click.echo(f"    why: {short(item['reason'], 100)}")
+
+
+@review_group.command("show")
+@click.argument("piece_id")
+@pass_state
+def review_show(state: CliState, piece_id: str) -> None:
+    """Show a piece with its checks, versions and lineage."""
+    print_piece(piece_detail(state.workspace(), piece_id))
+
+
+def _operator(state: CliState, name: str | None) -> str:
+    return name or state.workspace().config.workspace.operator
+
+
+@review_group.command("approve")
+@click.argument("piece_id")
+@click.option("--version", type=int, help="The version you read (default: the current one).")
+@click.option("--as", "operator", help="Operator name recorded as human:<name>.")
+@pass_state
+def review_approve(state: CliState, piece_id: str, version: int | None, operator: str | None) -> None:
+    """Approve the exact current version of a piece."""
+    piece = approve(state.workspace(), piece_id, operator=_operator(state, operator), version=version)
+    flags = " (it has failed checks; you approved it anyway)" if piece["flags"] != "[]" else ""
+    click.echo(f"approved {piece_id} v{piece['approved_version']}{flags}; `masthead run --until-idle` publishes it")
+
+
+@review_group.command("reject")
+@click.argument("piece_id")
+@click.option("--reason", required=True, help="Why; kept in the log.")
+@click.option("--as", "operator", help="Operator name recorded as human:<name>.")
+@pass_state
+def review_reject(state: CliState, piece_id: str, reason: str, operator: str | None) -> None:
+    """Reject a piece; it will not be published."""
+    reject(state.workspace(), piece_id, operator=_operator(state, operator), reason=reason)
+    click.echo(f"rejected {piece_id}")
+
+
+@review_group.command("edit")
+@click.argument("piece_id")
+@click.option("--file", "file", required=True, type=click.Path(path_type=Path), help="The new text.")
+@click.option("--subject", help="A new subject line (newsletter, email).")
+@click.option("--as", "operator", help="Operator name recorded as human:<name>.")
+@pass_state
+def review_edit(state: CliState, piece_id: str, file: Path, subject: str | None, operator: str | None) -> None:
+    """Make a new version by hand; approve that version afterwards."""
+    text = read_text_file(file, "edit", 1_000_000)
+    version = edit(state.workspace(), piece_id, operator=_operator(state, operator), text=text, subject=subject)
+    click.echo(f"saved {piece_id} v{version}; review it with `masthead review show {piece_id}`, "
+               f"then `masthead review approve {piece_id} --version {version}`")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(review_group)

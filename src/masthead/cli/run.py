@@ -1,0 +1,38 @@
+"""`masthead run`: the scheduler and workers in this process."""
+
+from __future__ import annotations
+
+import click
+
+from masthead.cli.common import CliState, pass_state, short
+from masthead.runtime.worker import TaskReport
+
+SYMBOLS = {"done": "✓", "waiting": "…", "retry": "↻", "failed": "✗", "lost": "?"}
+
+
+def print_report(report: TaskReport) -> None:
+    detail = f"  {short(report.detail, 80)}" if report.detail else ""
+    click.echo(f"  {SYMBOLS.get(report.status, ' ')} {report.status:<8} {report.task_id:<40} {report.seconds:6.1f} s{detail}")
+
+
+@click.command("run")
+@click.option("--until-idle", is_flag=True, help="Stop when no task can run now (humans and soft-gate deadlines aside).")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=None, help="Worker threads (default: [runtime] concurrency).")
+@pass_state
+def run_cmd(state: CliState, until_idle: bool, concurrency: int | None) -> None:
+    """Run queued tasks; safe to stop and start again at any moment."""
+    ws = state.workspace()
+    runner = ws.runner(concurrency=concurrency, on_report=print_report)
+    if not until_idle:
+        click.echo("running; Ctrl-C to stop (nothing is lost)")
+    summary = runner.run(until_idle=until_idle)
+    if summary.released:
+        click.echo(f"resumed {len(summary.released)} task(s) left by a stopped process")
+    waiting = ws.store.query("SELECT COUNT(*) AS n FROM review_queue")[0]["n"]
+    click.echo(f"idle: {summary.count('done')} done, {summary.count('waiting')} waiting, "
+               f"{summary.count('retry')} retried, {summary.count('failed')} failed; "
+               f"{waiting} piece(s) in review (masthead review list)")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(run_cmd)

@@ -1,0 +1,266 @@
+"""SQLite adapter of the EventStore: one file, WAL mode, one writer at a time.
+
+Every write runs in `BEGIN IMMEDIATE`, which takes SQLite's write lock up front; that
+serialises appends, so `seq` is gap-free and the hash chain has exactly one head.
+Each thread gets its own connection (sqlite3 connections must not be shared across threads).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from masthead.errors import ConcurrencyConflict, ConfigError
+from masthead.events.migrate import migrations_for
+from masthead.events.model import (
+    ANY_VERSION,
+    GENESIS_HASH,
+    Meta,
+    NewEvent,
+    StoredEvent,
+    canonical_json,
+    chain_hash,
+)
+from masthead.events.store import Projector
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
+    return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
+
+
+def row_to_event(row: dict[str, Any]) -> StoredEvent:
+    return StoredEvent(
+        seq=row["seq"],
+        stream=row["stream"],
+        version=row["version"],
+        type=row["type"],
+        data=json.loads(row["data"]),
+        meta=Meta.from_dict(json.loads(row["meta"])),
+        hash=row["hash"],
+    )
+
+
+class SqliteTransaction:
+    def __init__(self, conn: sqlite3.Connection, projector: Projector | None):
+        self._conn = conn
+        self._projector = projector
+        self.appended: list[StoredEvent] = []
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> None:
+        self._conn.execute(sql, params)
+
+    def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
+        head = self._conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev_hash = (head["seq"], head["hash"]) if head else (0, GENESIS_HASH)
+        meta_json = canonical_json(meta.as_dict())
+        stored: list[StoredEvent] = []
+        for event in events:
+            current = self._stream_version(event.stream)
+            if event.expected_version != ANY_VERSION and current != event.expected_version:
+                raise ConcurrencyConflict(
+                    f"stream {event.stream} is at version {current}, "
+                    f"expected {event.expected_version}",
+                    fix="reload the latest state and try again",
+                )
+            seq += 1
+            version = current + 1
+            data_json = canonical_json(event.data)
+            digest = chain_hash(prev_hash, seq, event.stream, version, event.type, data_json, meta_json)
+            try:
+                self._conn.execute(
+                    "INSERT INTO events (seq, stream, version, type, data, meta, hash)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (seq, event.stream, version, event.type, data_json, meta_json, digest),
+                )
+            except sqlite3.IntegrityError as exc:  # a racing writer won the same version
+                raise ConcurrencyConflict(
+                    f"stream {event.stream} version {version} already exists",
+                    fix="reload the latest state and try again",
+                ) from exc
+            record = StoredEvent(
+                seq=seq,
+                stream=event.stream,
+                version=version,
+                type=event.type,
+                data=json.loads(data_json),
+                meta=meta,
+                hash=digest,
+            )
+            if self._projector is not None:
+                self._projector.apply(self, record)
+            stored.append(record)
+            prev_hash = digest
+        self.appended.extend(stored)
+        return stored
+
+    def _stream_version(self, stream: str) -> int:
+        row = self._conn.execute(
+            "SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream,)
+        ).fetchone()
+        return int(row["v"] or 0)
+
+
+class SqliteEventStore:
+    """The log and its projections in one SQLite file."""
+
+    backend = "sqlite"
+
+    def __init__(
+        self,
+        path: str | Path,
+        projector: Projector | None = None,
+        *,
+        synchronous: str = "FULL",
+        create: bool = True,
+    ):
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise ConfigError(
+                f"no database at {self.path}",
+                fix="run `masthead init` in the workspace folder first",
+            )
+        self.projector = projector
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        # Callbacks run after a commit with the events it appended (wake-ups, live streams).
+        self.listeners: list[Any] = []
+        self.migrate()
+
+    # -- connections -------------------------------------------------------------------
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
+            conn.row_factory = _dict_row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # -- schema ------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Apply the migrations this database has not seen; return their names."""
+        conn = self._connection()
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (number INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+        )
+        applied = {r["number"] for r in conn.execute("SELECT number FROM schema_migrations")}
+        ran = []
+        for migration in migrations_for("sqlite"):
+            if migration.number in applied:
+                continue
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # executescript would commit on its own; run statements inside our transaction.
+                for statement in _split_sql(migration.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (number, name) VALUES (?, ?)",
+                    (migration.number, migration.name),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            ran.append(migration.name)
+        return ran
+
+    # -- writes ------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[SqliteTransaction]:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        tx = SqliteTransaction(conn, self.projector)
+        try:
+            yield tx
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        if tx.appended:
+            for listener in list(self.listeners):
+                listener(tx.appended)
+
+    def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
+        with self.transaction() as tx:
+            return tx.append(events, meta)
+
+    # -- reads -------------------------------------------------------------------------
+    def read(
+        self, *, since: int = 0, stream: str | None = None, limit: int | None = None
+    ) -> Iterator[StoredEvent]:
+        conn = self._connection()
+        batch = 1000 if limit is None else min(limit, 1000)
+        remaining = limit
+        cursor_seq = since
+        while remaining is None or remaining > 0:
+            size = batch if remaining is None else min(batch, remaining)
+            if stream is None:
+                rows = conn.execute(
+                    "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (cursor_seq, size)
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT * FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    (stream, cursor_seq, size),
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield row_to_event(row)
+            cursor_seq = rows[-1]["seq"]
+            if remaining is not None:
+                remaining -= len(rows)
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        return self._connection().execute(sql, params).fetchall()
+
+    def head(self) -> tuple[int, str]:
+        row = self.query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        return (row[0]["seq"], row[0]["hash"]) if row else (0, GENESIS_HASH)
+
+    def projection_tables(self) -> list[str]:
+        rows = self.query(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT IN"
+            " ('events', 'schema_migrations') AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+        return [r["name"] for r in rows]
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies (BEGIN ... END;) whole."""
+    statements: list[str] = []
+    buffer: list[str] = []
+    for line in script.splitlines():
+        stripped = line.strip()
+        if not buffer and (not stripped or stripped.startswith("--")):
+            continue
+        buffer.append(line)
+        candidate = "\n".join(buffer)
+        if stripped.endswith(";") and sqlite3.complete_statement(candidate):
+            statements.append(candidate)
+            buffer = []
+    if buffer and "\n".join(buffer).strip():
+        statements.append("\n".join(buffer))
+    return statements

@@ -1,0 +1,1 @@
+"""Read models derived from the log, the projector that keeps them current, and replay."""

@@ -1,0 +1,287 @@
+"""The projector: one handler per event type, each writing read-model rows.
+
+Handlers use only the event (its data and meta) — never the clock or random numbers — so a
+replay into an empty database produces the same rows, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from masthead.events.model import StoredEvent, canonical_json
+from masthead.events.store import Transaction
+
+Handler = Callable[[Transaction, StoredEvent], None]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handles(event_type: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        _HANDLERS[event_type] = fn
+        return fn
+
+    return register
+
+
+class ReadModelProjector:
+    """Applies every known event type; unknown types are kept in the log and ignored here."""
+
+    def apply(self, tx: Transaction, event: StoredEvent) -> None:
+        handler = _HANDLERS.get(event.type)
+        if handler is not None:
+            handler(tx, event)
+
+
+def _task_update(tx: Transaction, event: StoredEvent, **columns: Any) -> None:
+    columns["version"] = event.version
+    columns["updated_at"] = event.meta.at
+    assignments = ", ".join(f"{name} = :{name}" for name in columns)
+    tx.execute(f"UPDATE tasks SET {assignments} WHERE id = :id", {**columns, "id": event.data["id"]})
+
+
+# -- projects and signals ---------------------------------------------------------------
+@handles("ProjectApplied")
+def _project_applied(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    tx.execute(
+        "INSERT INTO projects (name, description, spec, revision, updated_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET description = excluded.description,"
+        " spec = excluded.spec, revision = excluded.revision, updated_at = excluded.updated_at",
+        (d["name"], d["spec"].get("description", ""), canonical_json(d["spec"]), d["revision"], event.meta.at),
+    )
+
+
+@handles("SignalReceived")
+def _signal_received(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    tx.execute(
+        "INSERT INTO signals (id, project, kind, title, priority, body, source, sha256, received_at, seq)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (d["id"], d["project"], d["kind"], d["title"], d["priority"], d["body"], d["source"],
+         d["sha256"], event.meta.at, event.seq),
+    )
+
+
+# -- jobs and tasks ----------------------------------------------------------------------
+@handles("JobStarted")
+def _job_started(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    tx.execute(
+        "INSERT INTO jobs (id, project, recipe, signal_id, priority, status, created_at)"
+        " VALUES (?, ?, ?, ?, ?, 'running', ?)",
+        (d["id"], d["project"], d["recipe"], d["signal_id"], d["priority"], event.meta.at),
+    )
+
+
+@handles("JobCompleted")
+def _job_completed(tx: Transaction, event: StoredEvent) -> None:
+    tx.execute(
+        "UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?",
+        (event.data["status"], event.meta.at, event.data["id"]),
+    )
+
+
+@handles("TaskEnqueued")
+def _task_enqueued(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    tx.execute(
+        "INSERT INTO tasks (id, job_id, step, channel, kind, status, priority, run_after, attempts,"
+        " max_attempts, idempotency_key, version, created_seq, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, 0, ?, ?, ?, ?, ?)",
+        (d["id"], d["job_id"], d["step"], d["channel"], d["kind"], d["priority"], d["run_after"],
+         d["max_attempts"], d["idempotency_key"], event.version, event.seq, event.meta.at),
+    )
+
+
+@handles("TaskClaimed")
+def _task_claimed(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    _task_update(tx, event, status="running", lease_owner=d["worker"], lease_until=d["lease_until"],
+                 attempts=d["attempt"], wait_reason=None)
+
+
+@handles("TaskSucceeded")
+def _task_succeeded(tx: Transaction, event: StoredEvent) -> None:
+    _task_update(tx, event, status="done", lease_owner=None, lease_until=None,
+                 output=canonical_json(event.data["output"]), wait_reason=None)
+
+
+@handles("TaskRetryScheduled")
+def _task_retry(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    _task_update(tx, event, status="queued", lease_owner=None, lease_until=None,
+                 run_after=d["run_after"], last_error=d["error"])
+
+
+@handles("TaskFailed")
+def _task_failed(tx: Transaction, event: StoredEvent) -> None:
+    _task_update(tx, event, status="failed", lease_owner=None, lease_until=None,
+                 last_error=event.data["error"])
+
+
+@handles("TaskWaiting")
+def _task_waiting(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    # A timed wait (soft gate deadline) is just a queued task with a later run_after.
+    status = "waiting" if d["run_after"] is None else "queued"
+    columns: dict[str, Any] = {"status": status, "lease_owner": None, "lease_until": None,
+                               "wait_reason": d["reason"]}
+    if d["run_after"] is not None:
+        columns["run_after"] = d["run_after"]
+    _task_update(tx, event, **columns)
+
+
+@handles("TaskWoken")
+def _task_woken(tx: Transaction, event: StoredEvent) -> None:
+    _task_update(tx, event, status="queued", run_after=event.data["run_after"],
+                 wait_reason=None)
+
+
+@handles("TaskSkipped")
+def _task_skipped(tx: Transaction, event: StoredEvent) -> None:
+    _task_update(tx, event, status="skipped", lease_owner=None, lease_until=None,
+                 wait_reason=event.data["reason"])
+
+
+# -- model calls ------------------------------------------------------------------------
+@handles("ModelCallRecorded")
+def _model_call(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    tx.execute(
+        "INSERT INTO model_calls (call_key, task_id, job_id, request_hash, provider, model, tier,"
+        " params, output, tokens_in, tokens_out, latency_ms, cost_usd, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_key) DO NOTHING",
+        (d["call_key"], d["task_id"], d["job_id"], d["request_hash"], d["provider"], d["model"],
+         d["tier"], canonical_json(d["params"]), d["output"], d["tokens_in"], d["tokens_out"],
+         d["latency_ms"], d["cost_usd"], event.meta.at),
+    )
+
+
+# -- pieces -----------------------------------------------------------------------------
+def _insert_version(tx: Transaction, event: StoredEvent, piece_id: str, version: int, kind: str) -> None:
+    d = event.data
+    tx.execute(
+        "INSERT INTO piece_versions (piece_id, version, text, subject, author, kind, tier,"
+        " prompt_version, task_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (piece_id, version, d["text"], d["subject"], d["author"], kind, d["tier"],
+         d["prompt_version"], d["task_id"], event.meta.at),
+    )
+
+
+@handles("PieceDrafted")
+def _piece_drafted(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    tx.execute(
+        "INSERT INTO pieces (id, job_id, project, channel, status, version, text, subject, flags,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, 'drafted', 1, ?, ?, '[]', ?, ?)",
+        (d["id"], d["job_id"], d["project"], d["channel"], d["text"], d["subject"],
+         event.meta.at, event.meta.at),
+    )
+    _insert_version(tx, event, d["id"], 1, "draft")
+
+
+@handles("PieceRevised")
+def _piece_revised(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    # A new version clears flags: checks of the new version will set them again.
+    tx.execute(
+        "UPDATE pieces SET version = ?, text = ?, subject = ?, flags = '[]', updated_at = ?,"
+        " status = CASE WHEN status = 'in_review' THEN 'in_review' ELSE 'drafted' END WHERE id = ?",
+        (d["version"], d["text"], d["subject"], event.meta.at, d["id"]),
+    )
+    tx.execute(
+        "UPDATE review_queue SET version = ? WHERE piece_id = ?", (d["version"], d["id"])
+    )
+    _insert_version(tx, event, d["id"], d["version"], d["kind"])
+    if d["kind"] == "human_edit":
+        _decision(tx, event, d["id"], d["version"], "edited", None)
+
+
+@handles("ChecksRecorded")
+def _checks_recorded(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    for result in d["results"]:
+        tx.execute(
+            "INSERT OR REPLACE INTO checks (piece_id, version, name, passed, detail)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (d["piece_id"], d["version"], result["name"], int(result["passed"]), result["detail"]),
+        )
+    flags = [f"{r['name']}: {r['detail']}" for r in d["results"] if not r["passed"]]
+    tx.execute(
+        "UPDATE pieces SET flags = ? WHERE id = ? AND version = ?",
+        (json.dumps(flags), d["piece_id"], d["version"]),
+    )
+
+
+def _decision(tx: Transaction, event: StoredEvent, piece_id: str, version: int,
+              decision: str, reason: str | None) -> None:
+    tx.execute(
+        "INSERT INTO decisions (seq, piece_id, version, decision, actor, reason, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (event.seq, piece_id, version, decision, event.meta.actor, reason, event.meta.at),
+    )
+
+
+@handles("ReviewRequested")
+def _review_requested(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    tx.execute(
+        "UPDATE pieces SET status = 'in_review', updated_at = ? WHERE id = ?",
+        (event.meta.at, d["piece_id"]),
+    )
+    tx.execute(
+        "INSERT OR REPLACE INTO review_queue (piece_id, version, gate, reason, priority, since, deadline)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (d["piece_id"], d["version"], d["gate"], d["reason"], d["priority"], event.meta.at, d["deadline"]),
+    )
+    _decision(tx, event, d["piece_id"], d["version"], "review_requested", d["reason"])
+
+
+@handles("ReviewApproved")
+def _review_approved(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    tx.execute(
+        "UPDATE pieces SET status = 'approved', approved_version = ?, updated_at = ? WHERE id = ?",
+        (d["version"], event.meta.at, d["piece_id"]),
+    )
+    tx.execute("DELETE FROM review_queue WHERE piece_id = ?", (d["piece_id"],))
+    _decision(tx, event, d["piece_id"], d["version"], "approved", d["reason"])
+
+
+@handles("ReviewRejected")
+def _review_rejected(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    tx.execute(
+        "UPDATE pieces SET status = 'rejected', updated_at = ? WHERE id = ?",
+        (event.meta.at, d["piece_id"]),
+    )
+    tx.execute("DELETE FROM review_queue WHERE piece_id = ?", (d["piece_id"],))
+    _decision(tx, event, d["piece_id"], d["version"], "rejected", d["reason"])
+
+
+# -- publications -----------------------------------------------------------------------
+@handles("PublicationRequested")
+def _publication_requested(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    tx.execute(
+        "INSERT INTO publications (idempotency_key, piece_id, version, channel, publisher, status,"
+        " requested_at) VALUES (?, ?, ?, ?, ?, 'requested', ?)",
+        (d["key"], d["piece_id"], d["version"], d["channel"], d["publisher"], event.meta.at),
+    )
+
+
+@handles("PublicationDelivered")
+def _publication_delivered(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    tx.execute(
+        "UPDATE publications SET status = 'delivered', location = ?, delivered_at = ?"
+        " WHERE idempotency_key = ?",
+        (d["location"], event.meta.at, d["key"]),
+    )
+    tx.execute(
+        "UPDATE pieces SET status = 'published', updated_at = ? WHERE id ="
+        " (SELECT piece_id FROM publications WHERE idempotency_key = ?)",
+        (event.meta.at, d["key"]),
+    )

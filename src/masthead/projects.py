@@ -1,0 +1,88 @@
+"""The project YAML: voice, audience, facts, channels with their gates, policies.
+
+Validated strictly: an unknown key or a wrong value is rejected with its path and the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from masthead.channels.limits import CHANNELS
+from masthead.config import format_validation_error
+from masthead.errors import ConfigError, InputError
+
+Gate = Literal["auto", "soft", "hard"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Voice(_Strict):
+    description: str = Field(min_length=1)
+    exemplars: list[str] = Field(default_factory=list)
+
+
+class ChannelSettings(_Strict):
+    gate: Gate = "hard"
+    soft_delay_minutes: float | None = Field(None, ge=0, description="soft gate wait; default from masthead.toml")
+    publisher: Literal["file"] = "file"
+
+
+class Policies(_Strict):
+    banned_phrases: list[str] = Field(default_factory=list)
+    required_disclaimers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("required_disclaimers")
+    @classmethod
+    def _known_channels(cls, value: dict[str, str]) -> dict[str, str]:
+        for channel in value:
+            if channel not in CHANNELS:
+                raise ValueError(f"channel {channel!r} is unknown; use one of {', '.join(CHANNELS)}")
+        return value
+
+
+class Project(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{0,62}$", description="lowercase letters, digits, dashes")
+    description: str = Field(min_length=1)
+    audience: str = Field(min_length=1)
+    voice: Voice
+    facts: list[str] = Field(default_factory=list)
+    channels: dict[str, ChannelSettings] = Field(min_length=1)
+    policies: Policies = Policies()
+    timezone: str = "UTC"
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_names(cls, value: dict[str, ChannelSettings]) -> dict[str, ChannelSettings]:
+        for channel in value:
+            if channel not in CHANNELS:
+                raise ValueError(f"channel {channel!r} is unknown; use one of {', '.join(CHANNELS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _disclaimers_for_used_channels(self) -> Project:
+        for channel in self.policies.required_disclaimers:
+            if channel not in self.channels:
+                raise ValueError(
+                    f"policies.required_disclaimers names {channel!r}, which is not in channels; "
+                    "add the channel or remove the disclaimer"
+                )
+        return self
+
+
+def parse_project_yaml(text: str, source: str) -> Project:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{source}: not valid YAML: {exc}".replace("\n", " "), fix="correct the line it names") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{source}: a project file must be a YAML mapping (name:, description:, ...)",
+                         fix="see docs/configuration.md#project-yaml")
+    try:
+        return Project.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(source, exc)) from None

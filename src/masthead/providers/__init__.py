@@ -1,0 +1,1 @@
+"""Model providers: one protocol, adapters beside it, a registry they all join the same way."""

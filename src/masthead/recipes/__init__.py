@@ -1,0 +1,1 @@
+"""Recipes: YAML DAGs of steps that turn one kind of signal into pieces."""

@@ -1,0 +1,76 @@
+"""Find recipes: built-ins shipped in the package, then the workspace's `recipes/*.yaml`.
+
+A workspace recipe with a built-in's name replaces it, exactly as a user's own would.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from masthead.agents.registry import agent_names
+from masthead.config import format_validation_error
+from masthead.errors import ConfigError, InputError, NotFoundError
+from masthead.recipes.schema import Recipe
+
+
+def parse_recipe(text: str, source: str) -> Recipe:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{source}: not valid YAML: {exc}".replace("\n", " "), fix="correct the line it names") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{source}: a recipe must be a YAML mapping (name:, trigger:, steps:)",
+                         fix="see docs/configuration.md#recipe-yaml")
+    try:
+        recipe = Recipe.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(source, exc)) from None
+    known = agent_names()
+    for index, step in enumerate(recipe.steps):
+        names = [step.agent] if step.agent else []
+        if step.refine is not None:
+            names.append(step.refine.agent)
+        for name in names:
+            if name not in known:
+                raise ConfigError(
+                    f"{source}: steps.{index}.agent: agent {name!r} is unknown; known agents: {', '.join(sorted(known))}"
+                )
+    return recipe
+
+
+def _builtin_sources() -> dict[str, tuple[str, str]]:
+    folder = resources.files("masthead.recipes").joinpath("builtin")
+    found = {}
+    for entry in folder.iterdir():
+        if entry.name.endswith(".yaml"):
+            found[entry.name[:-5]] = (entry.read_text("utf-8"), f"built-in {entry.name}")
+    return found
+
+
+def _workspace_sources(workspace: Path | None) -> dict[str, tuple[str, str]]:
+    found: dict[str, tuple[str, str]] = {}
+    if workspace is None or not (workspace / "recipes").is_dir():
+        return found
+    for path in sorted((workspace / "recipes").glob("*.yaml")):
+        found[path.stem] = (path.read_text("utf-8"), str(path))
+    return found
+
+
+def load_recipes(workspace: Path | None) -> dict[str, tuple[Recipe, str]]:
+    """All recipes by name, with where each came from."""
+    recipes: dict[str, tuple[Recipe, str]] = {}
+    for text, source in {**_builtin_sources(), **_workspace_sources(workspace)}.values():
+        recipe = parse_recipe(text, source)
+        recipes[recipe.name] = (recipe, source)
+    return recipes
+
+
+def get_recipe(workspace: Path | None, name: str) -> Recipe:
+    recipes = load_recipes(workspace)
+    if name not in recipes:
+        raise NotFoundError(f"recipe {name!r} does not exist", fix=f"use one of: {', '.join(sorted(recipes))}")
+    return recipes[name][0]

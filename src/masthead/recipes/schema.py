@@ -1,0 +1,92 @@
+"""Recipe schema: steps with `needs`, channel fan-out, tiers, retries and built-in actions.
+
+A step is either an agent step (`agent: NAME`) or a built-in action (`action: check | gate |
+publish`). `for_each: channel` runs one instance per project channel (optionally limited by
+`channels:`); a step that needs a fanned-out step waits for the instance of the same channel.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from masthead.channels.limits import CHANNELS
+
+Tier = Literal["draft", "final"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Refinement(_Strict):
+    agent: str = "refine"
+    tier: Tier = "final"
+    max_rounds: int = Field(1, ge=0, le=5)
+
+
+class Step(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")
+    agent: str | None = None
+    action: Literal["check", "gate", "publish"] | None = None
+    needs: list[str] = Field(default_factory=list)
+    for_each: Literal["channel"] | None = None
+    channels: list[str] | None = Field(None, description="limit a fan-out to these channels")
+    tier: Tier = "draft"
+    retries: int = Field(2, ge=0, le=20, description="extra tries after the first")
+    timeout_seconds: float = Field(600, gt=0)
+    refine: Refinement | None = Field(None, description="check steps: refine failing drafts")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        if (self.agent is None) == (self.action is None):
+            raise ValueError(f"step {self.id!r} needs exactly one of `agent:` or `action:`")
+        if self.channels is not None:
+            if self.for_each != "channel":
+                raise ValueError(f"step {self.id!r} has `channels:` but no `for_each: channel`")
+            for channel in self.channels:
+                if channel not in CHANNELS:
+                    raise ValueError(f"step {self.id!r}: channel {channel!r} is unknown; use one of {', '.join(CHANNELS)}")
+        if self.refine is not None and self.action != "check":
+            raise ValueError(f"step {self.id!r}: `refine:` only belongs on an `action: check` step")
+        if self.action in ("check", "gate", "publish") and self.for_each != "channel":
+            raise ValueError(f"step {self.id!r}: action {self.action} works per piece; add `for_each: channel`")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "agent" if self.agent else str(self.action)
+
+
+class Trigger(_Strict):
+    signal_kinds: list[str] = Field(min_length=1)
+
+
+class Recipe(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9\-]{0,62}$")
+    description: str = ""
+    version: int = Field(1, ge=1)
+    trigger: Trigger
+    steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _dag(self) -> Recipe:
+        seen: set[str] = set()
+        for step in self.steps:
+            if step.id in seen:
+                raise ValueError(f"step id {step.id!r} is used twice; give each step its own id")
+            for need in step.needs:
+                if need not in seen:
+                    raise ValueError(
+                        f"step {step.id!r} needs {need!r}, which is not an earlier step; "
+                        "list steps in order and check the spelling"
+                    )
+            seen.add(step.id)
+        return self
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)

@@ -1,0 +1,1 @@
+"""Orchestration: job planning, task claims with leases, step execution, gates and retries."""

@@ -1,0 +1,105 @@
+"""Everything a step needs, loaded from the read models for one claimed task."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from masthead.agents.base import ProjectContext, SignalContext
+from masthead.channels.limits import rule_for
+from masthead.errors import NotFoundError
+from masthead.events.store import EventStore
+from masthead.projects import Project
+from masthead.recipes.schema import Recipe, Step
+from masthead.runtime.ids import piece_id, task_id
+
+
+@dataclass
+class TaskContext:
+    task: dict[str, Any]
+    job: dict[str, Any]
+    recipe: Recipe
+    step: Step
+    project: Project
+    signal: dict[str, Any]
+
+    @property
+    def channel(self) -> str | None:
+        return self.task["channel"]
+
+    @property
+    def piece_id(self) -> str:
+        assert self.channel is not None, "only per-channel steps have a piece"
+        return piece_id(self.job["id"], self.channel)
+
+    def agent_values(self, store: EventStore) -> dict[str, Any]:
+        """The values offered to an agent's input model; each agent takes the ones it declares."""
+        values: dict[str, Any] = {
+            "project": ProjectContext(
+                name=self.project.name,
+                description=self.project.description,
+                audience=self.project.audience,
+                voice=self.project.voice.description,
+                exemplars=self.project.voice.exemplars,
+                facts=self.project.facts,
+            ),
+            "signal": SignalContext(kind=self.signal["kind"], title=self.signal["title"], body=self.signal["body"]),
+            "channel": self.channel,
+        }
+        if self.channel is not None:
+            values["channel_guide"] = channel_guide(self.channel)
+            values["required_disclaimer"] = self.project.policies.required_disclaimers.get(self.channel)
+        for need in self.step.needs:
+            needed = self.recipe.step(need)
+            dep = task_id(self.job["id"], need, self.channel if needed.for_each == "channel" else None)
+            rows = store.query("SELECT output FROM tasks WHERE id = ? AND status = 'done'", (dep,))
+            if rows and rows[0]["output"]:
+                values[need] = json.loads(rows[0]["output"]).get("output")
+        return values
+
+
+def channel_guide(channel: str) -> str:
+    rule = rule_for(channel)
+    guide = {
+        "x": "An X post: at most 280 characters, links count 23.",
+        "bluesky": "A Bluesky post: at most 300 characters.",
+        "mastodon": "A Mastodon post: at most 500 characters.",
+        "linkedin": "A LinkedIn post: a few short paragraphs, under 3,000 characters.",
+        "newsletter": "A newsletter section: a short headline line, then two or three paragraphs.",
+        "email": "An email body: a greeting, two short paragraphs and a sign-off.",
+        "blog": "A blog post: a title line, then several paragraphs.",
+    }.get(channel, f"A {channel} piece.")
+    if rule.limit is not None and channel not in ("x", "bluesky", "mastodon", "linkedin"):
+        guide += f" At most {rule.limit} characters."
+    return guide
+
+
+_PLANS: dict[str, tuple[Recipe, list[str]]] = {}
+
+
+def job_plan(store: EventStore, job_id: str) -> tuple[Recipe, list[str]]:
+    """The recipe and channels a job runs with, as they were when it started (from JobStarted)."""
+    plan = _PLANS.get(job_id)
+    if plan is None:
+        started = store.query(
+            "SELECT data FROM events WHERE stream = ? AND type = 'JobStarted'", (f"job-{job_id}",)
+        )
+        if not started:
+            raise NotFoundError(f"job {job_id} has no JobStarted event")
+        data = json.loads(started[0]["data"])
+        plan = (Recipe.model_validate(data["recipe_spec"]), list(data["channels"]))
+        _PLANS[job_id] = plan
+    return plan
+
+
+def load_context(store: EventStore, task: dict[str, Any]) -> TaskContext:
+    jobs = store.query("SELECT * FROM jobs WHERE id = ?", (task["job_id"],))
+    if not jobs:
+        raise NotFoundError(f"job {task['job_id']} of task {task['id']} does not exist")
+    job = jobs[0]
+    recipe, _channels = job_plan(store, job["id"])
+    project_rows = store.query("SELECT spec FROM projects WHERE name = ?", (job["project"],))
+    project = Project.model_validate(json.loads(project_rows[0]["spec"]))
+    signal = store.query("SELECT * FROM signals WHERE id = ?", (job["signal_id"],))[0]
+    return TaskContext(task=task, job=job, recipe=recipe, step=recipe.step(task["step"]), project=project, signal=signal)

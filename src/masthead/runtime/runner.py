@@ -1,0 +1,130 @@
+"""The scheduler and workers of one process: `masthead run` and (later) `masthead serve`.
+
+N worker threads claim and run tasks. They sleep on a wake-up event set whenever this
+process appends an event, and otherwise poll, so work appended by other processes is found too.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from masthead.events.model import Meta, StoredEvent, utc_now
+from masthead.events.store import EventStore
+from masthead.runtime.jobs import schedule
+from masthead.runtime.steps import StepServices
+from masthead.runtime.worker import HOST, TaskReport, Worker, release_orphans
+
+
+@dataclass
+class RunSummary:
+    reports: list[TaskReport] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.reports if r.status == status)
+
+
+def is_idle(store: EventStore) -> bool:
+    """Nothing running and nothing queued except timed waits (soft gates) and human waits."""
+    rows = store.query(
+        "SELECT COUNT(*) AS n FROM tasks WHERE status = 'running'"
+        " OR (status = 'queued' AND wait_reason IS NULL)"
+    )
+    return int(rows[0]["n"]) == 0
+
+
+def reconcile(store: EventStore) -> None:
+    """Re-derive successors for every running job; a no-op unless something was missed."""
+    for job in store.query("SELECT id FROM jobs WHERE status = 'running'"):
+        with store.transaction() as tx:
+            schedule(tx, store, job["id"], Meta(actor="system", at=utc_now(), correlation_id=job["id"]))
+
+
+class Runner:
+    def __init__(self, store: EventStore, services: StepServices, *, concurrency: int, lease_seconds: float,
+                 backoff_base: float, backoff_max: float, poll_interval: float,
+                 redact: Callable[[str], str] = lambda text: text,
+                 on_report: Callable[[TaskReport], None] | None = None):
+        self.store = store
+        self.services = services
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self.on_report = on_report
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._busy = 0
+        self.summary = RunSummary()
+        self.workers = [
+            Worker(store, services, f"{HOST}:{os.getpid()}:{index}", lease_seconds=lease_seconds,
+                   backoff_base=backoff_base, backoff_max=backoff_max, redact=redact)
+            for index in range(concurrency)
+        ]
+
+    def _on_append(self, events: list[StoredEvent]) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def run(self, *, until_idle: bool = False) -> RunSummary:
+        self.summary.released = release_orphans(self.store)
+        reconcile(self.store)
+        listeners = getattr(self.store, "listeners", None)
+        if listeners is not None:
+            listeners.append(self._on_append)
+        threads = [threading.Thread(target=self._loop, args=(worker, until_idle), name=worker.name, daemon=True)
+                   for worker in self.workers]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.5)  # short joins keep Ctrl-C responsive
+        except KeyboardInterrupt:
+            self.stop()
+            for thread in threads:
+                thread.join(5)
+            raise
+        finally:
+            if listeners is not None:
+                listeners.remove(self._on_append)
+        return self.summary
+
+    def _loop(self, worker: Worker, until_idle: bool) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            task = worker.claim()
+            if task is None:
+                with self._lock:
+                    nobody_busy = self._busy == 0
+                if until_idle and nobody_busy and is_idle(self.store):
+                    self.stop()
+                    return
+                self._wake.wait(self._next_wait())
+                continue
+            with self._lock:
+                self._busy += 1
+            try:
+                report = worker.run(task)
+            finally:
+                with self._lock:
+                    self._busy -= 1
+            with self._lock:
+                self.summary.reports.append(report)
+            if self.on_report is not None:
+                self.on_report(report)
+            self._wake.set()  # a finished task may have made others ready
+
+    def _next_wait(self) -> float:
+        """Sleep until the next retry is due (or one poll interval, whichever is sooner)."""
+        rows = self.store.query("SELECT MIN(run_after) AS t FROM tasks WHERE status = 'queued'")
+        due = rows[0]["t"]
+        if due is None:
+            return self.poll_interval
+        return max(0.01, min(self.poll_interval, due - time.time()))

@@ -1,0 +1,293 @@
+"""Step handlers: agent, check, gate and publish. Each returns a `StepOutcome`.
+
+Handlers never append a piece's state themselves (except the outbox intent, which must be
+durable before delivery); the worker appends the outcome's events with the task's completion
+in one transaction, so a crash leaves either all of a step's effects or none.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from masthead.agents.base import AgentResult, DraftEffect
+from masthead.agents.registry import get_agent
+from masthead.channels.checks import CheckResult, run_checks
+from masthead.channels.publisher import Delivery, Publisher
+from masthead.config import MastheadConfig
+from masthead.errors import StateError
+from masthead.events.model import Meta, NewEvent, stream_of, utc_now
+from masthead.events.store import EventStore
+from masthead.events.types import (
+    CheckOutcome,
+    ChecksRecorded,
+    PieceDrafted,
+    PieceRevised,
+    PublicationDelivered,
+    PublicationRequested,
+    ReviewApproved,
+    ReviewRequested,
+)
+from masthead.providers.registry import ProviderSet
+from masthead.runtime.context import TaskContext
+from masthead.runtime.ids import publication_key
+from masthead.runtime.model_client import RecordingModelClient
+
+
+@dataclass
+class StepOutcome:
+    output: dict[str, Any]
+    # (actor, event) pairs appended with the task's completion, in order.
+    events: list[tuple[str, NewEvent]] = field(default_factory=list)
+    wait_reason: str | None = None
+    wait_until: float | None = None
+    halt: bool = False
+
+    @property
+    def waiting(self) -> bool:
+        return self.wait_reason is not None
+
+
+@dataclass
+class StepServices:
+    store: EventStore
+    config: MastheadConfig
+    providers: ProviderSet
+    publishers: dict[str, Publisher]
+    clock: Callable[[], float] = time.time
+    on_text: Callable[[str, str], None] | None = None  # (task id, text chunk) while a model writes
+
+
+def piece_row(store: EventStore, piece: str) -> dict[str, Any] | None:
+    rows = store.query("SELECT * FROM pieces WHERE id = ?", (piece,))
+    return rows[0] if rows else None
+
+
+def _model_client(ctx: TaskContext, services: StepServices, tier: str, scope: str, actor: str) -> RecordingModelClient:
+    on_text = None
+    if services.on_text is not None:
+        callback, task = services.on_text, ctx.task["id"]
+
+        def on_text(chunk: str) -> None:
+            callback(task, chunk)
+
+    return RecordingModelClient(
+        store=services.store, config=services.config, providers=services.providers, tier=tier,
+        task_id=ctx.task["id"], job_id=ctx.job["id"], scope=scope, actor=actor, on_text=on_text,
+    )
+
+
+def _run_agent(name: str, tier: str, scope: str, values: dict[str, Any], ctx: TaskContext,
+               services: StepServices) -> tuple[AgentResult, RecordingModelClient, Any]:
+    agent = get_agent(name)
+    inp = agent.input_model.model_validate(values)
+    client = _model_client(ctx, services, tier, scope, f"agent:{name}")
+    result = agent.run(inp, client)
+    if result.effects and agent.effect == "none":
+        raise StateError(f"agent {name} declared effect 'none' but asked to change a piece")
+    return result, client, agent
+
+
+# -- agent steps -----------------------------------------------------------------------
+def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
+    assert ctx.step.agent is not None
+    values = ctx.agent_values(services.store)
+    result, client, agent = _run_agent(ctx.step.agent, ctx.step.tier, ctx.task["idempotency_key"], values, ctx, services)
+    outcome = StepOutcome(output={
+        "agent": agent.name, "prompt_version": agent.prompt_version, "tier": ctx.step.tier,
+        "output": result.output.model_dump(mode="json"), "model_calls": client.call_keys,
+    })
+    for effect in result.effects:
+        outcome.events.append((f"agent:{agent.name}", _draft_event(ctx, services, effect, agent.prompt_version, ctx.step.tier)))
+    return outcome
+
+
+def _draft_event(ctx: TaskContext, services: StepServices, effect: DraftEffect, prompt_version: str, tier: str) -> NewEvent:
+    if effect.channel != ctx.channel:
+        raise StateError(f"agent wrote for channel {effect.channel} in a step for {ctx.channel}")
+    existing = piece_row(services.store, ctx.piece_id)
+    if existing is None:
+        return PieceDrafted(
+            id=ctx.piece_id, job_id=ctx.job["id"], project=ctx.project.name, channel=effect.channel,
+            text=effect.text, subject=effect.subject, author=f"agent:{ctx.step.agent}", tier=tier,
+            prompt_version=prompt_version, task_id=ctx.task["id"],
+        ).to_new(stream_of("piece", ctx.piece_id), 0)
+    return PieceRevised(
+        id=ctx.piece_id, version=existing["version"] + 1, text=effect.text, subject=effect.subject,
+        kind="refinement", author=f"agent:{ctx.step.agent}", tier=tier, prompt_version=prompt_version,
+        task_id=ctx.task["id"],
+    ).to_new(stream_of("piece", ctx.piece_id))
+
+
+# -- checks and refinement --------------------------------------------------------------
+def check_piece(ctx: TaskContext, text: str, subject: str | None) -> list[CheckResult]:
+    channel = ctx.channel
+    assert channel is not None
+    sources = [ctx.signal["body"], ctx.signal["title"] or "", *ctx.project.facts]
+    return run_checks(
+        channel, text, subject=subject,
+        banned_phrases=ctx.project.policies.banned_phrases,
+        required_disclaimer=ctx.project.policies.required_disclaimers.get(channel),
+        grounding_sources=sources,
+    )
+
+
+def _recorded(piece: str, version: int, results: list[CheckResult]) -> NewEvent:
+    return ChecksRecorded(
+        piece_id=piece, version=version,
+        results=[CheckOutcome(name=r.name, passed=r.passed, detail=r.detail) for r in results],
+    ).to_new(stream_of("piece", piece))
+
+
+def failures(results: list[CheckResult]) -> list[str]:
+    return [f"{r.name}: {r.detail}" for r in results if not r.passed]
+
+
+def run_check_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
+    piece = piece_row(services.store, ctx.piece_id)
+    if piece is None:
+        raise StateError(f"piece {ctx.piece_id} for {ctx.channel} was never drafted")
+    text, subject, version = piece["text"], piece["subject"], piece["version"]
+    results = check_piece(ctx, text, subject)
+    outcome = StepOutcome(output={})
+    outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
+    refine = ctx.step.refine
+    rounds = 0
+    while failures(results) and refine is not None and rounds < refine.max_rounds:
+        values = ctx.agent_values(services.store) | {"text": text, "subject": subject, "failures": failures(results)}
+        scope = f"{ctx.task['idempotency_key']}/refine-{rounds}"
+        result, _client, agent = _run_agent(refine.agent, refine.tier, scope, values, ctx, services)
+        rounds += 1
+        effect = result.effects[0] if result.effects else DraftEffect(ctx.channel or "", text, subject)
+        text, subject, version = effect.text, effect.subject, version + 1
+        outcome.events.append((f"agent:{agent.name}", PieceRevised(
+            id=ctx.piece_id, version=version, text=text, subject=subject, kind="refinement",
+            author=f"agent:{agent.name}", tier=refine.tier, prompt_version=agent.prompt_version,
+            task_id=ctx.task["id"],
+        ).to_new(stream_of("piece", ctx.piece_id))))
+        results = check_piece(ctx, text, subject)
+        outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
+    outcome.output = {"passed": not failures(results), "version": version, "flags": failures(results),
+                      "refinements": rounds}
+    return outcome
+
+
+# -- gates ------------------------------------------------------------------------------
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def stream_version(store: EventStore, stream: str) -> int:
+    rows = store.query("SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream,))
+    return int(rows[0]["v"] or 0)
+
+
+def human_approval(store: EventStore, piece: str, version: int) -> dict[str, Any] | None:
+    rows = store.query(
+        "SELECT * FROM decisions WHERE piece_id = ? AND version = ? AND decision = 'approved'"
+        " AND actor LIKE 'human:%' ORDER BY seq DESC LIMIT 1", (piece, version),
+    )
+    return rows[0] if rows else None
+
+
+def run_gate_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
+    assert ctx.channel is not None
+    store = services.store
+    piece = piece_row(store, ctx.piece_id)
+    if piece is None:
+        raise StateError(f"piece {ctx.piece_id} for {ctx.channel} was never drafted")
+    settings = ctx.project.channels[ctx.channel]
+    gate, version = settings.gate, piece["version"]
+    base = {"gate": gate, "version": version}
+    if piece["status"] == "rejected":
+        return StepOutcome(output=base | {"approved": False}, halt=True)
+    if piece["status"] == "approved" and piece["approved_version"] == version:
+        if gate == "hard" and human_approval(store, ctx.piece_id, version) is None:
+            raise StateError(f"piece {ctx.piece_id} v{version} is approved but not by a human; a hard gate needs one")
+        return StepOutcome(output=base | {"approved": True})
+    flags = json.loads(piece["flags"])
+    now = services.clock()
+    # Decisions are appended only if the piece has not moved since we read it (a human may
+    # reject or edit meanwhile); a conflict makes the worker run this gate again at once.
+    stream = stream_of("piece", ctx.piece_id)
+    seen = stream_version(store, stream)
+    queued = store.query("SELECT * FROM review_queue WHERE piece_id = ?", (ctx.piece_id,))
+    in_queue = bool(queued) and queued[0]["version"] == version
+    if not flags and gate == "auto":
+        approve = ReviewApproved(piece_id=ctx.piece_id, version=version, reason="auto gate: all checks passed")
+        return StepOutcome(output=base | {"approved": True}, events=[("system", approve.to_new(stream, seen))])
+    if not flags and gate == "soft":
+        delay = settings.soft_delay_minutes
+        delay = services.config.runtime.soft_gate_delay_minutes if delay is None else delay
+        if in_queue and queued[0]["deadline"] and now >= _epoch(queued[0]["deadline"]):
+            approve = ReviewApproved(piece_id=ctx.piece_id, version=version,
+                                     reason="soft gate: not stopped before the deadline")
+            return StepOutcome(output=base | {"approved": True}, events=[("system", approve.to_new(stream, seen))])
+        deadline = _epoch(queued[0]["deadline"]) if in_queue and queued[0]["deadline"] else now + delay * 60
+        outcome = StepOutcome(output=base, wait_reason=f"soft gate: publishes at {_iso(deadline)} unless rejected",
+                              wait_until=deadline)
+        if not in_queue:
+            outcome.events.append(("system", ReviewRequested(
+                piece_id=ctx.piece_id, version=version, gate=gate, priority=ctx.job["priority"],
+                reason="soft gate: publishes at the deadline unless rejected", deadline=_iso(deadline),
+            ).to_new(stream, seen)))
+        return outcome
+    reason = ("checks failed: " + "; ".join(flags)) if flags else "hard gate: needs a human approval of this version"
+    outcome = StepOutcome(output=base, wait_reason=f"waiting for review ({reason})")
+    if not in_queue:
+        outcome.events.append(("system", ReviewRequested(
+            piece_id=ctx.piece_id, version=version, gate=gate, reason=reason,
+            priority=ctx.job["priority"], deadline=None,
+        ).to_new(stream, seen)))
+    return outcome
+
+
+# -- publication (the outbox) -----------------------------------------------------------
+def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
+    assert ctx.channel is not None
+    store = services.store
+    piece = piece_row(store, ctx.piece_id)
+    if piece is None:
+        raise StateError(f"piece {ctx.piece_id} does not exist")
+    version = piece["version"]
+    # The last line of defence: whatever happened upstream, publish only the approved version,
+    # and on a hard gate only one a human approved.
+    if piece["status"] not in ("approved", "published") or piece["approved_version"] != version:
+        raise StateError(f"piece {ctx.piece_id} v{version} is not approved; refusing to publish")
+    settings = ctx.project.channels[ctx.channel]
+    if settings.gate == "hard" and human_approval(store, ctx.piece_id, version) is None:
+        raise StateError(f"piece {ctx.piece_id} v{version} has a hard gate and no human approval; refusing to publish")
+    key = publication_key(ctx.piece_id, version, ctx.channel)
+    publication = store.query("SELECT * FROM publications WHERE idempotency_key = ?", (key,))
+    if publication and publication[0]["status"] == "delivered":
+        return StepOutcome(output={"key": key, "location": publication[0]["location"], "already": True})
+    meta = Meta(actor="system", at=utc_now(), causation_id=ctx.task["id"], correlation_id=ctx.job["id"])
+    if not publication:
+        # The intent is durable before any delivery: after a crash, the retry finds it and
+        # delivers with the same key, which the publisher turns into a no-op if it already did.
+        intent = PublicationRequested(key=key, piece_id=ctx.piece_id, version=version,
+                                      channel=ctx.channel, publisher=settings.publisher)
+        store.append([intent.to_new(stream_of("publication", key), 0)], meta)
+    publisher = services.publishers[settings.publisher]
+    location = publisher.deliver(Delivery(
+        key=key, piece_id=ctx.piece_id, version=version, channel=ctx.channel, project=ctx.project.name,
+        text=piece["text"], subject=piece["subject"], at=meta.at,
+    ))
+    delivered = PublicationDelivered(key=key, location=location).to_new(stream_of("publication", key))
+    return StepOutcome(output={"key": key, "location": location}, events=[("system", delivered)])
+
+
+HANDLERS: dict[str, Callable[[TaskContext, StepServices], StepOutcome]] = {
+    "agent": run_agent_step,
+    "check": run_check_step,
+    "gate": run_gate_step,
+    "publish": run_publish_step,
+}

@@ -1,0 +1,199 @@
+"""Workers: claim a task with a lease, run its step, append the outcome with what comes next.
+
+Every state change is an event. A claim is a `TaskClaimed` appended at the task stream's
+current version inside one write transaction, so two workers can never hold the same task;
+the outcome is appended at the version the claim produced, so a worker that lost its lease
+(it was too slow and someone else re-claimed) cannot overwrite the newer owner's work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from masthead.errors import ConcurrencyConflict, MastheadError, ProviderError
+from masthead.events.model import Meta, stream_of, utc_now
+from masthead.events.store import EventStore
+from masthead.events.types import (
+    TaskClaimed,
+    TaskFailed,
+    TaskRetryScheduled,
+    TaskSucceeded,
+    TaskWaiting,
+)
+from masthead.runtime.context import load_context
+from masthead.runtime.jobs import schedule
+from masthead.runtime.steps import HANDLERS, StepOutcome, StepServices
+
+HOST = socket.gethostname()
+
+
+@dataclass(frozen=True)
+class TaskReport:
+    task_id: str
+    kind: str
+    status: str  # done | waiting | retry | failed | lost
+    seconds: float
+    detail: str = ""
+
+
+def backoff_seconds(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter (0.5x to 1.5x), so retries of many tasks spread out."""
+    rng = rng or random.Random()
+    return min(cap, base * (2 ** max(0, attempt - 1))) * (0.5 + rng.random())
+
+
+def _meta(task: dict[str, Any], actor: str = "system") -> Meta:
+    return Meta(actor=actor, at=utc_now(), causation_id=task["id"], correlation_id=task["job_id"])
+
+
+class Worker:
+    def __init__(self, store: EventStore, services: StepServices, name: str, *,
+                 lease_seconds: float, backoff_base: float, backoff_max: float,
+                 redact: Callable[[str], str] = lambda text: text):
+        self.store = store
+        self.services = services
+        self.name = name
+        self.lease_seconds = lease_seconds
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.redact = redact
+
+    # -- claiming ------------------------------------------------------------------------
+    def claim(self, now: float | None = None) -> dict[str, Any] | None:
+        now = time.time() if now is None else now
+        with self.store.transaction() as tx:
+            rows = tx.query(
+                "SELECT * FROM tasks WHERE (status = 'queued' AND run_after <= ?)"
+                " OR (status = 'running' AND lease_until < ?)"
+                " ORDER BY priority DESC, run_after, created_seq LIMIT 1",
+                (now, now),
+            )
+            if not rows:
+                return None
+            task = rows[0]
+            claim = TaskClaimed(id=task["id"], worker=self.name, lease_until=now + self.lease_seconds,
+                                attempt=task["attempts"] + 1)
+            tx.append([claim.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
+            return tx.query("SELECT * FROM tasks WHERE id = ?", (task["id"],))[0]
+
+    # -- running -------------------------------------------------------------------------
+    def run(self, task: dict[str, Any]) -> TaskReport:
+        started = time.perf_counter()
+        try:
+            ctx = load_context(self.store, task)
+            outcome = self._execute_with_timeout(task, ctx, ctx.step.timeout_seconds)
+            self._finish(task, outcome)
+        except ConcurrencyConflict as exc:
+            return self._conflict(task, exc, started)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an event, never a crash
+            return self._failed(task, exc, started)
+        status = "waiting" if outcome.waiting else "done"
+        return TaskReport(task["id"], task["kind"], status, time.perf_counter() - started, outcome.wait_reason or "")
+
+    def _execute_with_timeout(self, task: dict[str, Any], ctx: Any, timeout: float) -> StepOutcome:
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["outcome"] = HANDLERS[task["kind"]](ctx, self.services)
+            except BaseException as exc:  # noqa: BLE001 - handed back to the worker thread
+                box["error"] = exc
+
+        # The step runs in its own thread so a hung model call cannot hold the worker forever;
+        # an abandoned step that finishes later cannot append: its task version is stale.
+        runner = threading.Thread(target=target, name=f"step-{task['id']}", daemon=True)
+        runner.start()
+        runner.join(timeout)
+        if runner.is_alive():
+            raise ProviderError(f"step {task['id']} timed out after {timeout:g} s", transient=True,
+                                fix="raise the step's timeout_seconds in the recipe, or use a faster model")
+        if "error" in box:
+            raise box["error"]
+        outcome: StepOutcome = box["outcome"]
+        return outcome
+
+    def _finish(self, task: dict[str, Any], outcome: StepOutcome) -> None:
+        with self.store.transaction() as tx:
+            stream = stream_of("task", task["id"])
+            if outcome.waiting:
+                done = TaskWaiting(id=task["id"], reason=outcome.wait_reason or "", run_after=outcome.wait_until)
+            else:
+                output = dict(outcome.output)
+                if outcome.halt:
+                    output["halt"] = True
+                done = TaskSucceeded(id=task["id"], output=output)
+            # Appended first, at the claimed version: if the lease was lost, nothing else lands.
+            tx.append([done.to_new(stream, task["version"])], _meta(task))
+            for actor, event in outcome.events:
+                tx.append([event], _meta(task, actor))
+            if not outcome.waiting:
+                schedule(tx, self.store, task["job_id"], _meta(task))
+
+    def _conflict(self, task: dict[str, Any], exc: ConcurrencyConflict, started: float) -> TaskReport:
+        # Either the lease was lost (the task moved on without us) or a piece changed while the
+        # step ran (a human acted). In the second case run the step again at once.
+        current = self.store.query("SELECT version, lease_owner FROM tasks WHERE id = ?", (task["id"],))
+        if current and current[0]["version"] == task["version"]:
+            retry = TaskRetryScheduled(id=task["id"], error=f"state changed while running: {exc}", run_after=time.time())
+            with contextlib.suppress(ConcurrencyConflict):
+                self.store.append([retry.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
+            return TaskReport(task["id"], task["kind"], "retry", time.perf_counter() - started, "state changed; re-running")
+        return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost to another worker")
+
+    def _failed(self, task: dict[str, Any], exc: Exception, started: float) -> TaskReport:
+        transient = exc.transient if isinstance(exc, ProviderError) else not isinstance(exc, MastheadError)
+        message = self.redact(str(exc) if isinstance(exc, MastheadError) else f"{type(exc).__name__}: {exc}")
+        stream = stream_of("task", task["id"])
+        try:
+            if transient and task["attempts"] < task["max_attempts"]:
+                delay = backoff_seconds(task["attempts"], self.backoff_base, self.backoff_max)
+                if isinstance(exc, ProviderError) and exc.retry_after:
+                    delay = max(delay, exc.retry_after)
+                retry = TaskRetryScheduled(id=task["id"], error=message, run_after=time.time() + delay)
+                self.store.append([retry.to_new(stream, task["version"])], _meta(task))
+                return TaskReport(task["id"], task["kind"], "retry", time.perf_counter() - started, message)
+            with self.store.transaction() as tx:
+                tx.append([TaskFailed(id=task["id"], error=message).to_new(stream, task["version"])], _meta(task))
+                schedule(tx, self.store, task["job_id"], _meta(task))
+        except ConcurrencyConflict:
+            return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost to another worker")
+        return TaskReport(task["id"], task["kind"], "failed", time.perf_counter() - started, message)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_orphans(store: EventStore) -> list[str]:
+    """Give back leases held by dead processes on this host, so a restart resumes at once
+    instead of waiting for their leases to run out."""
+    released = []
+    for task in store.query("SELECT * FROM tasks WHERE status = 'running'"):
+        owner = task["lease_owner"] or ""
+        parts = owner.split(":")
+        if len(parts) < 2 or parts[0] != HOST or not parts[1].isdigit():
+            continue
+        pid = int(parts[1])
+        if pid == os.getpid() or pid_alive(pid):
+            continue
+        retry = TaskRetryScheduled(id=task["id"], error=f"worker {owner} died while running it", run_after=time.time())
+        try:
+            store.append([retry.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
+            released.append(task["id"])
+        except ConcurrencyConflict:
+            continue
+    return released

@@ -1,0 +1,131 @@
+"""The SQLite event store: order, optimistic concurrency, the hash chain, append-only."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from masthead.errors import ConcurrencyConflict
+from masthead.events.model import ANY_VERSION, GENESIS_HASH, Meta, NewEvent, utc_now
+from masthead.events.sqlite_store import SqliteEventStore
+from masthead.projections.read_models import ReadModelProjector
+from masthead.projections.replay import verify, verify_chain
+
+
+def meta(actor: str = "system") -> Meta:
+    return Meta(actor=actor, at=utc_now(), causation_id="c-1", correlation_id="k-1")
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = SqliteEventStore(tmp_path / "log.db", ReadModelProjector())
+    yield s
+    s.close()
+
+
+def test_empty_store_has_genesis_head(store):
+    assert store.head() == (0, GENESIS_HASH)
+    assert list(store.read()) == []
+
+
+def test_appends_get_gap_free_seq_and_stream_versions(store):
+    store.append([NewEvent("a", "Noted", {"n": 1}, 0), NewEvent("b", "Noted", {"n": 2}, 0)], meta())
+    store.append([NewEvent("a", "Noted", {"n": 3}, 1)], meta())
+    events = list(store.read())
+    assert [e.seq for e in events] == [1, 2, 3]
+    assert [(e.stream, e.version) for e in events] == [("a", 1), ("b", 1), ("a", 2)]
+    assert [e.data["n"] for e in store.read(stream="a")] == [1, 3]
+    assert [e.seq for e in store.read(since=1, limit=1)] == [2]
+
+
+def test_meta_is_kept(store):
+    store.append([NewEvent("a", "Noted", {}, 0)], meta("human:ana"))
+    event = next(store.read())
+    assert event.meta.actor == "human:ana"
+    assert event.meta.causation_id == "c-1" and event.meta.correlation_id == "k-1"
+    assert event.meta.at.endswith("Z")
+
+
+def test_wrong_expected_version_is_a_conflict_and_writes_nothing(store):
+    store.append([NewEvent("a", "Noted", {}, 0)], meta())
+    with pytest.raises(ConcurrencyConflict, match="stream a is at version 1, expected 0"):
+        store.append([NewEvent("b", "Noted", {}, 0), NewEvent("a", "Noted", {}, 0)], meta())
+    # The whole batch rolled back, including the event for stream b.
+    assert [e.stream for e in store.read()] == ["a"]
+
+
+def test_any_version_appends_at_the_next_version(store):
+    store.append([NewEvent("a", "Noted", {}, ANY_VERSION)], meta())
+    store.append([NewEvent("a", "Noted", {}, ANY_VERSION)], meta())
+    assert [e.version for e in store.read()] == [1, 2]
+
+
+def test_two_stores_on_one_file_conflict_cleanly(tmp_path):
+    one = SqliteEventStore(tmp_path / "shared.db")
+    two = SqliteEventStore(tmp_path / "shared.db")
+    one.append([NewEvent("s", "Noted", {}, 0)], meta())
+    with pytest.raises(ConcurrencyConflict):
+        two.append([NewEvent("s", "Noted", {}, 0)], meta())
+    one.close()
+    two.close()
+
+
+def test_log_refuses_update_and_delete(store):
+    store.append([NewEvent("a", "Noted", {}, 0)], meta())
+    conn = sqlite3.connect(store.path)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("UPDATE events SET data = '{}' WHERE seq = 1")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("DELETE FROM events")
+    conn.close()
+
+
+def _tamper(path: Path, sql: str) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TRIGGER events_no_update")
+    conn.execute("DROP TRIGGER events_no_delete")
+    conn.execute(sql)
+    conn.commit()
+    conn.close()
+
+
+def test_hash_chain_detects_an_edited_event(store):
+    for n in range(5):
+        store.append([NewEvent("a", "Noted", {"n": n}, n)], meta())
+    assert verify_chain(store) == (5, None)
+    _tamper(store.path, """UPDATE events SET data = '{"n":99}' WHERE seq = 3""")
+    count, problem = verify_chain(store)
+    assert count == 2
+    assert problem is not None and "seq 3" in problem
+
+
+def test_hash_chain_detects_a_deleted_event(store):
+    for n in range(4):
+        store.append([NewEvent("a", "Noted", {"n": n}, n)], meta())
+    _tamper(store.path, "DELETE FROM events WHERE seq = 2")
+    _count, problem = verify_chain(store)
+    assert problem == "event seq 2 is missing (next is 3)"
+
+
+def test_replay_verify_reports_a_drifted_projection(store):
+    from masthead.events.types import ProjectApplied
+
+    store.append([ProjectApplied(name="p", spec={"description": "d"}, revision=1).to_new("project-p", 0)], meta())
+    assert verify(store).ok
+    conn = sqlite3.connect(store.path)
+    conn.execute("UPDATE projects SET description = 'edited behind the log'")
+    conn.commit()
+    conn.close()
+    report = verify(store)
+    assert not report.ok
+    assert "table projects" in (report.problem or "")
+
+
+def test_migrations_are_recorded_and_run_once(tmp_path):
+    first = SqliteEventStore(tmp_path / "m.db")
+    assert first.migrate() == []  # already applied by the constructor
+    rows = first.query("SELECT number, name FROM schema_migrations ORDER BY number")
+    assert [r["number"] for r in rows] == [1, 2]
+    first.close()
