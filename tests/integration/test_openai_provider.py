@@ -123,7 +123,9 @@ def test_usage_comes_from_the_server_not_an_estimate(openai_server: OpenAIServer
 
     body = chat_calls(openai_server)[0]
     served = usage_for(body, scripted)
-    expected = Usage(input_tokens=served["prompt_tokens"], output_tokens=served["completion_tokens"])
+    expected = Usage(
+        input_tokens=served["prompt_tokens"], output_tokens=served["completion_tokens"]
+    )
     # Checked on the raw stream: `collect` would paper over a missing usage with an estimate.
     assert final.usage == expected
     assert response.usage == expected
@@ -258,6 +260,17 @@ def test_400_is_permanent_and_carries_the_servers_message(openai_server: OpenAIS
     assert error.transient is False
     assert "max_tokens is too large: 999999" in error.message
     assert openai_server.base_url in error.message
+    assert error.fix is not None and "[models.*]" not in error.fix
+
+
+def test_a_400_saying_the_model_is_missing_also_points_at_the_models_setting(
+    openai_server: OpenAIServer,
+) -> None:
+    # Ollama-style wording, sent with 400 rather than 404.
+    openai_server.script(Reply.error(400, 'model "llama9" not found, try pulling it first'))
+    error = failure_of(make_provider(openai_server), make_request(model="llama9"))
+    assert error.transient is False
+    assert error.fix is not None and "[models.*] model" in error.fix
 
 
 def test_unknown_model_points_at_the_models_setting(openai_server: OpenAIServer) -> None:

@@ -6,6 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.support.harness import (
+    KEY_ENV,
+    add_release_notes,
+    content_reply,
+    make_workspace,
+    pieces_by_channel,
+)
+from tests.support.openai_server import OpenAIServer
 
 from masthead.app import commands
 from masthead.app.queries import piece_detail
@@ -13,8 +21,6 @@ from masthead.errors import StateError
 from masthead.projections.replay import verify
 from masthead.runtime.context import load_context
 from masthead.runtime.steps import run_agent_step
-from tests.support.harness import KEY_ENV, add_release_notes, content_reply, make_workspace, pieces_by_channel
-from tests.support.openai_server import OpenAIServer
 
 
 @pytest.fixture

@@ -55,20 +55,33 @@ def content_reply(body: dict[str, Any]) -> str:
     """Answers each agent with valid, grounded content, like a capable model would."""
     name = (body.get("response_format") or {}).get("json_schema", {}).get("name", "")
     if name == "BriefOutput":
-        return json.dumps({"headline": "Tallybook 3.2", "key_points": ["bank feeds", "faster dashboard"],
-                           "angle": "less bookkeeping"})
+        return json.dumps(
+            {
+                "headline": "Tallybook 3.2",
+                "key_points": ["bank feeds", "faster dashboard"],
+                "angle": "less bookkeeping",
+            }
+        )
     if name == "SubjectLinesOutput":
-        return json.dumps({"subjects": ["Tallybook 3.2: bank feeds for 40 more banks", "What is new"]})
+        return json.dumps(
+            {"subjects": ["Tallybook 3.2: bank feeds for 40 more banks", "What is new"]}
+        )
     if name in ("DraftOutput", "RefineOutput"):
         return json.dumps({"text": GOOD_TEXT.get(channel_of(body), GOOD_TEXT["x"])})
     return json.dumps({"text": "ok"})
 
 
 def write_config(root: Path, base_url: str, **runtime: Any) -> None:
-    settings = {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2, "poll_interval_seconds": 0.05,
-                "lease_seconds": 30.0, **runtime}
+    settings = {
+        "backoff_base_seconds": 0.05,
+        "backoff_max_seconds": 0.2,
+        "poll_interval_seconds": 0.05,
+        "lease_seconds": 30.0,
+        **runtime,
+    }
     runtime_toml = "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items())
-    (root / "masthead.toml").write_text(f"""
+    (root / "masthead.toml").write_text(
+        f"""
 [workspace]
 operator = "ana"
 
@@ -91,10 +104,14 @@ output_per_million = 2.0
 
 [runtime]
 {runtime_toml}
-""", "utf-8")
+""",
+        "utf-8",
+    )
 
 
-def make_workspace(root: Path, base_url: str, project_yaml: str = PROJECT_YAML, **runtime: Any) -> Workspace:
+def make_workspace(
+    root: Path, base_url: str, project_yaml: str = PROJECT_YAML, **runtime: Any
+) -> Workspace:
     root.mkdir(parents=True, exist_ok=True)
     write_config(root, base_url, **runtime)
     ws, _ = init_workspace(root)
@@ -104,8 +121,15 @@ def make_workspace(root: Path, base_url: str, project_yaml: str = PROJECT_YAML, 
 
 
 def add_release_notes(ws: Workspace, body: str = RELEASE_NOTES, priority: str = "normal") -> str:
-    added = add_signal(ws, "tallybook", kind="release_notes", body=body, title="Tallybook 3.2",
-                       priority=priority, source="test")
+    added = add_signal(
+        ws,
+        "tallybook",
+        kind="release_notes",
+        body=body,
+        title="Tallybook 3.2",
+        priority=priority,
+        source="test",
+    )
     return added.job_ids[0]
 
 

@@ -60,10 +60,24 @@ def read_text_file(path: Path, what: str, max_bytes: int) -> str:
     if b"\x00" in raw:
         raise InputError(f"{what} file {path} is binary, not text", fix="pass a UTF-8 text file")
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{what} file {path} is not UTF-8 text (byte {exc.start})",
                          fix="convert it to UTF-8") from None
+    if not text.strip():
+        raise InputError(f"{what} file {path} is empty", fix="pass a file with some text in it")
+    return text
+
+
+def check_tier_providers(ws: Workspace) -> None:
+    """Build the provider of every [models.*] tier before `masthead run` claims a task.
+
+    A GGUF path that does not exist or an unset key variable is then one error up front that
+    changes nothing; found by a task instead, it fails that task and its job for good, one
+    job per signal, and each signal has to be added again once the config is fixed.
+    """
+    for _tier, section in sorted(ws.config.models.items()):
+        ws.providers.get(section.provider)
 
 
 def apply_project(ws: Workspace, path: Path) -> tuple[Project, int, bool]:

@@ -52,7 +52,10 @@ def _run(ws: Workspace, say: Callable[[str], None], on_report: Callable[[TaskRep
     say("running the recipe on the local model (SmolLM2-135M, CPU; a minute or two)...")
     ws.runner(on_report=on_report).run(until_idle=True)
     pieces = [p for p in list_pieces(ws) if p["job_id"] in added.job_ids]
+    ours = {p["id"] for p in pieces}
     published = [row["location"] for row in ws.store.query(
-        "SELECT location FROM publications WHERE status = 'delivered' ORDER BY location")]
+        "SELECT piece_id, location FROM publications WHERE status = 'delivered' ORDER BY location")
+        if row["piece_id"] in ours]
+    in_review = [item for item in review_queue(ws) if item["piece_id"] in ours]
     return DemoResult(workspace=ws.root, statuses=dict(Counter(p["status"] for p in pieces)),
-                      published=published, in_review=review_queue(ws), job_ids=added.job_ids)
+                      published=published, in_review=in_review, job_ids=added.job_ids)

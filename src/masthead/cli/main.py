@@ -12,7 +12,11 @@ import click
 from masthead import __version__
 from masthead.cli import demo, inspect, project, review, run, signal, workspace_cmds
 from masthead.cli.common import CliState
-from masthead.errors import MastheadError
+from masthead.errors import ConfigError, MastheadError
+
+# Validation errors from masthead.toml, project and recipe files name the path and the problem
+# but carry no fix of their own; every error line the CLI prints should say what to do.
+CONFIG_FIX = "correct the field it names in that file (docs/configuration.md lists every key)"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,11 +35,20 @@ for module in (workspace_cmds, project, signal, run, review, inspect, demo):
     module.register(cli)
 
 
+def error_lines(error: MastheadError) -> list[str]:
+    """One `error: ...` line per problem (a YAML file can have several); the fix ends the last."""
+    text = str(error)
+    if error.fix is None and isinstance(error, ConfigError):
+        text += f" (fix: {CONFIG_FIX})"
+    return [f"error: {line}" for line in text.splitlines() if line.strip()] or ["error: (no message)"]
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="masthead", standalone_mode=False)
     except MastheadError as error:
-        click.echo(f"error: {error}", err=True)
+        for line in error_lines(error):
+            click.echo(line, err=True)
         sys.exit(error.exit_code)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from masthead.app.commands import check_tier_providers
 from masthead.cli.common import CliState, pass_state, short
 from masthead.runtime.worker import TaskReport
 
@@ -22,6 +23,7 @@ def print_report(report: TaskReport) -> None:
 def run_cmd(state: CliState, until_idle: bool, concurrency: int | None) -> None:
     """Run queued tasks; safe to stop and start again at any moment."""
     ws = state.workspace()
+    check_tier_providers(ws)  # a broken tier config is one error now, not a failed job per signal
     runner = ws.runner(concurrency=concurrency, on_report=print_report)
     if not until_idle:
         click.echo("running; Ctrl-C to stop (nothing is lost)")

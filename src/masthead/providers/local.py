@@ -8,6 +8,8 @@ holds one KV cache and is not safe to use from two threads at once.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib.metadata
 import importlib.util
 import threading
@@ -73,6 +75,17 @@ class _LoadedModel:
 
 _MODELS: dict[tuple[str, int, int | None], _LoadedModel] = {}
 _MODELS_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Free models while llama.cpp's bindings still exist; left to the garbage collector at
+    # interpreter exit, Llama.__del__ runs after they are torn down and prints a traceback.
+    with _MODELS_LOCK:
+        for model in _MODELS.values():
+            with contextlib.suppress(Exception):
+                model.llama.close()
+        _MODELS.clear()
 
 
 def _loaded_model(path: Path, n_ctx: int, n_threads: int | None) -> _LoadedModel:
@@ -223,7 +236,7 @@ class LocalProvider:
                 stream=True,
                 # llama.cpp compiles the schema to a grammar, so the output is valid JSON for it.
                 response_format=(
-                    {"type": "json_object", "schema": request.json_schema}
+                    {"type": "json_object", "schema": grammar_schema(request.json_schema)}
                     if request.json_schema is not None
                     else None
                 ),
@@ -237,6 +250,24 @@ class LocalProvider:
             ) from exc
         except RuntimeError as exc:  # llama_decode failures
             raise ProviderError(f"llama.cpp failed while generating: {exc}") from exc
+
+
+# llama.cpp unrolls a bounded repetition into nested grammar rules; past a few hundred it
+# refuses ("exceeds sane defaults"). Long bounds are left to max_tokens and to validation.
+GRAMMAR_MAX_BOUND = 200
+
+
+def grammar_schema(schema: Any) -> Any:
+    """The schema without length/item bounds too large for llama.cpp's grammar compiler."""
+    if isinstance(schema, dict):
+        return {
+            key: grammar_schema(value)
+            for key, value in schema.items()
+            if not (key in ("maxLength", "maxItems") and isinstance(value, int) and value > GRAMMAR_MAX_BOUND)
+        }
+    if isinstance(schema, list):
+        return [grammar_schema(item) for item in schema]
+    return schema
 
 
 def _messages(request: ModelRequest) -> list[ChatCompletionRequestMessage]:

@@ -23,6 +23,12 @@ from masthead.providers.base import Capabilities, Chunk, ModelRequest, Usage
 # The SDK's own retry policy treats these as worth retrying; so do we.
 _TRANSIENT_STATUSES = frozenset({408, 409, 429})
 _AUTH_STATUSES = frozenset({401, 403})
+_SERVER_FAULTS = frozenset({"server_error", "internal_error"})
+# How OpenAI, vLLM and Ollama word an unknown model ("The model `x` does not exist",
+# "model \"x\" not found"); other 400s that merely mention "model" are not this.
+_MODEL_MISSING = re.compile(
+    r"model\b.*\b(does not exist|not found)|unknown model|no such model", re.I
+)
 # "Leave this field out of the request": `omit` in current SDKs, `NOT_GIVEN` in older ones.
 _OMIT: Any = getattr(openai, "omit", openai.NOT_GIVEN)
 
@@ -157,7 +163,11 @@ class OpenAIProvider:
         )
 
     def _rejection_fix(self, exc: openai.APIStatusError, message: str) -> str:
-        if exc.code == "model_not_found" or exc.status_code == 404 or "model" in message.lower():
+        if (
+            exc.code == "model_not_found"
+            or exc.status_code == 404
+            or _MODEL_MISSING.search(message)
+        ):
             return (
                 "check that [models.*] model in masthead.toml names a model this endpoint serves "
                 f"(GET {self.base_url}/models lists them)"
@@ -252,10 +262,7 @@ def _as_float(text: str) -> float | None:
 
 
 def _looks_like_server_fault(exc: openai.APIError) -> bool:
-    return exc.type in {"server_error", "internal_error"} or exc.code in {
-        "server_error",
-        "internal_error",
-    }
+    return exc.type in _SERVER_FAULTS or exc.code in _SERVER_FAULTS
 
 
 def _cause_to_keep(exc: openai.APIError) -> BaseException | None:

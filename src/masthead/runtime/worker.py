@@ -123,6 +123,7 @@ class Worker:
     def _finish(self, task: dict[str, Any], outcome: StepOutcome) -> None:
         with self.store.transaction() as tx:
             stream = stream_of("task", task["id"])
+            done: TaskWaiting | TaskSucceeded
             if outcome.waiting:
                 done = TaskWaiting(id=task["id"], reason=outcome.wait_reason or "", run_after=outcome.wait_until)
             else:

@@ -1,0 +1,70 @@
+"""The outbox: intent, delivery with an idempotency key, confirmation; exactly one delivery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.support.harness import KEY_ENV, add_release_notes, content_reply, make_workspace
+from tests.support.openai_server import OpenAIServer
+
+from masthead.channels.file_publisher import FilePublisher
+from masthead.channels.publisher import Delivery
+from masthead.projections.replay import verify
+
+
+class ProcessDied(BaseException):
+    """Stands for the process dying: BaseException, so no handler in the worker catches it."""
+
+
+class DiesAfterWriting(FilePublisher):
+    def deliver(self, delivery: Delivery) -> str:
+        super().deliver(delivery)
+        raise ProcessDied
+
+
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    with OpenAIServer(api_key="sk-test", reply=content_reply) as server:
+        workspace = make_workspace(tmp_path / "ws", server.base_url)
+        yield workspace
+        workspace.close()
+
+
+def test_crash_between_delivery_and_confirmation_ends_in_one_file(ws):
+    job = add_release_notes(ws)
+    services = ws.services()
+    services.publishers["file"] = DiesAfterWriting(ws.out_dir)
+    from masthead.runtime.worker import Worker
+
+    worker = Worker(ws.store, services, "test:1:0", lease_seconds=0.01, backoff_base=0, backoff_max=0)
+    # Run tasks until the first publish dies after writing its file.
+    with pytest.raises(ProcessDied):
+        while True:
+            task = worker.claim()
+            assert task is not None, "ran out of tasks before any publish"
+            worker.run(task)
+    requested = ws.store.query("SELECT * FROM publications")
+    assert [p["status"] for p in requested] == ["requested"]
+    assert len(list(ws.out_dir.rglob("*.md"))) == 1
+    # "Restart": a normal runner picks the task up after its lease, delivers again (a no-op).
+    ws.runner().run(until_idle=True)
+    publications = ws.store.query("SELECT * FROM publications ORDER BY channel")
+    assert [(p["channel"], p["status"]) for p in publications] == [("linkedin", "delivered"), ("x", "delivered")]
+    assert len(list(ws.out_dir.rglob("*.md"))) == 2
+    delivered = [e for e in ws.store.read() if e.type == "PublicationDelivered"]
+    assert len(delivered) == 2
+    assert ws.store.query("SELECT status FROM jobs WHERE id = ?", (job,))[0]["status"] == "running"  # newsletter waits
+    assert verify(ws.store).ok
+
+
+def test_file_publisher_is_idempotent_per_key(tmp_path):
+    publisher = FilePublisher(tmp_path)
+    delivery = Delivery(key="pc-1:v1:x", piece_id="pc-1", version=1, channel="x", project="p",
+                        text="hello", subject=None, at="2026-01-01T00:00:00Z")
+    first = publisher.deliver(delivery)
+    stamp = Path(first).stat().st_mtime_ns
+    assert publisher.deliver(delivery) == first
+    assert Path(first).stat().st_mtime_ns == stamp
+    assert Path(first).read_text().endswith("---\n\nhello\n")
