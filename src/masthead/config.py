@@ -115,7 +115,7 @@ def format_validation_error(source: str, error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
         path = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        message = problem["msg"]
+        message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key; remove it or check its spelling in docs/configuration.md"
         lines.append(f"{source}: {path}: {message}")

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from masthead.channels.limits import CHANNELS
 from masthead.config import format_validation_error
-from masthead.errors import ConfigError, InputError
+from masthead.errors import ConfigError
+from masthead.yaml_input import load_mapping
 
 Gate = Literal["auto", "soft", "hard"]
 
@@ -75,13 +75,8 @@ class Project(_Strict):
 
 
 def parse_project_yaml(text: str, source: str) -> Project:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{source}: not valid YAML: {exc}".replace("\n", " "), fix="correct the line it names") from None
-    if not isinstance(raw, dict):
-        raise InputError(f"{source}: a project file must be a YAML mapping (name:, description:, ...)",
-                         fix="see docs/configuration.md#project-yaml")
+    raw = load_mapping(text, source, expected="name:, description:, channels: ...",
+                       docs="docs/configuration.md#project-yaml")
     try:
         return Project.model_validate(raw)
     except ValidationError as exc:

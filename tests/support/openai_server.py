@@ -348,6 +348,8 @@ class OpenAIServer:
         handler = type("BoundHandler", (_Handler,), {"app": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self._requested_port), handler)
         self._httpd.daemon_threads = True
+        # A client that hangs up on a keep-alive connection is normal; do not print it.
+        self._httpd.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         # A short poll interval keeps stop() (and so each test's teardown) quick.
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,

@@ -8,23 +8,17 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from masthead.agents.registry import agent_names
 from masthead.config import format_validation_error
-from masthead.errors import ConfigError, InputError, NotFoundError
+from masthead.errors import ConfigError, NotFoundError
 from masthead.recipes.schema import Recipe
+from masthead.yaml_input import load_mapping
 
 
 def parse_recipe(text: str, source: str) -> Recipe:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{source}: not valid YAML: {exc}".replace("\n", " "), fix="correct the line it names") from None
-    if not isinstance(raw, dict):
-        raise InputError(f"{source}: a recipe must be a YAML mapping (name:, trigger:, steps:)",
-                         fix="see docs/configuration.md#recipe-yaml")
+    raw = load_mapping(text, source, expected="name:, trigger:, steps:", docs="docs/configuration.md#recipe-yaml")
     try:
         recipe = Recipe.model_validate(raw)
     except ValidationError as exc:
