@@ -37,6 +37,19 @@ class TierSection(_Strict):
     model: str = Field(description="model name sent to the provider; for local, a label")
     max_tokens: int = Field(320, ge=16, le=32_000, description="output token cap per call")
     temperature: float = Field(0.2, ge=0.0, le=2.0)
+    fallbacks: list[str] = Field(
+        default_factory=list,
+        description='"provider:model" tried in order when this tier\'s model is unavailable or over budget',
+    )
+
+    @field_validator("fallbacks")
+    @classmethod
+    def _provider_model_pairs(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            provider, _, model = entry.partition(":")
+            if provider not in ("local", "openai") or not model:
+                raise ValueError(f"fallback {entry!r} must be \"provider:model\" with provider local or openai")
+        return value
 
 
 class LocalProviderSection(_Strict):
@@ -72,11 +85,101 @@ class PriceSection(_Strict):
 class RuntimeSection(_Strict):
     concurrency: int = Field(2, ge=1, le=256, description="tasks run at once by `masthead run`")
     lease_seconds: float = Field(300.0, gt=0, description="how long a claimed task is held before others may take it")
-    max_attempts: int = Field(3, ge=1, le=50, description="tries per task before it fails")
     backoff_base_seconds: float = Field(0.5, ge=0)
     backoff_max_seconds: float = Field(60.0, ge=0)
     poll_interval_seconds: float = Field(0.2, gt=0)
     soft_gate_delay_minutes: float = Field(60.0, ge=0, description="default wait before a soft gate publishes")
+    call_retries: int = Field(2, ge=0, le=10, description="quick in-call retries of a transient model error")
+    ageing_seconds: float = Field(300.0, gt=0, description="a waiting task gains one priority point per this many seconds")
+    max_active_jobs_per_project: int = Field(20, ge=1, description="more running jobs than this wait (backpressure)")
+    reservation_ttl_seconds: float = Field(900.0, gt=0, description="a budget hold left by a crashed call lapses after this")
+
+
+class RateLimitSection(_Strict):
+    requests_per_minute: float | None = Field(None, gt=0)
+    tokens_per_minute: float | None = Field(None, gt=0)
+    max_concurrent: int | None = Field(None, ge=1)
+
+
+class BreakerSection(_Strict):
+    failures: int = Field(5, ge=1, description="failures within the window that open the circuit")
+    window_seconds: float = Field(60.0, gt=0)
+    cooldown_seconds: float = Field(30.0, gt=0, description="time open before one probe call is let through")
+
+
+class BudgetLimits(_Strict):
+    """Spending limits; empty means unlimited. Used in masthead.toml [budget] and project YAML."""
+
+    monthly_usd: float | None = Field(None, ge=0)
+    daily_usd: float | None = Field(None, ge=0)
+    per_job_tokens: int | None = Field(None, ge=1)
+    per_call_max_tokens: int | None = Field(None, ge=16)
+    soft_threshold: float = Field(0.8, gt=0, le=1, description="share of a limit past which background work waits")
+
+
+class WebhookSection(_Strict):
+    """One `[webhooks.<source>]`: who may POST /hooks/<source> and what their signals become."""
+
+    secret_env: str = Field(description="NAME of the environment variable holding the HMAC secret")
+    project: str = Field(description="the project its signals belong to")
+    kind: str = Field(pattern=r"^[A-Za-z0-9_\-]+$", description="the signal kind, e.g. release_notes")
+    priority: Literal["high", "normal", "low"] = Field("normal", description="priority of its signals")
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_is_a_name(cls, value: str) -> str:
+        # The secret itself must never sit in a config file (or reach the log from one).
+        if not value or not value.replace("_", "").isalnum() or value[0].isdigit():
+            raise ValueError("must be the NAME of an environment variable, e.g. HOOK_GITHUB_SECRET")
+        return value
+
+
+class MemoryOpenAISection(_Strict):
+    """The optional embedder: any OpenAI-compatible `/embeddings` endpoint."""
+
+    base_url: str = Field("https://api.openai.com/v1", description="any OpenAI-compatible endpoint")
+    model: str = Field("text-embedding-3-small", description="embedding model name sent to the endpoint")
+    api_key_env: str = Field("OPENAI_API_KEY", description="name of the environment variable holding the key")
+    timeout_seconds: float = Field(30.0, gt=0)
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _looks_like_a_name(cls, value: str) -> str:
+        # As for [providers.openai]: the key itself must never sit in a config file.
+        if not value.replace("_", "").isalnum() or value.startswith(("sk-", "sk_")):
+            raise ValueError("must be the NAME of an environment variable, e.g. OPENAI_API_KEY")
+        return value
+
+
+class HalfLifeSection(_Strict):
+    """Days after which an item's recency factor halves, per kind."""
+
+    fact: float = Field(365.0, gt=0)
+    exemplar: float = Field(3650.0, gt=0)
+    piece: float = Field(90.0, gt=0)
+    note: float = Field(180.0, gt=0)
+    meta_note: float = Field(180.0, gt=0)
+    feedback: float = Field(180.0, gt=0)
+
+
+class MemorySection(_Strict):
+    embedder: Literal["onnx", "openai"] = Field(
+        "onnx", description="onnx: the bundled all-MiniLM-L6-v2, offline; openai: [memory.openai]"
+    )
+    candidates: int = Field(50, ge=1, le=1000, description="nearest items scored per retrieval")
+    score_floor: float = Field(0.15, ge=0, le=1, description="items scoring below this are never used")
+    duplicate_similarity: float = Field(
+        0.92, gt=0, le=1, description="items of one kind this similar are duplicates; one is kept"
+    )
+    session_budget_tokens: int = Field(200, ge=0, description="memory tokens per agent call from the job's session")
+    project_budget_tokens: int = Field(400, ge=0, description="memory tokens per agent call from the project")
+    global_budget_tokens: int = Field(150, ge=0, description="memory tokens per agent call from global memory")
+    summary_threshold: int = Field(
+        20, ge=2, le=500, description="uncovered pieces, notes and feedback of a project before a meta-note is written"
+    )
+    voice_threshold: float = Field(0.3, ge=-1, le=1, description="a draft less similar to the voice exemplars fails")
+    half_life_days: HalfLifeSection = HalfLifeSection()
+    openai: MemoryOpenAISection = MemoryOpenAISection()
 
 
 def _default_models() -> dict[str, TierSection]:
@@ -92,6 +195,11 @@ class MastheadConfig(_Strict):
     providers: ProvidersSection = ProvidersSection()
     prices: dict[str, PriceSection] = Field(default_factory=dict, description='keyed "provider:model"')
     runtime: RuntimeSection = RuntimeSection()
+    rate_limits: dict[str, RateLimitSection] = Field(default_factory=dict, description='keyed "provider:model"')
+    breaker: BreakerSection = BreakerSection()
+    budget: BudgetLimits = BudgetLimits()
+    webhooks: dict[str, WebhookSection] = Field(default_factory=dict, description="keyed by source name")
+    memory: MemorySection = MemorySection()
 
     @field_validator("models")
     @classmethod

@@ -10,8 +10,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from masthead.channels.limits import CHANNELS
-from masthead.config import format_validation_error
+from masthead.config import BudgetLimits, format_validation_error
 from masthead.errors import ConfigError
+from masthead.windows import parse_window, zone
 from masthead.yaml_input import load_mapping
 
 Gate = Literal["auto", "soft", "hard"]
@@ -54,6 +55,23 @@ class Project(_Strict):
     channels: dict[str, ChannelSettings] = Field(min_length=1)
     policies: Policies = Policies()
     timezone: str = "UTC"
+    budget: BudgetLimits = BudgetLimits()
+    off_peak: list[str] = Field(default_factory=list, description='windows for background work, e.g. "22:00-06:00"')
+    max_active_jobs: int | None = Field(None, ge=1, description="backpressure bound; default from masthead.toml")
+    review_sla_minutes: float | None = Field(None, gt=0, description="pieces waiting longer move up the review queue")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @field_validator("off_peak")
+    @classmethod
+    def _windows(cls, value: list[str]) -> list[str]:
+        for window in value:
+            parse_window(window)
+        return value
 
     @field_validator("channels")
     @classmethod

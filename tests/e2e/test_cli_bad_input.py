@@ -310,28 +310,28 @@ def test_missing_key_variable_stops_run_before_any_task(ws, server):
     assert query(ws, "SELECT status FROM tasks WHERE id = ?", (f"{job}.brief",))[0]["status"] == "queued"
 
 
-def test_refused_key_fails_the_task_and_never_reaches_the_log(ws, server):
-    """A refused key is only found by calling the endpoint, so it fails the task it meets
-    (not retried: a 401 will not fix itself) and `run` reports it and carries on."""
+def test_refused_key_hands_the_step_to_a_human_and_never_reaches_the_log(ws, server):
+    """A refused key is only found by calling the endpoint. It is not retried (a 401 will not
+    fix itself): the step degrades to manual (needs_human) and `run` reports it and carries on."""
     job = add_signal(ws)
     wrong = cli_env(key=WRONG_KEY)
     result = masthead("run", "--until-idle", cwd=ws, env=wrong)
     assert "Traceback" not in result.stderr
-    assert result.returncode == 0, result.stderr  # the run itself worked; the task report says failed
-    assert "1 failed" in result.stdout
+    assert result.returncode == 0, result.stderr  # the run itself worked; the task report says why
+    assert "1 need a human" in result.stdout
     assert server.calls and not any(call.bearer_matches for call in server.calls)
     assert all(call.bearer_present for call in server.calls)
 
     task = query(ws, "SELECT status, attempts, last_error FROM tasks WHERE id = ?", (f"{job}.brief",))[0]
-    assert (task["status"], task["attempts"]) == ("failed", 1)
+    assert (task["status"], task["attempts"]) == ("needs_human", 1)
     for name in (server.base_url, f"${KEY_ENV}", "refused the API key", "fix: "):
         assert name in task["last_error"]
-    assert query(ws, "SELECT status FROM jobs WHERE id = ?", (job,))[0]["status"] == "failed"
+    assert query(ws, "SELECT status FROM jobs WHERE id = ?", (job,))[0]["status"] == "running"
 
     logged = masthead("log", "--json", cwd=ws, env=wrong)
     assert logged.returncode == 0, logged.stderr
-    failures = [e for e in map(json.loads, logged.stdout.splitlines()) if e["type"] == "TaskFailed"]
-    assert len(failures) == 1 and server.base_url in failures[0]["data"]["error"]
+    failures = [e for e in map(json.loads, logged.stdout.splitlines()) if e["type"] == "TaskNeedsHuman"]
+    assert len(failures) == 1 and server.base_url in failures[0]["data"]["reason"]
 
     for output in (result.stdout, result.stderr, logged.stdout, logged.stderr):
         assert WRONG_KEY not in output

@@ -283,3 +283,19 @@ def test_unknown_channel_names_it_and_lists_the_valid_ones() -> None:
 def test_body_length_of_unknown_channel_raises() -> None:
     with pytest.raises(NotFoundError):
         body_length("myspace", "hello")
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a." * 10_000, 20_000),
+        ("a_" * 20_000 + ".com", 40_000 + 4),
+        ("a-" * 20_000 + ".com", 40_000 + 4),
+        ("https://example.com/" + "." * 20_000, 23 + 20_000),
+    ],
+    ids=["dotted chain", "underscore chain", "hyphen chain", "dotted path"],
+)
+def test_pathological_inputs_stay_fast(text: str, expected: int) -> None:
+    # A backtracking regression here turns seconds into minutes; the timeout catches it.
+    assert x_weighted_length(text) == expected

@@ -127,5 +127,32 @@ def test_migrations_are_recorded_and_run_once(tmp_path):
     first = SqliteEventStore(tmp_path / "m.db")
     assert first.migrate() == []  # already applied by the constructor
     rows = first.query("SELECT number, name FROM schema_migrations ORDER BY number")
-    assert [r["number"] for r in rows] == [1, 2]
+    from masthead.events.migrate import migrations_for
+
+    assert [r["number"] for r in rows] == [m.number for m in migrations_for("sqlite")]
+    assert rows[0]["number"] == 1 and len(rows) >= 2
     first.close()
+
+
+def test_an_old_database_is_upgraded_in_place(tmp_path):
+    """A database made by migration 0001 alone gains the later ones when opened."""
+    import sqlite3 as raw
+
+    from masthead.events.migrate import migrations_for
+    from masthead.events.sqlite_store import _split_sql
+
+    path = tmp_path / "old.db"
+    conn = raw.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+    first = migrations_for("sqlite")[0]
+    for statement in _split_sql(first.sql):
+        conn.execute(statement)
+    conn.execute("INSERT INTO schema_migrations VALUES (1, ?)", (first.name,))
+    conn.execute("""INSERT INTO events VALUES (1, 's', 1, 'Noted', '{}', '{"actor":"system","at":"x"}', 'h')""")
+    conn.commit()
+    conn.close()
+    store = SqliteEventStore(path, ReadModelProjector())
+    numbers = [r["number"] for r in store.query("SELECT number FROM schema_migrations ORDER BY number")]
+    assert numbers == [m.number for m in migrations_for("sqlite")]
+    assert store.query("SELECT COUNT(*) AS n FROM events")[0]["n"] == 1
+    store.close()

@@ -10,26 +10,33 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from pydantic import ValidationError
+
+from masthead.agents.registry import get_agent
 from masthead.app.workspace import Workspace
 from masthead.errors import InputError, NotFoundError, StateError
-from masthead.events.model import Meta, stream_of, utc_now
+from masthead.events.model import Meta, NewEvent, stream_of, utc_now
 from masthead.events.store import Transaction
 from masthead.events.types import (
     CheckOutcome,
     ChecksRecorded,
+    PieceDrafted,
     PieceRevised,
     ProjectApplied,
     ReviewApproved,
     ReviewRejected,
     SignalReceived,
+    TaskEnqueued,
+    TaskSucceeded,
     TaskWoken,
 )
 from masthead.projects import Project, parse_project_yaml
 from masthead.recipes.loader import load_recipes
-from masthead.runtime.context import load_context
+from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.ids import new_id
-from masthead.runtime.jobs import PRIORITIES, start_job
+from masthead.runtime.jobs import PRIORITIES, schedule, start_job, wake_budget_deferred
 from masthead.runtime.steps import check_piece
 
 MAX_SIGNAL_BYTES = 1_000_000
@@ -78,6 +85,8 @@ def check_tier_providers(ws: Workspace) -> None:
     """
     for _tier, section in sorted(ws.config.models.items()):
         ws.providers.get(section.provider)
+        for fallback in section.fallbacks:
+            ws.providers.get(fallback.partition(":")[0])
 
 
 def apply_project(ws: Workspace, path: Path) -> tuple[Project, int, bool]:
@@ -91,6 +100,8 @@ def apply_project(ws: Workspace, path: Path) -> tuple[Project, int, bool]:
         revision = rows[0]["revision"] + 1 if rows else 1
         event = ProjectApplied(name=project.name, spec=spec, revision=revision)
         tx.append([event.to_new(stream_of("project", project.name), revision - 1)], _meta("system"))
+    # A raised budget lets deferred work go on at once instead of at the period's end.
+    wake_budget_deferred(ws.store, project.name, f"project {project.name} revision {revision} applied")
     return project, revision, True
 
 
@@ -129,8 +140,9 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
         received = SignalReceived(id=signal_id, project=project.name, kind=kind, title=title, priority=priority,
                                   body=body, source=source, sha256=hashlib.sha256(body.encode()).hexdigest())
         tx.append([received.to_new(stream_of("signal", signal_id), 0)], meta)
+        bound = project.max_active_jobs or ws.config.runtime.max_active_jobs_per_project
         jobs = [start_job(tx, project=project.name, channels=list(project.channels), recipe=recipe,
-                          signal_id=signal_id, priority=priority, meta=meta) for recipe in recipes]
+                          signal_id=signal_id, priority=priority, meta=meta, max_active=bound) for recipe in recipes]
     return SignalAdded(signal_id, jobs, [r.name for r in recipes])
 
 
@@ -213,3 +225,98 @@ def edit(ws: Workspace, piece_id: str, *, operator: str, text: str, subject: str
         tx.append(events, meta)
         _wake_gate(tx, piece, meta, f"edited to v{version}")
         return version
+
+
+# -- on-demand refinement and manual completion -------------------------------------------
+REFINE_STEP = "on_demand_refine"
+
+
+def refine(ws: Workspace, piece_id: str, *, operator: str, note: str | None = None) -> str:
+    """Queue a refinement of the piece by the `final` tier; returns the task id."""
+    meta = _meta(human(operator))
+    with ws.store.transaction() as tx:
+        piece = _piece(tx, piece_id)
+        if piece["status"] not in ("drafted", "in_review"):
+            raise StateError(f"piece {piece_id} is {piece['status']}; only drafted or in-review pieces can be refined")
+        pending = tx.query("SELECT id FROM tasks WHERE job_id = ? AND channel = ? AND step = ? AND status NOT IN"
+                           " ('done', 'failed', 'skipped')", (piece["job_id"], piece["channel"], REFINE_STEP))
+        if pending:
+            raise StateError(f"a refinement of {piece_id} is already queued ({pending[0]['id']})",
+                             fix="run `masthead run --until-idle` and look at the new version")
+        count = tx.query("SELECT COUNT(*) AS n FROM tasks WHERE job_id = ? AND channel = ? AND step = ?",
+                         (piece["job_id"], piece["channel"], REFINE_STEP))[0]["n"]
+        task_id = f"{piece['job_id']}.{REFINE_STEP}.{piece['channel']}.{count + 1}"
+        job = tx.query("SELECT priority, criticality FROM jobs WHERE id = ?", (piece["job_id"],))[0]
+        event = TaskEnqueued(id=task_id, job_id=piece["job_id"], step=REFINE_STEP, channel=piece["channel"],
+                             kind="refine", priority=job["priority"], run_after=time.time(), max_attempts=3,
+                             idempotency_key=task_id, criticality=job["criticality"], note=(note or "").strip() or None)
+        tx.append([event.to_new(stream_of("task", task_id), 0)], meta)
+        return task_id
+
+
+def _needs_human_task(tx: Transaction, ref: str) -> dict:
+    rows = tx.query("SELECT * FROM tasks WHERE id = ?", (ref,))
+    if not rows:
+        piece = tx.query("SELECT job_id, channel FROM pieces WHERE id = ?", (ref,))
+        if piece:
+            rows = tx.query("SELECT * FROM tasks WHERE job_id = ? AND channel = ? AND status = 'needs_human'",
+                            (piece[0]["job_id"], piece[0]["channel"]))
+    if not rows:
+        raise NotFoundError(f"no task or piece {ref!r} waits for a human", fix="see `masthead review list`")
+    if rows[0]["status"] != "needs_human":
+        raise StateError(f"task {rows[0]['id']} is {rows[0]['status']}, not waiting for a human")
+    return rows[0]
+
+
+def complete(ws: Workspace, ref: str, *, operator: str, text: str) -> str:
+    """Finish a `needs_human` step by hand and let the recipe go on; returns the task id.
+
+    Steps that write a piece take its text; other agent steps take JSON of their output model.
+    """
+    if not text.strip():
+        raise InputError("the completion is empty", fix="pass a file with the step's output")
+    meta = _meta(human(operator))
+    with ws.store.transaction() as tx:
+        task = _needs_human_task(tx, ref)
+        ctx = load_context(ws.store, task)
+        agent_name = ctx.step.agent or (ctx.step.refine.agent if ctx.step.refine else "refine")
+        agent = get_agent(agent_name)
+        events: list[NewEvent] = []
+        if task["channel"] is not None and (agent.effect == "draft" or task["kind"] in ("check", "refine")):
+            events, output = _human_piece_version(ws, tx, ctx, text.rstrip("\n"), meta)
+        else:
+            try:
+                parsed = agent.output_model.model_validate_json(text)
+            except ValidationError as exc:
+                schema = json.dumps(agent.output_model.model_json_schema().get("properties", {}))
+                raise InputError(f"the completion for step {task['step']} is not valid {agent.output_model.__name__} JSON"
+                                 f" ({exc.errors()[0]['msg']})", fix=f"write a JSON object with these fields: {schema}") from None
+            output = {"agent": agent.name, "output": parsed.model_dump(mode="json")}
+        output |= {"completed_by": meta.actor}
+        tx.append([TaskSucceeded(id=task["id"], output=output).to_new(stream_of("task", task["id"]), task["version"])], meta)
+        tx.append(events, meta)
+        schedule(tx, ws.store, task["job_id"], meta, default_max_active=ws.config.runtime.max_active_jobs_per_project)
+        return str(task["id"])
+
+
+def _human_piece_version(ws: Workspace, tx: Transaction, ctx: TaskContext, text: str,
+                         meta: Meta) -> tuple[list[NewEvent], dict[str, Any]]:
+    piece = tx.query("SELECT * FROM pieces WHERE id = ?", (ctx.piece_id,))
+    stream = stream_of("piece", ctx.piece_id)
+    subject = piece[0]["subject"] if piece else None
+    written: PieceRevised | PieceDrafted
+    if piece:
+        version = piece[0]["version"] + 1
+        written = PieceRevised(id=ctx.piece_id, version=version, text=text, subject=subject, kind="human_edit",
+                               author=meta.actor, tier=None, prompt_version=None, task_id=ctx.task["id"])
+    else:
+        version = 1
+        written = PieceDrafted(id=ctx.piece_id, job_id=ctx.job["id"], project=ctx.project.name, channel=ctx.piece_channel,
+                               text=text, subject=subject, author=meta.actor, tier=None, prompt_version=None,
+                               task_id=ctx.task["id"])
+    results = check_piece(ctx, text, subject)
+    checks = ChecksRecorded(piece_id=ctx.piece_id, version=version, results=[
+        CheckOutcome(name=r.name, passed=r.passed, detail=r.detail) for r in results])
+    flags = [f"{r.name}: {r.detail}" for r in results if not r.passed]
+    events = [written.to_new(stream, _stream_version(tx, stream) if piece else 0), checks.to_new(stream)]
+    return events, {"output": {"text": text}, "passed": not flags, "version": version, "flags": flags}

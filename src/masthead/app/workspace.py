@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from masthead.app.auth import ensure_token
 from masthead.channels.file_publisher import FilePublisher
 from masthead.channels.publisher import Publisher
 from masthead.config import CONFIG_NAME, MastheadConfig, find_workspace, load_config
@@ -15,6 +16,7 @@ from masthead.errors import ConfigError, InputError
 from masthead.events.sqlite_store import SqliteEventStore
 from masthead.projections.read_models import ReadModelProjector
 from masthead.providers.registry import ProviderSet
+from masthead.runtime.guards import Guards
 from masthead.runtime.runner import Runner
 from masthead.runtime.steps import StepServices
 from masthead.runtime.worker import TaskReport
@@ -30,9 +32,12 @@ class Workspace:
     config: MastheadConfig
     store: SqliteEventStore
     providers: ProviderSet = field(init=False)
+    guards: Guards = field(init=False)
 
     def __post_init__(self) -> None:
         self.providers = ProviderSet(self.config)
+        # One set of guards per process: rate limits and breakers are shared by all workers.
+        self.guards = Guards(self.store, self.config)
 
     @property
     def out_dir(self) -> Path:
@@ -43,7 +48,7 @@ class Workspace:
 
     def services(self, on_text: Callable[[str, str], None] | None = None) -> StepServices:
         return StepServices(store=self.store, config=self.config, providers=self.providers,
-                            publishers=self.publishers(), on_text=on_text)
+                            publishers=self.publishers(), guards=self.guards, on_text=on_text)
 
     def redact(self, text: str) -> str:
         """Remove secret values (API keys from the environment) from text bound for the log."""
@@ -59,6 +64,7 @@ class Workspace:
         return Runner(self.store, self.services(on_text), concurrency=concurrency or rt.concurrency,
                       lease_seconds=rt.lease_seconds, backoff_base=rt.backoff_base_seconds,
                       backoff_max=rt.backoff_max_seconds, poll_interval=rt.poll_interval_seconds,
+                      ageing_seconds=rt.ageing_seconds, max_active=rt.max_active_jobs_per_project,
                       redact=self.redact, on_report=on_report)
 
     def close(self) -> None:
@@ -97,4 +103,5 @@ def init_workspace(folder: Path) -> tuple[Workspace, bool]:
     config = load_config(config_path)
     store = SqliteEventStore(_database_path(folder, config), ReadModelProjector(),
                              synchronous=config.workspace.synchronous)
+    ensure_token(folder)  # the operator token for `masthead serve`, kept outside the log
     return Workspace(root=folder, config=config, store=store), created

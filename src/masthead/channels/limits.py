@@ -219,9 +219,10 @@ _PATH_SEGMENT = rf"(?:{_PATH_CHAR}*(?:{_BALANCED_PARENS}{_PATH_CHAR}*)*{_PATH_EN
 _QUERY = r"\?[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]*[a-z0-9\-_&=#/]"
 # A URL may not be glued to a preceding letter, digit, @, $ or # ("user@example.com" is not one).
 _URL_PRECEDING = r"(?<![A-Za-z0-9@＠$#＃\uFFFE\uFEFF\uFFFF])"
-# twitter-text refuses a protocol-less URL right after these: "ftp://example.com" or
-# "my_example.com" contain no link.
-_BARE_URL_BAD_PRECEDING = "-_./"
+# twitter-text refuses a protocol-less URL right after "-", "_", "." or "/": "ftp://example.com"
+# and "my_example.com" contain no link. Saying so in the pattern (rather than rejecting such
+# matches afterwards) also spares it from retrying at every label of a long "a.b.c.d..." chain.
+_BARE_URL_PRECEDING = r"(?:(?<![-_./])|(?=https?://))"
 
 
 def find_urls(
@@ -275,9 +276,6 @@ def _protocol_url(match: _Match) -> list[UrlMatch]:
 
 
 def _bare_domain_urls(text: str, match: _Match, include_short_domains: bool) -> list[UrlMatch]:
-    start = match.start("url")
-    if start > 0 and text[start - 1] in _BARE_URL_BAD_PRECEDING:
-        return []
     has_path = match.group("path") is not None
     domain, domain_start = match.group("domain"), match.start("domain")
     urls: list[UrlMatch] = []
@@ -320,7 +318,7 @@ def _tld() -> str:
 def _url_pattern() -> _Pattern:
     domain = rf"(?:{_SUBDOMAIN})*{_DOMAIN_NAME}{_tld()}"
     return regex.compile(
-        _URL_PRECEDING + r"(?P<url>"
+        _URL_PRECEDING + _BARE_URL_PRECEDING + r"(?P<url>"
         r"(?P<protocol>https?://)?"
         rf"(?P<domain>{domain})"
         r"(?::[0-9]+)?"  # port

@@ -8,7 +8,7 @@ from masthead.app.commands import check_tier_providers
 from masthead.cli.common import CliState, pass_state, short
 from masthead.runtime.worker import TaskReport
 
-SYMBOLS = {"done": "✓", "waiting": "…", "retry": "↻", "failed": "✗", "lost": "?"}
+SYMBOLS = {"done": "✓", "waiting": "…", "retry": "↻", "deferred": "⏸", "needs_human": "✋", "failed": "✗", "lost": "?"}
 
 
 def print_report(report: TaskReport) -> None:
@@ -32,7 +32,8 @@ def run_cmd(state: CliState, until_idle: bool, concurrency: int | None) -> None:
         click.echo(f"resumed {len(summary.released)} task(s) left by a stopped process")
     waiting = ws.store.query("SELECT COUNT(*) AS n FROM review_queue")[0]["n"]
     click.echo(f"idle: {summary.count('done')} done, {summary.count('waiting')} waiting, "
-               f"{summary.count('retry')} retried, {summary.count('failed')} failed; "
+               f"{summary.count('retry')} retried, {summary.count('deferred')} deferred, "
+               f"{summary.count('failed')} failed, {summary.count('needs_human')} need a human; "
                f"{waiting} piece(s) in review (masthead review list)")
 
 

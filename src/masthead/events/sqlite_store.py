@@ -258,7 +258,7 @@ def _split_sql(script: str) -> list[str]:
             continue
         buffer.append(line)
         candidate = "\n".join(buffer)
-        if stripped.endswith(";") and sqlite3.complete_statement(candidate):
+        if sqlite3.complete_statement(candidate):
             statements.append(candidate)
             buffer = []
     if buffer and "\n".join(buffer).strip():

@@ -57,6 +57,7 @@ class JobStarted(EventData):
     signal_id: str
     priority: int
     channels: list[str]  # the project's channels when the job started: its fan-out
+    criticality: str = "normal"  # critical | normal | background: how budgets treat it
 
 
 class JobCompleted(EventData):
@@ -74,6 +75,8 @@ class TaskEnqueued(EventData):
     run_after: float
     max_attempts: int
     idempotency_key: str
+    criticality: str = "normal"  # critical | normal | background
+    note: str | None = None  # an operator's note for on-demand steps (refine)
 
 
 class TaskClaimed(EventData):
@@ -118,6 +121,36 @@ class TaskSkipped(EventData):
     reason: str
 
 
+class TaskDeferred(EventData):
+    """A guard held the task back: `state` says which (waiting_rate_limit, deferred_budget,
+    off_peak); `run_after` is when it may run again (None: until something changes)."""
+
+    id: str
+    state: str
+    reason: str
+    run_after: float | None
+
+
+class TaskNeedsHuman(EventData):
+    """Automation gave up; the step waits for a person to finish it by hand."""
+
+    id: str
+    reason: str
+    inputs: dict[str, Any]
+    partial: list[dict[str, Any]]
+
+
+class JobDeferred(EventData):
+    """Backpressure: the project has too many jobs in flight; this one starts later."""
+
+    id: str
+    reason: str
+
+
+class JobReleased(EventData):
+    id: str
+
+
 # -- model calls ------------------------------------------------------------------------
 class ModelCallRecorded(EventData):
     call_key: str
@@ -133,6 +166,55 @@ class ModelCallRecorded(EventData):
     tokens_out: int
     latency_ms: float
     cost_usd: float
+    project: str | None = None
+    reservation_id: str | None = None
+    requested: str | None = None  # "provider:model" first asked for, when a fallback served
+
+
+# -- budgets and circuit breakers -------------------------------------------------------
+class BudgetReserved(EventData):
+    id: str
+    project: str
+    job_id: str
+    task_id: str
+    usd: float
+    tokens: int
+    expires_at: float
+
+
+class BudgetReleased(EventData):
+    id: str
+    reason: str
+
+
+class BudgetLimitReached(EventData):
+    """A call's worst case would pass a limit; `action` says what the runtime did about it."""
+
+    project: str
+    job_id: str
+    task_id: str
+    limit: str  # e.g. project.daily_usd, workspace.monthly_usd, project.per_job_tokens
+    limit_value: float
+    spent: float
+    reserved: float
+    needed: float
+    over_by: float
+    action: str  # deferred | needs_human | fallback | allowed_critical
+
+
+class CircuitOpened(EventData):
+    endpoint: str
+    failures: int
+    window_seconds: float
+    reason: str
+
+
+class CircuitHalfOpened(EventData):
+    endpoint: str
+
+
+class CircuitClosed(EventData):
+    endpoint: str
 
 
 # -- pieces, checks and review ----------------------------------------------------------

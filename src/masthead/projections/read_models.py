@@ -69,9 +69,10 @@ def _signal_received(tx: Transaction, event: StoredEvent) -> None:
 def _job_started(tx: Transaction, event: StoredEvent) -> None:
     d = event.data
     tx.execute(
-        "INSERT INTO jobs (id, project, recipe, signal_id, priority, status, created_at)"
-        " VALUES (?, ?, ?, ?, ?, 'running', ?)",
-        (d["id"], d["project"], d["recipe"], d["signal_id"], d["priority"], event.meta.at),
+        "INSERT INTO jobs (id, project, recipe, signal_id, priority, status, created_at, criticality)"
+        " VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
+        (d["id"], d["project"], d["recipe"], d["signal_id"], d["priority"], event.meta.at,
+         d.get("criticality", "normal")),
     )
 
 
@@ -88,10 +89,11 @@ def _task_enqueued(tx: Transaction, event: StoredEvent) -> None:
     d = event.data
     tx.execute(
         "INSERT INTO tasks (id, job_id, step, channel, kind, status, priority, run_after, attempts,"
-        " max_attempts, idempotency_key, version, created_seq, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, 0, ?, ?, ?, ?, ?)",
+        " max_attempts, idempotency_key, version, created_seq, updated_at, criticality, note, enqueued_at)"
+        " VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
         (d["id"], d["job_id"], d["step"], d["channel"], d["kind"], d["priority"], d["run_after"],
-         d["max_attempts"], d["idempotency_key"], event.version, event.seq, event.meta.at),
+         d["max_attempts"], d["idempotency_key"], event.version, event.seq, event.meta.at,
+         d.get("criticality", "normal"), d.get("note"), d["run_after"]),
     )
 
 
@@ -139,6 +141,34 @@ def _task_woken(tx: Transaction, event: StoredEvent) -> None:
                  wait_reason=None)
 
 
+@handles("TaskDeferred")
+def _task_deferred(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    # A deferral without a time waits for a change (a raised limit); it sorts last until then.
+    # A deferral is not a failed attempt: give back the attempt its claim counted.
+    tx.execute("UPDATE tasks SET attempts = MAX(0, attempts - 1) WHERE id = ?", (d["id"],))
+    _task_update(tx, event, status=d["state"], lease_owner=None, lease_until=None,
+                 run_after=d["run_after"] if d["run_after"] is not None else 1e18, wait_reason=d["reason"])
+
+
+@handles("TaskNeedsHuman")
+def _task_needs_human(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    _task_update(tx, event, status="needs_human", lease_owner=None, lease_until=None,
+                 wait_reason=d["reason"], last_error=d["reason"],
+                 needs_human=canonical_json({"reason": d["reason"], "inputs": d["inputs"], "partial": d["partial"]}))
+
+
+@handles("JobDeferred")
+def _job_deferred(tx: Transaction, event: StoredEvent) -> None:
+    tx.execute("UPDATE jobs SET status = 'deferred' WHERE id = ?", (event.data["id"],))
+
+
+@handles("JobReleased")
+def _job_released(tx: Transaction, event: StoredEvent) -> None:
+    tx.execute("UPDATE jobs SET status = 'running' WHERE id = ?", (event.data["id"],))
+
+
 @handles("TaskSkipped")
 def _task_skipped(tx: Transaction, event: StoredEvent) -> None:
     _task_update(tx, event, status="skipped", lease_owner=None, lease_until=None,
@@ -151,12 +181,55 @@ def _model_call(tx: Transaction, event: StoredEvent) -> None:
     d = event.data
     tx.execute(
         "INSERT INTO model_calls (call_key, task_id, job_id, request_hash, provider, model, tier,"
-        " params, output, tokens_in, tokens_out, latency_ms, cost_usd, at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_key) DO NOTHING",
+        " params, output, tokens_in, tokens_out, latency_ms, cost_usd, at, project, day, requested)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_key) DO NOTHING",
         (d["call_key"], d["task_id"], d["job_id"], d["request_hash"], d["provider"], d["model"],
          d["tier"], canonical_json(d["params"]), d["output"], d["tokens_in"], d["tokens_out"],
-         d["latency_ms"], d["cost_usd"], event.meta.at),
+         d["latency_ms"], d["cost_usd"], event.meta.at, d.get("project"), event.meta.at[:10], d.get("requested")),
     )
+    if d.get("reservation_id"):
+        # The call settled: its actual cost is in model_calls, so the worst-case hold goes.
+        tx.execute("DELETE FROM budget_reservations WHERE id = ?", (d["reservation_id"],))
+
+
+# -- budgets and breakers ----------------------------------------------------------------
+@handles("BudgetReserved")
+def _budget_reserved(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    tx.execute(
+        "INSERT INTO budget_reservations (id, project, job_id, task_id, usd, tokens, expires_at, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (d["id"], d["project"], d["job_id"], d["task_id"], d["usd"], d["tokens"], d["expires_at"], event.meta.at),
+    )
+
+
+@handles("BudgetReleased")
+def _budget_released(tx: Transaction, event: StoredEvent) -> None:
+    tx.execute("DELETE FROM budget_reservations WHERE id = ?", (event.data["id"],))
+
+
+def _breaker(tx: Transaction, event: StoredEvent, state: str, detail: str | None) -> None:
+    tx.execute(
+        "INSERT INTO breakers (endpoint, state, since, detail) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (endpoint) DO UPDATE SET state = excluded.state, since = excluded.since,"
+        " detail = excluded.detail",
+        (event.data["endpoint"], state, event.meta.at, detail),
+    )
+
+
+@handles("CircuitOpened")
+def _circuit_opened(tx: Transaction, event: StoredEvent) -> None:
+    _breaker(tx, event, "open", event.data["reason"])
+
+
+@handles("CircuitHalfOpened")
+def _circuit_half_opened(tx: Transaction, event: StoredEvent) -> None:
+    _breaker(tx, event, "half_open", None)
+
+
+@handles("CircuitClosed")
+def _circuit_closed(tx: Transaction, event: StoredEvent) -> None:
+    _breaker(tx, event, "closed", None)
 
 
 # -- pieces -----------------------------------------------------------------------------
@@ -285,3 +358,6 @@ def _publication_delivered(tx: Transaction, event: StoredEvent) -> None:
         " (SELECT piece_id FROM publications WHERE idempotency_key = ?)",
         (event.meta.at, d["key"]),
     )
+
+
+from masthead.projections import memory as _memory  # noqa: E402,F401

@@ -67,6 +67,9 @@ class Recipe(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9\-]{0,62}$")
     description: str = ""
     version: int = Field(1, ge=1)
+    criticality: Literal["critical", "normal", "background"] | None = Field(
+        None, description="overrides the criticality a signal's priority gives its jobs"
+    )
     trigger: Trigger
     steps: list[Step] = Field(min_length=1)
 

@@ -29,6 +29,11 @@ class TaskContext:
         return self.task["channel"]
 
     @property
+    def piece_channel(self) -> str:
+        assert self.channel is not None, "only per-channel steps have a piece"
+        return self.channel
+
+    @property
     def piece_id(self) -> str:
         assert self.channel is not None, "only per-channel steps have a piece"
         return piece_id(self.job["id"], self.channel)
@@ -102,4 +107,9 @@ def load_context(store: EventStore, task: dict[str, Any]) -> TaskContext:
     project_rows = store.query("SELECT spec FROM projects WHERE name = ?", (job["project"],))
     project = Project.model_validate(json.loads(project_rows[0]["spec"]))
     signal = store.query("SELECT * FROM signals WHERE id = ?", (job["signal_id"],))[0]
-    return TaskContext(task=task, job=job, recipe=recipe, step=recipe.step(task["step"]), project=project, signal=signal)
+    if task["kind"] == "refine":
+        # On-demand refinement is not a recipe step: it refines with the final tier.
+        step = Step(id=task["step"], agent="refine", tier="final", for_each="channel")
+    else:
+        step = recipe.step(task["step"])
+    return TaskContext(task=task, job=job, recipe=recipe, step=step, project=project, signal=signal)

@@ -5,58 +5,127 @@ from __future__ import annotations
 import json
 import time
 
-from masthead.events.model import Meta, NewEvent, stream_of
+from masthead.errors import ConcurrencyConflict
+from masthead.events.model import Meta, NewEvent, stream_of, utc_now
 from masthead.events.store import EventStore, Transaction
-from masthead.events.types import JobCompleted, JobStarted, TaskEnqueued, TaskSkipped
+from masthead.events.types import (
+    JobCompleted,
+    JobDeferred,
+    JobReleased,
+    JobStarted,
+    TaskEnqueued,
+    TaskSkipped,
+    TaskWoken,
+)
 from masthead.recipes.schema import Recipe
 from masthead.runtime.context import job_plan
 from masthead.runtime.ids import new_id
 from masthead.runtime.plan import Slot, decide, slots
 
 PRIORITIES = {"high": 10, "normal": 5, "low": 1}
+# A signal's priority sets its jobs' criticality unless the recipe names one.
+CRITICALITY = {"high": "critical", "normal": "normal", "low": "background"}
 
 
-def _enqueue(job_id: str, slot: Slot, priority: int, now: float) -> NewEvent:
+def _enqueue(job_id: str, slot: Slot, priority: int, criticality: str, now: float) -> NewEvent:
     return TaskEnqueued(
         id=slot.id, job_id=job_id, step=slot.step.id, channel=slot.channel, kind=slot.step.kind,
         priority=priority, run_after=now, max_attempts=slot.step.retries + 1, idempotency_key=slot.id,
+        criticality=criticality,
     ).to_new(stream_of("task", slot.id), 0)
 
 
-def start_job(tx: Transaction, *, project: str, channels: list[str], recipe: Recipe, signal_id: str,
-              priority: str, meta: Meta) -> str:
-    job_id = new_id("job")
-    rank = PRIORITIES[priority]
-    started = JobStarted(
-        id=job_id, project=project, recipe=recipe.name, recipe_spec=recipe.model_dump(mode="json"),
-        signal_id=signal_id, priority=rank, channels=channels,
-    )
-    events = [started.to_new(stream_of("job", job_id), 0)]
+def _first_tasks(job_id: str, recipe: Recipe, channels: list[str], priority: int, criticality: str) -> list[NewEvent]:
     decision = decide(job_id, recipe, channels, {}, set())
     now = time.time()
-    events += [_enqueue(job_id, slot, rank, now) for slot in decision.enqueue]
+    return [_enqueue(job_id, slot, priority, criticality, now) for slot in decision.enqueue]
+
+
+def start_job(tx: Transaction, *, project: str, channels: list[str], recipe: Recipe, signal_id: str,
+              priority: str, meta: Meta, max_active: int) -> str:
+    """Start a job, or park it (accepted, stored, never dropped) when the project is at its bound."""
+    job_id = new_id("job")
+    rank = PRIORITIES[priority]
+    criticality = recipe.criticality or CRITICALITY[priority]
+    started = JobStarted(
+        id=job_id, project=project, recipe=recipe.name, recipe_spec=recipe.model_dump(mode="json"),
+        signal_id=signal_id, priority=rank, channels=channels, criticality=criticality,
+    )
+    events = [started.to_new(stream_of("job", job_id), 0)]
+    active = tx.query("SELECT COUNT(*) AS n FROM jobs WHERE project = ? AND status = 'running'", (project,))[0]["n"]
+    if active >= max_active:
+        reason = f"{active} jobs of {project} are in flight (max_active_jobs {max_active}); starts when one finishes"
+        events.append(JobDeferred(id=job_id, reason=reason).to_new(stream_of("job", job_id)))
+    else:
+        events += _first_tasks(job_id, recipe, channels, rank, criticality)
     tx.append(events, meta)
     return job_id
 
 
-def schedule(tx: Transaction, store: EventStore, job_id: str, meta: Meta, now: float | None = None) -> None:
+def release_deferred(tx: Transaction, store: EventStore, project: str, max_active: int, meta: Meta) -> None:
+    """Start parked jobs of `project` while it has room: highest priority first, then oldest."""
+    active = tx.query("SELECT COUNT(*) AS n FROM jobs WHERE project = ? AND status = 'running'", (project,))[0]["n"]
+    room = max_active - active
+    if room <= 0:
+        return
+    for job in tx.query(
+        "SELECT id, priority, criticality FROM jobs WHERE project = ? AND status = 'deferred'"
+        " ORDER BY priority DESC, created_at LIMIT ?", (project, room),
+    ):
+        recipe, channels = job_plan(store, job["id"])
+        events = [JobReleased(id=job["id"]).to_new(stream_of("job", job["id"]))]
+        events += _first_tasks(job["id"], recipe, channels, job["priority"], job["criticality"])
+        tx.append(events, meta)
+
+
+def project_max_active(tx: Transaction, project: str, default: int) -> int:
+    rows = tx.query("SELECT spec FROM projects WHERE name = ?", (project,))
+    bound = json.loads(rows[0]["spec"]).get("max_active_jobs") if rows else None
+    return int(bound or default)
+
+
+def schedule(tx: Transaction, store: EventStore, job_id: str, meta: Meta, now: float | None = None,
+             default_max_active: int = 20) -> None:
     """Enqueue the job's newly ready tasks, skip the ones that cannot go on, close a finished job."""
     recipe, channels = job_plan(store, job_id)
-    job = tx.query("SELECT status, priority FROM jobs WHERE id = ?", (job_id,))[0]
+    job = tx.query("SELECT status, priority, criticality, project FROM jobs WHERE id = ?", (job_id,))[0]
+    if job["status"] == "deferred":
+        return
     rows = tx.query("SELECT id, status, output FROM tasks WHERE job_id = ?", (job_id,))
     states = {r["id"]: r["status"] for r in rows}
     halted = {r["id"] for r in rows if r["output"] and json.loads(r["output"]).get("halt")}
     decision = decide(job_id, recipe, channels, states, halted)
     now = time.time() if now is None else now
-    by_id = {slot.id: slot for slot in decision.enqueue}
-    events: list[NewEvent] = [_enqueue(job_id, slot, job["priority"], now) for slot in by_id.values()]
-
+    events: list[NewEvent] = [_enqueue(job_id, slot, job["priority"], job["criticality"], now)
+                              for slot in decision.enqueue]
     for slot in slots(job_id, recipe, channels):
         if slot.id in decision.skip:
-            events.append(_enqueue(job_id, slot, job["priority"], now))
+            events.append(_enqueue(job_id, slot, job["priority"], job["criticality"], now))
             events.append(TaskSkipped(id=slot.id, reason=decision.skip[slot.id]).to_new(stream_of("task", slot.id), 1))
-    if decision.job_finished and job["status"] == "running":
+    finished = decision.job_finished and job["status"] == "running"
+    if finished:
         status = "failed" if decision.job_failed else "done"
         events.append(JobCompleted(id=job_id, status=status).to_new(stream_of("job", job_id)))
     if events:
         tx.append(events, meta)
+    if finished:
+        release_deferred(tx, store, job["project"], project_max_active(tx, job["project"], default_max_active), meta)
+
+
+def wake_budget_deferred(store: EventStore, project: str | None, reason: str) -> int:
+    """Let budget-deferred tasks try again now (a limit was raised); they defer again if not."""
+    sql = "SELECT t.id, t.version, t.job_id FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.status = 'deferred_budget'"
+    params: tuple[str, ...] = ()
+    if project is not None:
+        sql += " AND j.project = ?"
+        params = (project,)
+    woken = 0
+    for task in store.query(sql, params):
+        event = TaskWoken(id=task["id"], reason=reason, run_after=time.time())
+        try:
+            store.append([event.to_new(stream_of("task", task["id"]), task["version"])],
+                         Meta(actor="system", at=utc_now(), causation_id=task["id"], correlation_id=task["job_id"]))
+            woken += 1
+        except ConcurrencyConflict:
+            continue
+    return woken

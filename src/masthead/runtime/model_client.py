@@ -1,35 +1,72 @@
 """The recording model client: every call is in the log before its result is used.
 
-A call's key is the task's idempotency key + the request hash + how many identical requests
-the step made before it. A re-run of the step (after a crash or a retry) finds its recorded
-calls by those keys and reuses them, so no recorded call is ever paid for twice.
+A call's key is the task's idempotency key + the tier + the request (without the model, so
+a fallback's answer counts too) + how many identical requests the step made before it. A
+re-run of the step (after a crash or a retry) finds its recorded calls by those keys and
+reuses them, so no recorded call is ever paid for twice.
+
+Around each live call sit the guards, in this order: circuit breaker (skip a failing
+provider), budget reservation (worst case held before the call), rate limit (wait briefly
+or defer the task), quick retries with backoff and jitter on transient errors, and the
+tier's fallback chain when a model is unavailable or over budget.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
-from masthead.config import MastheadConfig
-from masthead.errors import MastheadError
+from masthead.config import BudgetLimits, MastheadConfig
+from masthead.errors import MastheadError, ProviderError
 from masthead.events.model import Meta, utc_now
 from masthead.events.store import EventStore
 from masthead.events.types import ModelCallRecorded
-from masthead.providers.base import Message, ModelRequest, collect
+from masthead.providers.base import Message, ModelRequest, ModelResponse, collect
+from masthead.providers.ratelimit import Permit
 from masthead.providers.registry import ProviderSet
+from masthead.runtime.budget import BudgetBlocked, CallCost
+from masthead.runtime.guards import Deferral, Guards, NeedsHuman
 
 T = TypeVar("T", bound=BaseModel)
 
 # How many differently-seeded tries an agent gets to produce output that fits its schema.
 SCHEMA_TRIES = 3
+# Rate-limit waits up to this long happen in the worker; longer ones defer the task.
+MAX_INLINE_WAIT = 2.0
 
 
 class AgentOutputError(MastheadError):
     """The model's answers never matched the agent's output schema."""
+
+
+class CircuitOpen(ProviderError):
+    pass
+
+
+@dataclass(frozen=True)
+class CallScope:
+    """Who is calling: for recording, budgets and criticality."""
+
+    task_id: str
+    job_id: str
+    project: str
+    budget: BudgetLimits
+    criticality: str
+    scope: str  # the step's idempotency key (plus a suffix for sub-calls such as refinement)
+    actor: str
 
 
 class RecordingModelClient:
@@ -39,21 +76,17 @@ class RecordingModelClient:
         store: EventStore,
         config: MastheadConfig,
         providers: ProviderSet,
+        guards: Guards,
         tier: str,
-        task_id: str,
-        job_id: str,
-        scope: str,
-        actor: str,
+        call: CallScope,
         on_text: Callable[[str], None] | None = None,
     ):
         self._store = store
         self._config = config
         self._providers = providers
+        self._guards = guards
         self._tier = tier
-        self._task_id = task_id
-        self._job_id = job_id
-        self._scope = scope
-        self._actor = actor
+        self._call = call
         self._on_text = on_text
         self._seen: dict[str, int] = {}
         self.call_keys: list[str] = []
@@ -73,7 +106,7 @@ class RecordingModelClient:
                 json_schema=json_schema,
                 schema_name=schema.__name__,
             )
-            text = self.call(tier.provider, request)
+            text = self.complete(request)
             try:
                 return schema.model_validate_json(_strip_fences(text))
             except ValidationError as exc:
@@ -83,26 +116,173 @@ class RecordingModelClient:
             fix="use a stronger model for this tier in masthead.toml, or finish the step by hand",
         )
 
-    def call(self, provider_id: str, request: ModelRequest) -> str:
-        request_hash = request.request_hash(provider_id)
-        ordinal = self._seen.get(request_hash, 0)
-        self._seen[request_hash] = ordinal + 1
-        call_key = hashlib.sha256(f"{self._scope}|{request_hash}|{ordinal}".encode()).hexdigest()
+    # -- one logical call ----------------------------------------------------------------
+    def complete(self, request: ModelRequest) -> str:
+        logical = request.model_copy(update={"model": ""}).request_hash(self._tier)
+        ordinal = self._seen.get(logical, 0)
+        self._seen[logical] = ordinal + 1
+        call_key = hashlib.sha256(f"{self._call.scope}|{logical}|{ordinal}".encode()).hexdigest()
         self.call_keys.append(call_key)
         recorded = self._store.query("SELECT output FROM model_calls WHERE call_key = ?", (call_key,))
         if recorded:
             self.reused += 1
             return str(recorded[0]["output"])
-        provider = self._providers.get(provider_id)
-        response = collect(provider, request, self._on_text)
+        return self._call_candidates(call_key, request)
+
+    def _candidates(self) -> list[tuple[str, str]]:
+        tier = self._config.models[self._tier]
+        chain = [(tier.provider, tier.model)]
+        for entry in tier.fallbacks:
+            provider, _, model = entry.partition(":")
+            chain.append((provider, model))
+        return chain
+
+    def _call_candidates(self, call_key: str, request: ModelRequest) -> str:
+        chain = self._candidates()
+        primary = f"{chain[0][0]}:{chain[0][1]}"
+        problems: list[str] = []
+        retry_after: float | None = None
+        for index, (provider_id, model) in enumerate(chain):
+            last = index == len(chain) - 1
+            attempt_request = request.model_copy(update={"model": model})
+            try:
+                response, reservation = self._guarded_call(provider_id, attempt_request, has_fallback=not last)
+            except CircuitOpen as exc:
+                problems.append(str(exc))
+                retry_after = exc.retry_after
+                continue
+            except BudgetBlocked as blocked:
+                if not last:
+                    self._guards.budget.record_refusal(project=self._call.project, job_id=self._call.job_id,
+                                                       task_id=self._call.task_id, breach=blocked.breach,
+                                                       action="fallback", meta=self._meta())
+                    problems.append(f"{provider_id}:{model}: {blocked}")
+                    continue
+                raise self._budget_stop(blocked) from None
+            except ProviderError as exc:
+                if exc.transient and not last:
+                    problems.append(f"{provider_id}:{model}: {exc}")
+                    continue
+                raise
+            requested = primary if index > 0 else None
+            self._record(call_key, provider_id, attempt_request, response, reservation, requested)
+            return response.text
+        raise ProviderError("no model of the " + self._tier + " tier could serve: " + "; ".join(problems),
+                            transient=True, retry_after=retry_after,
+                            fix=f"wait for the provider, or add fallbacks to [models.{self._tier}]")
+
+    def _budget_stop(self, blocked: BudgetBlocked) -> MastheadError:
+        breach = blocked.breach
+        if breach.resumes_at is None:
+            self._guards.budget.record_refusal(project=self._call.project, job_id=self._call.job_id,
+                                               task_id=self._call.task_id, breach=breach, action="needs_human",
+                                               meta=self._meta())
+            return NeedsHuman(f"budget: {breach.describe()}",
+                              fix="raise the limit in the project's budget, or finish the step by hand")
+        self._guards.budget.record_refusal(project=self._call.project, job_id=self._call.job_id,
+                                           task_id=self._call.task_id, breach=breach, action="deferred",
+                                           meta=self._meta())
+        return Deferral("deferred_budget", f"budget: {breach.describe()}", breach.resumes_at)
+
+    def _guarded_call(self, provider_id: str, request: ModelRequest, *, has_fallback: bool) -> tuple[ModelResponse, str | None]:
+        request = self._cap_tokens(request)
+        breaker = self._guards.breaker(provider_id)
+        allowed, transition = breaker.allow()
+        self._guards.record_transition(provider_id, transition, "cooldown over: one probe call", self._meta)
+        if not allowed:
+            raise CircuitOpen(f"{provider_id}: circuit open after repeated failures", transient=True,
+                              retry_after=breaker.retry_in())
+        prompt_tokens = _prompt_tokens(request)
+        price = self._config.price(provider_id, request.model)
+        worst = CallCost(
+            usd=(prompt_tokens * price.input_per_million + request.max_tokens * price.output_per_million) / 1e6,
+            tokens=prompt_tokens + request.max_tokens,
+        )
+        reservation = self._guards.budget.reserve(
+            project=self._call.project, project_budget=self._call.budget, job_id=self._call.job_id,
+            task_id=self._call.task_id, criticality=self._call.criticality, cost=worst, meta=self._meta(),
+        )
+        try:
+            response = self._with_retries(provider_id, request, worst.tokens)
+        except BaseException:
+            self._guards.budget.release(reservation, "the call failed", self._meta(), self._call.project)
+            raise
+        return response, reservation
+
+    def _cap_tokens(self, request: ModelRequest) -> ModelRequest:
+        caps = [b.per_call_max_tokens for b in (self._call.budget, self._config.budget) if b.per_call_max_tokens]
+        if caps and request.max_tokens > min(caps):
+            return request.model_copy(update={"max_tokens": min(caps)})
+        return request
+
+    def _with_retries(self, provider_id: str, request: ModelRequest, tokens: int) -> ModelResponse:
+        runtime = self._config.runtime
+        backoff = wait_exponential_jitter(initial=runtime.backoff_base_seconds, max=runtime.backoff_max_seconds)
+
+        def wait(state: RetryCallState) -> float:
+            # Honour the provider's Retry-After when it says more than our own backoff.
+            outcome = getattr(state, "outcome", None)
+            error = outcome.exception() if outcome is not None else None
+            hinted = error.retry_after if isinstance(error, ProviderError) and error.retry_after else 0.0
+            return max(hinted, backoff(state))
+
+        retrying = Retrying(
+            stop=stop_after_attempt(runtime.call_retries + 1),
+            wait=wait,
+            retry=retry_if_exception(lambda e: isinstance(e, ProviderError) and e.transient
+                                     and not isinstance(e, CircuitOpen)
+                                     and (e.retry_after or 0) <= MAX_INLINE_WAIT),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                return self._one_call(provider_id, request, tokens)
+        raise AssertionError("unreachable: tenacity reraises")
+
+    def _one_call(self, provider_id: str, request: ModelRequest, tokens: int) -> ModelResponse:
+        breaker = self._guards.breaker(provider_id)
+        if breaker.state == "open":
+            raise CircuitOpen(f"{provider_id}: circuit open after repeated failures", transient=True,
+                              retry_after=breaker.retry_in())
+        permit = self._acquire(f"{provider_id}:{request.model}", tokens)
+        used = tokens
+        try:
+            response = collect(self._providers.get(provider_id), request, self._on_text)
+            used = response.usage.input_tokens + response.usage.output_tokens
+        except ProviderError as exc:
+            if exc.transient:
+                self._guards.record_transition(provider_id, breaker.record_failure(), str(exc), self._meta)
+                if exc.retry_after and exc.retry_after > MAX_INLINE_WAIT:
+                    raise Deferral("waiting_rate_limit", f"{provider_id} asked to wait {exc.retry_after:g} s ({exc.message})",
+                                   time.time() + exc.retry_after) from None
+            raise
+        finally:
+            permit.settle(used)
+        self._guards.record_transition(provider_id, breaker.record_success(), "", self._meta)
+        return response
+
+    def _acquire(self, endpoint: str, tokens: int) -> Permit:
+        limiter = self._guards.limiter(endpoint)
+        waited = 0.0
+        while True:
+            permit, wait, reason = limiter.try_acquire(tokens)
+            if permit is not None:
+                return permit
+            if waited + wait > MAX_INLINE_WAIT:
+                raise Deferral("waiting_rate_limit", f"rate limit {endpoint}: {reason}", time.time() + wait)
+            time.sleep(wait)
+            waited += wait
+
+    def _record(self, call_key: str, provider_id: str, request: ModelRequest, response: ModelResponse,
+                reservation: str | None, requested: str | None) -> None:
         price = self._config.price(provider_id, request.model)
         cost = (response.usage.input_tokens * price.input_per_million
                 + response.usage.output_tokens * price.output_per_million) / 1_000_000
         event = ModelCallRecorded(
             call_key=call_key,
-            task_id=self._task_id,
-            job_id=self._job_id,
-            request_hash=request_hash,
+            task_id=self._call.task_id,
+            job_id=self._call.job_id,
+            request_hash=request.request_hash(provider_id),
             provider=provider_id,
             model=request.model,
             tier=self._tier,
@@ -113,12 +293,19 @@ class RecordingModelClient:
             tokens_out=response.usage.output_tokens,
             latency_ms=round(response.latency_ms, 3),
             cost_usd=round(cost, 8),
+            project=self._call.project,
+            reservation_id=reservation,
+            requested=requested,
         )
-        self._store.append(
-            [event.to_new(f"calls-{self._task_id}")],
-            Meta(actor=self._actor, at=utc_now(), causation_id=self._task_id, correlation_id=self._job_id),
-        )
-        return response.text
+        self._store.append([event.to_new(f"calls-{self._call.task_id}")], self._meta(self._call.actor))
+
+    def _meta(self, actor: str = "system") -> Meta:
+        return Meta(actor=actor, at=utc_now(), causation_id=self._call.task_id, correlation_id=self._call.job_id)
+
+
+def _prompt_tokens(request: ModelRequest) -> int:
+    # A deliberate over-estimate (3 characters a token, plus framing) for worst-case holds.
+    return sum(len(m.content) // 3 + 8 for m in request.messages)
 
 
 def _strip_fences(text: str) -> str:

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 
 from masthead.events.model import Meta, StoredEvent, utc_now
 from masthead.events.store import EventStore
-from masthead.runtime.jobs import schedule
+from masthead.runtime.jobs import (
+    project_max_active,
+    release_deferred,
+    schedule,
+    wake_budget_deferred,
+)
 from masthead.runtime.steps import StepServices
 from masthead.runtime.worker import HOST, TaskReport, Worker, release_orphans
 
@@ -30,23 +35,34 @@ class RunSummary:
 
 def is_idle(store: EventStore) -> bool:
     """Nothing running and nothing queued except timed waits (soft gates) and human waits."""
+    # Rate-limit waits are short and count as work in progress; budget, off-peak, review and
+    # soft-gate waits can last hours, so `--until-idle` stops with them still waiting.
     rows = store.query(
-        "SELECT COUNT(*) AS n FROM tasks WHERE status = 'running'"
+        "SELECT COUNT(*) AS n FROM tasks WHERE status IN ('running', 'waiting_rate_limit')"
         " OR (status = 'queued' AND wait_reason IS NULL)"
     )
     return int(rows[0]["n"]) == 0
 
 
-def reconcile(store: EventStore) -> None:
-    """Re-derive successors for every running job; a no-op unless something was missed."""
+def reconcile(store: EventStore, default_max_active: int = 20) -> None:
+    """Re-derive successors for every running job and start parked jobs that now have room;
+    a no-op unless something was missed. Tasks deferred for budget look again (a limit in
+    masthead.toml may have been raised since)."""
     for job in store.query("SELECT id FROM jobs WHERE status = 'running'"):
         with store.transaction() as tx:
-            schedule(tx, store, job["id"], Meta(actor="system", at=utc_now(), correlation_id=job["id"]))
+            schedule(tx, store, job["id"], Meta(actor="system", at=utc_now(), correlation_id=job["id"]),
+                     default_max_active=default_max_active)
+    for row in store.query("SELECT DISTINCT project FROM jobs WHERE status = 'deferred'"):
+        with store.transaction() as tx:
+            meta = Meta(actor="system", at=utc_now())
+            release_deferred(tx, store, row["project"], project_max_active(tx, row["project"], default_max_active), meta)
+    wake_budget_deferred(store, None, "re-checking budgets at start")
 
 
 class Runner:
     def __init__(self, store: EventStore, services: StepServices, *, concurrency: int, lease_seconds: float,
-                 backoff_base: float, backoff_max: float, poll_interval: float,
+                 backoff_base: float, backoff_max: float, poll_interval: float, ageing_seconds: float = 300.0,
+                 max_active: int = 20,
                  redact: Callable[[str], str] = lambda text: text,
                  on_report: Callable[[TaskReport], None] | None = None):
         self.store = store
@@ -59,9 +75,10 @@ class Runner:
         self._lock = threading.Lock()
         self._busy = 0
         self.summary = RunSummary()
+        self.max_active = max_active
         self.workers = [
             Worker(store, services, f"{HOST}:{os.getpid()}:{index}", lease_seconds=lease_seconds,
-                   backoff_base=backoff_base, backoff_max=backoff_max, redact=redact)
+                   backoff_base=backoff_base, backoff_max=backoff_max, ageing_seconds=ageing_seconds, max_active=max_active, redact=redact)
             for index in range(concurrency)
         ]
 
@@ -74,7 +91,7 @@ class Runner:
 
     def run(self, *, until_idle: bool = False) -> RunSummary:
         self.summary.released = release_orphans(self.store)
-        reconcile(self.store)
+        reconcile(self.store, self.max_active)
         listeners = getattr(self.store, "listeners", None)
         if listeners is not None:
             listeners.append(self._on_append)
@@ -123,7 +140,8 @@ class Runner:
 
     def _next_wait(self) -> float:
         """Sleep until the next retry is due (or one poll interval, whichever is sooner)."""
-        rows = self.store.query("SELECT MIN(run_after) AS t FROM tasks WHERE status = 'queued'")
+        rows = self.store.query(
+            "SELECT MIN(run_after) AS t FROM tasks WHERE status IN ('queued', 'waiting_rate_limit')")
         due = rows[0]["t"]
         if due is None:
             return self.poll_interval

@@ -31,11 +31,13 @@ from masthead.events.types import (
     PublicationRequested,
     ReviewApproved,
     ReviewRequested,
+    TaskWoken,
 )
 from masthead.providers.registry import ProviderSet
 from masthead.runtime.context import TaskContext
+from masthead.runtime.guards import Guards
 from masthead.runtime.ids import publication_key
-from masthead.runtime.model_client import RecordingModelClient
+from masthead.runtime.model_client import CallScope, RecordingModelClient
 
 
 @dataclass
@@ -58,6 +60,7 @@ class StepServices:
     config: MastheadConfig
     providers: ProviderSet
     publishers: dict[str, Publisher]
+    guards: Guards
     clock: Callable[[], float] = time.time
     on_text: Callable[[str, str], None] | None = None  # (task id, text chunk) while a model writes
 
@@ -75,10 +78,10 @@ def _model_client(ctx: TaskContext, services: StepServices, tier: str, scope: st
         def on_text(chunk: str) -> None:
             callback(task, chunk)
 
-    return RecordingModelClient(
-        store=services.store, config=services.config, providers=services.providers, tier=tier,
-        task_id=ctx.task["id"], job_id=ctx.job["id"], scope=scope, actor=actor, on_text=on_text,
-    )
+    call = CallScope(task_id=ctx.task["id"], job_id=ctx.job["id"], project=ctx.project.name,
+                     budget=ctx.project.budget, criticality=ctx.task["criticality"], scope=scope, actor=actor)
+    return RecordingModelClient(store=services.store, config=services.config, providers=services.providers,
+                                guards=services.guards, tier=tier, call=call, on_text=on_text)
 
 
 def _run_agent(name: str, tier: str, scope: str, values: dict[str, Any], ctx: TaskContext,
@@ -93,16 +96,26 @@ def _run_agent(name: str, tier: str, scope: str, values: dict[str, Any], ctx: Ta
 
 
 # -- agent steps -----------------------------------------------------------------------
+def step_tier(ctx: TaskContext) -> str:
+    """Progressive refinement: drafts use the step's tier, except that a piece bound for a hard
+    gate is written by the `final` tier straight away (a person will read it anyway)."""
+    if ctx.channel is not None and ctx.project.channels[ctx.channel].gate == "hard" \
+            and get_agent(ctx.step.agent or "").effect == "draft":
+        return "final"
+    return ctx.step.tier
+
+
 def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     assert ctx.step.agent is not None
     values = ctx.agent_values(services.store)
-    result, client, agent = _run_agent(ctx.step.agent, ctx.step.tier, ctx.task["idempotency_key"], values, ctx, services)
+    tier = step_tier(ctx)
+    result, client, agent = _run_agent(ctx.step.agent, tier, ctx.task["idempotency_key"], values, ctx, services)
     outcome = StepOutcome(output={
-        "agent": agent.name, "prompt_version": agent.prompt_version, "tier": ctx.step.tier,
+        "agent": agent.name, "prompt_version": agent.prompt_version, "tier": tier,
         "output": result.output.model_dump(mode="json"), "model_calls": client.call_keys,
     })
     for effect in result.effects:
-        outcome.events.append((f"agent:{agent.name}", _draft_event(ctx, services, effect, agent.prompt_version, ctx.step.tier)))
+        outcome.events.append((f"agent:{agent.name}", _draft_event(ctx, services, effect, agent.prompt_version, tier)))
     return outcome
 
 
@@ -285,7 +298,39 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     return StepOutcome(output={"key": key, "location": location}, events=[("system", delivered)])
 
 
+def run_refine_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
+    """On-demand refinement (`masthead review refine`): the final tier rewrites the current
+    version with the failing checks and the operator's note, then checks run again."""
+    store = services.store
+    piece = piece_row(store, ctx.piece_id)
+    if piece is None or piece["status"] not in ("drafted", "in_review"):
+        state = piece["status"] if piece else "missing"
+        return StepOutcome(output={"refined": False, "reason": f"piece is {state}"})
+    asks = json.loads(piece["flags"]) + ([f"operator note: {ctx.task['note']}"] if ctx.task["note"] else [])
+    values = ctx.agent_values(store) | {"text": piece["text"], "subject": piece["subject"],
+                                        "failures": asks or ["make it clearer and more specific"]}
+    result, client, agent = _run_agent("refine", "final", ctx.task["idempotency_key"], values, ctx, services)
+    effect = result.effects[0] if result.effects else DraftEffect(ctx.piece_channel, piece["text"], piece["subject"])
+    version = piece["version"] + 1
+    results = check_piece(ctx, effect.text, effect.subject)
+    outcome = StepOutcome(output={"refined": True, "version": version, "tier": "final", "agent": agent.name,
+                                  "prompt_version": agent.prompt_version, "model_calls": client.call_keys,
+                                  "flags": failures(results)})
+    outcome.events.append((f"agent:{agent.name}", PieceRevised(
+        id=ctx.piece_id, version=version, text=effect.text, subject=effect.subject, kind="refinement",
+        author=f"agent:{agent.name}", tier="final", prompt_version=agent.prompt_version, task_id=ctx.task["id"],
+    ).to_new(stream_of("piece", ctx.piece_id))))
+    outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
+    # The gate looks again: an auto gate may now pass, a hard gate wants approval of this version.
+    for gate in store.query("SELECT id, version FROM tasks WHERE job_id = ? AND channel = ? AND kind = 'gate'"
+                            " AND status IN ('waiting', 'queued')", (ctx.job["id"], ctx.channel)):
+        woken = TaskWoken(id=gate["id"], reason=f"refined to v{version}", run_after=services.clock())
+        outcome.events.append(("system", woken.to_new(stream_of("task", gate["id"]), gate["version"])))
+    return outcome
+
+
 HANDLERS: dict[str, Callable[[TaskContext, StepServices], StepOutcome]] = {
+    "refine": run_refine_step,
     "agent": run_agent_step,
     "check": run_check_step,
     "gate": run_gate_step,

@@ -23,14 +23,21 @@ from masthead.events.model import Meta, stream_of, utc_now
 from masthead.events.store import EventStore
 from masthead.events.types import (
     TaskClaimed,
+    TaskDeferred,
     TaskFailed,
+    TaskNeedsHuman,
     TaskRetryScheduled,
     TaskSucceeded,
     TaskWaiting,
 )
-from masthead.runtime.context import load_context
+from masthead.runtime.context import TaskContext, load_context
+from masthead.runtime.guards import Deferral, NeedsHuman
 from masthead.runtime.jobs import schedule
 from masthead.runtime.steps import HANDLERS, StepOutcome, StepServices
+from masthead.windows import next_open
+
+# Steps that call models; when they cannot finish, a person can (manual fallback).
+HUMAN_FINISHABLE = {"agent", "check", "refine"}
 
 HOST = socket.gethostname()
 
@@ -39,7 +46,7 @@ HOST = socket.gethostname()
 class TaskReport:
     task_id: str
     kind: str
-    status: str  # done | waiting | retry | failed | lost
+    status: str  # done | waiting | retry | deferred | needs_human | failed | lost
     seconds: float
     detail: str = ""
 
@@ -57,6 +64,7 @@ def _meta(task: dict[str, Any], actor: str = "system") -> Meta:
 class Worker:
     def __init__(self, store: EventStore, services: StepServices, name: str, *,
                  lease_seconds: float, backoff_base: float, backoff_max: float,
+                 ageing_seconds: float = 300.0, max_active: int = 20,
                  redact: Callable[[str], str] = lambda text: text):
         self.store = store
         self.services = services
@@ -64,17 +72,21 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.ageing_seconds = ageing_seconds
+        self.max_active = max_active
         self.redact = redact
 
     # -- claiming ------------------------------------------------------------------------
     def claim(self, now: float | None = None) -> dict[str, Any] | None:
         now = time.time() if now is None else now
         with self.store.transaction() as tx:
+            # Priority with ageing: a task gains a point per `ageing_seconds` waited, so a flood
+            # of high-priority work cannot starve low-priority tasks forever.
             rows = tx.query(
-                "SELECT * FROM tasks WHERE (status = 'queued' AND run_after <= ?)"
-                " OR (status = 'running' AND lease_until < ?)"
-                " ORDER BY priority DESC, run_after, created_seq LIMIT 1",
-                (now, now),
+                "SELECT * FROM tasks WHERE (status IN ('queued', 'waiting_rate_limit', 'off_peak',"
+                " 'deferred_budget') AND run_after <= :now) OR (status = 'running' AND lease_until < :now)"
+                " ORDER BY priority + (:now - enqueued_at) / :ageing DESC, created_seq LIMIT 1",
+                {"now": now, "ageing": self.ageing_seconds},
             )
             if not rows:
                 return None
@@ -87,16 +99,50 @@ class Worker:
     # -- running -------------------------------------------------------------------------
     def run(self, task: dict[str, Any]) -> TaskReport:
         started = time.perf_counter()
+        ctx: TaskContext | None = None
         try:
             ctx = load_context(self.store, task)
+            self._check_off_peak(ctx)
             outcome = self._execute_with_timeout(task, ctx, ctx.step.timeout_seconds)
             self._finish(task, outcome)
         except ConcurrencyConflict as exc:
             return self._conflict(task, exc, started)
+        except Deferral as deferral:
+            return self._defer(task, deferral, started)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an event, never a crash
-            return self._failed(task, exc, started)
+            return self._failed(task, exc, started, ctx)
         status = "waiting" if outcome.waiting else "done"
         return TaskReport(task["id"], task["kind"], status, time.perf_counter() - started, outcome.wait_reason or "")
+
+    def _check_off_peak(self, ctx: TaskContext) -> None:
+        if ctx.task["criticality"] != "background" or ctx.task["kind"] not in HUMAN_FINISHABLE:
+            return
+        now = time.time()
+        opens = next_open(ctx.project.off_peak, ctx.project.timezone, now)
+        if opens > now:
+            raise Deferral("off_peak", f"background work runs in the project's off-peak windows "
+                           f"({', '.join(ctx.project.off_peak)}, {ctx.project.timezone})", opens)
+
+    def _defer(self, task: dict[str, Any], deferral: Deferral, started: float) -> TaskReport:
+        event = TaskDeferred(id=task["id"], state=deferral.state, reason=self.redact(deferral.reason),
+                             run_after=deferral.run_after)
+        try:
+            self.store.append([event.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
+        except ConcurrencyConflict:
+            return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost")
+        return TaskReport(task["id"], task["kind"], "deferred", time.perf_counter() - started, deferral.reason)
+
+    def _hand_to_human(self, task: dict[str, Any], reason: str, ctx: TaskContext | None) -> None:
+        inputs: dict[str, Any] = {}
+        if ctx is not None:
+            for key, value in ctx.agent_values(self.store).items():
+                inputs[key] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+        partial = [
+            {"call_key": c["call_key"], "provider": c["provider"], "model": c["model"], "output": c["output"]}
+            for c in self.store.query("SELECT * FROM model_calls WHERE task_id = ? ORDER BY at", (task["id"],))
+        ]
+        event = TaskNeedsHuman(id=task["id"], reason=reason, inputs=inputs, partial=partial)
+        self.store.append([event.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
 
     def _execute_with_timeout(self, task: dict[str, Any], ctx: Any, timeout: float) -> StepOutcome:
         box: dict[str, Any] = {}
@@ -136,7 +182,7 @@ class Worker:
             for actor, event in outcome.events:
                 tx.append([event], _meta(task, actor))
             if not outcome.waiting:
-                schedule(tx, self.store, task["job_id"], _meta(task))
+                schedule(tx, self.store, task["job_id"], _meta(task), default_max_active=self.max_active)
 
     def _conflict(self, task: dict[str, Any], exc: ConcurrencyConflict, started: float) -> TaskReport:
         # Either the lease was lost (the task moved on without us) or a piece changed while the
@@ -149,8 +195,10 @@ class Worker:
             return TaskReport(task["id"], task["kind"], "retry", time.perf_counter() - started, "state changed; re-running")
         return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost to another worker")
 
-    def _failed(self, task: dict[str, Any], exc: Exception, started: float) -> TaskReport:
+    def _failed(self, task: dict[str, Any], exc: Exception, started: float, ctx: TaskContext | None = None) -> TaskReport:
         transient = exc.transient if isinstance(exc, ProviderError) else not isinstance(exc, MastheadError)
+        if isinstance(exc, NeedsHuman):
+            transient = False
         message = self.redact(str(exc) if isinstance(exc, MastheadError) else f"{type(exc).__name__}: {exc}")
         stream = stream_of("task", task["id"])
         try:
@@ -161,9 +209,15 @@ class Worker:
                 retry = TaskRetryScheduled(id=task["id"], error=message, run_after=time.time() + delay)
                 self.store.append([retry.to_new(stream, task["version"])], _meta(task))
                 return TaskReport(task["id"], task["kind"], "retry", time.perf_counter() - started, message)
+            if task["kind"] in HUMAN_FINISHABLE:
+                # Degrade to manual: the step waits in the review queue with its inputs, what
+                # the models wrote so far and why automation stopped.
+                why = message if not transient else f"gave up after {task['attempts']} attempts: {message}"
+                self._hand_to_human(task, why, ctx)
+                return TaskReport(task["id"], task["kind"], "needs_human", time.perf_counter() - started, why)
             with self.store.transaction() as tx:
                 tx.append([TaskFailed(id=task["id"], error=message).to_new(stream, task["version"])], _meta(task))
-                schedule(tx, self.store, task["job_id"], _meta(task))
+                schedule(tx, self.store, task["job_id"], _meta(task), default_max_active=self.max_active)
         except ConcurrencyConflict:
             return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost to another worker")
         return TaskReport(task["id"], task["kind"], "failed", time.perf_counter() - started, message)

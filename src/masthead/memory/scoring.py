@@ -1,0 +1,105 @@
+"""How much one memory item is worth to one asker, with every factor kept for the record.
+
+    total = similarity x recency x kind_match x confidence x (1 + boost)
+
+- similarity: cosine of the query and item vectors, negative values taken as 0;
+- recency: 0.5 ** (age_days / half_life_days[kind]), so each kind ages at its own pace
+  (a voice exemplar barely ages, a published piece about an old release does);
+- kind_match: how useful this kind is to the asking agent (a brief wants facts and notes,
+  a draft wants exemplars and the operator's edits as much as facts);
+- confidence: the item's own, 0 to 1;
+- boost: exact terms of the query (product names, versions) found in the item, because a
+  sentence embedding barely tells "3.1" from "3.2".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from masthead.events.memory_types import ScoreParts
+
+# Kinds an agent role finds useful; a role not listed (e.g. `search`) weighs every kind 1.0.
+ROLE_KIND_WEIGHTS: dict[str, dict[str, float]] = {
+    "brief": {"fact": 1.0, "note": 1.0, "meta_note": 1.0, "piece": 0.7, "feedback": 0.6, "exemplar": 0.4},
+    "draft": {"fact": 1.0, "exemplar": 1.0, "feedback": 1.0, "piece": 0.9, "note": 0.9, "meta_note": 0.9},
+    "refine": {"feedback": 1.0, "fact": 1.0, "exemplar": 0.9, "note": 0.8, "meta_note": 0.8, "piece": 0.7},
+}
+
+VERSION_BOOST = 0.25
+NAME_BOOST = 0.1
+MAX_BOOST = 0.5
+
+_VERSION = re.compile(r"(?<![\w.])[vV]?(\d+(?:\.\d+)+)(?![\w.]*\d)")
+_NAME = re.compile(r"\b[A-Z][A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*\b")
+# Capitalised words that start questions and sentences, not product names.
+_NOT_NAMES = frozenset("""
+a an and are at be by can could did do does for from has have how i if in is it its may of on
+or our should so that the their then there these this those to was we were what when where which
+who why will with would you your about after all any before new please tell show find give list
+""".split())
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    versions: frozenset[str]
+    names: frozenset[str]  # lower-cased
+
+
+def query_terms(query: str) -> QueryTerms:
+    versions = frozenset(m.group(1) for m in _VERSION.finditer(query))
+    names = frozenset(
+        word.lower() for word in _NAME.findall(query)
+        if word.lower() not in _NOT_NAMES and len(word) >= 3
+    )
+    return QueryTerms(versions, names)
+
+
+def matched_terms(terms: QueryTerms, text: str) -> list[str]:
+    """The query's versions and names that `text` states (versions as whole version tokens)."""
+    found: list[str] = []
+    if terms.versions:
+        stated = {m.group(1) for m in _VERSION.finditer(text)}
+        found += sorted(terms.versions & stated)
+    if terms.names:
+        words = {w.lower() for w in re.findall(r"[A-Za-z0-9]+", text)}
+        found += sorted(terms.names & words)
+    return found
+
+
+def boost_for(terms: QueryTerms, matched: list[str]) -> float:
+    versions = sum(1 for term in matched if term in terms.versions)
+    names = len(matched) - versions
+    return min(MAX_BOOST, VERSION_BOOST * versions + NAME_BOOST * names)
+
+
+def recency(age_days: float, half_life_days: float) -> float:
+    return 0.5 ** (max(0.0, age_days) / half_life_days)
+
+
+def kind_match(role: str, kind: str) -> float:
+    return ROLE_KIND_WEIGHTS.get(role, {}).get(kind, 1.0)
+
+
+def age_days(created_at: str, now: float) -> float:
+    created = datetime.fromisoformat(created_at.replace("Z", "+00:00")).timestamp()
+    return (now - created) / 86_400.0
+
+
+def score(*, similarity: float, age: float, half_life_days: float, role: str, kind: str,
+          confidence: float, terms: QueryTerms, text: str) -> ScoreParts:
+    matched = matched_terms(terms, text)
+    parts = {
+        "similarity": max(0.0, similarity),
+        "recency": recency(age, half_life_days),
+        "kind_match": kind_match(role, kind),
+        "confidence": confidence,
+        "boost": boost_for(terms, matched),
+    }
+    total = math.prod(parts[name] for name in ("similarity", "recency", "kind_match", "confidence"))
+    total *= 1.0 + parts["boost"]
+    # Rounded so the recorded parts read well and compare equal across runs.
+    rounded = {name: round(value, 4) for name, value in parts.items()}
+    return ScoreParts(**rounded, terms=matched, total=round(total, 4))

@@ -1,0 +1,81 @@
+"""Process-wide guards around model calls: rate limiters and circuit breakers per endpoint,
+the budget guard, and the two ways a guard stops a task: defer it, or hand it to a person."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from masthead.config import MastheadConfig
+from masthead.errors import MastheadError
+from masthead.events.model import Meta, utc_now
+from masthead.events.store import EventStore
+from masthead.events.types import CircuitClosed, CircuitHalfOpened, CircuitOpened, EventData
+from masthead.providers.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
+from masthead.providers.ratelimit import UNLIMITED, RateLimiter
+from masthead.runtime.budget import BudgetGuard
+
+
+class Deferral(MastheadError):
+    """Hold the task back without counting an attempt: `state` is shown as its status."""
+
+    def __init__(self, state: str, reason: str, run_after: float | None):
+        self.state = state
+        self.reason = reason
+        self.run_after = run_after
+        super().__init__(reason)
+
+
+class NeedsHuman(MastheadError):
+    """Automation cannot finish this step; a person can (masthead review complete)."""
+
+
+class Guards:
+    def __init__(self, store: EventStore, config: MastheadConfig):
+        self.store = store
+        self.config = config
+        self.budget = BudgetGuard(store, config)
+        self._lock = threading.Lock()
+        self._limiters: dict[str, RateLimiter] = {}
+        self._breakers: dict[str, CircuitBreaker] = {}
+
+    def limiter(self, endpoint: str) -> RateLimiter:
+        section = self.config.rate_limits.get(endpoint)
+        if section is None:
+            return UNLIMITED
+        with self._lock:
+            if endpoint not in self._limiters:
+                self._limiters[endpoint] = RateLimiter(
+                    requests_per_minute=section.requests_per_minute,
+                    tokens_per_minute=section.tokens_per_minute,
+                    max_concurrent=section.max_concurrent,
+                )
+            return self._limiters[endpoint]
+
+    def breaker(self, provider: str) -> CircuitBreaker:
+        with self._lock:
+            if provider not in self._breakers:
+                b = self.config.breaker
+                self._breakers[provider] = CircuitBreaker(failures=b.failures, window_seconds=b.window_seconds,
+                                                          cooldown_seconds=b.cooldown_seconds)
+            return self._breakers[provider]
+
+    def record_transition(self, provider: str, transition: str | None, reason: str, meta_for: Callable[[], Meta]) -> None:
+        """Breaker transitions are events: the operator sees when and why a provider was cut off."""
+        if transition is None:
+            return
+        event: EventData
+        if transition == OPEN:
+            b = self.config.breaker
+            event = CircuitOpened(endpoint=provider, failures=b.failures, window_seconds=b.window_seconds, reason=reason)
+        elif transition == HALF_OPEN:
+            event = CircuitHalfOpened(endpoint=provider)
+        elif transition == CLOSED:
+            event = CircuitClosed(endpoint=provider)
+        else:
+            return
+        self.store.append([event.to_new(f"breaker-{provider}")], meta_for())
+
+
+def system_meta(task_id: str, job_id: str) -> Meta:
+    return Meta(actor="system", at=utc_now(), causation_id=task_id, correlation_id=job_id)

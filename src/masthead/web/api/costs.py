@@ -1,0 +1,25 @@
+"""Costs (the ledger) and the dashboard's numbers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from masthead.app.listings import costs
+from masthead.app.stats import dashboard
+from masthead.web.auth import ApiOperator
+from masthead.web.state import desk
+
+router = APIRouter(tags=["costs"])
+
+
+@router.get("/costs", summary="Model spend: total, per project, per model, per day, per published piece")
+def get_costs(request: Request, _op: ApiOperator) -> dict[str, Any]:
+    return costs(desk(request).workspace)
+
+
+@router.get("/dashboard", summary="Throughput, approval latency, cost per piece, failure and fallback rates, budgets")
+def get_dashboard(request: Request, _op: ApiOperator,
+                  days: Annotated[int, Query(ge=1, le=90)] = 14) -> dict[str, Any]:
+    return dashboard(desk(request).workspace, days=days)

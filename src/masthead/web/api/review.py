@@ -1,0 +1,57 @@
+"""The review queue and the operator's decisions: approve, reject, edit, refine, complete.
+
+Each action is one command of `masthead.app.commands`, appended as an event by `human:<name>`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from masthead.app import commands
+from masthead.app.desk import desk_queue
+from masthead.app.listings import needs_human_tasks
+from masthead.web.api.schemas import ApproveIn, CompleteIn, EditIn, RefineIn, RejectIn
+from masthead.web.auth import ApiOperator
+from masthead.web.state import desk
+
+router = APIRouter(tags=["review"])
+
+
+@router.get("/review-queue", summary="Pieces waiting for a decision, overdue (past the SLA) first, and hand-offs")
+def get_queue(request: Request, _op: ApiOperator) -> dict[str, Any]:
+    ws = desk(request).workspace
+    return {"pieces": desk_queue(ws), "needs_human": needs_human_tasks(ws)}
+
+
+@router.post("/pieces/{piece_id}/approve", summary="Approve the piece's current version (or refuse if it moved on)")
+def approve(request: Request, piece_id: str, body: ApproveIn, operator: ApiOperator) -> dict[str, Any]:
+    piece = commands.approve(desk(request).workspace, piece_id, operator=body.operator or operator.name,
+                             version=body.version)
+    return {"piece_id": piece_id, "status": "approved", "approved_version": piece["approved_version"]}
+
+
+@router.post("/pieces/{piece_id}/reject", summary="Reject the piece with a reason; it will not be published")
+def reject(request: Request, piece_id: str, body: RejectIn, operator: ApiOperator) -> dict[str, Any]:
+    commands.reject(desk(request).workspace, piece_id, operator=body.operator or operator.name, reason=body.reason)
+    return {"piece_id": piece_id, "status": "rejected"}
+
+
+@router.post("/pieces/{piece_id}/edit", summary="Save a human version; checks run on it at once")
+def edit(request: Request, piece_id: str, body: EditIn, operator: ApiOperator) -> dict[str, Any]:
+    version = commands.edit(desk(request).workspace, piece_id, operator=body.operator or operator.name,
+                            text=body.text, subject=body.subject)
+    return {"piece_id": piece_id, "version": version}
+
+
+@router.post("/pieces/{piece_id}/refine", status_code=202, summary="Queue a refinement by the final tier, with a note")
+def refine(request: Request, piece_id: str, body: RefineIn, operator: ApiOperator) -> dict[str, Any]:
+    task = commands.refine(desk(request).workspace, piece_id, operator=body.operator or operator.name, note=body.note)
+    return {"piece_id": piece_id, "task_id": task}
+
+
+@router.post("/pieces/{piece_id}/complete", summary="Finish the piece's needs_human step by hand")
+def complete(request: Request, piece_id: str, body: CompleteIn, operator: ApiOperator) -> dict[str, Any]:
+    task = commands.complete(desk(request).workspace, piece_id, operator=body.operator or operator.name, text=body.text)
+    return {"piece_id": piece_id, "task_id": task, "status": "done"}

@@ -1,0 +1,54 @@
+"""Request bodies of the JSON API. Limits mirror the commands' own, so bad input is refused
+before anything runs; the commands check again and name the field."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from masthead.app.commands import MAX_SIGNAL_BYTES
+
+OPERATOR_FIELD = Field(
+    None, pattern=r"^[A-Za-z0-9_.@\-]{1,64}$",
+    description="recorded as human:<operator>; default: the session's name, else [workspace] operator",
+)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignalIn(_Body):
+    project: str = Field(min_length=1, max_length=64)
+    kind: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$", examples=["release_notes"])
+    body: str = Field(min_length=1, max_length=MAX_SIGNAL_BYTES)
+    title: str | None = Field(None, max_length=200)
+    priority: Literal["high", "normal", "low"] = "normal"
+
+
+class ApproveIn(_Body):
+    version: int | None = Field(None, ge=1, description="the version you read; refused if the piece moved on")
+    operator: str | None = OPERATOR_FIELD
+
+
+class RejectIn(_Body):
+    reason: str = Field(min_length=1, max_length=2000)
+    operator: str | None = OPERATOR_FIELD
+
+
+class EditIn(_Body):
+    text: str = Field(min_length=1, max_length=MAX_SIGNAL_BYTES)
+    subject: str | None = Field(None, max_length=300)
+    operator: str | None = OPERATOR_FIELD
+
+
+class RefineIn(_Body):
+    note: str = Field("", max_length=2000, description="what the refinement should change")
+    operator: str | None = OPERATOR_FIELD
+
+
+class CompleteIn(_Body):
+    text: str = Field(min_length=1, max_length=MAX_SIGNAL_BYTES,
+                      description="the step's output: a piece's text, or JSON of the agent's output")
+    operator: str | None = OPERATOR_FIELD

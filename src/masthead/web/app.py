@@ -1,0 +1,86 @@
+"""The web app: `create_app(workspace, with_workers=...)` for `masthead serve` and for tests.
+
+It holds no state of its own beyond caches: every page and API answer is read from the
+workspace's projections, and every change is a command of `masthead.app.commands`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from masthead import __version__
+from masthead.app.auth import TokenFile
+from masthead.app.webhooks import WebhookInbox
+from masthead.app.workspace import Workspace
+from masthead.web import auth, dashboard, hooks, metrics, pages, ui_actions
+from masthead.web.api import api_router
+from masthead.web.errors import install_error_handlers
+from masthead.web.render import ago, minutes, percent, seconds_text, usd
+from masthead.web.sse import POLL_SECONDS, Broadcaster
+from masthead.web.state import WEB_DIR, DeskState
+from masthead.web.workers import start_workers, stop_workers
+
+# No inline script or style anywhere, so the policy can forbid both: injected markup cannot run.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
+                               " frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+    templates.env.filters.update(ago=ago, minutes=minutes, usd=usd, percent=percent, seconds=seconds_text)
+    templates.env.globals["version"] = __version__
+    return templates
+
+
+def create_app(workspace: Workspace, *, with_workers: bool, allowed_hosts: list[str] | None = None,
+               poll_seconds: float = POLL_SECONDS) -> FastAPI:
+    """The API, the desk and the live stream for one workspace; with the workers if asked."""
+    state = DeskState(workspace=workspace, templates=make_templates(), token_file=TokenFile(workspace.root),
+                      broadcaster=Broadcaster(), inbox=WebhookInbox(workspace), poll_seconds=poll_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        workspace.store.listeners.append(state.broadcaster.on_append)
+        if with_workers:
+            start_workers(state)
+        try:
+            yield
+        finally:
+            state.broadcaster.close()
+            stop_workers(state)
+            workspace.store.listeners.remove(state.broadcaster.on_append)
+
+    app = FastAPI(
+        title="Masthead", version=__version__, lifespan=lifespan, docs_url="/api/docs", redoc_url=None,
+        description="Signals in, reviewed pieces out. Every route under /api/v1 needs"
+                    " `Authorization: Bearer <token>` (`masthead token` prints it).",
+    )
+    app.state.desk = state
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    if allowed_hosts:
+        # On loopback, a Host header naming another site means DNS rebinding: refuse it.
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
+    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+    app.include_router(api_router())
+    for module in (hooks, metrics, auth, pages, ui_actions, dashboard):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,88 @@
+"""Presentation helpers shared by pages and the API: channel-true counts, word diffs, times."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from masthead.channels.limits import body_length, rule_for
+
+UNIT_NAMES = {"weighted": "weighted characters", "graphemes": "characters (graphemes)", "chars": "characters"}
+_WORDS = re.compile(r"\s+|[^\s]+")
+
+
+def channel_view(channel: str, text: str, subject: str | None) -> dict[str, Any]:
+    """What the channel will show and how it counts it: the count uses the channel's own rule
+    (X weights CJK and links, Bluesky counts graphemes...), the same one the checks use."""
+    rule = rule_for(channel)
+    count = body_length(channel, text)
+    subject_count = len(subject) if subject is not None else None
+    return {
+        "channel": channel, "text": text, "subject": subject if rule.has_subject else None,
+        "count": count, "limit": rule.limit, "unit": UNIT_NAMES.get(rule.unit, rule.unit),
+        "over": rule.limit is not None and count > rule.limit,
+        "share": min(1.0, count / rule.limit) if rule.limit else None,
+        "subject_count": subject_count if rule.has_subject else None, "subject_limit": rule.subject_limit,
+        "subject_over": bool(rule.has_subject and rule.subject_limit and subject_count
+                             and subject_count > rule.subject_limit),
+        "kind": "post" if channel in ("x", "bluesky", "mastodon", "linkedin") else "long",
+    }
+
+
+def word_diff(old: str, new: str) -> list[dict[str, str]]:
+    """Word-level changes (whitespace kept), so a one-word edit in a one-line post shows as one
+    word, not as a whole line removed and added."""
+    a, b = _WORDS.findall(old), _WORDS.findall(new)
+    ops: list[dict[str, str]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            ops.append({"op": "equal", "text": "".join(a[i1:i2])})
+            continue
+        if i2 > i1:
+            ops.append({"op": "delete", "text": "".join(a[i1:i2])})
+        if j2 > j1:
+            ops.append({"op": "insert", "text": "".join(b[j1:j2])})
+    return ops
+
+
+def parse_time(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def ago(iso: str | None, now: datetime | None = None) -> str:
+    if not iso:
+        return ""
+    seconds = max(0.0, ((now or datetime.now(UTC)) - parse_time(iso)).total_seconds())
+    if seconds < 60:
+        return f"{int(seconds)}s ago"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h {int(seconds % 3600 // 60)}m ago"
+    return f"{int(seconds // 86400)}d ago"
+
+
+def minutes(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value < 60:
+        return f"{value:.0f} min"
+    if value < 1440:
+        return f"{value / 60:.1f} h"
+    return f"{value / 1440:.1f} d"
+
+
+def seconds_text(value: float | None) -> str:
+    return "–" if value is None else minutes(value / 60) if value >= 60 else f"{value:.0f} s"
+
+
+def usd(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"

@@ -1,0 +1,37 @@
+"""What the web app shares between requests, kept on `app.state.desk`."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from masthead.app.auth import TokenFile
+from masthead.app.webhooks import WebhookInbox
+from masthead.app.workspace import Workspace
+from masthead.runtime.runner import Runner
+from masthead.web.sse import Broadcaster
+
+WEB_DIR = Path(__file__).parent
+
+
+@dataclass
+class DeskState:
+    workspace: Workspace
+    templates: Jinja2Templates
+    token_file: TokenFile
+    broadcaster: Broadcaster
+    inbox: WebhookInbox
+    poll_seconds: float
+    runner: Runner | None = None
+    runner_thread: threading.Thread | None = None
+    login_failures: list[float] = field(default_factory=list)
+    login_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def desk(request: Request) -> DeskState:
+    state: DeskState = request.app.state.desk
+    return state

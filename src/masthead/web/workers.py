@@ -1,0 +1,33 @@
+"""The scheduler and workers inside `masthead serve`: the workspace's Runner on a thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from masthead.web.state import DeskState
+
+log = logging.getLogger("masthead.web")
+
+
+def start_workers(state: DeskState) -> None:
+    runner = state.workspace.runner(on_text=state.broadcaster.publish_token)
+
+    def run() -> None:
+        try:
+            runner.run(until_idle=False)
+        except Exception:  # noqa: BLE001 - a crash of the runner must be visible, not silent
+            log.exception("the workers stopped on an unexpected error; API and desk keep serving")
+
+    thread = threading.Thread(target=run, name="masthead-workers", daemon=True)
+    state.runner, state.runner_thread = runner, thread
+    thread.start()
+
+
+def stop_workers(state: DeskState, timeout: float = 10.0) -> None:
+    """Ask the workers to stop after their current step; a step cut short is retried on restart."""
+    if state.runner is None or state.runner_thread is None:
+        return
+    state.runner.stop()
+    state.runner_thread.join(timeout)
+    state.runner, state.runner_thread = None, None
