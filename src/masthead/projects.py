@@ -25,6 +25,7 @@ class _Strict(BaseModel):
 class Voice(_Strict):
     description: str = Field(min_length=1)
     exemplars: list[str] = Field(default_factory=list)
+    avoid: list[str] = Field(default_factory=list, description="examples of styles the voice check flags")
 
 
 class ChannelSettings(_Strict):

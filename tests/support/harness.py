@@ -102,6 +102,10 @@ timeout_seconds = 5.0
 input_per_million = 1.0
 output_per_million = 2.0
 
+[prices."openai:gpt-test-large"]
+input_per_million = 5.0
+output_per_million = 10.0
+
 [runtime]
 {runtime_toml}
 """,

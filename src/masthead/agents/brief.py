@@ -18,6 +18,7 @@ from masthead.agents.base import (
     quote_data,
     system_prompt,
 )
+from masthead.agents.memory_context import MemoryNote, memory_section
 from masthead.agents.registry import register
 from masthead.providers.base import Message
 
@@ -25,6 +26,7 @@ from masthead.providers.base import Message
 class BriefInput(AgentInput):
     project: ProjectContext
     signal: SignalContext
+    memory: list[MemoryNote] = []
 
 
 class BriefOutput(AgentOutput):
@@ -36,7 +38,7 @@ class BriefOutput(AgentOutput):
 @register
 class BriefAgent:
     name: ClassVar[str] = "brief"
-    prompt_version: ClassVar[str] = "brief/1"
+    prompt_version: ClassVar[str] = "brief/2"
     effect: ClassVar[Effect] = "none"
     input_model = BriefInput
     output_model = BriefOutput
@@ -49,6 +51,7 @@ class BriefAgent:
                 content=(
                     f"Signal ({inp.signal.kind}):\n{quote_data('signal', inp.signal.body)}\n\n"
                     f"Known facts:\n{bullet_list(inp.project.facts)}\n\n"
+                    f"{memory_section(inp.memory, inp.project.facts)}"
                     "Write a brief as JSON with keys: headline (one line), key_points (2 to 4 short "
                     "points taken from the signal), angle (why the audience cares)."
                 ),

@@ -20,6 +20,7 @@ from masthead.agents.base import (
     system_prompt,
 )
 from masthead.agents.brief import BriefOutput
+from masthead.agents.memory_context import MemoryNote, memory_section
 from masthead.agents.registry import register
 from masthead.agents.subject_lines import SubjectLinesOutput
 from masthead.providers.base import Message
@@ -35,6 +36,7 @@ class DraftInput(AgentInput):
     brief: BriefOutput
     subjects: SubjectLinesOutput | None = None
     required_disclaimer: str | None = None
+    memory: list[MemoryNote] = []
 
 
 class DraftOutput(AgentOutput):
@@ -50,7 +52,7 @@ def pick_subject(options: list[str]) -> str:
 @register
 class DraftAgent:
     name: ClassVar[str] = "draft"
-    prompt_version: ClassVar[str] = "draft/1"
+    prompt_version: ClassVar[str] = "draft/2"
     effect: ClassVar[Effect] = "draft"
     input_model = DraftInput
     output_model = DraftOutput
@@ -67,6 +69,7 @@ class DraftAgent:
                     f"Source:\n{quote_data('signal', inp.signal.body)}\n\n"
                     f"Facts you may use:\n{bullet_list(inp.project.facts)}\n\n"
                     + (f"Examples of our voice:\n{examples}\n\n" if examples else "")
+                    + memory_section(inp.memory, [*inp.project.facts, *inp.project.exemplars[:2]])
                     + f"Write the {inp.channel} piece. {inp.channel_guide} Use only numbers, versions "
                     f"and links that appear in the source or the facts.{disclaimer}\n"
                     'Answer as JSON: {"text": "..."}'

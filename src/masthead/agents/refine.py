@@ -19,6 +19,7 @@ from masthead.agents.base import (
     quote_data,
     system_prompt,
 )
+from masthead.agents.memory_context import MemoryNote, memory_section
 from masthead.agents.registry import register
 from masthead.providers.base import Message
 
@@ -32,6 +33,7 @@ class RefineInput(AgentInput):
     subject: str | None = None
     failures: list[str]
     required_disclaimer: str | None = None
+    memory: list[MemoryNote] = []
 
 
 class RefineOutput(AgentOutput):
@@ -42,7 +44,7 @@ class RefineOutput(AgentOutput):
 @register
 class RefineAgent:
     name: ClassVar[str] = "refine"
-    prompt_version: ClassVar[str] = "refine/1"
+    prompt_version: ClassVar[str] = "refine/2"
     effect: ClassVar[Effect] = "draft"
     input_model = RefineInput
     output_model = RefineOutput
@@ -59,6 +61,7 @@ class RefineAgent:
                     f"It failed these checks:\n{bullet_list(inp.failures)}\n\n"
                     f"Source:\n{quote_data('signal', inp.signal.body)}\n"
                     f"Facts:\n{bullet_list(inp.project.facts)}\n\n"
+                    f"{memory_section(inp.memory, inp.project.facts)}"
                     f"Rewrite it so every check passes. {inp.channel_guide} Remove any number, "
                     f"version or link that is not in the source or the facts.{disclaimer}\n"
                     'Answer as JSON: {"text": "...", "subject": "..." or null}'

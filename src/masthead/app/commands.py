@@ -32,6 +32,7 @@ from masthead.events.types import (
     TaskSucceeded,
     TaskWoken,
 )
+from masthead.memory.sync import edit_feedback_events, project_file_events
 from masthead.projects import Project, parse_project_yaml
 from masthead.recipes.loader import load_recipes
 from masthead.runtime.context import TaskContext, load_context
@@ -100,6 +101,9 @@ def apply_project(ws: Workspace, path: Path) -> tuple[Project, int, bool]:
         revision = rows[0]["revision"] + 1 if rows else 1
         event = ProjectApplied(name=project.name, spec=spec, revision=revision)
         tx.append([event.to_new(stream_of("project", project.name), revision - 1)], _meta("system"))
+        tx.append(project_file_events(tx.query, project=project.name, exemplars=project.voice.exemplars,
+                                      facts=project.facts, revision=revision, embedding_model=ws.memory.model_id),
+                  _meta("system"))
     # A raised budget lets deferred work go on at once instead of at the period's end.
     wake_budget_deferred(ws.store, project.name, f"project {project.name} revision {revision} applied")
     return project, revision, True
@@ -222,6 +226,8 @@ def edit(ws: Workspace, piece_id: str, *, operator: str, text: str, subject: str
             results = check_piece(ctx, revised.text, new_subject)
             events.append(ChecksRecorded(piece_id=piece_id, version=version, results=[
                 CheckOutcome(name=r.name, passed=r.passed, detail=r.detail) for r in results]).to_new(stream))
+        events += edit_feedback_events(tx.query, project=piece["project"], piece_id=piece_id, version=version,
+                                       text=revised.text, embedding_model=ws.memory.model_id)
         tx.append(events, meta)
         _wake_gate(tx, piece, meta, f"edited to v{version}")
         return version

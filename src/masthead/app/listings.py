@@ -122,15 +122,6 @@ def task_detail(ws: Workspace, task_id: str) -> dict[str, Any]:
     return task_row(rows[0])
 
 
-def needs_human_tasks(ws: Workspace) -> list[dict[str, Any]]:
-    """Steps automation gave up on, oldest first: the desk's hand-off list."""
-    rows = ws.store.query(
-        "SELECT t.*, j.project, j.signal_id FROM tasks t JOIN jobs j ON j.id = t.job_id"
-        " WHERE t.status = 'needs_human' ORDER BY t.updated_at, t.id"
-    )
-    return [task_row(r) for r in rows]
-
-
 # -- publications and events ----------------------------------------------------------------
 def list_publications(ws: Workspace, *, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
     _one_of(status, PUBLICATION_STATUSES, "status")

@@ -8,6 +8,7 @@ from typing import Any
 
 from masthead.app.workspace import Workspace
 from masthead.errors import InputError, NotFoundError
+from masthead.memory.lineage import retrievals_for_tasks
 
 PIECE_STATUSES = ("drafted", "in_review", "approved", "rejected", "published")
 
@@ -42,6 +43,21 @@ def review_queue(ws: Workspace) -> list[dict[str, Any]]:
     return [{**r, "flags": json.loads(r["flags"])} for r in rows]
 
 
+def manual_queue(ws: Workspace) -> list[dict[str, Any]]:
+    """Steps automation gave up on (needs_human), most urgent first, with what a person needs."""
+    rows = ws.store.query(
+        "SELECT t.id, t.job_id, t.step, t.kind, t.channel, t.priority, t.updated_at, t.needs_human, j.project"
+        " FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.status = 'needs_human'"
+        " ORDER BY t.priority DESC, t.updated_at"
+    )
+    items = []
+    for row in rows:
+        detail = json.loads(row.pop("needs_human") or "{}")
+        items.append({**row, "reason": detail.get("reason", ""), "inputs": detail.get("inputs", {}),
+                      "partial": detail.get("partial", [])})
+    return items
+
+
 def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str:
     return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                         fromfile=old_label, tofile=new_label))
@@ -73,10 +89,14 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
     task_ids = [t["id"] for t in tasks]
     marks = ",".join("?" * len(task_ids)) or "''"
     calls = store.query(
-        f"SELECT call_key, task_id, provider, model, tier, tokens_in, tokens_out, latency_ms, cost_usd, at"
+        f"SELECT call_key, task_id, provider, model, tier, tokens_in, tokens_out, latency_ms, cost_usd, at, requested"
         f" FROM model_calls WHERE task_id IN ({marks}) ORDER BY at", task_ids,
     )
+    for version in versions:
+        # What this version cost: the model calls of the task that wrote it.
+        version["cost_usd"] = round(sum(c["cost_usd"] for c in calls if c["task_id"] == version["task_id"]), 8)
     steps = []
+    memory = retrievals_for_tasks(store, [t["id"] for t in tasks])
     for task in tasks:
         output = json.loads(task["output"]) if task["output"] else {}
         steps.append({
@@ -84,6 +104,7 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
             "attempts": task["attempts"], "error": task["last_error"], "waiting_for": task["wait_reason"],
             "agent": output.get("agent"), "prompt_version": output.get("prompt_version"), "tier": output.get("tier"),
             "model_calls": [c for c in calls if c["task_id"] == task["id"]],
+            "memory": memory.get(task["id"], []),
         })
     decisions = store.query("SELECT * FROM decisions WHERE piece_id = ? ORDER BY seq", (piece_id,))
     publications = store.query("SELECT * FROM publications WHERE piece_id = ? ORDER BY requested_at", (piece_id,))

@@ -14,6 +14,8 @@ from masthead.channels.publisher import Publisher
 from masthead.config import CONFIG_NAME, MastheadConfig, find_workspace, load_config
 from masthead.errors import ConfigError, InputError
 from masthead.events.sqlite_store import SqliteEventStore
+from masthead.memory.factory import embedder_for
+from masthead.memory.service import MemoryService
 from masthead.projections.read_models import ReadModelProjector
 from masthead.providers.registry import ProviderSet
 from masthead.runtime.guards import Guards
@@ -33,11 +35,14 @@ class Workspace:
     store: SqliteEventStore
     providers: ProviderSet = field(init=False)
     guards: Guards = field(init=False)
+    memory: MemoryService = field(init=False)
 
     def __post_init__(self) -> None:
         self.providers = ProviderSet(self.config)
         # One set of guards per process: rate limits and breakers are shared by all workers.
         self.guards = Guards(self.store, self.config)
+        # The embedder loads on first use (once per process), not when a workspace opens.
+        self.memory = MemoryService(self.store, self.config.memory, lambda: embedder_for(self.config.memory))
 
     @property
     def out_dir(self) -> Path:
@@ -48,7 +53,8 @@ class Workspace:
 
     def services(self, on_text: Callable[[str, str], None] | None = None) -> StepServices:
         return StepServices(store=self.store, config=self.config, providers=self.providers,
-                            publishers=self.publishers(), guards=self.guards, on_text=on_text)
+                            publishers=self.publishers(), guards=self.guards, on_text=on_text,
+                            memory=self.memory)
 
     def redact(self, text: str) -> str:
         """Remove secret values (API keys from the environment) from text bound for the log."""

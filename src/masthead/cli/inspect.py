@@ -8,6 +8,7 @@ import click
 
 from masthead.app.queries import list_pieces, piece_detail
 from masthead.cli.common import CliState, echo_json, pass_state, short
+from masthead.cli.memory import memory_lines
 
 
 @click.group("pieces")
@@ -49,7 +50,8 @@ def print_piece(detail: dict[str, Any]) -> None:
     click.echo("")
     for version in detail["versions"]:
         made = f"{version['author']}" + (f" ({version['tier']}, {version['prompt_version']})" if version["tier"] else "")
-        click.echo(f"v{version['version']} {version['kind']} by {made} at {version['created_at']}")
+        cost = f", ${version['cost_usd']:.6f}" if version.get("cost_usd") else ""
+        click.echo(f"v{version['version']} {version['kind']} by {made} at {version['created_at']}{cost}")
         for check in version["checks"]:
             mark = "pass" if check["passed"] else "FAIL"
             click.echo(f"    {mark}  {check['name']:<15} {check['detail']}")
@@ -63,8 +65,11 @@ def print_piece(detail: dict[str, Any]) -> None:
         agent = f" agent {step['agent']} {step['prompt_version']} [{step['tier']}]" if step["agent"] else ""
         click.echo(f"  {step['step']:<9} {step['status']:<8}{agent}" + (f"  error: {short(step['error'], 80)}" if step["error"] else ""))
         for call in step["model_calls"]:
+            fallback = f" [fallback for {call['requested']}]" if call.get("requested") else ""
             click.echo(f"      call {call['provider']}:{call['model']} ({call['tier']}) {call['tokens_in']}→{call['tokens_out']} tokens"
-                       f" {call['latency_ms']:.0f} ms ${call['cost_usd']:.6f}")
+                       f" {call['latency_ms']:.0f} ms ${call['cost_usd']:.6f}{fallback}")
+        for line in memory_lines(step.get("memory", [])):
+            click.echo(f"      {line}")
     click.echo(f"  cost ${lineage['cost_usd']:.6f}, tokens {lineage['tokens']['in']} in / {lineage['tokens']['out']} out")
     for decision in lineage["decisions"]:
         reason = f": {decision['reason']}" if decision["reason"] else ""

@@ -10,7 +10,19 @@ import sys
 import click
 
 from masthead import __version__
-from masthead.cli import demo, inspect, project, review, run, signal, workspace_cmds
+from masthead.cli import (
+    costs,
+    demo,
+    inspect,
+    memory,
+    project,
+    review,
+    run,
+    serve,
+    signal,
+    token,
+    workspace_cmds,
+)
 from masthead.cli.common import CliState
 from masthead.errors import ConfigError, MastheadError
 
@@ -31,7 +43,7 @@ def cli(ctx: click.Context, workspace: str | None) -> None:
     ctx.call_on_close(state.close)
 
 
-for module in (workspace_cmds, project, signal, run, review, inspect, demo):
+for module in (workspace_cmds, project, signal, run, review, inspect, memory, costs, demo, serve, token):
     module.register(cli)
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from masthead.app.commands import approve, edit, read_text_file, reject
-from masthead.app.queries import piece_detail, review_queue
+from masthead.app.commands import approve, complete, edit, read_text_file, refine, reject
+from masthead.app.queries import manual_queue, piece_detail, review_queue
 from masthead.cli.common import CliState, echo_json, pass_state, short
 from masthead.cli.inspect import print_piece
 
@@ -21,13 +21,18 @@ def review_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def review_list(state: CliState, as_json: bool) -> None:
-    """Pieces waiting for a decision, most urgent first."""
+    """Pieces waiting for a decision and steps waiting for a person, most urgent first."""
     items = review_queue(state.workspace())
+    manual = manual_queue(state.workspace())
     if as_json:
-        echo_json(items)
+        echo_json({"pieces": items, "steps": manual})
         return
-    if not items:
+    if not items and not manual:
         click.echo("the review queue is empty")
+    for step in manual:
+        click.echo(f"{step['id']}  needs a human  ({step['project']}, step {step['step']})")
+        click.echo(f"    why: {short(step['reason'], 100)}")
+        click.echo(f"    finish it: masthead review complete {step['id']} --file OUTPUT")
     for item in items:
         flag = f"  ⚑ {len(item['flags'])} failed check(s)" if item["flags"] else ""
         click.echo(f"{item['piece_id']}  v{item['version']}  {item['channel']:<10} {item['gate']:<4}  "
@@ -82,6 +87,30 @@ def review_edit(state: CliState, piece_id: str, file: Path, subject: str | None,
     version = edit(state.workspace(), piece_id, operator=_operator(state, operator), text=text, subject=subject)
     click.echo(f"saved {piece_id} v{version}; review it with `masthead review show {piece_id}`, "
                f"then `masthead review approve {piece_id} --version {version}`")
+
+
+@review_group.command("refine")
+@click.argument("piece_id")
+@click.option("--note", help="What to change; the final tier is told.")
+@click.option("--as", "operator", help="Operator name recorded as human:<name>.")
+@pass_state
+def review_refine(state: CliState, piece_id: str, note: str | None, operator: str | None) -> None:
+    """Ask the final tier for a better version of a piece."""
+    task = refine(state.workspace(), piece_id, operator=_operator(state, operator), note=note)
+    click.echo(f"queued {task}; `masthead run --until-idle` writes the new version")
+
+
+@review_group.command("complete")
+@click.argument("ref", metavar="TASK_OR_PIECE")
+@click.option("--file", "file", required=True, type=click.Path(path_type=Path),
+              help="The step's output: the text for drafting steps, JSON for others.")
+@click.option("--as", "operator", help="Operator name recorded as human:<name>.")
+@pass_state
+def review_complete(state: CliState, ref: str, file: Path, operator: str | None) -> None:
+    """Finish a step that automation gave up on; the recipe goes on from there."""
+    text = read_text_file(file, "completion", 1_000_000)
+    task = complete(state.workspace(), ref, operator=_operator(state, operator), text=text)
+    click.echo(f"completed {task} by hand; `masthead run --until-idle` continues the recipe")
 
 
 def register(cli: click.Group) -> None:

@@ -171,6 +171,19 @@ class ModelCallRecorded(EventData):
     requested: str | None = None  # "provider:model" first asked for, when a fallback served
 
 
+class ModelCallFailed(EventData):
+    """One failed attempt at a model call, and what the runtime does next (retry, fallback, give up)."""
+
+    task_id: str
+    job_id: str
+    provider: str
+    model: str
+    tier: str
+    error: str
+    transient: bool
+    retry_in: float | None
+
+
 # -- budgets and circuit breakers -------------------------------------------------------
 class BudgetReserved(EventData):
     id: str

@@ -37,6 +37,15 @@ def embedder_for(settings: MemorySection, environ: dict[str, str] | None = None)
         return _BUILT[key]
 
 
+def configured_model_id(settings: MemorySection) -> str:
+    """The model id the configured embedder will report, without loading it."""
+    if settings.embedder == "onnx":
+        from masthead.memory.onnx_embedder import MODEL_ID
+
+        return MODEL_ID
+    return f"openai:{settings.openai.model}"
+
+
 def _build(settings: MemorySection, key: tuple[str, ...]) -> Embedder:
     if key[0] == "onnx":
         from masthead.memory.onnx_embedder import OnnxEmbedder

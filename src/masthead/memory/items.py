@@ -96,7 +96,7 @@ def added_event(*, tier: str, kind: str, text: str, source: str, confidence: flo
                 job_id: str | None, embedding_model: str, item: str | None = None) -> MemoryItemAdded:
     scope = job_id if tier == "session" else project
     return MemoryItemAdded(
-        id=item or item_id(tier, scope, kind, text), tier=tier, kind=kind, text=text, source=source,  # type: ignore[arg-type]
+        id=item or item_id(tier, scope, kind, text), tier=tier, kind=kind, text=text, source=source,
         confidence=confidence, project=None if tier == "global" else project, job_id=job_id,
         embedding_model=embedding_model,
     )

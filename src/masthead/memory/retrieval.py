@@ -34,7 +34,7 @@ class Candidate(Packable):
 
     def record(self) -> RetrievedItem:
         return RetrievedItem(
-            id=self.item.id, tier=self.item.tier, kind=self.item.kind, source=self.item.source,  # type: ignore[arg-type]
+            id=self.item.id, tier=self.item.tier, kind=self.item.kind, source=self.item.source,
             tokens=self.tokens, parts=self.parts, stood_in_for=list(self.stood_in_for),
         )
 

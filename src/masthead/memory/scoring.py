@@ -35,11 +35,14 @@ MAX_BOOST = 0.5
 _VERSION = re.compile(r"(?<![\w.])[vV]?(\d+(?:\.\d+)+)(?![\w.]*\d)")
 _NAME = re.compile(r"\b[A-Z][A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*\b")
 # Capitalised words that start questions and sentences, not product names.
-_NOT_NAMES = frozenset("""
-a an and are at be by can could did do does for from has have how i if in is it its may of on
-or our should so that the their then there these this those to was we were what when where which
-who why will with would you your about after all any before new please tell show find give list
-""".split())
+_NOT_NAMES = frozenset((
+    "a", "about", "after", "all", "an", "and", "any", "are", "at", "be", "before", "by", "can",
+    "could", "did", "do", "does", "find", "for", "from", "give", "has", "have", "how", "i", "if",
+    "in", "is", "it", "its", "list", "may", "new", "of", "on", "or", "our", "please", "should",
+    "show", "so", "tell", "that", "the", "their", "then", "there", "these", "this", "those", "to",
+    "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would",
+    "you", "your",
+))
 
 
 @dataclass(frozen=True)

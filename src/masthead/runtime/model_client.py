@@ -33,7 +33,7 @@ from masthead.config import BudgetLimits, MastheadConfig
 from masthead.errors import MastheadError, ProviderError
 from masthead.events.model import Meta, utc_now
 from masthead.events.store import EventStore
-from masthead.events.types import ModelCallRecorded
+from masthead.events.types import ModelCallFailed, ModelCallRecorded
 from masthead.providers.base import Message, ModelRequest, ModelResponse, collect
 from masthead.providers.ratelimit import Permit
 from masthead.providers.registry import ProviderSet
@@ -250,6 +250,7 @@ class RecordingModelClient:
             response = collect(self._providers.get(provider_id), request, self._on_text)
             used = response.usage.input_tokens + response.usage.output_tokens
         except ProviderError as exc:
+            self._record_failure(provider_id, request, exc)
             if exc.transient:
                 self._guards.record_transition(provider_id, breaker.record_failure(), str(exc), self._meta)
                 if exc.retry_after and exc.retry_after > MAX_INLINE_WAIT:
@@ -260,6 +261,12 @@ class RecordingModelClient:
             permit.settle(used)
         self._guards.record_transition(provider_id, breaker.record_success(), "", self._meta)
         return response
+
+    def _record_failure(self, provider_id: str, request: ModelRequest, exc: ProviderError) -> None:
+        event = ModelCallFailed(task_id=self._call.task_id, job_id=self._call.job_id, provider=provider_id,
+                                model=request.model, tier=self._tier, error=exc.message, transient=exc.transient,
+                                retry_in=exc.retry_after)
+        self._store.append([event.to_new(f"calls-{self._call.task_id}")], self._meta())
 
     def _acquire(self, endpoint: str, tokens: int) -> Permit:
         limiter = self._guards.limiter(endpoint)

@@ -33,11 +33,13 @@ from masthead.events.types import (
     ReviewRequested,
     TaskWoken,
 )
+from masthead.memory.service import MemoryService
 from masthead.providers.registry import ProviderSet
 from masthead.runtime.context import TaskContext
 from masthead.runtime.guards import Guards
 from masthead.runtime.ids import publication_key
 from masthead.runtime.model_client import CallScope, RecordingModelClient
+from masthead.runtime.recall import published_piece_memory, recall, voice_check
 
 
 @dataclass
@@ -63,6 +65,7 @@ class StepServices:
     guards: Guards
     clock: Callable[[], float] = time.time
     on_text: Callable[[str, str], None] | None = None  # (task id, text chunk) while a model writes
+    memory: MemoryService | None = None
 
 
 def piece_row(store: EventStore, piece: str) -> dict[str, Any] | None:
@@ -87,12 +90,23 @@ def _model_client(ctx: TaskContext, services: StepServices, tier: str, scope: st
 def _run_agent(name: str, tier: str, scope: str, values: dict[str, Any], ctx: TaskContext,
                services: StepServices) -> tuple[AgentResult, RecordingModelClient, Any]:
     agent = get_agent(name)
+    if services.memory is not None and "memory" in agent.input_model.model_fields:
+        # Recorded before the agent sees it; a re-run of this scope reuses the record.
+        values = values | {"memory": recall(ctx, services.memory, name, scope, values, _summariser(ctx, services))}
     inp = agent.input_model.model_validate(values)
     client = _model_client(ctx, services, tier, scope, f"agent:{name}")
     result = agent.run(inp, client)
     if result.effects and agent.effect == "none":
         raise StateError(f"agent {name} declared effect 'none' but asked to change a piece")
     return result, client, agent
+
+
+def _summariser(ctx: TaskContext, services: StepServices) -> Callable[[dict[str, Any], str], str]:
+    def summarise(values: dict[str, Any], scope: str) -> str:
+        result, _client, _agent = _run_agent("summarise", "draft", scope, values, ctx, services)
+        return str(result.output.model_dump()["summary"])
+
+    return summarise
 
 
 # -- agent steps -----------------------------------------------------------------------
@@ -137,7 +151,7 @@ def _draft_event(ctx: TaskContext, services: StepServices, effect: DraftEffect, 
 
 
 # -- checks and refinement --------------------------------------------------------------
-def check_piece(ctx: TaskContext, text: str, subject: str | None) -> list[CheckResult]:
+def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: MemoryService | None = None) -> list[CheckResult]:
     channel = ctx.channel
     assert channel is not None
     sources = [ctx.signal["body"], ctx.signal["title"] or "", *ctx.project.facts]
@@ -146,7 +160,7 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None) -> list[CheckR
         banned_phrases=ctx.project.policies.banned_phrases,
         required_disclaimer=ctx.project.policies.required_disclaimers.get(channel),
         grounding_sources=sources,
-    )
+    ) + voice_check(ctx, memory, text)
 
 
 def _recorded(piece: str, version: int, results: list[CheckResult]) -> NewEvent:
@@ -165,7 +179,7 @@ def run_check_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     if piece is None:
         raise StateError(f"piece {ctx.piece_id} for {ctx.channel} was never drafted")
     text, subject, version = piece["text"], piece["subject"], piece["version"]
-    results = check_piece(ctx, text, subject)
+    results = check_piece(ctx, text, subject, services.memory)
     outcome = StepOutcome(output={})
     outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
     refine = ctx.step.refine
@@ -182,7 +196,7 @@ def run_check_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
             author=f"agent:{agent.name}", tier=refine.tier, prompt_version=agent.prompt_version,
             task_id=ctx.task["id"],
         ).to_new(stream_of("piece", ctx.piece_id))))
-        results = check_piece(ctx, text, subject)
+        results = check_piece(ctx, text, subject, services.memory)
         outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
     outcome.output = {"passed": not failures(results), "version": version, "flags": failures(results),
                       "refinements": rounds}
@@ -295,7 +309,8 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         text=piece["text"], subject=piece["subject"], at=meta.at,
     ))
     delivered = PublicationDelivered(key=key, location=location).to_new(stream_of("publication", key))
-    return StepOutcome(output={"key": key, "location": location}, events=[("system", delivered)])
+    remembered = published_piece_memory(ctx, services.memory, piece, human_approval(store, ctx.piece_id, version) is not None)
+    return StepOutcome(output={"key": key, "location": location}, events=[("system", delivered), *remembered])
 
 
 def run_refine_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
@@ -312,7 +327,7 @@ def run_refine_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     result, client, agent = _run_agent("refine", "final", ctx.task["idempotency_key"], values, ctx, services)
     effect = result.effects[0] if result.effects else DraftEffect(ctx.piece_channel, piece["text"], piece["subject"])
     version = piece["version"] + 1
-    results = check_piece(ctx, effect.text, effect.subject)
+    results = check_piece(ctx, effect.text, effect.subject, services.memory)
     outcome = StepOutcome(output={"refined": True, "version": version, "tier": "final", "agent": agent.name,
                                   "prompt_version": agent.prompt_version, "model_calls": client.call_keys,
                                   "flags": failures(results)})

@@ -20,6 +20,7 @@ from masthead.app.webhooks import WebhookInbox
 from masthead.app.workspace import Workspace
 from masthead.web import auth, dashboard, hooks, metrics, pages, ui_actions
 from masthead.web.api import api_router
+from masthead.web.charts import meter
 from masthead.web.errors import install_error_handlers
 from masthead.web.render import ago, minutes, percent, seconds_text, usd
 from masthead.web.sse import POLL_SECONDS, Broadcaster
@@ -39,7 +40,7 @@ SECURITY_HEADERS = {
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     templates.env.filters.update(ago=ago, minutes=minutes, usd=usd, percent=percent, seconds=seconds_text)
-    templates.env.globals["version"] = __version__
+    templates.env.globals.update(version=__version__, meter=meter)
     return templates
 
 

@@ -38,7 +38,7 @@ TOKEN_BACKLOG = 5000  # per client; a client this far behind loses tokens, never
 RETRY_MS = 2000
 
 
-@dataclass
+@dataclass(eq=False)  # identity, not value: each open stream is its own subscriber
 class Subscriber:
     loop: asyncio.AbstractEventLoop
     wake: asyncio.Event = field(default_factory=asyncio.Event)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 
 from masthead.app import commands
 from masthead.app.desk import desk_queue
-from masthead.app.listings import needs_human_tasks
+from masthead.app.queries import manual_queue
 from masthead.web.api.schemas import ApproveIn, CompleteIn, EditIn, RefineIn, RejectIn
 from masthead.web.auth import ApiOperator
 from masthead.web.state import desk
@@ -22,7 +22,7 @@ router = APIRouter(tags=["review"])
 @router.get("/review-queue", summary="Pieces waiting for a decision, overdue (past the SLA) first, and hand-offs")
 def get_queue(request: Request, _op: ApiOperator) -> dict[str, Any]:
     ws = desk(request).workspace
-    return {"pieces": desk_queue(ws), "needs_human": needs_human_tasks(ws)}
+    return {"pieces": desk_queue(ws), "needs_human": manual_queue(ws)}
 
 
 @router.post("/pieces/{piece_id}/approve", summary="Approve the piece's current version (or refuse if it moved on)")

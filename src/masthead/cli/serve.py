@@ -1,0 +1,77 @@
+"""`masthead serve`: the API, the review desk, the live stream and (by default) the workers."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any
+
+import click
+import uvicorn
+
+from masthead.app.auth import ensure_token, read_token, token_path
+from masthead.app.commands import check_tier_providers
+from masthead.cli.common import CliState, pass_state
+from masthead.errors import ConfigError
+from masthead.web.app import create_app
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class DeskServer(uvicorn.Server):
+    """Ends the live streams as soon as Ctrl-C arrives, so shutdown does not wait on them."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Any):
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self._on_exit()
+        super().handle_exit(sig, frame)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback exposes the desk to the network.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="TCP port.")
+@click.option("--no-workers", is_flag=True, help="Serve only; run tasks elsewhere (`masthead run`).")
+@pass_state
+def serve_cmd(state: CliState, host: str, port: int, no_workers: bool) -> None:
+    """Serve the JSON API, the review desk and the live stream; run the workers too."""
+    ws = state.workspace()
+    loopback = is_loopback(host)
+    if read_token(ws.root) is None:
+        if not loopback:
+            raise ConfigError(f"refusing to listen on {host} without an operator token",
+                              fix="create one with `masthead token`, then start again")
+        ensure_token(ws.root)
+        click.echo(f"created an operator token in {token_path(ws.root)}; print it with `masthead token`")
+    if not loopback:
+        click.echo(f"warning: listening on {host}: anyone who can reach port {port} can try the login page;"
+                   " put TLS in front of it (a reverse proxy) before leaving this network", err=True)
+    if not no_workers:
+        check_tier_providers(ws)  # a broken tier is one clear error now, not a failed job per signal
+    allowed = ["localhost", "127.0.0.1", "[::1]", "::1"] if loopback else None
+    app = create_app(ws, with_workers=not no_workers, allowed_hosts=allowed)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False,
+                            timeout_graceful_shutdown=5, lifespan="on")
+    server = DeskServer(config, app.state.desk.broadcaster.close)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"serving {ws.root} on http://{shown}:{port}/ ({'no workers' if no_workers else 'with workers'});"
+               " log in with the token from `masthead token`; Ctrl-C stops")
+    server.run()
+    click.echo("stopped; queued work resumes with the next `masthead serve` or `masthead run`")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(serve_cmd)

@@ -1,0 +1,62 @@
+"""Read a folder of .md and .txt files into memory-sized chunks, refusing bad files up front.
+
+Every file is read and checked before anything is recorded: one file that is not UTF-8 text,
+is empty or is too large stops the import with its name, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from masthead.errors import InputError, NotFoundError
+from masthead.memory.chunking import chunk_text
+
+SUFFIXES = (".md", ".txt")
+MAX_FILE_BYTES = 50_000_000
+
+FileProgress = Callable[[Path, int, int], None]  # (file, its size in bytes, chunks made)
+
+
+@dataclass(frozen=True)
+class FileChunks:
+    path: Path
+    relative: str
+    chunks: list[str]
+
+
+def text_files(folder: Path) -> list[Path]:
+    if not folder.exists():
+        raise NotFoundError(f"folder {folder} does not exist", fix="check the path")
+    if not folder.is_dir():
+        raise InputError(f"{folder} is a file, not a folder", fix="pass the folder that holds the .md and .txt files")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    if not files:
+        raise InputError(f"folder {folder} has no .md or .txt files", fix="pass a folder with .md or .txt files in it")
+    return files
+
+
+def read_chunks(folder: Path, progress: FileProgress | None = None) -> list[FileChunks]:
+    found = []
+    for path in text_files(folder):
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(f"{path} is {size:,} bytes; an import takes files of at most {MAX_FILE_BYTES:,}",
+                             fix="split the file, or import an excerpt")
+        raw = path.read_bytes()
+        if b"\x00" in raw:
+            raise InputError(f"{path} is binary, not text", fix="convert it to UTF-8 text or move it out of the folder")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path} is not UTF-8 text (invalid byte at offset {exc.start})",
+                             fix="convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8) or move it out of the folder") from None
+        chunks = chunk_text(text)
+        if not chunks:
+            raise InputError(f"{path} is empty", fix="add some text to it or move it out of the folder")
+        found.append(FileChunks(path, path.relative_to(folder).as_posix(), chunks))
+        if progress is not None:
+            progress(path, size, len(chunks))
+    return found

@@ -1,0 +1,227 @@
+// The desk's behaviour: the live stream, keyboard review, and htmx glue. No build step.
+// Everything the server needs to know travels through htmx forms (with the CSRF header);
+// this file only moves focus, follows the stream and asks htmx to refresh parts.
+(function () {
+  "use strict";
+
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  // Log events that change what the desk shows.
+  const QUEUE_EVENTS = new Set(["PieceDrafted", "PieceRevised", "ChecksRecorded", "ReviewRequested",
+    "ReviewApproved", "ReviewRejected", "TaskNeedsHuman", "TaskSucceeded", "PublicationDelivered"]);
+
+  let selectedIndex = 0;
+  let refreshTimer = null;
+  let advanceAfterRefresh = false;
+
+  function selectedId() {
+    const item = $("#queue-list .q-item.selected");
+    return item ? item.dataset.piece : null;
+  }
+
+  function panelPieceId() {
+    const article = $("#panel article.piece[data-piece]");
+    return article ? article.dataset.piece : null;
+  }
+
+  function typing(target) {
+    return target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable);
+  }
+
+  function editing() {
+    return typing(document.activeElement) || $$("#panel details.act[open]").some((d) => !d.classList.contains("act-complete"));
+  }
+
+  // -- selection in the queue --------------------------------------------------------------
+  function loadPanel(pieceId) {
+    if (!pieceId || !$("#panel")) return;
+    htmx.ajax("GET", "/ui/pieces/" + encodeURIComponent(pieceId) + "/panel", { target: "#panel", swap: "innerHTML" });
+    history.replaceState(null, "", "/?piece=" + encodeURIComponent(pieceId));
+  }
+
+  function select(index, load) {
+    const items = $$("#queue-list .q-item");
+    if (!items.length) return;
+    selectedIndex = Math.max(0, Math.min(items.length - 1, index));
+    items.forEach((item, i) => item.classList.toggle("selected", i === selectedIndex));
+    const item = items[selectedIndex];
+    item.scrollIntoView({ block: "nearest" });
+    if (load && item.dataset.piece !== panelPieceId()) loadPanel(item.dataset.piece);
+  }
+
+  function move(delta) {
+    if ($("#queue-list")) {
+      const items = $$("#queue-list .q-item");
+      const current = items.findIndex((item) => item.classList.contains("selected"));
+      select((current < 0 ? selectedIndex - delta : current) + delta, true);
+      return;
+    }
+    const link = $(delta > 0 ? 'a[data-key="j"]' : 'a[data-key="k"]');
+    if (link) window.location.href = link.href;
+  }
+
+  function refreshQueue(advance) {
+    if (!$("#queue")) return;
+    advanceAfterRefresh = advanceAfterRefresh || advance;
+    const selected = selectedId() || panelPieceId() || "";
+    htmx.ajax("GET", "/ui/queue?selected=" + encodeURIComponent(selected), { target: "#queue", swap: "innerHTML" });
+  }
+
+  function afterQueueSwap() {
+    const items = $$("#queue-list .q-item");
+    const shown = panelPieceId();
+    const at = items.findIndex((item) => item.dataset.piece === shown);
+    if (at >= 0) {
+      select(at, false);
+    } else if (items.length) {
+      // The piece on the panel left the queue (approved, rejected): go on with the next one.
+      select(selectedIndex, advanceAfterRefresh && !editing());
+    }
+    advanceAfterRefresh = false;
+  }
+
+  // -- actions by key -----------------------------------------------------------------------
+  function openAction(key) {
+    const details = $('#panel details[data-key="' + key + '"]');
+    if (!details) return;
+    details.open = true;
+    const field = $("textarea, input[type=text]", details);
+    if (field) {
+      field.focus();
+      if (field.tagName === "TEXTAREA") field.setSelectionRange(field.value.length, field.value.length);
+    }
+  }
+
+  function onKey(event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.tagName === "TEXTAREA") {
+      event.preventDefault();
+      event.target.form.requestSubmit();
+      return;
+    }
+    if (event.key === "Escape") {
+      $$("#panel details.act[open]").forEach((d) => { if (!d.classList.contains("act-complete")) d.open = false; });
+      if (document.activeElement) document.activeElement.blur();
+      return;
+    }
+    if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+    const actions = {
+      j: () => move(1),
+      k: () => move(-1),
+      a: () => { const button = $('#panel [data-key="a"]'); if (button) button.click(); },
+      r: () => { const input = $('#panel input[data-key="r"]'); if (input) input.focus(); },
+      e: () => openAction("e"),
+      f: () => openAction("f"),
+      o: () => { const id = panelPieceId(); if (id) window.location.href = "/pieces/" + encodeURIComponent(id); },
+    };
+    const action = actions[event.key];
+    if (action) {
+      event.preventDefault();
+      action();
+    }
+  }
+
+  // -- the live stream ------------------------------------------------------------------------
+  function readable(raw) {
+    // Agents answer JSON ({"text": "..."}); show the string being written, not the braces.
+    const match = raw.match(/^\s*\{\s*"(\w+)"\s*:\s*"((?:[^"\\]|\\.)*)/s);
+    if (!match) return raw;
+    try { return JSON.parse('"' + match[2].replace(/\\u?[0-9a-fA-F]{0,3}$|\\$/, "") + '"'); } catch (e) { return match[2]; }
+  }
+
+  const drafts = new Map();
+
+  function onToken(message) {
+    const token = JSON.parse(message.data);
+    const box = $("#drafts");
+    if (!box) return;
+    $("#writing").hidden = false;
+    let entry = drafts.get(token.task_id);
+    if (!entry) {
+      const card = document.createElement("div");
+      card.className = "draft writing-now";
+      card.dataset.task = token.task_id;
+      const head = document.createElement("div");
+      head.className = "draft-head";
+      head.textContent = (token.channel ? token.channel + " · " : "") + token.step;
+      const body = document.createElement("div");
+      body.className = "draft-body";
+      card.append(head, body);
+      box.prepend(card);
+      entry = { card: card, body: body, raw: "" };
+      drafts.set(token.task_id, entry);
+    }
+    entry.raw += token.text;
+    entry.body.textContent = readable(entry.raw);
+  }
+
+  function finishDraft(taskId) {
+    const entry = drafts.get(taskId);
+    if (!entry) return;
+    entry.card.classList.remove("writing-now");
+    entry.card.classList.add("written");
+    drafts.delete(taskId);
+    setTimeout(() => {
+      entry.card.remove();
+      if (!$("#drafts .draft")) $("#writing").hidden = true;
+    }, 8000);
+  }
+
+  function onLog(message) {
+    const event = JSON.parse(message.data);
+    const taskId = event.data && event.data.task_id;
+    if (taskId && (event.type === "ModelCallRecorded" || event.type === "PieceDrafted" || event.type === "PieceRevised")) {
+      finishDraft(taskId);
+    }
+    if (!QUEUE_EVENTS.has(event.type)) return;
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => refreshQueue(false), 150);
+    const shown = panelPieceId();
+    if (shown && event.stream === "piece-" + shown && !editing()) {
+      setTimeout(() => loadPanel(shown), 200);
+    }
+  }
+
+  function connect() {
+    const live = $("#live");
+    if (!live || !window.EventSource) return;
+    const source = new EventSource("/api/v1/stream");
+    source.addEventListener("open", () => { live.textContent = "● live"; live.classList.add("on"); });
+    source.addEventListener("error", () => { live.textContent = "○ reconnecting"; live.classList.remove("on"); });
+    source.addEventListener("token", onToken);
+    source.addEventListener("log", onLog);
+  }
+
+  // -- htmx glue --------------------------------------------------------------------------------
+  function init() {
+    document.addEventListener("keydown", onKey);
+    document.body.addEventListener("htmx:beforeSwap", (event) => {
+      const status = event.detail.xhr.status;
+      if (status >= 400 && status !== 401) {
+        // Errors come back as a flash fragment: show it instead of dropping it.
+        event.detail.shouldSwap = true;
+        event.detail.isError = false;
+        event.detail.target = $("#flash");
+      }
+    });
+    document.body.addEventListener("htmx:afterSwap", (event) => {
+      if (event.detail.target && event.detail.target.id === "queue") afterQueueSwap();
+    });
+    document.body.addEventListener("queue-changed", () => refreshQueue(true));
+    const list = $("#queue");
+    if (list) {
+      list.addEventListener("click", (event) => {
+        const link = event.target.closest(".q-item[data-piece] a");
+        if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
+        event.preventDefault();
+        const items = $$("#queue-list .q-item");
+        select(items.indexOf(link.closest(".q-item")), true);
+      });
+      const selected = $$("#queue-list .q-item").findIndex((item) => item.classList.contains("selected"));
+      select(selected >= 0 ? selected : 0, false);
+    }
+    connect();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

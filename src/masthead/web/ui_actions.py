@@ -1,0 +1,79 @@
+"""The desk's buttons: form posts (htmx or plain) that call the same commands as the API.
+
+An htmx request gets the refreshed piece panel, a flash message out of band and a
+`queue-changed` trigger; a plain form post is sent back to the piece page (works without JS).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from masthead.app import commands
+from masthead.web.auth import PageOperator
+from masthead.web.pages import page_context, piece_panel
+from masthead.web.state import desk
+
+router = APIRouter(include_in_schema=False)
+
+
+def _after(request: Request, operator: PageOperator, piece_id: str, message: str, where: str) -> Response:
+    if not request.headers.get("hx-request"):
+        return RedirectResponse(f"/pieces/{piece_id}", status_code=303)
+    state = desk(request)
+    response = state.templates.TemplateResponse(request, "partials/_panel.html", page_context(
+        operator, where=where, flash=message, **piece_panel(state.workspace, piece_id)))
+    response.headers["HX-Trigger"] = json.dumps({"queue-changed": {"piece": piece_id, "message": message}})
+    return response
+
+
+Where = Annotated[str, Form()]
+
+
+@router.post("/ui/pieces/{piece_id}/approve")
+def approve(request: Request, piece_id: str, operator: PageOperator,
+            version: Annotated[int, Form(ge=1)], where: Where = "desk") -> Response:
+    piece = commands.approve(desk(request).workspace, piece_id, operator=operator.name, version=version)
+    return _after(request, operator, piece_id, f"approved v{piece['approved_version']}", where)
+
+
+@router.post("/ui/pieces/{piece_id}/reject")
+def reject(request: Request, piece_id: str, operator: PageOperator,
+           reason: Annotated[str, Form(max_length=2000)] = "", where: Where = "desk") -> Response:
+    commands.reject(desk(request).workspace, piece_id, operator=operator.name, reason=reason)
+    return _after(request, operator, piece_id, "rejected", where)
+
+
+@router.post("/ui/pieces/{piece_id}/edit")
+def edit(request: Request, piece_id: str, operator: PageOperator, text: Annotated[str, Form()] = "",
+         subject: Annotated[str | None, Form()] = None, where: Where = "desk") -> Response:
+    # Browsers send textarea line breaks as CRLF; the log keeps the text as the operator sees it.
+    text = text.replace("\r\n", "\n")
+    version = commands.edit(desk(request).workspace, piece_id, operator=operator.name, text=text,
+                            subject=subject.strip() if subject and subject.strip() else None)
+    return _after(request, operator, piece_id, f"saved v{version}", where)
+
+
+@router.post("/ui/pieces/{piece_id}/refine")
+def refine(request: Request, piece_id: str, operator: PageOperator,
+           note: Annotated[str, Form(max_length=2000)] = "", where: Where = "desk") -> Response:
+    task = commands.refine(desk(request).workspace, piece_id, operator=operator.name, note=note)
+    return _after(request, operator, piece_id, f"refinement queued ({task})", where)
+
+
+@router.post("/ui/tasks/{task_id}/complete")
+def complete(request: Request, task_id: str, operator: PageOperator, text: Annotated[str, Form()] = "",
+             piece_id: Annotated[str | None, Form()] = None, where: Where = "desk") -> Response:
+    done = commands.complete(desk(request).workspace, task_id, operator=operator.name, text=text.replace("\r\n", "\n"))
+    if piece_id:
+        return _after(request, operator, piece_id, f"completed {done} by hand", where)
+    if not request.headers.get("hx-request"):
+        return RedirectResponse("/", status_code=303)
+    state = desk(request)
+    response = state.templates.TemplateResponse(request, "partials/_flash.html", page_context(
+        operator, kind="ok", message=f"completed {done} by hand"))
+    response.headers["HX-Trigger"] = json.dumps({"queue-changed": {"task": done}})
+    return response
