@@ -168,6 +168,7 @@ class MemorySection(_Strict):
     )
     candidates: int = Field(50, ge=1, le=1000, description="nearest items scored per retrieval")
     score_floor: float = Field(0.15, ge=0, le=1, description="items scoring below this are never used")
+    recency_floor: float = Field(0.5, ge=0, le=1, description="the lowest recency factor, however old an item is")
     duplicate_similarity: float = Field(
         0.92, gt=0, le=1, description="items of one kind this similar are duplicates; one is kept"
     )

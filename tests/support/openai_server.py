@@ -28,7 +28,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -94,6 +94,7 @@ class Call:
     headers: dict[str, str]
     bearer_present: bool
     bearer_matches: bool
+    at: float = field(default_factory=time.time)  # arrival, for rate-limit measurements
 
 
 DefaultReply = Callable[[dict[str, Any]], str]

@@ -1,5 +1,5 @@
-"""Read-side listings for the API and the desk: projects, signals, jobs, tasks, publications,
-events and costs. Reads only; every change goes through `masthead.app.commands`."""
+"""Read-side listings for the API and the desk: projects, signals, jobs, tasks, publications
+and events. Reads only; every change goes through `masthead.app.commands`."""
 
 from __future__ import annotations
 
@@ -141,25 +141,3 @@ def events_page(ws: Workspace, *, since: int, limit: int, stream: str | None) ->
     events = [e.as_dict() for e in ws.store.read(since=since, stream=stream, limit=limit)]
     head, _ = ws.store.head()
     return {"events": events, "next_since": events[-1]["seq"] if events else since, "head": head}
-
-
-# -- costs ------------------------------------------------------------------------------------
-def costs(ws: Workspace) -> dict[str, Any]:
-    """The ledger: model spend in total, per project, per model and per day, and per published piece."""
-    query = ws.store.query
-    calls = "FROM model_calls c JOIN jobs j ON j.id = c.job_id"
-    total = query(f"SELECT COUNT(*) AS calls, COALESCE(SUM(c.cost_usd), 0) AS usd, COALESCE(SUM(c.tokens_in), 0)"
-                  f" AS tokens_in, COALESCE(SUM(c.tokens_out), 0) AS tokens_out {calls}")[0]
-    published = query("SELECT COUNT(*) AS n FROM pieces WHERE status = 'published'")[0]["n"]
-    return {
-        "total": total,
-        "published_pieces": published,
-        "per_published_piece_usd": round(total["usd"] / published, 8) if published else None,
-        "by_project": query(f"SELECT j.project, COUNT(*) AS calls, SUM(c.cost_usd) AS usd, SUM(c.tokens_in) AS tokens_in,"
-                            f" SUM(c.tokens_out) AS tokens_out {calls} GROUP BY j.project ORDER BY j.project"),
-        "by_model": query(f"SELECT c.provider, c.model, COUNT(*) AS calls, SUM(c.cost_usd) AS usd, SUM(c.tokens_in)"
-                          f" AS tokens_in, SUM(c.tokens_out) AS tokens_out {calls} GROUP BY c.provider, c.model"
-                          f" ORDER BY c.provider, c.model"),
-        "by_day": query(f"SELECT SUBSTR(c.at, 1, 10) AS day, COUNT(*) AS calls, SUM(c.cost_usd) AS usd {calls}"
-                        f" GROUP BY day ORDER BY day DESC LIMIT 31"),
-    }

@@ -2,11 +2,11 @@
 
 - throughput: pieces created per UTC day, by their current status;
 - approval latency: from a piece's review request to its approval, p50 and p90;
-- cost per published piece: all model spend divided by the pieces published;
+- cost per published piece: all model spend divided by the publications delivered (app.costs);
 - failure rate: failed / finished, for jobs and for tasks;
 - manual fallback rate: jobs where automation gave up on a step (`TaskNeedsHuman`), and pieces
   sent to review because their checks still failed after refinement;
-- budget use: spend today and this month per project against its limits.
+- budget use: spend today and this month per project, and its limits (app.costs).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import math
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from masthead.app import costs
 from masthead.app.desk import epoch
 from masthead.app.workspace import Workspace
 
@@ -96,7 +97,7 @@ def failure_rates(ws: Workspace) -> dict[str, Any]:
 
 
 def budget_use(ws: Workspace, today: date) -> list[dict[str, Any]]:
-    """Spend today and this month per project, beside the project's (or the workspace's) limits."""
+    """Spend today and this month per project, with each limit that applies to it (app.costs)."""
     month = today.isoformat()[:7]
     spend = ws.store.query(
         "SELECT j.project, SUM(CASE WHEN SUBSTR(c.at, 1, 10) = ? THEN c.cost_usd ELSE 0 END) AS today,"
@@ -104,38 +105,26 @@ def budget_use(ws: Workspace, today: date) -> list[dict[str, Any]]:
         " FROM model_calls c JOIN jobs j ON j.id = c.job_id GROUP BY j.project", (today.isoformat(), month),
     )
     spent = {r["project"]: r for r in spend}
-    workspace_budget = _limits(getattr(ws.config, "budget", None))
     rows = []
-    for project in ws.store.query("SELECT name, spec FROM projects ORDER BY name"):
-        own = json.loads(project["spec"]).get("budget") or {}
-        daily = own.get("daily_usd", workspace_budget.get("daily_usd"))
-        monthly = own.get("monthly_usd", workspace_budget.get("monthly_usd"))
+    for project in ws.store.query("SELECT name FROM projects ORDER BY name"):
         used = spent.get(project["name"], {})
-        today_usd, month_usd = float(used.get("today") or 0.0), float(used.get("month") or 0.0)
+        limits = costs.budget_use(ws, project["name"])
         rows.append({
-            "project": project["name"], "today_usd": round(today_usd, 6), "month_usd": round(month_usd, 6),
-            "daily_limit_usd": daily, "monthly_limit_usd": monthly,
-            "daily_share": _rate_f(today_usd, daily), "monthly_share": _rate_f(month_usd, monthly),
+            "project": project["name"],
+            "today_usd": round(float(used.get("today") or 0.0), 6),
+            "month_usd": round(float(used.get("month") or 0.0), 6),
+            "limits": limits,
+            # The tightest limit decides what runs next, so that is the one the gauge shows.
+            "share": max((u["share"] for u in limits if u["share"] is not None), default=None),
         })
     return rows
-
-
-def _limits(section: Any) -> dict[str, Any]:
-    if section is None:
-        return {}
-    return {k: v for k, v in section.model_dump().items() if v is not None}
-
-
-def _rate_f(part: float, whole: float | None) -> float | None:
-    return round(part / whole, 4) if whole else None
 
 
 def dashboard(ws: Workspace, *, days: int = 14, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     today = now.date()
     latencies = approval_latencies(ws)
-    cost = ws.store.query("SELECT COALESCE(SUM(cost_usd), 0) AS usd FROM model_calls")[0]["usd"]
-    published = ws.store.query("SELECT COUNT(*) AS n FROM pieces WHERE status = 'published'")[0]["n"]
+    ledger = costs.cost_report(ws)
     return {
         "generated_at": now.isoformat(timespec="seconds"),
         "throughput": [{"day": day, "statuses": statuses} for day, statuses in throughput(ws, days, today)],
@@ -145,8 +134,8 @@ def dashboard(ws: Workspace, *, days: int = 14, now: datetime | None = None) -> 
             "p90_seconds": percentile(latencies, 0.9),
             "histogram": [{"bucket": label, "count": n} for label, n in latency_histogram(latencies)],
         },
-        "cost": {"total_usd": round(cost, 6), "published_pieces": published,
-                 "per_published_piece_usd": round(cost / published, 6) if published else None},
+        "cost": {"total_usd": ledger["total_usd"], "published_pieces": ledger["published_pieces"],
+                 "per_published_piece_usd": ledger["cost_per_published_piece"]},
         "rates": failure_rates(ws),
         "budgets": budget_use(ws, today),
         "review_queue": ws.store.query("SELECT COUNT(*) AS n FROM review_queue")[0]["n"],

@@ -63,6 +63,8 @@ def serve_cmd(state: CliState, host: str, port: int, no_workers: bool) -> None:
     allowed = ["localhost", "127.0.0.1", "[::1]", "::1"] if loopback else None
     app = create_app(ws, with_workers=not no_workers, allowed_hosts=allowed)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "httpx2", "openai"):  # one line per model call drowns the server's own log
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False,
                             timeout_graceful_shutdown=5, lifespan="on")
     server = DeskServer(config, app.state.desk.broadcaster.close)

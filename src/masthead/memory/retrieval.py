@@ -22,7 +22,7 @@ from masthead.events.memory_types import RetrievedItem, ScoreParts
 from masthead.events.store import EventStore
 from masthead.memory.items import GLOBAL_GROUP, MemoryItem, load_items
 from masthead.memory.packing import Packable, estimate_tokens, pack, tier_budgets
-from masthead.memory.scoring import age_days, query_terms, score
+from masthead.memory.scoring import age_days, informative, matched_terms, query_terms, score
 from masthead.memory.vectors import IndexKeeper, Progress
 
 
@@ -71,12 +71,17 @@ class Retriever:
         stood_in = self._substitute_meta_notes(items, similarity, query_vector)
         now = self._clock()
         terms = query_terms(query)
+        matches = {item_id: matched_terms(terms, item.text) for item_id, item in items.items()}
+        telling = informative(list(matches.values()))
+        settings = self._settings
         scored = [
             Candidate(
                 tier=item.tier, tokens=estimate_tokens(item.text), item=item,
                 parts=score(similarity=similarity[item.id], age=age_days(item.created_at, now),
-                            half_life_days=getattr(self._settings.half_life_days, item.kind), role=role,
-                            kind=item.kind, confidence=item.confidence, terms=terms, text=item.text),
+                            half_life_days=getattr(settings.half_life_days, item.kind),
+                            recency_floor=settings.recency_floor, role=role, kind=item.kind,
+                            confidence=item.confidence, terms=terms,
+                            matched=[t for t in matches[item.id] if t in telling]),
                 stood_in_for=tuple(stood_in.get(item.id, ())),
             )
             for item in items.values()

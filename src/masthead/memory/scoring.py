@@ -3,13 +3,15 @@
     total = similarity x recency x kind_match x confidence x (1 + boost)
 
 - similarity: cosine of the query and item vectors, negative values taken as 0;
-- recency: 0.5 ** (age_days / half_life_days[kind]), so each kind ages at its own pace
-  (a voice exemplar barely ages, a published piece about an old release does);
+- recency: floor + (1 - floor) x 0.5 ** (age_days / half_life_days[kind]), so each kind ages
+  at its own pace (a voice exemplar barely ages, a published piece about an old release does)
+  and an old item still counts for at least `floor`;
 - kind_match: how useful this kind is to the asking agent (a brief wants facts and notes,
   a draft wants exemplars and the operator's edits as much as facts);
 - confidence: the item's own, 0 to 1;
 - boost: exact terms of the query (product names, versions) found in the item, because a
-  sentence embedding barely tells "3.1" from "3.2".
+  sentence embedding barely tells "3.1" from "3.2"; only terms that tell the candidates apart
+  count (not a name nearly every candidate contains).
 """
 
 from __future__ import annotations
@@ -72,14 +74,28 @@ def matched_terms(terms: QueryTerms, text: str) -> list[str]:
     return found
 
 
+def informative(matches: list[list[str]], max_share: float = 0.5) -> set[str]:
+    """Terms that tell candidates apart: a name most candidates share (the product's own name
+    in its own project's memory) says nothing about which of them is meant."""
+    if not matches:
+        return set()
+    counts: dict[str, int] = {}
+    for found in matches:
+        for term in set(found):
+            counts[term] = counts.get(term, 0) + 1
+    return {term for term, count in counts.items() if count <= max_share * len(matches)}
+
+
 def boost_for(terms: QueryTerms, matched: list[str]) -> float:
     versions = sum(1 for term in matched if term in terms.versions)
     names = len(matched) - versions
     return min(MAX_BOOST, VERSION_BOOST * versions + NAME_BOOST * names)
 
 
-def recency(age_days: float, half_life_days: float) -> float:
-    return 0.5 ** (max(0.0, age_days) / half_life_days)
+def recency(age_days: float, half_life_days: float, floor: float = 0.0) -> float:
+    """Halves every half-life, but never below `floor`: age breaks ties between similar items;
+    it must not bury an old item that is the only one to answer."""
+    return floor + (1.0 - floor) * 0.5 ** (max(0.0, age_days) / half_life_days)
 
 
 def kind_match(role: str, kind: str) -> float:
@@ -91,12 +107,11 @@ def age_days(created_at: str, now: float) -> float:
     return (now - created) / 86_400.0
 
 
-def score(*, similarity: float, age: float, half_life_days: float, role: str, kind: str,
-          confidence: float, terms: QueryTerms, text: str) -> ScoreParts:
-    matched = matched_terms(terms, text)
+def score(*, similarity: float, age: float, half_life_days: float, recency_floor: float, role: str, kind: str,
+          confidence: float, terms: QueryTerms, matched: list[str]) -> ScoreParts:
     parts = {
         "similarity": max(0.0, similarity),
-        "recency": recency(age, half_life_days),
+        "recency": recency(age, half_life_days, recency_floor),
         "kind_match": kind_match(role, kind),
         "confidence": confidence,
         "boost": boost_for(terms, matched),

@@ -2,6 +2,9 @@
 
 A sliding one-minute log of (time, tokens) rather than a token bucket: it never lets more
 than the limit through in ANY 60-second window, which is what a provider's quota counts.
+The provider counts a request when it arrives, which is some time after we send it; so an
+entry's time is moved to when the call finished (never earlier than its arrival), and a
+call still in flight never leaves the window.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ class Permit:
     """A granted call. `settle(actual_tokens)` replaces the estimate once usage is known."""
 
     limiter: RateLimiter | None
-    entry: list[float]
+    entry: list[float]  # [time, tokens, in flight (1.0) or done (0.0)]
 
     def settle(self, actual_tokens: int) -> None:
         if self.limiter is not None:
@@ -42,7 +45,7 @@ class RateLimiter:
         """A permit, or None with how long to wait and which limit is in the way."""
         with self._lock:
             now = self._clock()
-            while self._log and self._log[0][0] <= now - WINDOW:
+            while self._log and self._log[0][2] == 0.0 and self._log[0][0] <= now - WINDOW:
                 self._log.popleft()
             if self.max_concurrent is not None and self._in_flight >= self.max_concurrent:
                 return None, 0.05, f"{self._in_flight} calls in flight (max_concurrent {self.max_concurrent})"
@@ -56,7 +59,7 @@ class RateLimiter:
                 if used + tokens > self.tpm and self._log:
                     wait = self._tokens_free_at(tokens, used) - now
                     return None, max(wait, 0.001), f"{used:.0f}+{tokens} tokens in the last minute (limit {self.tpm:g})"
-            entry = [now, float(tokens)]
+            entry = [now, float(tokens), 1.0]
             self._log.append(entry)
             self._in_flight += 1
             return Permit(self, entry), 0.0, ""
@@ -71,9 +74,13 @@ class RateLimiter:
 
     def _settle(self, permit: Permit, actual_tokens: int) -> None:
         with self._lock:
+            permit.entry[0] = max(permit.entry[0], self._clock())
             permit.entry[1] = float(actual_tokens)
+            permit.entry[2] = 0.0
             self._in_flight = max(0, self._in_flight - 1)
             permit.limiter = None  # settle once
+            # Entries must stay in time order for expiry from the left: re-sort this one.
+            self._log = deque(sorted(self._log, key=lambda e: e[0]))
 
 
 UNLIMITED = RateLimiter()

@@ -24,11 +24,10 @@ def dashboard_page(request: Request, operator: PageOperator,
     numbers = dashboard(state.workspace, days=days)
     charts = {
         "throughput": stacked_bars([(d["day"], d["statuses"]) for d in numbers["throughput"]], STATUS_ORDER,
-                                   title=f"Pieces per day by status, last {days} days"),
+                                   title=f"Pieces per day by status, last {days} days", width=960),
         "latency": bars([(b["bucket"], b["count"]) for b in numbers["approval_latency"]["histogram"]],
                         title="Approvals by time waited in review"),
-        "budgets": {b["project"]: {"daily": meter(b["daily_share"], title=f"{b['project']} today"),
-                                   "monthly": meter(b["monthly_share"], title=f"{b['project']} this month")}
+        "budgets": {b["project"]: meter(b["share"], title=f"{b['project']}: the tightest budget limit")
                     for b in numbers["budgets"]},
     }
     return state.templates.TemplateResponse(request, "dashboard.html", page_context(

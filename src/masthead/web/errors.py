@@ -106,7 +106,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, error: RequestValidationError) -> Response:
         problems = error.errors()
         first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
-        field = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header"))
+        location = list(first.get("loc", ()))
+        if location and location[0] in ("body", "query", "path", "header", "cookie"):
+            location = location[1:]  # where it was sent is not part of the field's name
+        field = ".".join(str(part) for part in location)
         message = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in problems[:5])
         return _respond(request, 422, "invalid_input", message or "invalid request", field or None)
 

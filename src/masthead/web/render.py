@@ -10,7 +10,7 @@ from typing import Any
 from masthead.channels.limits import body_length, rule_for
 
 UNIT_NAMES = {"weighted": "weighted characters", "graphemes": "characters (graphemes)", "chars": "characters"}
-_WORDS = re.compile(r"\s+|[^\s]+")
+_WORDS = re.compile(r"\s+|\w+|[^\w\s]")  # runs of space, words, single marks
 
 
 def channel_view(channel: str, text: str, subject: str | None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from masthead.app.listings import costs
+from masthead.app.costs import GROUPINGS, cost_report
 from masthead.app.stats import dashboard
 from masthead.web.auth import ApiOperator
 from masthead.web.state import desk
@@ -14,9 +14,10 @@ from masthead.web.state import desk
 router = APIRouter(tags=["costs"])
 
 
-@router.get("/costs", summary="Model spend: total, per project, per model, per day, per published piece")
-def get_costs(request: Request, _op: ApiOperator) -> dict[str, Any]:
-    return costs(desk(request).workspace)
+@router.get("/costs", summary="Model spend grouped by day, job, model or channel; per published piece; budget use")
+def get_costs(request: Request, _op: ApiOperator, project: str | None = None,
+              by: Annotated[str, Query(description=f"one of: {', '.join(GROUPINGS)}")] = "day") -> dict[str, Any]:
+    return cost_report(desk(request).workspace, project=project, by=by)
 
 
 @router.get("/dashboard", summary="Throughput, approval latency, cost per piece, failure and fallback rates, budgets")

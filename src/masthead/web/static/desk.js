@@ -74,8 +74,9 @@
     if (at >= 0) {
       select(at, false);
     } else if (items.length) {
-      // The piece on the panel left the queue (approved, rejected): go on with the next one.
-      select(selectedIndex, advanceAfterRefresh && !editing());
+      // The piece on the panel left the queue (approved, rejected): go on with the next one;
+      // an empty panel takes the first piece that arrives.
+      select(shown ? selectedIndex : 0, (advanceAfterRefresh || !shown) && !editing());
     }
     advanceAfterRefresh = false;
   }
@@ -121,11 +122,22 @@
   }
 
   // -- the live stream ------------------------------------------------------------------------
+  function unescape(literal) {
+    const whole = literal.replace(/\\u?[0-9a-fA-F]{0,3}$|\\$/, "");  // a cut-off escape at the end
+    try { return JSON.parse('"' + whole + '"'); } catch (e) { return whole; }
+  }
+
   function readable(raw) {
-    // Agents answer JSON ({"text": "..."}); show the string being written, not the braces.
-    const match = raw.match(/^\s*\{\s*"(\w+)"\s*:\s*"((?:[^"\\]|\\.)*)/s);
-    if (!match) return raw;
-    try { return JSON.parse('"' + match[2].replace(/\\u?[0-9a-fA-F]{0,3}$|\\$/, "") + '"'); } catch (e) { return match[2]; }
+    // Agents answer JSON ({"text": "..."}, {"subjects": ["...", ...]}): show the strings being
+    // written, not the braces and keys. Anything else is shown as it comes.
+    if (!/^\s*\{/.test(raw)) return raw;
+    const strings = [];
+    const literal = /"((?:[^"\\]|\\.)*)"?(\s*:)?/g;
+    let match;
+    while ((match = literal.exec(raw)) !== null) {
+      if (!match[2]) strings.push(unescape(match[1]));
+    }
+    return strings.join(" · ");
   }
 
   const drafts = new Map();
