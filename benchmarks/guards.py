@@ -23,10 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.results import write_section  # noqa: E402
-from masthead.app.commands import add_signal, apply_project  # noqa: E402
-from masthead.app.workspace import init_workspace  # noqa: E402
 from tests.support.harness import content_reply  # noqa: E402
 from tests.support.openai_server import OpenAIServer, Reply  # noqa: E402
+
+from masthead.app.commands import add_signal, apply_project  # noqa: E402
+from masthead.app.workspace import init_workspace  # noqa: E402
 
 # Two model calls a job: a brief, then a draft for one channel (checks and gate need no model).
 RECIPE = """\

@@ -154,19 +154,19 @@ class MemoryOpenAISection(_Strict):
 class HalfLifeSection(_Strict):
     """Days after which an item's recency factor halves, per kind."""
 
-    fact: float = Field(365.0, gt=0)
+    fact: float = Field(730.0, gt=0)
     exemplar: float = Field(3650.0, gt=0)
-    piece: float = Field(90.0, gt=0)
-    note: float = Field(180.0, gt=0)
-    meta_note: float = Field(180.0, gt=0)
-    feedback: float = Field(180.0, gt=0)
+    piece: float = Field(365.0, gt=0)
+    note: float = Field(730.0, gt=0)
+    meta_note: float = Field(365.0, gt=0)
+    feedback: float = Field(365.0, gt=0)
 
 
 class MemorySection(_Strict):
     embedder: Literal["onnx", "openai"] = Field(
         "onnx", description="onnx: the bundled all-MiniLM-L6-v2, offline; openai: [memory.openai]"
     )
-    candidates: int = Field(50, ge=1, le=1000, description="nearest items scored per retrieval")
+    candidates: int = Field(100, ge=1, le=1000, description="nearest items scored per retrieval")
     score_floor: float = Field(0.15, ge=0, le=1, description="items scoring below this are never used")
     recency_floor: float = Field(0.5, ge=0, le=1, description="the lowest recency factor, however old an item is")
     duplicate_similarity: float = Field(

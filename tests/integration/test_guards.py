@@ -9,11 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-from masthead.app import commands
-from masthead.app.costs import cost_report
-from masthead.projections.replay import verify
-from masthead.runtime.worker import Worker
 from tests.support.harness import (
     KEY_ENV,
     PROJECT_YAML,
@@ -23,6 +18,11 @@ from tests.support.harness import (
     pieces_by_channel,
 )
 from tests.support.openai_server import OpenAIServer, Reply
+
+from masthead.app import commands
+from masthead.app.costs import cost_report
+from masthead.projections.replay import verify
+from masthead.runtime.worker import Worker
 
 X_ONLY = """\
 name: tallybook

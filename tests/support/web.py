@@ -68,7 +68,8 @@ class ServeProcess:
         raise RuntimeError(f"masthead serve did not answer within {timeout} s:\n{self.output()}")
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text("utf-8", errors="replace")
 
     def stop(self, timeout: float = 20.0) -> int:

@@ -5,6 +5,7 @@ every event type explained."""
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 import re
 import tomllib
@@ -15,6 +16,7 @@ from typing import Any, Union, get_args, get_origin
 
 import click
 import pytest
+import yaml
 from pydantic import BaseModel
 
 import masthead.events
@@ -130,8 +132,48 @@ def test_every_masthead_toml_key_is_documented(path: str, model: type[BaseModel]
         return
     if not keys:
         return  # only holds tables ([providers]): each has its own heading
-    missing = set(keys) - table_keys(section(text, f"`[{path}]`"))
+    rows = table_rows(section(text, f"`[{path}]`"))
+    missing = set(keys) - set(rows)
     assert not missing, f"docs/configuration.md: add rows for {sorted(missing)} under ### `[{path}]`"
+    for name in keys:
+        check_default(model, name, rows[name][2], f"docs/configuration.md [{path}]")
+
+
+def table_rows(text: str) -> dict[str, list[str]]:
+    """Table rows by their backticked first cell: the cells, stripped."""
+    rows = {}
+    for line in text.splitlines():
+        match = re.match(r"^\| `([^`]+)` \|", line)
+        if match:
+            rows[match.group(1)] = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+    return rows
+
+
+def check_default(model: type[BaseModel], name: str, cell: str, where: str) -> None:
+    """The Default column says what the model's default is: `required`, `not set` for None,
+    or the value in backticks (quotes around strings optional)."""
+    field = model.model_fields[name]
+    message = f"{where}: the default of `{name}` in the docs ({cell!r}) is not the code's"
+    if field.is_required():
+        assert "required" in cell, message
+        return
+    default = field.get_default(call_default_factory=True)
+    if isinstance(default, BaseModel) or (isinstance(default, dict) and default):
+        return  # a section of its own, or a mapping of sections: described in words
+    if default is None:
+        assert cell.startswith("not set"), message + " (expected: not set)"
+        return
+    shown = re.match(r"`([^`]*)`", cell)
+    assert shown, message + f" (expected: `{default!r}`)"
+    value = shown.group(1)
+    if isinstance(default, bool):
+        assert value == str(default).lower(), message
+    elif isinstance(default, int | float):
+        assert float(value) == float(default), message + f" (the code says {default})"
+    elif isinstance(default, str):
+        assert value.strip('"') == default, message + f" (the code says {default!r})"
+    else:
+        assert value == json.dumps(default), message + f" (the code says {default!r})"
 
 
 # -- (b) project and recipe YAML ----------------------------------------------------------
@@ -142,9 +184,26 @@ def test_every_yaml_key_is_documented(root: type[BaseModel], heading: str) -> No
     assert len(tree) >= 4
     for path, model in tree:
         part = section(text, "Top-level keys") if not path else section(text, f"### `{path}`")
-        missing = set(model.model_fields) - table_keys(part)
+        rows = table_rows(part)
+        missing = set(model.model_fields) - set(rows)
         where = path or "Top-level keys"
         assert not missing, f"docs/configuration.md ({heading}, {where}): add rows for {sorted(missing)}"
+        for name in model.model_fields:
+            check_default(model, name, rows[name][2], f"docs/configuration.md ({heading}, {where})")
+
+
+def test_the_full_project_example_is_a_valid_project() -> None:
+    text = section(section(read(DOCS / "configuration.md"), "## Project YAML"), "### A full example")
+    project = Project.model_validate(yaml.safe_load("\n".join(code_block(text))))
+    for name, field in Project.model_fields.items():
+        assert getattr(project, name) != field.get_default(call_default_factory=True), f"the example leaves out `{name}`"
+
+
+def test_readme_toml_examples_are_valid_config() -> None:
+    blocks = re.findall(r"^```toml\n(.*?)^```", read(README), re.MULTILINE | re.DOTALL)
+    assert blocks
+    for block in blocks:
+        MastheadConfig.model_validate(tomllib.loads(block))  # README: a masthead.toml example must load
 
 
 def test_every_channel_and_its_limit_is_documented() -> None:

@@ -9,7 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support.harness import KEY_ENV, add_release_notes, content_reply, make_workspace, pieces_by_channel
+from tests.support.harness import (
+    KEY_ENV,
+    add_release_notes,
+    content_reply,
+    make_workspace,
+    pieces_by_channel,
+)
 from tests.support.openai_server import OpenAIServer
 from tests.support.web import csrf_from
 

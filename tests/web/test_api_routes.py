@@ -261,7 +261,7 @@ async def test_costs_dashboard_and_events(client, bearer, reviewed, ws) -> None:
     first = (await client.get("/api/v1/events?limit=5", headers=bearer)).json()
     assert [e["seq"] for e in first["events"]] == [1, 2, 3, 4, 5] and first["next_since"] == 5
     assert set(first["events"][0]) == {"seq", "stream", "version", "type", "data", "meta", "hash"}
-    rest = (await client.get(f"/api/v1/events?since=5&limit=500", headers=bearer)).json()
+    rest = (await client.get("/api/v1/events?since=5&limit=500", headers=bearer)).json()
     assert rest["events"][0]["seq"] == 6 and rest["events"][-1]["seq"] == rest["head"] == ws.store.head()[0]
     stream = (await client.get("/api/v1/events?stream=project-tallybook", headers=bearer)).json()
     assert [e["type"] for e in stream["events"]] == ["ProjectApplied"]

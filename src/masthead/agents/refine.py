@@ -58,7 +58,7 @@ class RefineAgent:
                 role="user",
                 content=(
                     f"Draft for {inp.channel}:\n{quote_data('draft', inp.text)}{subject_line}\n\n"
-                    f"It failed these checks:\n{bullet_list(inp.failures)}\n\n"
+                    f"It failed these checks:\n{quote_data('check-results', bullet_list(inp.failures))}\n\n"
                     f"Source:\n{quote_data('signal', inp.signal.body)}\n"
                     f"Facts:\n{bullet_list(inp.project.facts)}\n\n"
                     f"{memory_section(inp.memory, inp.project.facts)}"

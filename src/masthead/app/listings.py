@@ -10,6 +10,7 @@ from masthead.app.workspace import Workspace
 from masthead.errors import InputError, NotFoundError
 
 MAX_PAGE = 500
+MAX_OFFSET = 2**53  # beyond any real log, inside SQLite's 64-bit integers
 JOB_STATUSES = ("running", "done", "failed", "deferred")
 TASK_STATUSES = ("queued", "running", "waiting", "done", "failed", "skipped", "needs_human",
                  "waiting_rate_limit", "deferred_budget", "off_peak")
@@ -19,8 +20,8 @@ PUBLICATION_STATUSES = ("requested", "delivered")
 def check_page(limit: int, offset: int = 0) -> None:
     if not 1 <= limit <= MAX_PAGE:
         raise InputError(f"limit {limit} is out of range", field="limit", fix=f"use 1 to {MAX_PAGE}")
-    if offset < 0:
-        raise InputError(f"offset {offset} is negative", field="offset", fix="use 0 or more")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InputError(f"offset {offset} is out of range", field="offset", fix=f"use 0 to {MAX_OFFSET}")
 
 
 def _one_of(value: str | None, allowed: tuple[str, ...], name: str) -> None:
@@ -135,8 +136,8 @@ def list_publications(ws: Workspace, *, status: str | None, limit: int, offset: 
 
 def events_page(ws: Workspace, *, since: int, limit: int, stream: str | None) -> dict[str, Any]:
     """Events with seq > since, oldest first; `next_since` continues where this page ended."""
-    if since < 0:
-        raise InputError(f"since {since} is negative", field="since", fix="use 0 or a seq from an earlier page")
+    if not 0 <= since <= MAX_OFFSET:
+        raise InputError(f"since {since} is out of range", field="since", fix="use 0 or a seq from an earlier page")
     check_page(limit)
     events = [e.as_dict() for e in ws.store.read(since=since, stream=stream, limit=limit)]
     head, _ = ws.store.head()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -58,10 +57,7 @@ class Workspace:
 
     def redact(self, text: str) -> str:
         """Remove secret values (API keys from the environment) from text bound for the log."""
-        key = os.environ.get(self.config.providers.openai.api_key_env)
-        if key and len(key) >= 6:
-            text = text.replace(key, "[redacted]")
-        return text
+        return self.guards.redact(text)
 
     def runner(self, *, concurrency: int | None = None,
                on_report: Callable[[TaskReport], None] | None = None,

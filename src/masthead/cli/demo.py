@@ -7,15 +7,19 @@ from pathlib import Path
 import click
 
 from masthead.app.demo import run_demo
-from masthead.cli.common import short
+from masthead.cli.common import CliState, short
 from masthead.cli.run import print_report
 
 
 @click.command("demo")
-@click.argument("directory", required=False, default="demo-workspace", type=click.Path(path_type=Path))
-def demo_cmd(directory: Path) -> None:
-    """Create a sample workspace and turn sample release notes into reviewed pieces."""
-    result = run_demo(directory, say=click.echo, on_report=print_report)
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@click.pass_obj
+def demo_cmd(state: CliState, directory: Path | None) -> None:
+    """Create a sample workspace and turn sample release notes into reviewed pieces.
+
+    DIRECTORY defaults to --workspace, else ./demo-workspace."""
+    folder = directory or Path(state.workspace_option or "demo-workspace")
+    result = run_demo(folder, say=click.echo, on_report=print_report)
     ws = result.workspace
     click.echo("\n== Masthead demo report ==")
     click.echo("pieces: " + ", ".join(f"{n} {status}" for status, n in sorted(result.statuses.items())))

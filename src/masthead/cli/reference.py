@@ -114,10 +114,16 @@ def _type_text(param: click.Parameter) -> str:
         return "flag"
     if isinstance(kind, click.Choice):
         return " \\| ".join(f"`{choice}`" for choice in kind.choices)
-    if isinstance(kind, click.IntRange):
-        low = "any" if kind.min is None else str(kind.min)
-        high = "any" if kind.max is None else str(kind.max)
-        text = f"integer, {low} to {high}"
+    if isinstance(kind, click.IntRange | click.FloatRange):
+        noun = "integer" if isinstance(kind, click.IntRange) else "number"
+        if kind.min is not None and kind.max is not None:
+            text = f"{noun}, {kind.min} to {kind.max}"
+        elif kind.min is not None:
+            text = f"{noun}, {kind.min} or more"
+        elif kind.max is not None:
+            text = f"{noun}, at most {kind.max}"
+        else:
+            text = noun
     else:
         text = {"integer": "integer", "float": "number", "text": "text", "path": "path"}.get(kind.name, kind.name)
     if isinstance(param, click.Option) and param.metavar:
@@ -132,6 +138,8 @@ def _default_text(param: click.Parameter, ctx: click.Context) -> str:
         return "on" if param.default is True else "off"
     value = param.get_default(ctx, call=False)
     # Click marks "no default" with None or an internal sentinel; only plain values are shown.
+    if value == "":
+        return "empty"
     if isinstance(value, str | int | float | Path) and not isinstance(value, bool):
         return f"`{value}`"
     return "none"

@@ -71,7 +71,10 @@ def serve_cmd(state: CliState, host: str, port: int, no_workers: bool) -> None:
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving {ws.root} on http://{shown}:{port}/ ({'no workers' if no_workers else 'with workers'});"
                " log in with the token from `masthead token`; Ctrl-C stops")
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises Ctrl-C after its graceful shutdown; that is the normal way out
     click.echo("stopped; queued work resumes with the next `masthead serve` or `masthead run`")
 
 

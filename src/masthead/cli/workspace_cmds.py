@@ -14,10 +14,13 @@ from masthead.projections.replay import verify
 
 
 @click.command("init")
-@click.argument("directory", required=False, default=".", type=click.Path(path_type=Path))
-def init_cmd(directory: Path) -> None:
-    """Create a workspace: masthead.toml (commented defaults) and the database."""
-    ws, created = init_workspace(directory)
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@pass_state
+def init_cmd(state: CliState, directory: Path | None) -> None:
+    """Create a workspace: masthead.toml (commented defaults) and the database.
+
+    DIRECTORY defaults to --workspace, else the current folder."""
+    ws, created = init_workspace(directory or Path(state.workspace_option or "."))
     try:
         config = ws.root / "masthead.toml"
         click.echo(f"{'created' if created else 'kept existing'} {config}")

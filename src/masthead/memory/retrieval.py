@@ -48,6 +48,25 @@ class Ranking:
     duplicates: list[tuple[Candidate, str]] = field(default_factory=list)  # (dropped, kept id)
 
 
+def without_directions(query: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """The query with the directions of some words projected out, at unit length.
+
+    A rare word such as the product's own name dominates the embedding of a short query:
+    "Can students use Tallybook for free?" lands nearer every sentence that names Tallybook
+    than the one about the student offer. When most of the nearest items contain the name, it
+    tells them apart no better than nothing, so its direction is removed from the query (not
+    from the items, whose vectors stay as cached) and the search runs again.
+    """
+    for direction in directions:
+        query = query - float(query @ direction) * direction
+    norm = float(np.linalg.norm(query))
+    return query / norm if norm > 0 else query
+
+
+def _cosine(vector: np.ndarray | None, query: np.ndarray) -> float:
+    return 0.0 if vector is None else float(vector @ query)
+
+
 class Retriever:
     def __init__(self, store: EventStore, keeper: IndexKeeper, settings: MemorySection,
                  clock: Callable[[], float]) -> None:
@@ -67,10 +86,16 @@ class Retriever:
             groups.append(f"job:{job_id}")
         hits = dict(index.search(query_vector, self._settings.candidates, groups))
         items = self._visible(load_items(self._store.query, list(hits)), job_id)
-        similarity = {item_id: hits[item_id] for item_id in items}
+        terms = query_terms(query)
+        shared = sorted(terms.names - informative([matched_terms(terms, i.text) for i in items.values()]))
+        if shared:
+            # Look again without the pull of names most of the memory shares (see below).
+            query_vector = without_directions(query_vector, self._keeper.embedder.embed(shared))
+            more = [i for i, _ in index.search(query_vector, self._settings.candidates, groups) if i not in items]
+            items |= self._visible(load_items(self._store.query, more), job_id)
+        similarity = {item_id: _cosine(index.vector(item_id), query_vector) for item_id in items}
         stood_in = self._substitute_meta_notes(items, similarity, query_vector)
         now = self._clock()
-        terms = query_terms(query)
         matches = {item_id: matched_terms(terms, item.text) for item_id, item in items.items()}
         telling = informative(list(matches.values()))
         settings = self._settings

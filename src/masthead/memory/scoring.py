@@ -9,9 +9,11 @@
 - kind_match: how useful this kind is to the asking agent (a brief wants facts and notes,
   a draft wants exemplars and the operator's edits as much as facts);
 - confidence: the item's own, 0 to 1;
-- boost: exact terms of the query (product names, versions) found in the item, because a
-  sentence embedding barely tells "3.1" from "3.2"; only terms that tell the candidates apart
-  count (not a name nearly every candidate contains).
+- boost: exact terms of the query found in the item: versions (0.5 each), product names (0.2)
+  and other content words (0.3 each), at most 1.0 in all, so an exact match can double a score. A sentence embedding barely tells "3.1"
+  from "3.2", and a rare name can outweigh the rest of a short query. Only terms that tell the
+  candidates apart count: a word most candidates contain (the product's own name in its own
+  project's memory) says nothing about which one is meant.
 """
 
 from __future__ import annotations
@@ -30,20 +32,25 @@ ROLE_KIND_WEIGHTS: dict[str, dict[str, float]] = {
     "refine": {"feedback": 1.0, "fact": 1.0, "exemplar": 0.9, "note": 0.8, "meta_note": 0.8, "piece": 0.7},
 }
 
-VERSION_BOOST = 0.25
-NAME_BOOST = 0.1
-MAX_BOOST = 0.5
+VERSION_BOOST = 1.0
+NAME_BOOST = 0.2
+WORD_BOOST = 0.3
+MAX_BOOST = 1.5
 
 _VERSION = re.compile(r"(?<![\w.])[vV]?(\d+(?:\.\d+)+)(?![\w.]*\d)")
 _NAME = re.compile(r"\b[A-Z][A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*\b")
-# Capitalised words that start questions and sentences, not product names.
-_NOT_NAMES = frozenset((
-    "a", "about", "after", "all", "an", "and", "any", "are", "at", "be", "before", "by", "can",
-    "could", "did", "do", "does", "find", "for", "from", "give", "has", "have", "how", "i", "if",
-    "in", "is", "it", "its", "list", "may", "new", "of", "on", "or", "our", "please", "should",
-    "show", "so", "tell", "that", "the", "their", "then", "there", "these", "this", "those", "to",
-    "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would",
-    "you", "your",
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+# Common words: never names, never telling keywords.
+_COMMON = frozenset((
+    "a", "about", "after", "all", "also", "an", "and", "any", "are", "at", "be", "been", "before",
+    "being", "but", "by", "can", "could", "did", "do", "does", "doing", "each", "every", "find",
+    "for", "from", "get", "give", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it",
+    "its", "just", "know", "like", "list", "make", "many", "may", "more", "most", "much", "must",
+    "need", "new", "not", "now", "of", "on", "one", "only", "or", "other", "our", "out", "over",
+    "please", "same", "say", "should", "show", "so", "some", "such", "tell", "than", "that", "the",
+    "their", "them", "then", "there", "these", "they", "this", "those", "to", "too", "us", "use",
+    "used", "using", "very", "want", "was", "way", "we", "well", "were", "what", "when", "where",
+    "which", "while", "who", "why", "will", "with", "would", "you", "your",
 ))
 
 
@@ -51,32 +58,42 @@ _NOT_NAMES = frozenset((
 class QueryTerms:
     versions: frozenset[str]
     names: frozenset[str]  # lower-cased
+    words: frozenset[str]  # other content words, in `_stem` form
+
+
+def _stem(word: str) -> str:
+    """Lower case, and plurals folded onto their singular ("invoices" finds "invoice")."""
+    word = word.lower()
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
 
 
 def query_terms(query: str) -> QueryTerms:
     versions = frozenset(m.group(1) for m in _VERSION.finditer(query))
-    names = frozenset(
-        word.lower() for word in _NAME.findall(query)
-        if word.lower() not in _NOT_NAMES and len(word) >= 3
-    )
-    return QueryTerms(versions, names)
+    names = frozenset(word.lower() for word in _NAME.findall(query) if word.lower() not in _COMMON and len(word) >= 3)
+    words = frozenset(_stem(word) for word in _WORD.findall(query)
+                      if len(word) >= 4 and word.lower() not in _COMMON and word.lower() not in names)
+    return QueryTerms(versions, names, words)
 
 
 def matched_terms(terms: QueryTerms, text: str) -> list[str]:
-    """The query's versions and names that `text` states (versions as whole version tokens)."""
+    """The query's versions, names and content words that `text` states."""
     found: list[str] = []
     if terms.versions:
-        stated = {m.group(1) for m in _VERSION.finditer(text)}
-        found += sorted(terms.versions & stated)
-    if terms.names:
-        words = {w.lower() for w in re.findall(r"[A-Za-z0-9]+", text)}
-        found += sorted(terms.names & words)
+        found += sorted(terms.versions & {m.group(1) for m in _VERSION.finditer(text)})
+    if terms.names or terms.words:
+        tokens = _WORD.findall(text)
+        found += sorted(terms.names & {t.lower() for t in tokens})
+        found += sorted(terms.words & {_stem(t) for t in tokens})
     return found
 
 
-def informative(matches: list[list[str]], max_share: float = 0.5) -> set[str]:
-    """Terms that tell candidates apart: a name most candidates share (the product's own name
-    in its own project's memory) says nothing about which of them is meant."""
+def informative(matches: list[list[str]], max_share: float = 0.3) -> set[str]:
+    """Terms that tell candidates apart. A term in more than `max_share` of the nearest items
+    (the product's own name in its own project's memory) says nothing about which one is meant."""
     if not matches:
         return set()
     counts: dict[str, int] = {}
@@ -87,9 +104,9 @@ def informative(matches: list[list[str]], max_share: float = 0.5) -> set[str]:
 
 
 def boost_for(terms: QueryTerms, matched: list[str]) -> float:
-    versions = sum(1 for term in matched if term in terms.versions)
-    names = len(matched) - versions
-    return min(MAX_BOOST, VERSION_BOOST * versions + NAME_BOOST * names)
+    weights = [VERSION_BOOST if t in terms.versions else NAME_BOOST if t in terms.names else WORD_BOOST
+               for t in matched]
+    return min(MAX_BOOST, sum(weights))
 
 
 def recency(age_days: float, half_life_days: float, floor: float = 0.0) -> float:

@@ -35,7 +35,8 @@ class Step(_Strict):
     channels: list[str] | None = Field(None, description="limit a fan-out to these channels")
     tier: Tier = "draft"
     retries: int = Field(2, ge=0, le=20, description="extra tries after the first")
-    timeout_seconds: float = Field(600, gt=0)
+    # Below the default lease (300 s), so a step is given up before another worker may claim it.
+    timeout_seconds: float = Field(240, gt=0)
     refine: Refinement | None = Field(None, description="check steps: refine failing drafts")
 
     @model_validator(mode="after")

@@ -3,6 +3,7 @@ the budget guard, and the two ways a guard stops a task: defer it, or hand it to
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 
@@ -38,6 +39,11 @@ class Guards:
         self._lock = threading.Lock()
         self._limiters: dict[str, RateLimiter] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
+
+    def redact(self, text: str) -> str:
+        """Remove the configured API key's value from text bound for the log."""
+        key = os.environ.get(self.config.providers.openai.api_key_env)
+        return text.replace(key, "[redacted]") if key and len(key) >= 6 else text
 
     def limiter(self, endpoint: str) -> RateLimiter:
         section = self.config.rate_limits.get(endpoint)

@@ -264,7 +264,8 @@ class RecordingModelClient:
 
     def _record_failure(self, provider_id: str, request: ModelRequest, exc: ProviderError) -> None:
         event = ModelCallFailed(task_id=self._call.task_id, job_id=self._call.job_id, provider=provider_id,
-                                model=request.model, tier=self._tier, error=exc.message, transient=exc.transient,
+                                model=request.model, tier=self._tier, error=self._guards.redact(exc.message),
+                                transient=exc.transient,
                                 retry_in=exc.retry_after)
         self._store.append([event.to_new(f"calls-{self._call.task_id}")], self._meta())
 

@@ -34,6 +34,7 @@ from masthead.events.types import (
     TaskWoken,
 )
 from masthead.memory.service import MemoryService
+from masthead.projects import ChannelSettings
 from masthead.providers.registry import ProviderSet
 from masthead.runtime.context import TaskContext
 from masthead.runtime.guards import Guards
@@ -110,10 +111,16 @@ def _summariser(ctx: TaskContext, services: StepServices) -> Callable[[dict[str,
 
 
 # -- agent steps -----------------------------------------------------------------------
+def channel_settings(ctx: TaskContext) -> ChannelSettings:
+    """The channel's current settings; a channel removed from the project since the job
+    started is treated as hard-gated, so nothing of it publishes without a person."""
+    return ctx.project.channels.get(ctx.piece_channel) or ChannelSettings(gate="hard")
+
+
 def step_tier(ctx: TaskContext) -> str:
     """Progressive refinement: drafts use the step's tier, except that a piece bound for a hard
     gate is written by the `final` tier straight away (a person will read it anyway)."""
-    if ctx.channel is not None and ctx.project.channels[ctx.channel].gate == "hard" \
+    if ctx.channel is not None and channel_settings(ctx).gate == "hard" \
             and get_agent(ctx.step.agent or "").effect == "draft":
         return "final"
     return ctx.step.tier
@@ -154,7 +161,9 @@ def _draft_event(ctx: TaskContext, services: StepServices, effect: DraftEffect, 
 def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: MemoryService | None = None) -> list[CheckResult]:
     channel = ctx.channel
     assert channel is not None
-    sources = [ctx.signal["body"], ctx.signal["title"] or "", *ctx.project.facts]
+    disclaimer = ctx.project.policies.required_disclaimers.get(channel)
+    # The required disclaimer is the project's own text: its numbers and links are grounded.
+    sources = [ctx.signal["body"], ctx.signal["title"] or "", *ctx.project.facts, disclaimer or ""]
     return run_checks(
         channel, text, subject=subject,
         banned_phrases=ctx.project.policies.banned_phrases,
@@ -231,7 +240,7 @@ def run_gate_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     piece = piece_row(store, ctx.piece_id)
     if piece is None:
         raise StateError(f"piece {ctx.piece_id} for {ctx.channel} was never drafted")
-    settings = ctx.project.channels[ctx.channel]
+    settings = channel_settings(ctx)
     gate, version = settings.gate, piece["version"]
     base = {"gate": gate, "version": version}
     if piece["status"] == "rejected":
@@ -285,11 +294,14 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     if piece is None:
         raise StateError(f"piece {ctx.piece_id} does not exist")
     version = piece["version"]
+    if piece["status"] == "rejected":
+        # Rejected after its gate passed (a person changed their mind): this channel ends here.
+        return StepOutcome(output={"published": False, "reason": "rejected before publication"}, halt=True)
     # The last line of defence: whatever happened upstream, publish only the approved version,
     # and on a hard gate only one a human approved.
     if piece["status"] not in ("approved", "published") or piece["approved_version"] != version:
         raise StateError(f"piece {ctx.piece_id} v{version} is not approved; refusing to publish")
-    settings = ctx.project.channels[ctx.channel]
+    settings = channel_settings(ctx)
     if settings.gate == "hard" and human_approval(store, ctx.piece_id, version) is None:
         raise StateError(f"piece {ctx.piece_id} v{version} has a hard gate and no human approval; refusing to publish")
     key = publication_key(ctx.piece_id, version, ctx.channel)

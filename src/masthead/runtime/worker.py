@@ -54,7 +54,7 @@ class TaskReport:
 def backoff_seconds(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
     """Exponential backoff with jitter (0.5x to 1.5x), so retries of many tasks spread out."""
     rng = rng or random.Random()
-    return min(cap, base * (2 ** max(0, attempt - 1))) * (0.5 + rng.random())
+    return min(cap, base * (2 ** max(0, attempt - 1)) * (0.5 + rng.random()))
 
 
 def _meta(task: dict[str, Any], actor: str = "system") -> Meta:

@@ -157,8 +157,8 @@ async def event_stream(store: EventStore, broadcaster: Broadcaster, since: int, 
 
 def resume_point(last_event_id: str | None, since: int | None, head: int) -> int:
     """Where a stream starts: Last-Event-ID (a reconnect) wins, then ?since=, else the log's head."""
-    if last_event_id is not None and last_event_id.strip().isdigit():
-        return int(last_event_id.strip())
+    if last_event_id is not None and last_event_id.strip().isdigit() and int(last_event_id.strip()) <= head:
+        return int(last_event_id.strip())  # an id past the head is not one we sent: ignore it
     if since is not None:
         return since
     return head

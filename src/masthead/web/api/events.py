@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from masthead.app.listings import events_page
+from masthead.web.api.schemas import MAX_OFFSET
 from masthead.web.auth import ApiOperator
 from masthead.web.sse import event_stream, resume_point
 from masthead.web.state import desk
@@ -16,7 +17,7 @@ router = APIRouter(tags=["events"])
 
 
 @router.get("/events", summary="Events with seq > since, oldest first; continue with next_since")
-def get_events(request: Request, _op: ApiOperator, since: Annotated[int, Query(ge=0)] = 0,
+def get_events(request: Request, _op: ApiOperator, since: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
                limit: Annotated[int, Query(ge=1, le=500)] = 100, stream: str | None = None) -> dict[str, Any]:
     return events_page(desk(request).workspace, since=since, limit=limit, stream=stream)
 
@@ -34,7 +35,7 @@ def get_events(request: Request, _op: ApiOperator, since: Annotated[int, Query(g
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-def stream(request: Request, _op: ApiOperator, since: Annotated[int | None, Query(ge=0)] = None,
+def stream(request: Request, _op: ApiOperator, since: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
            follow: bool = True,
            last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None) -> StreamingResponse:
     state = desk(request)

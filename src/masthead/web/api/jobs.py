@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query, Request
 
 from masthead.app import commands
 from masthead.app.listings import job_detail, list_jobs, list_tasks, task_detail
-from masthead.web.api.schemas import CompleteIn
+from masthead.web.api.schemas import MAX_OFFSET, CompleteIn
 from masthead.web.auth import ApiOperator
 from masthead.web.state import desk
 
 router = APIRouter(tags=["jobs"])
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 @router.get("/jobs", summary="Jobs, newest first")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from masthead.app.queries import list_pieces, piece_detail, unified_diff
 from masthead.errors import NotFoundError
+from masthead.web.api.schemas import MAX_OFFSET
 from masthead.web.auth import ApiOperator
 from masthead.web.render import channel_view, word_diff
 from masthead.web.state import desk
@@ -35,8 +36,8 @@ def get_versions(request: Request, piece_id: str, _op: ApiOperator) -> list[dict
 
 @router.get("/pieces/{piece_id}/diff", summary="The change between two versions (default: the last two)")
 def get_diff(request: Request, piece_id: str, _op: ApiOperator,
-             from_version: Annotated[int | None, Query(alias="from", ge=1)] = None,
-             to_version: Annotated[int | None, Query(alias="to", ge=1)] = None) -> dict[str, Any]:
+             from_version: Annotated[int | None, Query(alias="from", ge=1, le=MAX_OFFSET)] = None,
+             to_version: Annotated[int | None, Query(alias="to", ge=1, le=MAX_OFFSET)] = None) -> dict[str, Any]:
     versions = {v["version"]: v for v in piece_detail(desk(request).workspace, piece_id)["versions"]}
     new = to_version if to_version is not None else max(versions)
     old = from_version if from_version is not None else max(1, new - 1)

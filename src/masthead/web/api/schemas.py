@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from masthead.app.commands import MAX_SIGNAL_BYTES
 
+# Offsets, seqs and versions fit SQLite's 64-bit integers with room to spare.
+MAX_OFFSET = 2**53
+
 OPERATOR_FIELD = Field(
     None, pattern=r"^[A-Za-z0-9_.@\-]{1,64}$",
     description="recorded as human:<operator>; default: the session's name, else [workspace] operator",
@@ -28,7 +31,7 @@ class SignalIn(_Body):
 
 
 class ApproveIn(_Body):
-    version: int | None = Field(None, ge=1, description="the version you read; refused if the piece moved on")
+    version: int | None = Field(None, ge=1, le=MAX_OFFSET, description="the version you read; refused if the piece moved on")
     operator: str | None = OPERATOR_FIELD
 
 

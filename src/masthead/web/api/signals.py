@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from masthead.app.commands import add_signal
 from masthead.app.listings import list_signals, signal_detail
-from masthead.web.api.schemas import SignalIn
+from masthead.web.api.schemas import MAX_OFFSET, SignalIn
 from masthead.web.auth import ApiOperator
 from masthead.web.state import desk
 
@@ -18,7 +18,7 @@ router = APIRouter(tags=["signals"])
 @router.get("/signals", summary="Signals, newest first (bodies left out; see one signal for its body)")
 def get_signals(request: Request, _op: ApiOperator, project: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+                offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> list[dict[str, Any]]:
     return list_signals(desk(request).workspace, project=project, limit=limit, offset=offset)
 
 

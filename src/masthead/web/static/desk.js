@@ -86,7 +86,7 @@
     const details = $('#panel details[data-key="' + key + '"]');
     if (!details) return;
     details.open = true;
-    const field = $("textarea, input[type=text]", details);
+    const field = $("textarea", details) || $("input[type=text]", details);  // the text first, not the subject
     if (field) {
       field.focus();
       if (field.tagName === "TEXTAREA") field.setSelectionRange(field.value.length, field.value.length);
@@ -105,6 +105,9 @@
       return;
     }
     if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+    // A key can arrive while htmx is still wiring up a panel it just swapped in; wire it now,
+    // so the action goes through htmx (and stays on the desk) instead of a plain form post.
+    if ($("#panel")) htmx.process($("#panel"));
     const actions = {
       j: () => move(1),
       k: () => move(-1),
@@ -159,6 +162,7 @@
       body.className = "draft-body";
       card.append(head, body);
       box.prepend(card);
+      $$(".draft.written", box).slice(5).forEach((old) => old.remove());  // keep the panel short
       entry = { card: card, body: body, raw: "" };
       drafts.set(token.task_id, entry);
     }
@@ -188,8 +192,8 @@
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(() => refreshQueue(false), 150);
     const shown = panelPieceId();
-    if (shown && event.stream === "piece-" + shown && !editing()) {
-      setTimeout(() => loadPanel(shown), 200);
+    if (shown && event.stream === "piece-" + shown) {
+      setTimeout(() => { if (!editing() && panelPieceId() === shown) loadPanel(shown); }, 200);
     }
   }
 
@@ -207,6 +211,12 @@
   function init() {
     document.addEventListener("keydown", onKey);
     document.body.addEventListener("htmx:beforeSwap", (event) => {
+      const target = event.detail.target;
+      if (target && target.id === "panel" && event.detail.requestConfig && event.detail.requestConfig.verb === "get"
+          && editing()) {
+        event.detail.shouldSwap = false;  // a refresh must never wipe what the operator is typing
+        return;
+      }
       const status = event.detail.xhr.status;
       if (status >= 400 && status !== 401) {
         // Errors come back as a flash fragment: show it instead of dropping it.

@@ -1,0 +1,151 @@
+"""The desk in a real browser (Debian's chromium driven by Playwright) against a real
+`masthead serve`: log in, watch a draft stream in, approve with the keyboard, edit and see
+the diff, reject, look at the dashboard. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from tests.support.harness import KEY_ENV, RELEASE_NOTES, content_reply, make_workspace
+from tests.support.openai_server import OpenAIServer, Reply
+from tests.support.web import ServeProcess
+
+from masthead.app.auth import read_token
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ServeProcess, str, OpenAIServer]]:
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    with OpenAIServer(api_key="sk-test", reply=content_reply) as llm:
+        ws = make_workspace(tmp_path / "ws", llm.base_url)
+        token = read_token(ws.root)
+        ws.close()
+        assert token
+        with ServeProcess(tmp_path / "ws", env={KEY_ENV: "sk-test"}) as serve:
+            yield serve, token, llm
+
+
+def add_signal(serve: ServeProcess, token: str, title: str) -> None:
+    answer = httpx.post(serve.url + "/api/v1/signals", headers={"Authorization": f"Bearer {token}"},
+                        json={"project": "tallybook", "kind": "release_notes", "body": RELEASE_NOTES, "title": title})
+    assert answer.status_code == 202, answer.text
+
+
+def piece_status(serve: ServeProcess, token: str, piece_id: str) -> dict:
+    answer = httpx.get(f"{serve.url}/api/v1/pieces/{piece_id}", headers={"Authorization": f"Bearer {token}"})
+    return dict(answer.json())
+
+
+def log_in(page: Page, serve: ServeProcess, token: str) -> None:
+    page.goto(serve.url + "/")
+    expect(page).to_have_url(f"{serve.url}/login?next=%2F")
+    page.fill("input[name=token]", token)
+    page.fill("input[name=operator]", "dana")
+    page.click("button[type=submit]")
+    expect(page.locator("#live")).to_have_class("live on", timeout=10_000)
+    expect(page.locator(".who")).to_have_text("human:dana")
+
+
+def test_review_at_the_desk(browser: Browser, served: tuple[ServeProcess, str, OpenAIServer]) -> None:
+    serve, token, llm = served
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, serve, token)
+
+    # 1. A draft streams in: the model trickles its answer, the desk shows it growing.
+    llm.script(*[Reply(chunk_delay=0.06)] * 12)
+    add_signal(serve, token, "Tallybook 3.2")
+    body = page.locator("#drafts .draft.writing-now .draft-body").first
+    expect(body).not_to_be_empty(timeout=20_000)
+    lengths = set()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and len(lengths) < 3:
+        if body.count():
+            lengths.add(len(body.text_content() or ""))
+        time.sleep(0.05)
+    assert len(lengths) >= 3, f"the draft did not grow while being written: {lengths}"
+    page.screenshot(path=str(ARTIFACTS / "desk-streaming.png"))
+
+    # Two more signals: three newsletters (hard gate) wait in the queue.
+    add_signal(serve, token, "Tallybook 3.2.1")
+    add_signal(serve, token, "Tallybook 3.2.2")
+    items = page.locator("#queue-list .q-item")
+    expect(items).to_have_count(3, timeout=60_000)
+    expect(page.locator("#panel article.piece")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "desk.png"), full_page=True)
+
+    # 2. j/k move the selection and the panel follows.
+    first, second = items.nth(0).get_attribute("data-piece"), items.nth(1).get_attribute("data-piece")
+    expect(page.locator("#panel article.piece")).to_have_attribute("data-piece", first or "")
+    page.keyboard.press("j")
+    expect(page.locator("#panel article.piece")).to_have_attribute("data-piece", second or "")
+    page.keyboard.press("k")
+    expect(page.locator("#panel article.piece")).to_have_attribute("data-piece", first or "")
+
+    # 3. Approve with the keyboard: the piece leaves the queue, the desk moves on to the next.
+    page.keyboard.press("a")
+    expect(page.locator("#flash")).to_contain_text("approved v1")
+    expect(items).to_have_count(2)
+    expect(page.locator("#panel article.piece")).to_have_attribute("data-piece", second or "")
+    assert piece_status(serve, token, first or "")["status"] in ("approved", "published")
+
+    # 4. Edit (e, type, Ctrl+Enter) and see the diff of the new version.
+    page.keyboard.press("e")
+    editor = page.locator("#panel details.act-edit textarea")
+    expect(editor).to_be_focused()
+    editor.fill("Tallybook 3.2 brings bank feeds for 40 more banks. Less typing, more invoicing.")
+    editor.press("Control+Enter")
+    expect(page.locator("#flash")).to_contain_text("saved v2")
+    expect(page.locator("#panel .version#v2 .diff ins")).to_contain_text("Less typing")
+    expect(page.locator("#panel .version#v2 .diff del").first).to_be_visible()
+    expect(page.locator("#panel .ver")).to_have_text("v2")
+    edited = piece_status(serve, token, second or "")
+    assert edited["version"] == 2 and edited["versions"][1]["author"] == "human:dana"
+
+    # 5. Reject with a reason (r, type, Enter).
+    page.keyboard.press("r")
+    reason = page.locator('#panel input[name="reason"]')
+    expect(reason).to_be_focused()
+    reason.fill("not this week")
+    reason.press("Enter")
+    expect(page.locator("#flash")).to_contain_text("rejected")
+    expect(items).to_have_count(1)
+    rejected = piece_status(serve, token, second or "")
+    assert rejected["status"] == "rejected"
+    assert rejected["lineage"]["decisions"][-1]["actor"] == "human:dana"
+
+    # The piece page: channel-true rendering, versions with the diff, lineage.
+    page.goto(f"{serve.url}/pieces/{second}")
+    expect(page.locator(".render .subject")).to_be_visible()
+    expect(page.locator(".versions .diff ins").first).to_contain_text("Less typing")
+    expect(page.locator(".lineage")).to_contain_text("openai:gpt-test")
+    page.screenshot(path=str(ARTIFACTS / "piece.png"), full_page=True)
+
+    # 6. The dashboard draws its charts on the server.
+    page.goto(serve.url + "/dashboard")
+    expect(page.locator("svg.chart").first).to_be_visible()
+    expect(page.locator(".card").filter(has_text="Approval latency")).to_contain_text("p50")
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert errors == [], f"JavaScript errors on the page: {errors}"

@@ -1,0 +1,202 @@
+"""The desk's pages and buttons through the ASGI client: login, CSRF, the queue with SLA
+escalation, channel-true rendering, actions as events by human:<name>, and no secrets shown."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.support.harness import PROJECT_YAML, add_release_notes, pieces_by_channel
+from tests.support.web import csrf_from
+from tests.web.conftest import HOOK_SECRET, log_in, run_until_idle
+
+from masthead.app.commands import apply_project
+from masthead.app.desk import desk_queue
+from masthead.app.workspace import Workspace
+
+pytestmark = pytest.mark.anyio
+HX = {"HX-Request": "true"}
+
+
+async def test_pages_send_the_browser_to_login(client) -> None:
+    for path in ("/", "/pieces", "/dashboard", "/pieces/pc-x", "/ui/queue"):
+        answer = await client.get(path)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login?next=")
+    partial = await client.get("/ui/queue", headers=HX)
+    assert partial.status_code == 401 and partial.headers["HX-Redirect"].startswith("/login")
+
+
+async def test_login_sets_a_strict_http_only_cookie(client, token) -> None:
+    page = await client.get("/login")
+    assert page.status_code == 200 and 'type="password"' in page.text
+    answer = await client.post("/login", data={"token": token, "operator": "ana", "next": "/dashboard"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard"
+    cookie = answer.headers["set-cookie"]
+    assert "masthead_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert token not in cookie
+    assert (await client.get("/dashboard")).status_code == 200
+
+
+async def test_bad_logins_and_open_redirects_are_refused(client, token) -> None:
+    wrong = await client.post("/login", data={"token": "mh_guess", "operator": "ana"})
+    assert wrong.status_code == 401 and "not this workspace" in wrong.text and "set-cookie" not in wrong.headers
+    bad_name = await client.post("/login", data={"token": token, "operator": "ana smith"})
+    assert bad_name.status_code == 401 and "set-cookie" not in bad_name.headers
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil"):
+        answer = await client.post("/login", data={"token": token, "operator": "ana", "next": target})
+        assert answer.headers["location"] == "/"
+
+
+async def test_many_wrong_tokens_are_slowed_down(client, token) -> None:
+    for _ in range(10):
+        await client.post("/login", data={"token": "mh_guess", "operator": "ana"})
+    blocked = await client.post("/login", data={"token": token, "operator": "ana"})
+    assert blocked.status_code == 429
+
+
+async def test_logout_needs_csrf_and_ends_the_session(client, token) -> None:
+    csrf = await log_in(client, token)
+    assert (await client.post("/logout")).status_code == 403
+    answer = await client.post("/logout", data={"csrf_token": csrf})
+    assert answer.status_code == 303
+    client.cookies.clear()
+    assert (await client.get("/")).status_code == 303
+
+
+async def test_the_desk_shows_the_queue_and_the_selected_piece(client, token, reviewed) -> None:
+    await log_in(client, token)
+    newsletter = reviewed["newsletter"]
+    page = await client.get("/")
+    assert page.status_code == 200
+    assert f'data-piece="{newsletter["id"]}"' in page.text
+    assert "As it will appear on newsletter" in page.text and "Approve v1" in page.text
+    assert re.search(r'hx-headers=\'\{"X-CSRF-Token": "[^"]+"\}\'', page.text)
+    for header in ("content-security-policy", "x-content-type-options", "x-frame-options"):
+        assert header in page.headers
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "<script>" not in page.text and " style=" not in page.text  # nothing inline: the CSP forbids it
+
+
+async def test_piece_page_renders_the_channel_count_versions_and_lineage(client, token, ws, reviewed) -> None:
+    await log_in(client, token)
+    x = reviewed["x"]
+    page = (await client.get(f"/pieces/{x['id']}")).text
+    assert "As it will appear on x" in page
+    assert f"<strong>{len(x['text'])}</strong> / 280 weighted characters" in page
+    assert "Lineage" in page and "release_notes" in page and "openai:gpt-test" in page
+    assert "approved" in page and "published" in page  # decisions and publication
+    letter = (await client.get(f"/pieces/{reviewed['newsletter']['id']}")).text
+    assert "Subject" in letter and "/60" in letter and "no limit on newsletter" in letter
+
+
+async def test_over_the_limit_is_marked(client, token, ws, tmp_path: Path) -> None:
+    (tmp_path / "project.yaml").write_text(PROJECT_YAML.replace("x: {gate: auto}", "x: {gate: hard}"), "utf-8")
+    apply_project(ws, tmp_path / "project.yaml")
+    job = add_release_notes(ws)
+    run_until_idle(ws)
+    x_piece = pieces_by_channel(ws, job)["x"]["id"]
+    csrf = await log_in(client, token)
+    long_text = "Tallybook 3.2 is out. " + "界" * 140  # CJK weighs 2 on X: 22 + 280 = 302
+    edited = await client.post(f"/ui/pieces/{x_piece}/edit", data={"text": long_text, "csrf_token": csrf}, headers=HX)
+    assert edited.status_code == 200
+    assert "<strong>302</strong> / 280 weighted characters · over by 22" in edited.text
+    assert 'class="counter over"' in edited.text and "✗" in edited.text  # and the length check failed
+
+
+async def test_actions_need_csrf_and_are_events_by_the_operator(client, token, ws, reviewed) -> None:
+    csrf = await log_in(client, token, operator="cleo")
+    piece = reviewed["newsletter"]["id"]
+    head = ws.store.head()
+    refused = await client.post(f"/ui/pieces/{piece}/approve", data={"version": "1"}, headers=HX)
+    assert refused.status_code == 403 and "CSRF" in refused.text
+    assert ws.store.head() == head
+    edited = await client.post(f"/ui/pieces/{piece}/edit", headers=HX | {"X-CSRF-Token": csrf},
+                               data={"text": "Tallybook 3.2 brings bank feeds\r\nfor 40 more banks.", "subject": "3.2 is out"})
+    assert edited.status_code == 200 and "saved v2" in edited.text
+    assert "<del>" in edited.text and "<ins>" in edited.text  # the diff of the edit
+    assert '"queue-changed"' in edited.headers["HX-Trigger"]
+    stale = await client.post(f"/ui/pieces/{piece}/approve", data={"version": "1"}, headers=HX | {"X-CSRF-Token": csrf})
+    assert stale.status_code == 409 and "v2" in stale.text
+    approved = await client.post(f"/ui/pieces/{piece}/approve", data={"version": "2"}, headers=HX | {"X-CSRF-Token": csrf})
+    assert approved.status_code == 200 and "approved v2" in approved.text
+    rows = ws.store.query("SELECT decision, actor FROM decisions WHERE piece_id = ? AND decision IN ('edited', 'approved')"
+                          " ORDER BY seq", (piece,))
+    assert rows == [{"decision": "edited", "actor": "human:cleo"}, {"decision": "approved", "actor": "human:cleo"}]
+    text = ws.store.query("SELECT text, subject FROM pieces WHERE id = ?", (piece,))[0]
+    assert text == {"text": "Tallybook 3.2 brings bank feeds\nfor 40 more banks.", "subject": "3.2 is out"}
+
+
+async def test_reject_refine_and_plain_form_posts(client, token, ws) -> None:
+    csrf = await log_in(client, token)
+    jobs = [add_release_notes(ws) for _ in range(2)]
+    run_until_idle(ws)
+    pieces = [pieces_by_channel(ws, job)["newsletter"]["id"] for job in jobs]
+    empty = await client.post(f"/ui/pieces/{pieces[0]}/reject", data={"reason": " ", "csrf_token": csrf}, headers=HX)
+    assert empty.status_code == 422 and "reason" in empty.text
+    # Without htmx (no JavaScript) a form post answers with a redirect back to the piece.
+    plain = await client.post(f"/ui/pieces/{pieces[0]}/reject", data={"reason": "off-brand", "csrf_token": csrf})
+    assert plain.status_code == 303 and plain.headers["location"] == f"/pieces/{pieces[0]}"
+    refined = await client.post(f"/ui/pieces/{pieces[1]}/refine", data={"note": "shorter", "csrf_token": csrf}, headers=HX)
+    assert refined.status_code == 200 and "refinement queued" in refined.text
+    statuses = {r["id"]: r["status"] for r in ws.store.query("SELECT id, status FROM pieces WHERE id IN (?, ?)", pieces)}
+    assert statuses[pieces[0]] == "rejected"
+
+
+async def test_review_sla_moves_overdue_items_up(client, token, ws, tmp_path: Path) -> None:
+    slow = add_release_notes(ws, priority="low")
+    run_until_idle(ws)
+    (tmp_path / "project.yaml").write_text(PROJECT_YAML + "review_sla_minutes: 30\n", "utf-8")
+    apply_project(ws, tmp_path / "project.yaml")
+    urgent = add_release_notes(ws, priority="high")
+    run_until_idle(ws)
+    low_piece = pieces_by_channel(ws, slow)["newsletter"]["id"]
+    high_piece = pieces_by_channel(ws, urgent)["newsletter"]["id"]
+    import time
+
+    now = time.time()
+    assert [i["piece_id"] for i in desk_queue(ws, now)] == [high_piece, low_piece]
+    later = desk_queue(ws, now + 31 * 60)  # both wait past the SLA: the older, lower one stays overdue too
+    assert all(i["overdue"] for i in later) and [i["piece_id"] for i in later] == [high_piece, low_piece]
+    since = {i["piece_id"]: i["since"] for i in desk_queue(ws, now)}
+    from masthead.app.desk import epoch
+
+    just_low = epoch(since[low_piece]) + 31 * 60 + 0.5  # only the older piece is past 30 minutes
+    if epoch(since[high_piece]) + 30 * 60 > just_low:
+        ordered = desk_queue(ws, just_low)
+        assert [i["piece_id"] for i in ordered] == [low_piece, high_piece] and ordered[0]["overdue"]
+    await log_in(client, token)
+    assert "overdue" not in (await client.get("/ui/queue")).text
+
+
+async def test_dashboard_and_pieces_list(client, token, reviewed) -> None:
+    await log_in(client, token)
+    board = await client.get("/dashboard")
+    assert board.status_code == 200
+    assert board.text.count("<svg") >= 2 and "Approval latency" in board.text and "Budget use" in board.text
+    listing = await client.get("/pieces?status=published")
+    assert listing.status_code == 200 and listing.text.count("st-published") == 2
+    assert (await client.get("/pieces?status=lost")).status_code == 422
+
+
+async def test_no_secret_in_any_page_or_event(client: httpx.AsyncClient, token: str, ws: Workspace, reviewed) -> None:
+    from tests.support.web import signed_headers
+
+    body = b'{"title": "hook"}'
+    assert (await client.post("/hooks/github", content=body, headers=signed_headers(HOOK_SECRET, body, "s-1"))).status_code == 202
+    wrong = await client.post("/login", data={"token": token[:-1] + "x", "operator": "ana"})
+    assert token not in wrong.text
+    csrf = await log_in(client, token)
+    piece = reviewed["newsletter"]["id"]
+    await client.post(f"/ui/pieces/{piece}/approve", data={"version": "1"}, headers=HX | {"X-CSRF-Token": csrf})
+    pages = [await client.get(p) for p in ("/", "/pieces", f"/pieces/{piece}", "/dashboard", "/ui/queue",
+                                            f"/ui/pieces/{piece}/panel", "/login", "/openapi.json")]
+    bearer = {"Authorization": f"Bearer {token}"}
+    pages += [await client.get(p, headers=bearer) for p in ("/api/v1/events?limit=500", "/metrics", "/api/v1/review-queue")]
+    for page in pages:
+        assert token not in page.text and HOOK_SECRET not in page.text, page.request.url
+    csrf_from(pages[0].text)  # the CSRF token is on the page by design; the operator token never is
+    for event in ws.store.read():
+        raw = str(event.as_dict())
+        assert token not in raw and HOOK_SECRET not in raw and "sk-test" not in raw
