@@ -18,6 +18,10 @@ from masthead.errors import ConfigError, NotFoundError
 
 CONFIG_NAME = "masthead.toml"
 
+# Provider ids a config may name. Built-ins are here; providers.registry.register_provider adds
+# a plugin's id, so a registered provider is accepted exactly as a built-in one.
+KNOWN_PROVIDERS: set[str] = {"local", "openai"}
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -27,7 +31,9 @@ class WorkspaceSection(_Strict):
     database: str = Field("masthead.db", description="SQLite file (relative to the workspace) or a postgresql:// URL")
     out_dir: str = Field("out", description="where the file publisher writes, relative to the workspace")
     synchronous: Literal["FULL", "NORMAL"] = Field(
-        "FULL", description="SQLite durability: FULL survives power loss, NORMAL only process crashes"
+        "NORMAL",
+        description="NORMAL: commits that record signals, model calls, publications and human decisions are"
+        " flushed to disk before they return, bookkeeping rides along; FULL: every commit is flushed",
     )
     operator: str = Field("operator", description="name recorded as human:<name> for CLI review actions")
 
@@ -47,8 +53,9 @@ class TierSection(_Strict):
     def _provider_model_pairs(cls, value: list[str]) -> list[str]:
         for entry in value:
             provider, _, model = entry.partition(":")
-            if provider not in ("local", "openai") or not model:
-                raise ValueError(f"fallback {entry!r} must be \"provider:model\" with provider local or openai")
+            if provider not in KNOWN_PROVIDERS or not model:
+                raise ValueError(f"fallback {entry!r} must be \"provider:model\" with provider one of "
+                                 f"{', '.join(sorted(KNOWN_PROVIDERS))}")
         return value
 
 
@@ -209,8 +216,9 @@ class MastheadConfig(_Strict):
         if missing:
             raise ValueError(f"tiers {sorted(missing)} are missing; add [models.draft] and [models.final]")
         for tier, section in value.items():
-            if section.provider not in ("local", "openai"):
-                raise ValueError(f"[models.{tier}] provider {section.provider!r} is unknown; use local or openai")
+            if section.provider not in KNOWN_PROVIDERS:
+                raise ValueError(f"[models.{tier}] provider {section.provider!r} is unknown; use one of "
+                                 f"{', '.join(sorted(KNOWN_PROVIDERS))}")
         return value
 
     def price(self, provider: str, model: str) -> PriceSection:

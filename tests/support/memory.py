@@ -3,6 +3,7 @@ loopback server's /v1/embeddings when a test only needs the plumbing."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +20,11 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def loopback_embedder_toml(base_url: str) -> str:
-    return f'[memory]\nembedder = "openai"\n\n[memory.openai]\nbase_url = "{base_url}"\nmodel = "loopback-embed"\napi_key_env = "{KEY_ENV}"\n'
+def loopback_embedder_toml(base_url: str, **memory: object) -> str:
+    """[memory] on the loopback server's /v1/embeddings, plus any other [memory] keys."""
+    extra = "".join(f"{key} = {json.dumps(value)}\n" for key, value in memory.items())
+    return (f'[memory]\nembedder = "openai"\n{extra}\n[memory.openai]\nbase_url = "{base_url}"\n'
+            f'model = "loopback-embed"\napi_key_env = "{KEY_ENV}"\n')
 
 
 def memory_workspace(root: Path, config_toml: str = "", project_yaml: str = PROJECT_YAML) -> Workspace:

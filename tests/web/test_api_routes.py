@@ -30,6 +30,8 @@ ROUTES = {
     ("post", "/api/v1/pieces/{piece_id}/refine"), ("post", "/api/v1/pieces/{piece_id}/complete"),
     ("get", "/api/v1/publications"), ("get", "/api/v1/costs"), ("get", "/api/v1/dashboard"),
     ("get", "/api/v1/events"), ("get", "/api/v1/stream"),
+    ("get", "/api/v1/memory"), ("get", "/api/v1/memory/search"), ("post", "/api/v1/memory"),
+    ("post", "/api/v1/memory/{item_id}/forget"),
     ("post", "/hooks/{source}"),
 }
 
@@ -43,7 +45,7 @@ def error_of(answer: httpx.Response) -> dict[str, Any]:
 
 def concrete(path: str) -> str:
     return (path.replace("{name}", "tallybook").replace("{signal_id}", "sig-x").replace("{job_id}", "job-x")
-            .replace("{task_id}", "t-x").replace("{piece_id}", "pc-x").replace("{source}", "github"))
+            .replace("{task_id}", "t-x").replace("{piece_id}", "pc-x").replace("{source}", "github").replace("{item_id}", "mem-x"))
 
 
 async def test_every_api_route_is_covered(client: httpx.AsyncClient) -> None:
@@ -294,3 +296,27 @@ async def test_session_cookie_needs_csrf_for_changes(client, token, ws, reviewed
     assert accepted.status_code == 200
     actor = ws.store.query("SELECT actor FROM decisions WHERE piece_id = ? AND decision = 'approved'", (newsletter,))
     assert actor == [{"actor": "human:ana"}]
+
+
+async def test_memory_remember_search_and_forget(client, bearer, ws) -> None:
+    added = await client.post("/api/v1/memory", headers=bearer, json={
+        "text": "Tallybook has a free plan for up to 3 clients.", "kind": "fact", "project": "tallybook",
+        "operator": "ana"})
+    assert added.status_code == 201 and added.json()["added"] is True
+    item_id = added.json()["item_id"]
+    again = await client.post("/api/v1/memory", headers=bearer, json={
+        "text": "Tallybook has a free plan for up to 3 clients.", "kind": "fact", "project": "tallybook"})
+    assert again.json() == {"item_id": item_id, "added": False}
+    listed = (await client.get("/api/v1/memory?project=tallybook&kind=fact", headers=bearer)).json()
+    assert [i["id"] for i in listed] == [item_id] and listed[0]["source"] == "human:ana"
+    found = (await client.get("/api/v1/memory/search?q=free%20plan&project=tallybook", headers=bearer)).json()
+    assert found["results"][0]["id"] == item_id
+    assert set(found["results"][0]["parts"]) >= {"similarity", "recency", "kind_match", "confidence", "total"}
+    no_project = await client.post("/api/v1/memory", headers=bearer, json={"text": "x", "project": "nope"})
+    assert no_project.status_code == 404
+    forgotten = await client.post(f"/api/v1/memory/{item_id}/forget", headers=bearer, json={"reason": "outdated"})
+    assert forgotten.status_code == 200
+    assert (await client.get("/api/v1/memory?project=tallybook", headers=bearer)).json() == []
+    twice = await client.post(f"/api/v1/memory/{item_id}/forget", headers=bearer, json={})
+    assert twice.status_code == 409
+    assert verify(ws.store).ok

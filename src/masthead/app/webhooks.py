@@ -1,6 +1,6 @@
 """Signed webhooks: external systems POST signals to /hooks/<source>.
 
-The scheme (also in docs/webhooks.md):
+The scheme (also in docs/web.md):
 
     X-Masthead-Timestamp: <unix seconds>
     X-Masthead-Delivery:  <the sender's unique id for this delivery>

@@ -11,8 +11,9 @@ from masthead.app.auth import ensure_token
 from masthead.channels.file_publisher import FilePublisher
 from masthead.channels.publisher import Publisher
 from masthead.config import CONFIG_NAME, MastheadConfig, find_workspace, load_config
-from masthead.errors import ConfigError, InputError
-from masthead.events.sqlite_store import SqliteEventStore
+from masthead.errors import InputError
+from masthead.events.open import is_postgres_url, open_store
+from masthead.events.store import EventStore
 from masthead.memory.factory import embedder_for
 from masthead.memory.service import MemoryService
 from masthead.projections.read_models import ReadModelProjector
@@ -20,7 +21,7 @@ from masthead.providers.registry import ProviderSet
 from masthead.runtime.guards import Guards
 from masthead.runtime.runner import Runner
 from masthead.runtime.steps import StepServices
-from masthead.runtime.worker import TaskReport
+from masthead.runtime.worker import WAKE_EVENTS, TaskReport
 
 
 def config_template() -> str:
@@ -31,7 +32,7 @@ def config_template() -> str:
 class Workspace:
     root: Path
     config: MastheadConfig
-    store: SqliteEventStore
+    store: EventStore
     providers: ProviderSet = field(init=False)
     guards: Guards = field(init=False)
     memory: MemoryService = field(init=False)
@@ -73,23 +74,25 @@ class Workspace:
         self.store.close()
 
 
-def _database_path(root: Path, config: MastheadConfig) -> Path:
+def database_location(root: Path, config: MastheadConfig) -> str | Path:
+    """A Postgres URL as it is, or the SQLite file (relative paths are inside the workspace)."""
     database = config.workspace.database
-    if database.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(
-            "[workspace] database is a Postgres URL, and this version of Masthead runs on SQLite only",
-            fix='set database = "masthead.db" in masthead.toml (or unset MASTHEAD_DATABASE_URL)',
-        )
+    if is_postgres_url(database):
+        return database
     path = Path(database)
     return path if path.is_absolute() else root / path
+
+
+def open_database(root: Path, config: MastheadConfig, *, create: bool, migrate: bool = True) -> EventStore:
+    return open_store(database_location(root, config), ReadModelProjector(),
+                      synchronous=config.workspace.synchronous, create=create, migrate=migrate,
+                      notify_types=WAKE_EVENTS)
 
 
 def open_workspace(explicit: str | None = None) -> Workspace:
     root = find_workspace(explicit)
     config = load_config(root / CONFIG_NAME)
-    store = SqliteEventStore(_database_path(root, config), ReadModelProjector(),
-                             synchronous=config.workspace.synchronous, create=False)
-    return Workspace(root=root, config=config, store=store)
+    return Workspace(root=root, config=config, store=open_database(root, config, create=False))
 
 
 def init_workspace(folder: Path) -> tuple[Workspace, bool]:
@@ -103,7 +106,6 @@ def init_workspace(folder: Path) -> tuple[Workspace, bool]:
     if created:
         config_path.write_text(config_template(), "utf-8")
     config = load_config(config_path)
-    store = SqliteEventStore(_database_path(folder, config), ReadModelProjector(),
-                             synchronous=config.workspace.synchronous)
+    store = open_database(folder, config, create=True)
     ensure_token(folder)  # the operator token for `masthead serve`, kept outside the log
     return Workspace(root=folder, config=config, store=store), created

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 from typing import Any
@@ -71,10 +72,9 @@ def serve_cmd(state: CliState, host: str, port: int, no_workers: bool) -> None:
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving {ws.root} on http://{shown}:{port}/ ({'no workers' if no_workers else 'with workers'});"
                " log in with the token from `masthead token`; Ctrl-C stops")
-    try:
+    # uvicorn re-raises Ctrl-C after its graceful shutdown; here that is the normal way out.
+    with contextlib.suppress(KeyboardInterrupt):
         server.run()
-    except KeyboardInterrupt:
-        pass  # uvicorn re-raises Ctrl-C after its graceful shutdown; that is the normal way out
     click.echo("stopped; queued work resumes with the next `masthead serve` or `masthead run`")
 
 

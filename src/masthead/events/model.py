@@ -90,6 +90,19 @@ class StoredEvent:
         }
 
 
+def event_from_row(row: dict[str, Any]) -> StoredEvent:
+    """A row of the `events` table (either backend) as a StoredEvent."""
+    return StoredEvent(
+        seq=row["seq"],
+        stream=row["stream"],
+        version=row["version"],
+        type=row["type"],
+        data=json.loads(row["data"]),
+        meta=Meta.from_dict(json.loads(row["meta"])),
+        hash=row["hash"],
+    )
+
+
 def chain_hash(
     prev_hash: str,
     seq: int,

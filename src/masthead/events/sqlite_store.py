@@ -8,9 +8,11 @@ Each thread gets its own connection (sqlite3 connections must not be shared acro
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,11 +28,22 @@ from masthead.events.model import (
     canonical_json,
     chain_hash,
 )
-from masthead.events.store import Projector
+from masthead.events.store import Listener, Params, Projector
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
     return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
+
+
+# Events that record something from or to the outside world: a signal that came in (maybe
+# acknowledged to a webhook), a paid model call, a publication, a project or a person's decision.
+DURABLE_TYPES = frozenset({
+    "SignalReceived", "ProjectApplied", "ModelCallRecorded", "PublicationRequested", "PublicationDelivered",
+})
+
+
+def must_reach_disk(event: StoredEvent) -> bool:
+    return event.type in DURABLE_TYPES or event.meta.actor.startswith("human:")
 
 
 def row_to_event(row: dict[str, Any]) -> StoredEvent:
@@ -51,15 +64,25 @@ class SqliteTransaction:
         self._projector = projector
         self.appended: list[StoredEvent] = []
 
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         return self._conn.execute(sql, params).fetchall()
 
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> None:
+    def query_skip_locked(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        # BEGIN IMMEDIATE already keeps every other writer out: nothing to skip.
+        return self.query(sql, params)
+
+    def execute(self, sql: str, params: Params = ()) -> None:
         self._conn.execute(sql, params)
 
+    def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
+        self._conn.executemany(sql, rows)
+
     def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
-        head = self._conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev_hash = (head["seq"], head["hash"]) if head else (0, GENESIS_HASH)
+        if self.appended:  # the head is our own last event: no need to ask the database again
+            seq, prev_hash = self.appended[-1].seq, self.appended[-1].hash
+        else:
+            head = self._conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev_hash = (head["seq"], head["hash"]) if head else (0, GENESIS_HASH)
         meta_json = canonical_json(meta.as_dict())
         stored: list[StoredEvent] = []
         for event in events:
@@ -118,8 +141,9 @@ class SqliteEventStore:
         path: str | Path,
         projector: Projector | None = None,
         *,
-        synchronous: str = "FULL",
+        synchronous: str = "NORMAL",
         create: bool = True,
+        migrate: bool = True,
     ):
         self.path = Path(path)
         if not create and not self.path.exists():
@@ -133,8 +157,13 @@ class SqliteEventStore:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         # Callbacks run after a commit with the events it appended (wake-ups, live streams).
-        self.listeners: list[Any] = []
-        self.migrate()
+        self.listeners: list[Listener] = []
+        if migrate:
+            self.migrate()
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     # -- connections -------------------------------------------------------------------
     def _connection(self) -> sqlite3.Connection:
@@ -186,6 +215,14 @@ class SqliteEventStore:
             ran.append(migration.name)
         return ran
 
+    def pending_migrations(self) -> list[str]:
+        conn = self._connection()
+        exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+        applied = set()
+        if exists.fetchone():
+            applied = {r["number"] for r in conn.execute("SELECT number FROM schema_migrations")}
+        return [m.name for m in migrations_for("sqlite") if m.number not in applied]
+
     # -- writes ------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[SqliteTransaction]:
@@ -199,12 +236,45 @@ class SqliteEventStore:
             raise
         conn.execute("COMMIT")
         if tx.appended:
+            if self._synchronous == "NORMAL" and any(must_reach_disk(e) for e in tx.appended):
+                self._flush_wal()
             for listener in list(self.listeners):
                 listener(tx.appended)
+
+    def _flush_wal(self) -> None:
+        """fsync the write-ahead log: everything committed so far is now on disk.
+
+        In WAL mode with synchronous=NORMAL, SQLite does not sync at commit (a process crash
+        loses nothing; a power cut may lose the last commits). Commits that take something in
+        from, or send something out to, the world are flushed here before they return; the
+        bookkeeping commits between them ride along with the next flush.
+        """
+        wal = self.path.with_name(self.path.name + "-wal")
+        try:
+            fd = os.open(wal, os.O_RDONLY)
+        except FileNotFoundError:  # already checkpointed into the main file, which SQLite synced
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    # SQLite has one writer at a time anyway: a claim is an ordinary write transaction.
+    claim_transaction = transaction
 
     def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
         with self.transaction() as tx:
             return tx.append(events, meta)
+
+    def execute_unlogged(self, sql: str, params: Params = ()) -> None:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")  # SQLite's single write lock, held for one statement
+        try:
+            conn.execute(sql, params)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     # -- reads -------------------------------------------------------------------------
     def read(
@@ -233,8 +303,19 @@ class SqliteEventStore:
             if remaining is not None:
                 remaining -= len(rows)
 
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         return self._connection().execute(sql, params).fetchall()
+
+    @contextmanager
+    def consistent_read(self) -> Iterator[SqliteTransaction]:
+        conn = self._connection()
+        # A deferred BEGIN is a read transaction: in WAL mode it sees one moment and never
+        # blocks the writer.
+        conn.execute("BEGIN")
+        try:
+            yield SqliteTransaction(conn, None)
+        finally:
+            conn.execute("ROLLBACK")
 
     def head(self) -> tuple[int, str]:
         row = self.query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
@@ -246,6 +327,21 @@ class SqliteEventStore:
             " ('events', 'schema_migrations') AND name NOT LIKE 'sqlite_%' ORDER BY name"
         )
         return [r["name"] for r in rows]
+
+    @contextmanager
+    def scratch(self) -> Iterator[SqliteEventStore]:
+        """An empty database in a temporary folder; speed over durability, deleted on exit."""
+        with tempfile.TemporaryDirectory(prefix="masthead-replay-") as folder:
+            store = SqliteEventStore(Path(folder) / "replay.db", synchronous="OFF")
+            try:
+                yield store
+            finally:
+                store.close()
+
+    def listen(self, wake: Callable[[], None]) -> Callable[[], None]:
+        # No channel between processes: this process's appends reach `listeners`, and
+        # workers poll for the rest.
+        return lambda: None
 
 
 def _split_sql(script: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""The EventStore port. Adapters (SQLite now, Postgres later) implement it beside this file.
+"""The EventStore port. Adapters (SQLite, Postgres) implement it beside this file.
 
 Projections are applied inside the append's transaction through a `Projector` hook, so the
 read models never lag the log and never disagree with it after a crash.
@@ -6,11 +6,14 @@ read models never lag the log and never disagree with it after a crash.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from masthead.events.model import Meta, NewEvent, StoredEvent
+
+Params = Sequence[Any] | dict[str, Any]
+Listener = Callable[[list[StoredEvent]], None]
 
 
 class Projector(Protocol):
@@ -20,14 +23,28 @@ class Projector(Protocol):
 
 
 class Transaction(Protocol):
-    """One serialised unit of work: read models and append, all or nothing."""
+    """One serialised unit of work: read models and append, all or nothing.
 
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+    SQL is written once for both backends, with `?` or `:name` placeholders; the Postgres
+    adapter translates them.
+    """
+
+    def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         """Run a read query on the projection tables."""
         ...
 
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> None:
+    def query_skip_locked(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        """A `SELECT` whose rows are locked until commit and skipped by other transactions
+        doing the same (Postgres: `FOR UPDATE SKIP LOCKED`). On SQLite the write lock already
+        keeps every other writer out, so it is a plain query."""
+        ...
+
+    def execute(self, sql: str, params: Params = ()) -> None:
         """Write to a projection table (projectors only)."""
+        ...
+
+    def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
+        """The same write for many rows at once (restoring a snapshot, rebuilding)."""
         ...
 
     def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
@@ -36,8 +53,22 @@ class Transaction(Protocol):
 
 
 class EventStore(Protocol):
+    backend: str  # "sqlite" | "postgres"
+    # Called after each commit that appended events, in the committing process.
+    listeners: list[Listener]
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for people: a file path, or a URL without its password."""
+        ...
+
     def transaction(self) -> AbstractContextManager[Transaction]:
         """Begin a write transaction that serialises with every other writer."""
+        ...
+
+    def claim_transaction(self) -> AbstractContextManager[Transaction]:
+        """A write transaction that may lock rows with `query_skip_locked` before it takes
+        the append lock (which its first `append` takes); only for claiming queued work."""
         ...
 
     def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
@@ -50,12 +81,39 @@ class EventStore(Protocol):
         """Events with seq > since, in global order, optionally of one stream."""
         ...
 
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         """A read-only query on the projections, outside any write transaction."""
+        ...
+
+    def consistent_read(self) -> AbstractContextManager[Transaction]:
+        """A read-only transaction: every query in it sees the database as of one moment,
+        without blocking writers (for snapshots). Do not append or execute in it."""
+        ...
+
+    def execute_unlogged(self, sql: str, params: Params = ()) -> None:
+        """Write to a table that is not derived from the log (the worker registry, snapshots),
+        in a short transaction of its own that does not wait for the append lock on Postgres."""
         ...
 
     def head(self) -> tuple[int, str]:
         """The last seq and its hash ((0, GENESIS_HASH) for an empty log)."""
+        ...
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations this database has not seen; return their names."""
+        ...
+
+    def projection_tables(self) -> list[str]:
+        """Every table except the log and the migration record, sorted by name."""
+        ...
+
+    def scratch(self) -> AbstractContextManager[EventStore]:
+        """An empty store of the same kind with the same schema, removed on exit."""
+        ...
+
+    def listen(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call `wake` when another process commits work for the queue (a hint only: callers
+        also poll). Returns a function that stops listening."""
         ...
 
     def close(self) -> None: ...

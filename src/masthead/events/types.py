@@ -86,6 +86,14 @@ class TaskClaimed(EventData):
     attempt: int
 
 
+class TaskLeaseExtended(EventData):
+    """The worker holding the task is alive and still running it: its lease runs longer."""
+
+    id: str
+    worker: str
+    lease_until: float
+
+
 class TaskSucceeded(EventData):
     id: str
     output: dict[str, Any]

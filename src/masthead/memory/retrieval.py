@@ -166,7 +166,8 @@ class Retriever:
         kept: list[tuple[Candidate, np.ndarray | None]] = []
         dropped: list[tuple[Candidate, str]] = []
         # The most certain first, and of equal certainty the newest: whatever is kept first wins.
-        for candidate in sorted(candidates, key=lambda c: (-c.item.confidence, -c.item.seq)):
+        for candidate in sorted(candidates, key=lambda c: (c.item.confidence, c.item.created_at, c.item.seq),
+                                reverse=True):
             vector = index.vector(candidate.item.id)
             twin = next(
                 (other for other, other_vector in kept

@@ -104,6 +104,11 @@ def _task_claimed(tx: Transaction, event: StoredEvent) -> None:
                  attempts=d["attempt"], wait_reason=None)
 
 
+@handles("TaskLeaseExtended")
+def _task_lease_extended(tx: Transaction, event: StoredEvent) -> None:
+    _task_update(tx, event, lease_until=event.data["lease_until"])
+
+
 @handles("TaskSucceeded")
 def _task_succeeded(tx: Transaction, event: StoredEvent) -> None:
     _task_update(tx, event, status="done", lease_owner=None, lease_until=None,

@@ -1,28 +1,27 @@
 """Rebuild every projection from the log and compare it with the live database.
 
-`verify` walks the hash chain, replays all events into a scratch SQLite file with the same
-migrations, and compares each projection table row by row. The first difference is reported
-by table and key, so an operator can see exactly what drifted.
+`verify` walks the hash chain, replays all events into a scratch store of the same kind (a
+temporary SQLite file, or a temporary Postgres schema) with the same migrations, and compares
+each projection table row by row. The first difference is reported by table and key, so an
+operator can see exactly what drifted. It always starts from zero, never from a snapshot.
 """
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from masthead.events.model import GENESIS_HASH, canonical_json, chain_hash
-from masthead.events.sqlite_store import SqliteEventStore
-from masthead.events.store import EventStore
+from masthead.events.model import GENESIS_HASH, StoredEvent, canonical_json, chain_hash
+from masthead.events.store import EventStore, Transaction
 from masthead.projections.read_models import ReadModelProjector
 
 Progress = Callable[[int], None]
 
-# Caches derived from outside the log (embeddings depend on the configured embedder); they are
-# rebuilt by recomputing, never by replay, so verify does not compare them.
-CACHE_TABLES = frozenset({"memory_vectors"})
+# Tables that are not built from the log, so replay neither rebuilds nor compares them:
+# caches (embeddings depend on the configured embedder and are recomputed), the worker
+# registry, the snapshots themselves, and Postgres's commit barrier.
+CACHE_TABLES = frozenset({"memory_vectors", "workers", "snapshots", "commit_barrier"})
+BATCH = 5_000
 
 
 @dataclass(frozen=True)
@@ -35,6 +34,10 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return self.problem is None
+
+
+def read_model_tables(store: EventStore) -> list[str]:
+    return [t for t in store.projection_tables() if t not in CACHE_TABLES]
 
 
 def verify_chain(store: EventStore, progress: Progress | None = None) -> tuple[int, str | None]:
@@ -57,28 +60,35 @@ def verify_chain(store: EventStore, progress: Progress | None = None) -> tuple[i
     return count, None
 
 
-def rebuild_into(source: EventStore, target: SqliteEventStore, progress: Progress | None = None) -> int:
-    """Apply every event of `source` to `target`'s projections (target's log is rewritten too)."""
+def project(tx: Transaction, events: Iterable[StoredEvent]) -> int:
+    """Apply events to the read models on `tx` (the events are already in its log)."""
     projector = ReadModelProjector()
     count = 0
-    batch: list[Any] = []
+    for event in events:
+        projector.apply(tx, event)
+        count += 1
+    return count
+
+
+def rebuild_into(source: EventStore, target: EventStore, progress: Progress | None = None) -> int:
+    """Copy every event of `source` into `target`'s log and apply it to `target`'s projections."""
+    count = 0
+    batch: list[StoredEvent] = []
 
     def flush() -> None:
         with target.transaction() as tx:
-            for event in batch:
-                tx.execute(
-                    "INSERT INTO events (seq, stream, version, type, data, meta, hash)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (event.seq, event.stream, event.version, event.type,
-                     canonical_json(event.data), canonical_json(event.meta.as_dict()), event.hash),
-                )
-                projector.apply(tx, event)
+            tx.execute_many(
+                "INSERT INTO events (seq, stream, version, type, data, meta, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(e.seq, e.stream, e.version, e.type, canonical_json(e.data),
+                  canonical_json(e.meta.as_dict()), e.hash) for e in batch],
+            )
+            project(tx, batch)
         batch.clear()
 
     for event in source.read():
         batch.append(event)
         count += 1
-        if len(batch) >= 5_000:
+        if len(batch) >= BATCH:
             flush()
             if progress is not None:
                 progress(count)
@@ -87,9 +97,9 @@ def rebuild_into(source: EventStore, target: SqliteEventStore, progress: Progres
     return count
 
 
-def compare_tables(live: SqliteEventStore, rebuilt: SqliteEventStore) -> tuple[int, int, str | None]:
-    tables = [t for t in live.projection_tables() if t not in CACHE_TABLES]
-    rebuilt_tables = [t for t in rebuilt.projection_tables() if t not in CACHE_TABLES]
+def compare_tables(live: EventStore, rebuilt: EventStore) -> tuple[int, int, str | None]:
+    tables = read_model_tables(live)
+    rebuilt_tables = read_model_tables(rebuilt)
     if tables != rebuilt_tables:
         return 0, 0, f"projection tables differ: live {tables}, rebuilt {rebuilt_tables}"
     rows = 0
@@ -107,19 +117,15 @@ def compare_tables(live: SqliteEventStore, rebuilt: SqliteEventStore) -> tuple[i
     return len(tables), rows, None
 
 
-def _sorted_rows(store: SqliteEventStore, table: str) -> list[str]:
+def _sorted_rows(store: EventStore, table: str) -> list[str]:
     return sorted(canonical_json(row) for row in store.query(f"SELECT * FROM {table}"))
 
 
-def verify(store: SqliteEventStore, progress: Progress | None = None) -> VerifyReport:
+def verify(store: EventStore, progress: Progress | None = None) -> VerifyReport:
     count, problem = verify_chain(store, progress)
     if problem is not None:
         return VerifyReport(count, 0, 0, problem)
-    with tempfile.TemporaryDirectory(prefix="masthead-replay-") as scratch:
-        rebuilt = SqliteEventStore(Path(scratch) / "replay.db", synchronous="OFF")
-        try:
-            rebuild_into(store, rebuilt, progress)
-            tables, rows, problem = compare_tables(store, rebuilt)
-        finally:
-            rebuilt.close()
+    with store.scratch() as rebuilt:
+        rebuild_into(store, rebuilt, progress)
+        tables, rows, problem = compare_tables(store, rebuilt)
     return VerifyReport(count, tables, rows, problem)

@@ -43,6 +43,8 @@ class RateLimiter:
 
     def try_acquire(self, tokens: int) -> tuple[Permit | None, float, str]:
         """A permit, or None with how long to wait and which limit is in the way."""
+        if self.rpm is None and self.tpm is None and self.max_concurrent is None:
+            return Permit(None, [0.0, 0.0, 0.0]), 0.0, ""  # nothing to count
         with self._lock:
             now = self._clock()
             while self._log and self._log[0][2] == 0.0 and self._log[0][0] <= now - WINDOW:

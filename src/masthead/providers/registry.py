@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Callable
 
-from masthead.config import MastheadConfig
+from masthead.config import KNOWN_PROVIDERS, MastheadConfig
 from masthead.errors import ConfigError, NotFoundError
 from masthead.providers.base import Provider
 
@@ -16,6 +16,7 @@ _FACTORIES: dict[str, ProviderFactory] = {}
 
 def register_provider(provider_id: str, factory: ProviderFactory) -> None:
     _FACTORIES[provider_id] = factory
+    KNOWN_PROVIDERS.add(provider_id)
 
 
 def _local(config: MastheadConfig, environ: dict[str, str]) -> Provider:

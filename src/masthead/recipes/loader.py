@@ -54,11 +54,18 @@ def _workspace_sources(workspace: Path | None) -> dict[str, tuple[str, str]]:
     return found
 
 
+_PARSED: dict[tuple[str, str], Recipe] = {}
+
+
 def load_recipes(workspace: Path | None) -> dict[str, tuple[Recipe, str]]:
-    """All recipes by name, with where each came from."""
+    """All recipes by name, with where each came from. Files are read every time (an edit
+    takes effect at once); parsing is cached by content, since YAML parsing is the slow part."""
     recipes: dict[str, tuple[Recipe, str]] = {}
     for text, source in {**_builtin_sources(), **_workspace_sources(workspace)}.values():
-        recipe = parse_recipe(text, source)
+        key = (source, text)
+        recipe = _PARSED.get(key)
+        if recipe is None:
+            recipe = _PARSED[key] = parse_recipe(text, source)
         recipes[recipe.name] = (recipe, source)
     return recipes
 

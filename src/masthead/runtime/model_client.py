@@ -13,12 +13,13 @@ tier's fallback chain when a model is unavailable or over budget.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from tenacity import (
@@ -94,7 +95,7 @@ class RecordingModelClient:
 
     def generate(self, messages: list[Message], schema: type[T], *, max_tokens: int | None = None) -> T:
         tier = self._config.models[self._tier]
-        json_schema = schema.model_json_schema()
+        json_schema = _json_schema(schema)
         problem = ""
         for attempt in range(SCHEMA_TRIES):
             request = ModelRequest(
@@ -309,6 +310,17 @@ class RecordingModelClient:
 
     def _meta(self, actor: str = "system") -> Meta:
         return Meta(actor=actor, at=utc_now(), causation_id=self._call.task_id, correlation_id=self._call.job_id)
+
+
+@functools.cache
+def _schema_cached(schema: type[BaseModel]) -> str:
+    return json.dumps(schema.model_json_schema())
+
+
+def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    # Generating a JSON schema takes pydantic ~0.3 ms; a schema never changes in a process.
+    loaded: dict[str, Any] = json.loads(_schema_cached(schema))
+    return loaded
 
 
 def _prompt_tokens(request: ModelRequest) -> int:

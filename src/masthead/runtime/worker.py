@@ -33,6 +33,7 @@ from masthead.events.types import (
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.guards import Deferral, NeedsHuman
 from masthead.runtime.jobs import schedule
+from masthead.runtime.lease import LeaseKeeper
 from masthead.runtime.steps import HANDLERS, StepOutcome, StepServices
 from masthead.windows import next_open
 
@@ -40,6 +41,18 @@ from masthead.windows import next_open
 HUMAN_FINISHABLE = {"agent", "check", "refine"}
 
 HOST = socket.gethostname()
+
+# Events after whose commit a task may be ready to claim: workers elsewhere are woken for them
+# (Postgres NOTIFY). Timed waits (retries, soft gates) are found by polling.
+WAKE_EVENTS = frozenset({"TaskEnqueued", "TaskWoken", "TaskRetryScheduled"})
+
+# Ready tasks, most urgent first. Priority with ageing: a task gains a point per `ageing`
+# seconds waited, so a flood of high-priority work cannot starve low-priority tasks forever.
+READY_TASKS = (
+    "SELECT * FROM tasks WHERE (status IN ('queued', 'waiting_rate_limit', 'off_peak',"
+    " 'deferred_budget') AND run_after <= :now) OR (status = 'running' AND lease_until < :now)"
+    " ORDER BY priority + (:now - enqueued_at) / :ageing DESC, created_seq LIMIT 1"
+)
 
 
 @dataclass(frozen=True)
@@ -79,38 +92,45 @@ class Worker:
     # -- claiming ------------------------------------------------------------------------
     def claim(self, now: float | None = None) -> dict[str, Any] | None:
         now = time.time() if now is None else now
-        with self.store.transaction() as tx:
-            # Priority with ageing: a task gains a point per `ageing_seconds` waited, so a flood
-            # of high-priority work cannot starve low-priority tasks forever.
-            rows = tx.query(
-                "SELECT * FROM tasks WHERE (status IN ('queued', 'waiting_rate_limit', 'off_peak',"
-                " 'deferred_budget') AND run_after <= :now) OR (status = 'running' AND lease_until < :now)"
-                " ORDER BY priority + (:now - enqueued_at) / :ageing DESC, created_seq LIMIT 1",
-                {"now": now, "ageing": self.ageing_seconds},
-            )
-            if not rows:
-                return None
-            task = rows[0]
-            claim = TaskClaimed(id=task["id"], worker=self.name, lease_until=now + self.lease_seconds,
-                                attempt=task["attempts"] + 1)
-            tx.append([claim.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
-            return tx.query("SELECT * FROM tasks WHERE id = ?", (task["id"],))[0]
+        try:
+            with self.store.claim_transaction() as tx:
+                # On Postgres the chosen row stays locked and other claimers skip it, so
+                # claimers pass each other; only the append below waits for the append lock.
+                rows = tx.query_skip_locked(READY_TASKS, {"now": now, "ageing": self.ageing_seconds})
+                if not rows:
+                    return None
+                task = rows[0]
+                claim = TaskClaimed(id=task["id"], worker=self.name, lease_until=now + self.lease_seconds,
+                                    attempt=task["attempts"] + 1)
+                tx.append([claim.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
+                return tx.query("SELECT * FROM tasks WHERE id = ?", (task["id"],))[0]
+        except ConcurrencyConflict:
+            return None  # someone changed the task first; the next look finds what is ready now
 
     # -- running -------------------------------------------------------------------------
     def run(self, task: dict[str, Any]) -> TaskReport:
+        lease = LeaseKeeper(self.store, task, self.name, self.lease_seconds, lambda: _meta(task)).start()
+        try:
+            return self._run(task, lease)
+        finally:
+            lease.release()
+
+    def _run(self, task: dict[str, Any], lease: LeaseKeeper) -> TaskReport:
         started = time.perf_counter()
         ctx: TaskContext | None = None
         try:
             ctx = load_context(self.store, task)
             self._check_off_peak(ctx)
             outcome = self._execute_with_timeout(task, ctx, ctx.step.timeout_seconds)
+            # Outcomes are appended at the version the last lease extension left the task at.
+            task = lease.release()
             self._finish(task, outcome)
         except ConcurrencyConflict as exc:
-            return self._conflict(task, exc, started)
+            return self._conflict(lease.release(), exc, started)
         except Deferral as deferral:
-            return self._defer(task, deferral, started)
+            return self._defer(lease.release(), deferral, started)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an event, never a crash
-            return self._failed(task, exc, started, ctx)
+            return self._failed(lease.release(), exc, started, ctx)
         status = "waiting" if outcome.waiting else "done"
         return TaskReport(task["id"], task["kind"], status, time.perf_counter() - started, outcome.wait_reason or "")
 

@@ -1,0 +1,405 @@
+"""Postgres adapter of the EventStore: the same log, read models and queue as SQLite, shared by
+worker processes on any number of machines.
+
+Serialising appends. `seq` is gap-free and the hash chain has one head, so one transaction
+appends at a time. A write transaction's first statement takes a transaction-scoped advisory
+lock (the "append lock"); it is held until COMMIT or ROLLBACK, so a crashed client can never
+leave it behind. That is exactly SQLite's `BEGIN IMMEDIATE`, on which the application relies
+when it reads and then appends (budget reservations, approvals, scheduling).
+
+Claims take the lock later (`claim_transaction`): the ready task is chosen and row-locked with
+`FOR UPDATE SKIP LOCKED` first, so concurrent claimers pass each other instead of queueing on
+the append lock, and only the `TaskClaimed` append takes it.
+
+Durability without holding the lock through an fsync. A commit that waits for the disk would
+keep the append lock for the whole flush (about 6 ms here), capping every worker together at
+~170 appends/s. So appends commit with `synchronous_commit = off` (the lock goes as soon as
+the commit is in the WAL buffers), and then, outside the lock, a durable transaction writes
+one row of `commit_barrier`: its synchronous commit returns only when the WAL up to and
+including our append is flushed, and concurrent barriers share one flush. `append()` returns
+after the barrier, so a caller acts on durable data, as with a synchronous commit. Others may
+see an append a few milliseconds before it is durable; if the server crashed in that window
+the log would lose its newest events but stay a consistent prefix (WAL replays in order).
+`synchronous = "NORMAL"` skips the barrier (like SQLite's NORMAL: a server crash may lose the
+last fraction of a second; a client crash loses nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.adapt import Loader
+from psycopg.rows import dict_row
+
+from masthead.errors import ConcurrencyConflict, ConfigError
+from masthead.events.migrate import migrations_for
+from masthead.events.model import (
+    ANY_VERSION,
+    GENESIS_HASH,
+    Meta,
+    NewEvent,
+    StoredEvent,
+    canonical_json,
+    chain_hash,
+    event_from_row,
+)
+from masthead.events.postgres_params import to_params, to_psycopg
+from masthead.events.store import Listener, Params, Projector
+
+# Errors that mean "another transaction got in the way; try again", never "the data is wrong".
+_RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable)
+# Migrations take their own advisory lock: many workers may start at once on a new version.
+_MIGRATION_LOCK = 0x6D61_7374  # "mast"
+_BARRIER_SQL = (
+    "INSERT INTO commit_barrier (backend_pid, commits) VALUES (pg_backend_pid(), 1)"
+    " ON CONFLICT (backend_pid) DO UPDATE SET commits = commit_barrier.commits + 1"
+)
+
+
+class _NumberLoader(Loader):
+    """`numeric` results (SUM of a BIGINT, literals) as int or float, like SQLite returns them,
+    never Decimal: the application compares and formats them as plain numbers."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data).decode("ascii")
+        if text.lstrip("-").isdigit():
+            return int(text)
+        return float(text)
+
+
+def redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresTransaction:
+    def __init__(self, store: PostgresEventStore, conn: psycopg.Connection[Any], *, locked: bool):
+        self._store = store
+        self._conn = conn
+        self._locked = locked
+        self.appended: list[StoredEvent] = []
+        self.wrote = False
+
+    def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        return self._conn.execute(to_psycopg(sql), to_params(params)).fetchall()
+
+    def query_skip_locked(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        # The rows stay locked until this transaction ends; other claimers skip them rather than
+        # wait, so each claimer gets a different task without queueing behind the others.
+        return self.query(sql + " FOR UPDATE SKIP LOCKED", params)
+
+    def execute(self, sql: str, params: Params = ()) -> None:
+        self.wrote = True
+        self._conn.execute(to_psycopg(sql), to_params(params))
+
+    def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
+        self.wrote = True
+        with self._conn.cursor() as cursor:
+            cursor.executemany(to_psycopg(sql), [to_params(row) for row in rows])
+
+    def take_append_lock(self) -> None:
+        if not self._locked:
+            self._store.lock_for_append(self._conn)
+            self._locked = True
+
+    def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
+        self.take_append_lock()
+        self.wrote = True
+        head = self._conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev_hash = (head["seq"], head["hash"]) if head else (0, GENESIS_HASH)
+        streams = sorted({event.stream for event in events})
+        versions = {
+            row["stream"]: int(row["v"])
+            for row in self._conn.execute(
+                "SELECT stream, MAX(version) AS v FROM events WHERE stream = ANY(%s) GROUP BY stream", (streams,)
+            )
+        }
+        meta_json = canonical_json(meta.as_dict())
+        stored: list[StoredEvent] = []
+        for event in events:
+            current = versions.get(event.stream, 0)
+            if event.expected_version != ANY_VERSION and current != event.expected_version:
+                raise ConcurrencyConflict(
+                    f"stream {event.stream} is at version {current}, expected {event.expected_version}",
+                    fix="reload the latest state and try again",
+                )
+            seq += 1
+            version = current + 1
+            versions[event.stream] = version
+            data_json = canonical_json(event.data)
+            digest = chain_hash(prev_hash, seq, event.stream, version, event.type, data_json, meta_json)
+            try:
+                self._conn.execute(
+                    "INSERT INTO events (seq, stream, version, type, data, meta, hash)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (seq, event.stream, version, event.type, data_json, meta_json, digest),
+                )
+            except pg_errors.UniqueViolation as exc:  # someone appended without the lock
+                raise ConcurrencyConflict(
+                    f"stream {event.stream} version {version} already exists",
+                    fix="reload the latest state and try again",
+                ) from exc
+            record = StoredEvent(seq=seq, stream=event.stream, version=version, type=event.type,
+                                 data=json.loads(data_json), meta=meta, hash=digest)
+            if self._store.projector is not None:
+                self._store.projector.apply(self, record)
+            stored.append(record)
+            prev_hash = digest
+        self.appended.extend(stored)
+        return stored
+
+
+class PostgresEventStore:
+    """The log and its projections in one Postgres schema."""
+
+    backend = "postgres"
+
+    def __init__(
+        self,
+        url: str,
+        projector: Projector | None = None,
+        *,
+        schema: str | None = None,
+        synchronous: str = "FULL",
+        migrate: bool = True,
+        notify_types: frozenset[str] = frozenset(),
+        flush_under_lock: bool = False,
+    ):
+        self.url = url
+        self.projector = projector
+        self.schema = schema
+        self._durable = synchronous == "FULL"
+        # The plain strategy (commit synchronously while holding the lock); kept so
+        # benchmarks/workers.py can measure what the barrier buys.
+        self._flush_under_lock = flush_under_lock
+        self.notify_types = notify_types
+        namespace = schema or "public"
+        # Each schema has its own log, so its own append lock and wake-up channel.
+        self._lock_key = zlib.crc32(f"masthead-append:{namespace}".encode())
+        self.channel = f"masthead_wake_{zlib.crc32(namespace.encode()):08x}"
+        self._local = threading.local()
+        self._all: list[psycopg.Connection[Any]] = []
+        self._all_lock = threading.Lock()
+        self.listeners: list[Listener] = []
+        self._connection()  # fail now, with a clear message, if the server cannot be reached
+        if migrate:
+            self.migrate()
+
+    @property
+    def location(self) -> str:
+        shown = redact_url(self.url)
+        return f"{shown} (schema {self.schema})" if self.schema else shown
+
+    # -- connections -------------------------------------------------------------------
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise ConfigError(
+                f"cannot connect to Postgres at {redact_url(self.url)}: {str(exc).strip().splitlines()[0]}",
+                fix="check the URL in [workspace] database or MASTHEAD_DATABASE_URL, and that the server runs"
+                    " and the database exists (createdb NAME)",
+            ) from None
+        conn.adapters.register_loader("numeric", _NumberLoader)
+        if self.schema:
+            # Our tables live in (and are created in) the schema; extension types such as
+            # pgvector's stay reachable in public.
+            conn.execute("SELECT set_config('search_path', %s, false)", (f'"{self.schema}", public',))
+        return conn
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.broken:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # -- schema ------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Apply the migrations this database has not seen; return their names."""
+        conn = self._connection()
+        ran = []
+        for migration in migrations_for("postgres"):
+            with conn.transaction():
+                # One migrator at a time; the others wait, then find the migration recorded.
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations"
+                             " (number INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+                done = conn.execute("SELECT 1 FROM schema_migrations WHERE number = %s",
+                                    (migration.number,)).fetchone()
+                if done:
+                    continue
+                conn.execute(migration.sql.encode("utf-8"))  # several statements, no parameters
+                conn.execute("INSERT INTO schema_migrations (number, name) VALUES (%s, %s)",
+                             (migration.number, migration.name))
+            ran.append(migration.name)
+        return ran
+
+    def pending_migrations(self) -> list[str]:
+        conn = self._connection()
+        exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AS e").fetchone()
+        applied = set()
+        if exists and exists["e"]:
+            applied = {r["number"] for r in conn.execute("SELECT number FROM schema_migrations")}
+        return [m.name for m in migrations_for("postgres") if m.number not in applied]
+
+    # -- writes ------------------------------------------------------------------------
+    def lock_for_append(self, conn: psycopg.Connection[Any]) -> None:
+        # The append lock: held to the end of the transaction; see the module docstring.
+        # The same statement turns off waiting for the disk at commit unless the plain
+        # strategy is measured; the barrier after the commit waits instead.
+        sync = "on" if self._flush_under_lock else "off"
+        conn.execute("SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', %s, true)",
+                     (self._lock_key, sync))
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresTransaction]:
+        with self._write(locked=True) as tx:
+            yield tx
+
+    @contextmanager
+    def claim_transaction(self) -> Iterator[PostgresTransaction]:
+        with self._write(locked=False) as tx:
+            yield tx
+
+    @contextmanager
+    def _write(self, *, locked: bool) -> Iterator[PostgresTransaction]:
+        conn = self._connection()
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            raise RuntimeError("a write transaction is already open on this thread; nest no transactions")
+        try:
+            with conn.transaction():
+                if locked:
+                    self.lock_for_append(conn)
+                tx = PostgresTransaction(self, conn, locked=locked)
+                yield tx
+                if self.notify_types and any(e.type in self.notify_types for e in tx.appended):
+                    # Delivered at commit, to every LISTENing worker: a wake-up hint, never data.
+                    conn.execute("SELECT pg_notify(%s, '')", (self.channel,))
+        except _RETRYABLE as exc:
+            raise ConcurrencyConflict(
+                f"another transaction got in the way ({type(exc).__name__})", fix="try again"
+            ) from exc
+        if tx.wrote and self._durable and not self._flush_under_lock:
+            conn.execute(_BARRIER_SQL)
+        if tx.appended:
+            for listener in list(self.listeners):
+                listener(tx.appended)
+
+    def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
+        with self.transaction() as tx:
+            return tx.append(events, meta)
+
+    def execute_unlogged(self, sql: str, params: Params = ()) -> None:
+        conn = self._connection()
+        with conn.transaction():
+            # Bookkeeping (worker beats, snapshots): no append lock, no wait for the disk.
+            conn.execute("SELECT set_config('synchronous_commit', 'off', true)")
+            conn.execute(to_psycopg(sql), to_params(params))
+
+    # -- reads -------------------------------------------------------------------------
+    def read(
+        self, *, since: int = 0, stream: str | None = None, limit: int | None = None
+    ) -> Iterator[StoredEvent]:
+        conn = self._connection()
+        batch = 1000 if limit is None else min(limit, 1000)
+        remaining = limit
+        cursor_seq = since
+        while remaining is None or remaining > 0:
+            size = batch if remaining is None else min(batch, remaining)
+            if stream is None:
+                rows = conn.execute("SELECT * FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
+                                    (cursor_seq, size)).fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT * FROM events WHERE stream = %s AND seq > %s ORDER BY seq LIMIT %s",
+                    (stream, cursor_seq, size),
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield event_from_row(row)
+            cursor_seq = rows[-1]["seq"]
+            if remaining is not None:
+                remaining -= len(rows)
+
+    def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        return self._connection().execute(to_psycopg(sql), to_params(params)).fetchall()
+
+    @contextmanager
+    def consistent_read(self) -> Iterator[PostgresTransaction]:
+        conn = self._connection()
+        with conn.transaction():
+            # One snapshot for every statement, and no locks that would hold up writers.
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield PostgresTransaction(self, conn, locked=True)
+
+    def head(self) -> tuple[int, str]:
+        row = self.query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        return (row[0]["seq"], row[0]["hash"]) if row else (0, GENESIS_HASH)
+
+    def projection_tables(self) -> list[str]:
+        rows = self.query(
+            "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
+            " AND table_type = 'BASE TABLE' AND table_name NOT IN ('events', 'schema_migrations')"
+            " ORDER BY table_name"
+        )
+        return [r["name"] for r in rows]
+
+    @contextmanager
+    def scratch(self) -> Iterator[PostgresEventStore]:
+        """An empty schema in the same database, dropped on exit."""
+        name = f"masthead_scratch_{uuid.uuid4().hex[:12]}"
+        self._connection().execute(f'CREATE SCHEMA "{name}"')
+        store = PostgresEventStore(self.url, schema=name, synchronous="NORMAL")
+        try:
+            yield store
+        finally:
+            store.close()
+            self._connection().execute(f'DROP SCHEMA "{name}" CASCADE')
+
+    # -- wake-ups ----------------------------------------------------------------------
+    def listen(self, wake: Callable[[], None]) -> Callable[[], None]:
+        stop = threading.Event()
+        thread = threading.Thread(target=self._listen_loop, args=(wake, stop), name="masthead-listen", daemon=True)
+        thread.start()
+
+        def stop_listening() -> None:
+            stop.set()
+            thread.join(5)
+
+        return stop_listening
+
+    def _listen_loop(self, wake: Callable[[], None], stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+                    conn.execute(f"LISTEN {self.channel}")
+                    wake()  # anything committed while we were not listening is found by this look
+                    while not stop.is_set():
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            wake()
+            except psycopg.OperationalError:
+                # The server went away; workers keep polling meanwhile. Try again shortly.
+                stop.wait(1.0)
