@@ -197,6 +197,13 @@ def _default_models() -> dict[str, TierSection]:
     }
 
 
+class SnapshotsSection(_Strict):
+    every_events: int = Field(
+        100_000, ge=0, description="take a projection snapshot after this many new events (0 = never)"
+    )
+    keep: int = Field(2, ge=1, le=100, description="how many snapshots to keep, newest first")
+
+
 class MastheadConfig(_Strict):
     workspace: WorkspaceSection = WorkspaceSection()
     models: dict[str, TierSection] = Field(default_factory=_default_models)
@@ -208,6 +215,7 @@ class MastheadConfig(_Strict):
     budget: BudgetLimits = BudgetLimits()
     webhooks: dict[str, WebhookSection] = Field(default_factory=dict, description="keyed by source name")
     memory: MemorySection = MemorySection()
+    snapshots: SnapshotsSection = SnapshotsSection()
 
     @field_validator("models")
     @classmethod

@@ -349,4 +349,5 @@ def test_project_file_is_applied_only_when_valid(ws):
     result = masthead("project", "apply", "good.yaml", cwd=ws)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("applied project acme (revision 1)")
-    assert event_marks(ws)[0] == before[0] + 1
+    # ProjectApplied, and its one exemplar and one fact entering project memory.
+    assert event_marks(ws)[0] == before[0] + 3

@@ -226,7 +226,8 @@ def test_signal_run_review_and_publish_with_workspace_option(tmp_path, server):
 
     queue = cli("review", "list").stdout
     assert newsletter in queue and "why: " in queue
-    assert [q["piece_id"] for q in cli.json("review", "list")] == [newsletter]
+    queued = cli.json("review", "list")
+    assert [q["piece_id"] for q in queued["pieces"]] == [newsletter] and queued["steps"] == []
 
     approved = cli("review", "approve", newsletter, "--version", "1")
     assert approved.stdout.startswith(f"approved {newsletter} v1;")

@@ -15,8 +15,9 @@ from masthead.app.workspace import Workspace
 from masthead.errors import InputError, NotFoundError
 from masthead.memory.chunking import CHUNK_CHARS
 
-WORDS = ("invoice client payment reminder bank feed recurring quote expense receipt tax report export "
-         "currency template portal studio freelancer project deadline retainer deposit credit").split()
+WORDS = ("invoice", "client", "payment", "reminder", "bank", "feed", "recurring", "quote", "expense", "receipt",
+         "tax", "report", "export", "currency", "template", "portal", "studio", "freelancer", "project",
+         "deadline", "retainer", "deposit", "credit")
 
 
 @pytest.fixture

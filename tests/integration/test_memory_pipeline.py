@@ -11,6 +11,7 @@ import pytest
 from tests.support.harness import (
     KEY_ENV,
     PROJECT_YAML,
+    RELEASE_NOTES,
     add_release_notes,
     content_reply,
     pieces_by_channel,
@@ -199,8 +200,9 @@ def test_summaries_stand_in_for_old_history_and_lineage_says_so(tmp_path: Path, 
     ws.close()
 
 
+# Its own name: runtime.context caches parsed projects by (name, revision) for the whole process.
 VOICE_PROJECT = """\
-name: tallybook
+name: calmbook
 description: Invoicing software for freelancers.
 audience: Freelance designers and developers.
 voice:
@@ -233,7 +235,8 @@ def test_an_off_voice_draft_fails_the_voice_check_and_is_refined(tmp_path: Path,
         return content_reply(body)
 
     server.default_reply = reply
-    job = add_release_notes(ws)
+    job = commands.add_signal(ws, "calmbook", kind="release_notes", body=RELEASE_NOTES, title="Tallybook 3.2",
+                              priority="normal", source="test").job_ids[0]
     run(ws)
     detail = piece_detail(ws, pieces_by_channel(ws, job)["x"]["id"])
     first, second = detail["versions"]

@@ -62,13 +62,14 @@ class Workspace:
 
     def runner(self, *, concurrency: int | None = None,
                on_report: Callable[[TaskReport], None] | None = None,
-               on_text: Callable[[str, str], None] | None = None) -> Runner:
+               on_text: Callable[[str, str], None] | None = None, name: str | None = None) -> Runner:
         rt = self.config.runtime
         return Runner(self.store, self.services(on_text), concurrency=concurrency or rt.concurrency,
                       lease_seconds=rt.lease_seconds, backoff_base=rt.backoff_base_seconds,
                       backoff_max=rt.backoff_max_seconds, poll_interval=rt.poll_interval_seconds,
                       ageing_seconds=rt.ageing_seconds, max_active=rt.max_active_jobs_per_project,
-                      redact=self.redact, on_report=on_report)
+                      redact=self.redact, on_report=on_report, name=name,
+                      snapshot_every=self.config.snapshots.every_events, snapshot_keep=self.config.snapshots.keep)
 
     def close(self) -> None:
         self.store.close()

@@ -15,12 +15,15 @@ from masthead.cli import (
     demo,
     inspect,
     memory,
+    migrate,
     project,
     review,
     run,
     serve,
     signal,
+    snapshot,
     token,
+    workers,
     workspace_cmds,
 )
 from masthead.cli.common import CliState
@@ -43,7 +46,8 @@ def cli(ctx: click.Context, workspace: str | None) -> None:
     ctx.call_on_close(state.close)
 
 
-for module in (workspace_cmds, project, signal, run, review, inspect, memory, costs, demo, serve, token):
+for module in (workspace_cmds, project, signal, run, review, inspect, memory, costs, demo, serve, token,
+               workers, migrate, snapshot):
     module.register(cli)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from masthead.app.workspace import init_workspace
 from masthead.cli.common import CliState, pass_state, short
 from masthead.errors import InputError, IntegrityError
 from masthead.projections.replay import verify
+from masthead.projections.snapshots import rebuild_in_place
 
 
 @click.command("init")
@@ -24,7 +26,7 @@ def init_cmd(state: CliState, directory: Path | None) -> None:
     try:
         config = ws.root / "masthead.toml"
         click.echo(f"{'created' if created else 'kept existing'} {config}")
-        click.echo(f"database {ws.store.path}")
+        click.echo(f"database {ws.store.location}")
         click.echo("next: masthead project apply project.yaml  (see docs/configuration.md#project-yaml)")
     finally:
         ws.close()
@@ -49,20 +51,37 @@ def log_cmd(state: CliState, stream: str | None, since: int, limit: int | None, 
 
 
 @click.command("replay")
-@click.option("--verify", "do_verify", is_flag=True, required=True,
-              help="Rebuild every projection into a scratch database and compare.")
+@click.option("--verify", "do_verify", is_flag=True,
+              help="Rebuild every projection from zero into a scratch database and compare.")
+@click.option("--rebuild", is_flag=True,
+              help="Replace the read models in place: the newest snapshot plus the events after it.")
+@click.option("--from-zero", is_flag=True, help="With --rebuild: ignore snapshots and replay the whole log.")
 @pass_state
-def replay_cmd(state: CliState, do_verify: bool) -> None:
-    """Check the hash chain and that the read models equal a rebuild from the log."""
+def replay_cmd(state: CliState, do_verify: bool, rebuild: bool, from_zero: bool) -> None:
+    """Check the hash chain and that the read models equal a rebuild from the log (--verify), or
+    rebuild the read models in place (--rebuild; other writers wait until it is done)."""
+    if do_verify == rebuild:
+        raise InputError("pass exactly one of --verify and --rebuild", fix="masthead replay --verify")
+    if from_zero and not rebuild:
+        raise InputError("--from-zero only goes with --rebuild", fix="masthead replay --rebuild --from-zero")
     ws = state.workspace()
 
     def progress(count: int) -> None:
         click.echo(f"  replayed {count:,} events", err=True)
 
+    if rebuild:
+        started = time.perf_counter()
+        done = rebuild_in_place(ws.store, use_snapshot=not from_zero, progress=progress)
+        source = f"snapshot at seq {done.from_snapshot} ({done.restored_rows:,} rows)" \
+            if done.from_snapshot is not None else "zero"
+        click.echo(f"rebuilt the read models from {source} and {done.replayed:,} events after it, up to seq"
+                   f" {done.head}, in {time.perf_counter() - started:.2f} s")
+        return
     report = verify(ws.store, progress)
     if not report.ok:
         raise IntegrityError(f"replay --verify failed: {report.problem}",
-                             fix="restore the database from a backup (docs/operations.md)")
+                             fix="restore the database from a backup, or rebuild the read models if only they"
+                                 " drifted (masthead replay --rebuild; docs/operations.md)")
     click.echo(f"ok: {report.events:,} events, hash chain intact; {report.tables} projections "
                f"({report.rows:,} rows) equal a rebuild from the log")
 

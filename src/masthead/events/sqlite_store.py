@@ -200,6 +200,10 @@ class SqliteEventStore:
             if migration.number in applied:
                 continue
             conn.execute("BEGIN IMMEDIATE")
+            # Another process may have applied it since we looked: look again under the lock.
+            if conn.execute("SELECT 1 FROM schema_migrations WHERE number = ?", (migration.number,)).fetchone():
+                conn.execute("ROLLBACK")
+                continue
             try:
                 # executescript would commit on its own; run statements inside our transaction.
                 for statement in _split_sql(migration.sql):

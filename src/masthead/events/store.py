@@ -103,6 +103,10 @@ class EventStore(Protocol):
         """Apply the migrations this database has not seen; return their names."""
         ...
 
+    def pending_migrations(self) -> list[str]:
+        """The names of the migrations `migrate` would apply."""
+        ...
+
     def projection_tables(self) -> list[str]:
         """Every table except the log and the migration record, sorted by name."""
         ...

@@ -1,7 +1,9 @@
 """Retrieval: nearest items, meta-notes standing in for what they cover, scores, duplicates.
 
 1. The `candidates` nearest items in the groups the asker may see (its project, global memory,
-   its job's session) by cosine similarity.
+   its job's session) by cosine similarity. When the query names something most of those items
+   share (the product's own name), its direction is taken out of the query and the search is
+   run again (see `without_directions`).
 2. A candidate covered by a meta-note is replaced by that meta-note: one summary instead of
    many old items. The meta-note records which candidates it stood in for.
 3. Every candidate is scored (see `scoring`); those under the floor are dropped.
@@ -20,9 +22,17 @@ import numpy as np
 from masthead.config import MemorySection
 from masthead.events.memory_types import RetrievedItem, ScoreParts
 from masthead.events.store import EventStore
+from masthead.memory.index import VectorIndex
 from masthead.memory.items import GLOBAL_GROUP, MemoryItem, load_items
 from masthead.memory.packing import Packable, estimate_tokens, pack, tier_budgets
-from masthead.memory.scoring import age_days, informative, matched_terms, query_terms, score
+from masthead.memory.scoring import (
+    QueryTerms,
+    age_days,
+    informative,
+    matched_terms,
+    query_terms,
+    score,
+)
 from masthead.memory.vectors import IndexKeeper, Progress
 
 
@@ -46,6 +56,9 @@ class Ranking:
     ranked: list[Candidate]  # above the floor, duplicates removed, best first
     below_floor: list[Candidate] = field(default_factory=list)
     duplicates: list[tuple[Candidate, str]] = field(default_factory=list)  # (dropped, kept id)
+
+
+_WORD_VECTORS: dict[tuple[str, str], np.ndarray] = {}
 
 
 def without_directions(query: np.ndarray, directions: np.ndarray) -> np.ndarray:
@@ -78,28 +91,47 @@ class Retriever:
     def rank(self, query: str, *, project: str | None, role: str, job_id: str | None = None,
              progress: Progress | None = None) -> Ranking:
         index = self._keeper.current(progress)
-        query_vector = self._keeper.embedder.embed([query])[0]
         groups = [GLOBAL_GROUP]
         if project is not None:
             groups.append(f"project:{project}")
         if job_id is not None:
             groups.append(f"job:{job_id}")
-        hits = dict(index.search(query_vector, self._settings.candidates, groups))
-        items = self._visible(load_items(self._store.query, list(hits)), job_id)
         terms = query_terms(query)
+        items, query_vector = self._candidates(index, query, terms, groups, job_id)
+        similarity = {item_id: _cosine(index.vector(item_id), query_vector) for item_id in items}
+        stood_in = self._substitute_meta_notes(index, items, similarity, query_vector)
+        scored = self._score(items, similarity, stood_in, terms, role)
+        floor = self._settings.score_floor
+        below = sorted((c for c in scored if c.parts.total < floor), key=lambda c: -c.parts.total)
+        kept, duplicates = self._drop_duplicates(index, [c for c in scored if c.parts.total >= floor])
+        kept.sort(key=lambda c: (-c.parts.total, -c.item.seq))
+        return Ranking(query=query, considered=len(scored), ranked=kept, below_floor=below, duplicates=duplicates)
+
+    def pack(self, ranking: Ranking) -> tuple[list[Candidate], list[Candidate]]:
+        return pack(ranking.ranked, tier_budgets(self._settings))
+
+    # -- steps ---------------------------------------------------------------------------
+    def _candidates(self, index: VectorIndex, query: str, terms: QueryTerms, groups: list[str],
+                    job_id: str | None) -> tuple[dict[str, MemoryItem], np.ndarray]:
+        """The nearest items, and the query vector they are scored against."""
+        query_vector = self._keeper.embedder.embed([query])[0]
+        k = self._settings.candidates
+        items = self._visible(load_items(self._store.query, [i for i, _ in index.search(query_vector, k, groups)]),
+                              job_id)
         shared = sorted(terms.names - informative([matched_terms(terms, i.text) for i in items.values()]))
         if shared:
-            # Look again without the pull of names most of the memory shares (see below).
-            query_vector = without_directions(query_vector, self._keeper.embedder.embed(shared))
-            more = [i for i, _ in index.search(query_vector, self._settings.candidates, groups) if i not in items]
+            # Look again without the pull of names most of the memory shares.
+            query_vector = without_directions(query_vector, self._word_vectors(shared))
+            more = [i for i, _ in index.search(query_vector, k, groups) if i not in items]
             items |= self._visible(load_items(self._store.query, more), job_id)
-        similarity = {item_id: _cosine(index.vector(item_id), query_vector) for item_id in items}
-        stood_in = self._substitute_meta_notes(items, similarity, query_vector)
-        now = self._clock()
+        return items, query_vector
+
+    def _score(self, items: dict[str, MemoryItem], similarity: dict[str, float], stood_in: dict[str, list[str]],
+               terms: QueryTerms, role: str) -> list[Candidate]:
+        settings, now = self._settings, self._clock()
         matches = {item_id: matched_terms(terms, item.text) for item_id, item in items.items()}
         telling = informative(list(matches.values()))
-        settings = self._settings
-        scored = [
+        return [
             Candidate(
                 tier=item.tier, tokens=estimate_tokens(item.text), item=item,
                 parts=score(similarity=similarity[item.id], age=age_days(item.created_at, now),
@@ -111,17 +143,16 @@ class Retriever:
             )
             for item in items.values()
         ]
-        floor = self._settings.score_floor
-        below = [c for c in scored if c.parts.total < floor]
-        kept, duplicates = self._drop_duplicates([c for c in scored if c.parts.total >= floor])
-        kept.sort(key=lambda c: (-c.parts.total, -c.item.seq))
-        below.sort(key=lambda c: -c.parts.total)
-        return Ranking(query=query, considered=len(scored), ranked=kept, below_floor=below, duplicates=duplicates)
 
-    def pack(self, ranking: Ranking) -> tuple[list[Candidate], list[Candidate]]:
-        return pack(ranking.ranked, tier_budgets(self._settings))
+    def _word_vectors(self, words: list[str]) -> np.ndarray:
+        """Vectors of single words (product names), embedded once per process and model."""
+        embedder = self._keeper.embedder
+        missing = [w for w in words if (embedder.model_id, w) not in _WORD_VECTORS]
+        if missing:
+            for word, vector in zip(missing, embedder.embed(missing), strict=True):
+                _WORD_VECTORS[(embedder.model_id, word)] = vector
+        return np.stack([_WORD_VECTORS[(embedder.model_id, w)] for w in words])
 
-    # -- steps ---------------------------------------------------------------------------
     def _visible(self, items: dict[str, MemoryItem], job_id: str | None) -> dict[str, MemoryItem]:
         """Session items count only while their job runs: the session ends with the job."""
         if not any(item.tier == "session" for item in items.values()):
@@ -131,7 +162,7 @@ class Retriever:
         )
         return {k: v for k, v in items.items() if v.tier != "session" or (running and v.job_id == job_id)}
 
-    def _substitute_meta_notes(self, items: dict[str, MemoryItem], similarity: dict[str, float],
+    def _substitute_meta_notes(self, index: VectorIndex, items: dict[str, MemoryItem], similarity: dict[str, float],
                                query_vector: np.ndarray) -> dict[str, list[str]]:
         """Replace covered candidates by their (newest) meta-note, in place; return what each
         meta-note stood in for."""
@@ -147,7 +178,6 @@ class Retriever:
         if not newest_cover:
             return {}
         metas = load_items(self._store.query, sorted(set(newest_cover.values())))
-        index = self._keeper.current()
         stood_in: dict[str, list[str]] = {}
         for item_id, meta_id in newest_cover.items():
             vector = index.vector(meta_id)
@@ -160,23 +190,24 @@ class Retriever:
             similarity[meta_id] = float(vector @ query_vector)
         return stood_in
 
-    def _drop_duplicates(self, candidates: list[Candidate]) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:
-        index = self._keeper.current()
-        threshold = self._settings.duplicate_similarity
-        kept: list[tuple[Candidate, np.ndarray | None]] = []
-        dropped: list[tuple[Candidate, str]] = []
+    def _drop_duplicates(self, index: VectorIndex,
+                         candidates: list[Candidate]) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:
         # The most certain first, and of equal certainty the newest: whatever is kept first wins.
-        for candidate in sorted(candidates, key=lambda c: (c.item.confidence, c.item.created_at, c.item.seq),
-                                reverse=True):
-            vector = index.vector(candidate.item.id)
-            twin = next(
-                (other for other, other_vector in kept
-                 if vector is not None and other_vector is not None and other.item.kind == candidate.item.kind
-                 and float(vector @ other_vector) >= threshold),
-                None,
-            )
-            if twin is not None:
-                dropped.append((candidate, twin.item.id))
+        ordered = sorted(candidates, key=lambda c: (c.item.confidence, c.item.created_at, c.item.seq), reverse=True)
+        found = {n: v for n, c in enumerate(ordered) if (v := index.vector(c.item.id)) is not None}
+        present = list(found)
+        similar = np.zeros((len(ordered), len(ordered)), dtype=np.float32)
+        if present:
+            matrix = np.stack(list(found.values()))
+            similar[np.ix_(present, present)] = matrix @ matrix.T  # every pair at once
+        threshold = self._settings.duplicate_similarity
+        kept: list[int] = []
+        dropped: list[tuple[Candidate, str]] = []
+        for n, candidate in enumerate(ordered):
+            twin = next((k for k in kept if ordered[k].item.kind == candidate.item.kind and similar[n, k] >= threshold),
+                        None)
+            if twin is None:
+                kept.append(n)
             else:
-                kept.append((candidate, vector))
-        return [candidate for candidate, _ in kept], dropped
+                dropped.append((candidate, ordered[twin].item.id))
+        return [ordered[n] for n in kept], dropped

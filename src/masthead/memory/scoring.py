@@ -22,6 +22,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from masthead.events.memory_types import ScoreParts
 
@@ -79,16 +80,26 @@ def query_terms(query: str) -> QueryTerms:
     return QueryTerms(versions, names, words)
 
 
+@dataclass(frozen=True)
+class TextTerms:
+    versions: frozenset[str]
+    lowered: frozenset[str]
+    stems: frozenset[str]
+
+
+@lru_cache(maxsize=65_536)
+def text_terms(text: str) -> TextTerms:
+    """What a text states, once per text: every retrieval looks at up to 200 candidates."""
+    tokens = _WORD.findall(text)
+    return TextTerms(frozenset(m.group(1) for m in _VERSION.finditer(text)),
+                     frozenset(t.lower() for t in tokens), frozenset(_stem(t) for t in tokens))
+
+
 def matched_terms(terms: QueryTerms, text: str) -> list[str]:
     """The query's versions, names and content words that `text` states."""
-    found: list[str] = []
-    if terms.versions:
-        found += sorted(terms.versions & {m.group(1) for m in _VERSION.finditer(text)})
-    if terms.names or terms.words:
-        tokens = _WORD.findall(text)
-        found += sorted(terms.names & {t.lower() for t in tokens})
-        found += sorted(terms.words & {_stem(t) for t in tokens})
-    return found
+    stated = text_terms(text)
+    return sorted(terms.versions & stated.versions) + sorted(terms.names & stated.lowered) + sorted(
+        terms.words & stated.stems)
 
 
 def informative(matches: list[list[str]], max_share: float = 0.3) -> set[str]:

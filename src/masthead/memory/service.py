@@ -131,7 +131,8 @@ class MemoryService:
             if not rows:
                 gone = tx.query("SELECT at FROM memory_forgotten WHERE id = ?", (item_id,))
                 if gone:
-                    raise StateError(f"memory item {item_id} was already forgotten at {gone[0]['at']}")
+                    raise StateError(f"memory item {item_id} was already forgotten at {gone[0]['at']}",
+                                     fix="nothing to do; `masthead memory list` shows what is remembered")
                 raise NotFoundError(f"memory item {item_id!r} does not exist", fix="see `masthead memory list`")
             tx.append([new_event(MemoryItemForgotten(id=item_id, reason=reason))], Meta(actor=actor, at=utc_now()))
         return MemoryItem.from_row(rows[0])
@@ -178,6 +179,8 @@ class MemoryService:
              progress: Progress | None = None) -> Ranking:
         if not query.strip():
             raise InputError("the search query is empty", fix="say what to look for")
+        if project is not None:
+            self._check_scope("project", project, None)
         return self.retriever.rank(query, project=project, role=role, job_id=job_id, progress=progress)
 
     def pack(self, ranking: Ranking) -> tuple[list[Candidate], list[Candidate]]:

@@ -50,8 +50,9 @@ class VectorCache:
             for item_id, vector in zip(ids, vectors, strict=True):
                 # Only for live items: an item forgotten while it was being embedded stays gone.
                 tx.execute(
-                    "INSERT OR REPLACE INTO memory_vectors (item_id, model, dim, vector)"
-                    " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM memory_items WHERE id = ?)",
+                    "INSERT INTO memory_vectors (item_id, model, dim, vector)"
+                    " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM memory_items WHERE id = ?)"
+                    " ON CONFLICT (item_id, model) DO UPDATE SET dim = excluded.dim, vector = excluded.vector",
                     (item_id, model, len(vector), np.asarray(vector, dtype="<f4").tobytes(), item_id),
                 )
 

@@ -35,7 +35,8 @@ def _meta_note_written(tx: Transaction, event: StoredEvent) -> None:
     d = event.data
     _insert_item(tx, event, tier="project", kind="meta_note", project=d["project"], job_id=None)
     for item_id in d["covers"]:
-        tx.execute("INSERT OR IGNORE INTO memory_links (meta_note_id, item_id) VALUES (?, ?)", (d["id"], item_id))
+        tx.execute("INSERT INTO memory_links (meta_note_id, item_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                   (d["id"], item_id))
 
 
 @handles("MemoryItemForgotten")
@@ -45,7 +46,8 @@ def _item_forgotten(tx: Transaction, event: StoredEvent) -> None:
     tx.execute("DELETE FROM memory_links WHERE meta_note_id = ? OR item_id = ?", (item_id, item_id))
     tx.execute("DELETE FROM memory_vectors WHERE item_id = ?", (item_id,))
     tx.execute(
-        "INSERT OR REPLACE INTO memory_forgotten (id, reason, actor, at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO memory_forgotten (id, reason, actor, at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE"
+        " SET reason = excluded.reason, actor = excluded.actor, at = excluded.at",
         (item_id, event.data["reason"], event.meta.actor, event.meta.at),
     )
 
@@ -54,8 +56,8 @@ def _item_forgotten(tx: Transaction, event: StoredEvent) -> None:
 def _retrieved(tx: Transaction, event: StoredEvent) -> None:
     d = event.data
     tx.execute(
-        "INSERT OR IGNORE INTO memory_retrievals (retrieval_key, task_id, job_id, project, role, query,"
-        " embedder, considered, items, at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO memory_retrievals (retrieval_key, task_id, job_id, project, role, query,"
+        " embedder, considered, items, at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (d["retrieval_key"], d["task_id"], d["job_id"], d["project"], d["role"], d["query"],
          d["embedder"], d["considered"], canonical_json(d["items"]), event.meta.at, event.seq),
     )

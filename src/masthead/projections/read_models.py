@@ -151,7 +151,8 @@ def _task_deferred(tx: Transaction, event: StoredEvent) -> None:
     d = event.data
     # A deferral without a time waits for a change (a raised limit); it sorts last until then.
     # A deferral is not a failed attempt: give back the attempt its claim counted.
-    tx.execute("UPDATE tasks SET attempts = MAX(0, attempts - 1) WHERE id = ?", (d["id"],))
+    tx.execute("UPDATE tasks SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = ?",
+               (d["id"],))
     _task_update(tx, event, status=d["state"], lease_owner=None, lease_until=None,
                  run_after=d["run_after"] if d["run_after"] is not None else 1e18, wait_reason=d["reason"])
 
@@ -282,8 +283,8 @@ def _checks_recorded(tx: Transaction, event: StoredEvent) -> None:
     d = event.data
     for result in d["results"]:
         tx.execute(
-            "INSERT OR REPLACE INTO checks (piece_id, version, name, passed, detail)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO checks (piece_id, version, name, passed, detail) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (piece_id, version, name) DO UPDATE SET passed = excluded.passed, detail = excluded.detail",
             (d["piece_id"], d["version"], result["name"], int(result["passed"]), result["detail"]),
         )
     flags = [f"{r['name']}: {r['detail']}" for r in d["results"] if not r["passed"]]
@@ -310,8 +311,10 @@ def _review_requested(tx: Transaction, event: StoredEvent) -> None:
         (event.meta.at, d["piece_id"]),
     )
     tx.execute(
-        "INSERT OR REPLACE INTO review_queue (piece_id, version, gate, reason, priority, since, deadline)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO review_queue (piece_id, version, gate, reason, priority, since, deadline)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (piece_id) DO UPDATE SET version = excluded.version,"
+        " gate = excluded.gate, reason = excluded.reason, priority = excluded.priority, since = excluded.since,"
+        " deadline = excluded.deadline",
         (d["piece_id"], d["version"], d["gate"], d["reason"], d["priority"], event.meta.at, d["deadline"]),
     )
     _decision(tx, event, d["piece_id"], d["version"], "review_requested", d["reason"])

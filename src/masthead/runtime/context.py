@@ -98,16 +98,16 @@ def job_plan(store: EventStore, job_id: str) -> tuple[Recipe, list[str]]:
     return plan
 
 
-_PROJECTS: dict[tuple[str, int], Project] = {}
+_PROJECTS: dict[str, Project] = {}
 
 
 def current_project(store: EventStore, name: str) -> Project:
-    """The project as it is now; parsed once per revision (validation costs ~0.1 ms)."""
-    row = store.query("SELECT spec, revision FROM projects WHERE name = ?", (name,))[0]
-    key = (name, int(row["revision"]))
-    project = _PROJECTS.get(key)
+    """The project as it is now; each distinct spec is parsed once (validation costs ~0.1 ms).
+    Keyed by the spec's text, not name and revision: two workspaces may share both."""
+    spec = store.query("SELECT spec FROM projects WHERE name = ?", (name,))[0]["spec"]
+    project = _PROJECTS.get(spec)
     if project is None:
-        project = _PROJECTS[key] = Project.model_validate(json.loads(row["spec"]))
+        project = _PROJECTS[spec] = Project.model_validate(json.loads(spec))
     return project
 
 

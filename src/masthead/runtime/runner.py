@@ -1,11 +1,12 @@
-"""The scheduler and workers of one process: `masthead run` and (later) `masthead serve`.
+"""The scheduler and workers of one process: `masthead run`, `masthead worker`, `masthead serve`.
 
 N worker threads claim and run tasks. They sleep on a wake-up event set whenever this
-process appends an event, and otherwise poll, so work appended by other processes is found too.
+process appends an event or (Postgres) another process NOTIFYs, and otherwise poll.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -14,14 +15,18 @@ from dataclasses import dataclass, field
 
 from masthead.events.model import Meta, StoredEvent, utc_now
 from masthead.events.store import EventStore
+from masthead.projections.snapshots import SnapshotSchedule
 from masthead.runtime.jobs import (
     project_max_active,
     release_deferred,
     schedule,
     wake_budget_deferred,
 )
+from masthead.runtime.presence import Presence
 from masthead.runtime.steps import StepServices
 from masthead.runtime.worker import HOST, TaskReport, Worker, release_orphans
+
+log = logging.getLogger("masthead.runtime")
 
 
 @dataclass
@@ -64,7 +69,8 @@ class Runner:
                  backoff_base: float, backoff_max: float, poll_interval: float, ageing_seconds: float = 300.0,
                  max_active: int = 20,
                  redact: Callable[[str], str] = lambda text: text,
-                 on_report: Callable[[TaskReport], None] | None = None):
+                 on_report: Callable[[TaskReport], None] | None = None,
+                 name: str | None = None, snapshot_every: int = 0, snapshot_keep: int = 2):
         self.store = store
         self.services = services
         self.concurrency = concurrency
@@ -81,6 +87,11 @@ class Runner:
                    backoff_base=backoff_base, backoff_max=backoff_max, ageing_seconds=ageing_seconds, max_active=max_active, redact=redact)
             for index in range(concurrency)
         ]
+        owner = f"{HOST}:{os.getpid()}"
+        # In `masthead workers` as `name`; beats often enough to be seen alive well within a lease.
+        self.presence = Presence(store, name=name or owner, owner=owner, concurrency=concurrency,
+                                 interval=min(5.0, lease_seconds / 3))
+        self.snapshots = SnapshotSchedule(store, every=snapshot_every, keep=snapshot_keep)
 
     def _on_append(self, events: list[StoredEvent]) -> None:
         self._wake.set()
@@ -92,9 +103,11 @@ class Runner:
     def run(self, *, until_idle: bool = False) -> RunSummary:
         self.summary.released = release_orphans(self.store)
         reconcile(self.store, self.max_active)
-        listeners = getattr(self.store, "listeners", None)
-        if listeners is not None:
-            listeners.append(self._on_append)
+        listeners = self.store.listeners
+        listeners.append(self._on_append)
+        listeners.append(self.snapshots)
+        stop_listening = self.store.listen(self._wake.set)  # commits by other processes (Postgres)
+        self.presence.start()
         threads = [threading.Thread(target=self._loop, args=(worker, until_idle), name=worker.name, daemon=True)
                    for worker in self.workers]
         try:
@@ -109,14 +122,21 @@ class Runner:
                 thread.join(5)
             raise
         finally:
-            if listeners is not None:
-                listeners.remove(self._on_append)
+            self.presence.stop()
+            stop_listening()
+            listeners.remove(self.snapshots)
+            listeners.remove(self._on_append)
         return self.summary
 
     def _loop(self, worker: Worker, until_idle: bool) -> None:
         while not self._stop.is_set():
             self._wake.clear()
-            task = worker.claim()
+            try:
+                task = worker.claim()
+            except Exception:  # noqa: BLE001 - e.g. the database restarting; the worker waits and looks again
+                log.exception("worker %s could not claim a task", worker.name)
+                self._stop.wait(self.poll_interval * 10)
+                continue
             if task is None:
                 with self._lock:
                     nobody_busy = self._busy == 0

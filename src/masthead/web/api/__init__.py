@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from masthead.web.api import costs, events, jobs, memory, pieces, projects, publications, review, signals
+from masthead.web.api import (
+    costs,
+    events,
+    jobs,
+    memory,
+    pieces,
+    projects,
+    publications,
+    review,
+    signals,
+)
 
 
 def api_router() -> APIRouter:

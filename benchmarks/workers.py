@@ -1,0 +1,251 @@
+"""Workers on Postgres: steps/s with 1, 2 and 4 worker processes sharing one queue.
+
+The 4-step pipeline of benchmarks/orchestration.py (its in-process `instant` provider, registered
+through providers.registry like a plugin, answers a fixed 500-character text), run by worker
+processes that do what `masthead worker` does. All jobs are queued first; the clock runs from
+the first claim to the last step's completion, read from the log, so process start-up is not
+counted. Then the same curve with a 50 ms model. CPU per step is the workers' own CPU (user +
+system, from the kernel) divided by the steps they ran; the Postgres server's CPU is reported
+beside it.
+
+    .venv/bin/python benchmarks/workers.py [--jobs 250] [--concurrency 8] [--slow-concurrency 32]
+        [--plain-lock]     # also measure the plain strategy: every append flushes under the lock
+
+Needs a Postgres server (MASTHEAD_BENCH_POSTGRES, default postgresql://postgres@127.0.0.1:5432/postgres);
+a database is created for each run and dropped after it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+
+from benchmarks import orchestration  # noqa: E402  (registers the instant provider and the agents)
+from benchmarks.results import write_section  # noqa: E402
+from masthead.app.commands import add_signal, apply_project  # noqa: E402
+from masthead.app.workspace import Workspace, init_workspace, open_workspace  # noqa: E402
+
+SERVER = os.environ.get("MASTHEAD_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+STEPS = len(orchestration.STEPS)
+
+
+def database_url(name: str) -> str:
+    return urlunsplit(urlsplit(SERVER)._replace(path=f"/{name}"))
+
+
+def config(url: str, concurrency: int) -> str:
+    return f"""
+[workspace]
+database = "{url}"
+
+[models.draft]
+provider = "instant"
+model = "fixed-500"
+
+[models.final]
+provider = "instant"
+model = "fixed-500"
+
+[runtime]
+concurrency = {concurrency}
+poll_interval_seconds = 0.05
+lease_seconds = 60.0
+max_active_jobs_per_project = 1000000
+
+[snapshots]
+every_events = 0
+"""
+
+
+@dataclass
+class Run:
+    workers: int
+    latency_ms: int
+    steps: int
+    seconds: float
+    worker_cpu_s: float
+    server_cpu_s: float
+
+    @property
+    def steps_per_s(self) -> float:
+        return self.steps / self.seconds
+
+    @property
+    def cpu_us_per_step(self) -> float:
+        return self.worker_cpu_s * 1e6 / self.steps
+
+
+# -- one worker process ------------------------------------------------------------------
+def serve_worker(root: str, latency: float, concurrency: int, plain_lock: bool) -> None:
+    """What `masthead worker --quiet` does, in a process that has the instant provider."""
+    orchestration.LATENCY["seconds"] = latency
+    ws = open_workspace(root)
+    if plain_lock:
+        from masthead.events.postgres_store import PostgresEventStore
+        from masthead.projections.read_models import ReadModelProjector
+        from masthead.runtime.worker import WAKE_EVENTS
+
+        ws.store.close()
+        ws = Workspace(root=ws.root, config=ws.config, store=PostgresEventStore(
+            ws.config.workspace.database, ReadModelProjector(), notify_types=WAKE_EVENTS, flush_under_lock=True))
+    runner = ws.runner(concurrency=concurrency, name=f"bench-{os.getpid()}")
+    signal.signal(signal.SIGTERM, lambda _s, _f: runner.stop())
+    runner.run(until_idle=False)
+    ws.close()
+
+
+# -- the parent ----------------------------------------------------------------------------
+def server_cpu_seconds() -> float:
+    """User + system CPU of every Postgres process on this machine (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() not in ("postgres", "postmaster"):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            continue
+    return total / ticks
+
+
+def prepare(folder: Path, url: str, jobs: int, concurrency: int) -> None:
+    (folder / "masthead.toml").write_text(config(url, concurrency))
+    (folder / "recipes").mkdir()
+    (folder / "recipes" / "bench.yaml").write_text(orchestration.RECIPE)
+    ws, _ = init_workspace(folder)
+    (folder / "project.yaml").write_text(orchestration.PROJECT)
+    apply_project(ws, folder / "project.yaml")
+    for n in range(jobs):
+        add_signal(ws, "bench", kind="bench", body=f"signal {n}", title=None, priority="normal", source="bench")
+    ws.close()
+
+
+def measure(workers: int, latency: float, jobs: int, concurrency: int, plain_lock: bool) -> Run:
+    name = f"masthead_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(SERVER, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = database_url(name)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            prepare(folder, url, jobs, concurrency)
+            command = [sys.executable, __file__, "--serve-worker", str(folder), "--latency", str(latency),
+                       "--concurrency", str(concurrency)] + (["--plain-lock"] if plain_lock else [])
+            server_before = server_cpu_seconds()
+            procs = [subprocess.Popen(command) for _ in range(workers)]
+            worker_cpu = 0.0
+            try:
+                wait_until_done(url, jobs, timeout=600)
+            finally:
+                server_cpu = server_cpu_seconds() - server_before
+                for proc in procs:
+                    proc.send_signal(signal.SIGTERM)
+                for proc in procs:
+                    _, _, usage = os.wait4(proc.pid, 0)
+                    worker_cpu += usage.ru_utime + usage.ru_stime
+            seconds = elapsed(url)
+    finally:
+        with psycopg.connect(SERVER, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return Run(workers, round(latency * 1000), jobs * STEPS, seconds, worker_cpu, server_cpu)
+
+
+def wait_until_done(url: str, jobs: int, timeout: float) -> None:
+    deadline = time.time() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.time() < deadline:
+            done = conn.execute("SELECT COUNT(*) FROM jobs WHERE status = 'done'").fetchone()[0]
+            if done >= jobs:
+                return
+            time.sleep(0.2)
+    raise TimeoutError(f"the workers did not finish {jobs} jobs in {timeout:.0f} s")
+
+
+def elapsed(url: str) -> float:
+    """From the first claim to the last task's success, by the log's own clock."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        first = conn.execute("SELECT MIN(meta::jsonb->>'at') FROM events WHERE type = 'TaskClaimed'").fetchone()[0]
+        last = conn.execute("SELECT MAX(meta::jsonb->>'at') FROM events WHERE type = 'TaskSucceeded'").fetchone()[0]
+    return (parse(last) - parse(first)).total_seconds()
+
+
+def parse(at: str) -> datetime:
+    return datetime.fromisoformat(at.replace("Z", "+00:00"))
+
+
+def table(runs: list[Run]) -> str:
+    lines = ["| worker processes | model latency | steps | seconds | steps/s | worker CPU µs / step | Postgres CPU µs / step |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in runs:
+        lines.append(f"| {r.workers} | {r.latency_ms} ms | {r.steps} | {r.seconds:.2f} | {r.steps_per_s:.0f} |"
+                     f" {r.cpu_us_per_step:.0f} | {r.server_cpu_s * 1e6 / r.steps:.0f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=250, help="pipeline runs (4 steps each) per measurement")
+    parser.add_argument("--concurrency", type=int, default=8, help="tasks at a time per worker, instant model")
+    parser.add_argument("--slow-concurrency", type=int, default=32, help="tasks at a time per worker, 50 ms model")
+    parser.add_argument("--plain-lock", action="store_true", help="also measure flushing under the append lock")
+    parser.add_argument("--serve-worker", metavar="WORKSPACE", help=argparse.SUPPRESS)
+    parser.add_argument("--latency", type=float, default=0.0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_worker:
+        serve_worker(args.serve_worker, args.latency, args.concurrency, args.plain_lock)
+        return
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
+    instant = [measure(n, 0.0, args.jobs, args.concurrency, False) for n in (1, 2, 4)]
+    slow = [measure(n, 0.05, args.jobs, args.slow_concurrency, False) for n in (1, 2, 4)]
+    plain = [measure(n, 0.0, args.jobs, args.concurrency, True) for n in (1, 4)] if args.plain_lock else []
+    for run in [*instant, *slow, *plain]:
+        print(f"{run.workers} workers, {run.latency_ms} ms: {run.steps_per_s:.0f} steps/s", file=sys.stderr)
+    load_after = Path("/proc/loadavg").read_text().split()[:3]
+    best = instant[-1].steps_per_s
+    body = f"""\
+{args.jobs} jobs of the 4-step pipeline per measurement, all queued before the workers start; each worker runs
+{args.concurrency} tasks at a time with the instant model and {args.slow_concurrency} with the 50 ms model.
+Postgres 15 on this machine (fsync on; one synchronous commit takes about 6 ms on its disk).
+Load average (1, 5, 15 min) before: {' '.join(load_before)}; after: {' '.join(load_after)} — other engineers' test
+runs share these 2 cores.
+
+Instant model (append lock released before the flush; one grouped durability barrier per write):
+
+{table(instant)}
+
+50 ms model:
+
+{table(slow)}
+""" + (f"""
+The plain strategy, for comparison (every append's commit flushes to disk while holding the append lock):
+
+{table(plain)}
+""" if plain else "") + f"""
+- Target ≥ 1,000 steps/s with 4 workers (instant model): {'met' if best >= 1000 else 'not met'} ({best:.0f}).
+"""
+    print(body)
+    flags = f" --jobs {args.jobs} --concurrency {args.concurrency} --slow-concurrency {args.slow_concurrency}"
+    write_section("workers", "python benchmarks/workers.py" + flags + (" --plain-lock" if args.plain_lock else ""), body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""`masthead migrate`: apply the database migrations this version has and the database lacks."""
+
+from __future__ import annotations
+
+import click
+
+from masthead.app.workspace import open_database
+from masthead.cli.common import CliState, pass_state
+from masthead.config import CONFIG_NAME, find_workspace, load_config
+
+
+@click.command("migrate")
+@click.option("--check", is_flag=True, help="Apply nothing; list pending migrations and exit 1 if there are any.")
+@pass_state
+def migrate_cmd(state: CliState, check: bool) -> None:
+    """Apply pending schema migrations (SQLite or Postgres) and print each one applied.
+
+    Every command applies them when it opens the database anyway; run this first when you
+    upgrade, so that workers on other machines start on the new schema.
+    """
+    root = find_workspace(state.workspace_option)
+    config = load_config(root / CONFIG_NAME)
+    store = open_database(root, config, create=False, migrate=False)
+    try:
+        pending = store.pending_migrations()
+        if check:
+            for name in pending:
+                click.echo(f"pending {name}")
+            click.echo(f"{len(pending)} pending migration(s) on {store.location}")
+            raise click.exceptions.Exit(1 if pending else 0)
+        applied = store.migrate()
+        for name in applied:
+            click.echo(f"applied {name}")
+        click.echo(f"{store.location}: {'up to date' if not applied else f'{len(applied)} migration(s) applied'}")
+    finally:
+        store.close()
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(migrate_cmd)

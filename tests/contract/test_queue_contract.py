@@ -1,0 +1,146 @@
+"""The task queue contract on SQLite and Postgres: claims are exclusive under concurrent
+workers, leases expire and are extended, outcomes from a lost lease are refused, and (Postgres)
+commits that enqueue work wake listening workers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from masthead.errors import ConcurrencyConflict
+from masthead.events.model import Meta, NewEvent, stream_of, utc_now
+from masthead.events.types import TaskClaimed, TaskEnqueued, TaskSucceeded
+from masthead.runtime.lease import LeaseKeeper
+from masthead.runtime.presence import Presence, list_workers
+from masthead.runtime.worker import Worker
+
+
+def meta() -> Meta:
+    return Meta(actor="system", at=utc_now())
+
+
+def enqueue(store: Any, count: int, *, priority: int = 5, prefix: str = "t") -> list[str]:
+    ids = [f"{prefix}{n:03d}" for n in range(count)]
+    events: list[NewEvent] = [
+        TaskEnqueued(id=task_id, job_id="job-1", step="brief", channel=None, kind="agent", priority=priority,
+                     run_after=time.time() - 1, max_attempts=3, idempotency_key=task_id).to_new(stream_of("task", task_id), 0)
+        for task_id in ids
+    ]
+    store.append(events, meta())
+    return ids
+
+
+def worker(store: Any, name: str, lease_seconds: float = 30.0) -> Worker:
+    # Claiming needs no step services: they are used only to run a task.
+    return Worker(store, None, name, lease_seconds=lease_seconds, backoff_base=0.1, backoff_max=1.0)  # type: ignore[arg-type]
+
+
+def test_claims_are_exclusive_under_concurrent_workers(backend):
+    tasks = enqueue(backend.open(), 60)
+    claimed: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def claim_all(index: int) -> None:
+        me = worker(backend.open(), f"w{index}")
+        while (task := me.claim()) is not None:
+            with lock:
+                claimed.append((task["id"], me.name))
+
+    threads = [threading.Thread(target=claim_all, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    counts = Counter(task_id for task_id, _ in claimed)
+    assert sorted(counts) == tasks and set(counts.values()) == {1}
+    rows = backend.open().query("SELECT id, status, lease_owner, attempts FROM tasks ORDER BY id")
+    owners = dict(claimed)
+    assert all(r["status"] == "running" and r["attempts"] == 1 and r["lease_owner"] == owners[r["id"]] for r in rows)
+    assert len({name for _, name in claimed}) > 1  # the work was actually shared
+
+
+def test_the_most_urgent_task_is_claimed_first(store):
+    enqueue(store, 2, priority=1, prefix="low")
+    enqueue(store, 1, priority=10, prefix="high")
+    assert worker(store, "w").claim()["id"] == "high000"
+
+
+def test_an_expired_lease_is_claimed_again_and_the_old_outcome_is_refused(backend):
+    store = backend.open()
+    [task_id] = enqueue(store, 1)
+    slow = worker(store, "slow", lease_seconds=0.2)
+    held = slow.claim()
+    assert held is not None and worker(store, "other").claim() is None  # held: nobody else gets it
+    time.sleep(0.3)
+    taken = worker(backend.open(), "fast").claim()
+    assert taken is not None and taken["id"] == task_id and taken["attempts"] == 2
+    late = TaskSucceeded(id=task_id, output={"from": "slow"})
+    with pytest.raises(ConcurrencyConflict):
+        store.append([late.to_new(stream_of("task", task_id), held["version"])], meta())
+    store.append([TaskSucceeded(id=task_id, output={"from": "fast"}).to_new(stream_of("task", task_id), taken["version"])],
+                 meta())
+    assert store.query("SELECT status, output FROM tasks") == [{"status": "done", "output": '{"from":"fast"}'}]
+
+
+def test_a_lease_keeper_extends_the_lease_while_the_step_runs(store):
+    enqueue(store, 1)
+    task = worker(store, "w", lease_seconds=0.3).claim()
+    first_until = task["lease_until"]
+    keeper = LeaseKeeper(store, task, "w", 0.3, meta).start()
+    time.sleep(0.75)  # more than two leases: only the extensions keep it ours
+    assert worker(store, "thief", lease_seconds=0.3).claim() is None
+    current = keeper.release()
+    assert current["version"] >= task["version"] + 2 and not keeper.lost
+    row = store.query("SELECT lease_until, version FROM tasks")[0]
+    assert row["lease_until"] > first_until and row["version"] == current["version"]
+    kinds = [e.type for e in store.read(stream=stream_of("task", task["id"]))]
+    assert kinds[:2] == ["TaskEnqueued", "TaskClaimed"] and set(kinds[2:]) == {"TaskLeaseExtended"}
+    store.append([TaskSucceeded(id=task["id"], output={}).to_new(stream_of("task", task["id"]), current["version"])],
+                 meta())
+
+
+def test_a_lease_keeper_notices_that_the_task_was_taken(store):
+    enqueue(store, 1)
+    task = worker(store, "w", lease_seconds=30).claim()
+    # Another worker took it over (its lease had run out while this one stalled).
+    stolen = TaskClaimed(id=task["id"], worker="other", lease_until=time.time() + 30, attempt=2)
+    store.append([stolen.to_new(stream_of("task", task["id"]), task["version"])], meta())
+    keeper = LeaseKeeper(store, task, "w", 0.15, meta).start()
+    time.sleep(0.3)
+    assert keeper.lost and keeper.release()["version"] == task["version"]
+
+
+def test_workers_register_and_show_what_they_hold(backend):
+    store = backend.open()
+    enqueue(store, 2)
+    presence = Presence(store, name="box-1", owner="box:42", concurrency=2, interval=0.05)
+    presence.start()
+    try:
+        worker(store, "box:42:0").claim()
+        time.sleep(0.12)
+        [listed] = list_workers(store, stale_after=1.0)
+        assert listed["name"] == "box-1" and listed["live"] and [t["id"] for t in listed["holds"]] == ["t000"]
+        assert not list_workers(store, stale_after=1.0, now=time.time() + 5)[0]["live"]
+    finally:
+        presence.stop()
+    assert list_workers(store, stale_after=1.0) == []
+
+
+def test_a_commit_that_enqueues_wakes_listening_workers(postgres_backend):
+    """Postgres only: SQLite has no channel between processes, so its workers poll."""
+    listener, writer = postgres_backend.open(), postgres_backend.open()
+    woken = threading.Event()
+    stop = listener.listen(woken.set)
+    try:
+        time.sleep(0.3)  # the first wake-up comes from starting to listen
+        woken.clear()
+        writer.append([NewEvent("note-1", "Noted", {}, 0)], meta())  # not a wake-up type
+        assert not woken.wait(0.5)
+        enqueue(writer, 1)
+        assert woken.wait(5)
+    finally:
+        stop()
