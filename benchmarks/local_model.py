@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.results import write_section  # noqa: E402
+
 from masthead.app.workspace import init_workspace  # noqa: E402
 from masthead.config import BudgetLimits  # noqa: E402
 from masthead.providers.base import Message, ModelRequest  # noqa: E402

@@ -33,7 +33,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.results import write_section  # noqa: E402
-from masthead.agents.base import AgentInput, AgentOutput, AgentResult, Effect, ModelClient, SignalContext  # noqa: E402
+
+from masthead.agents.base import (  # noqa: E402
+    AgentInput,
+    AgentOutput,
+    AgentResult,
+    Effect,
+    ModelClient,
+    SignalContext,
+)
 from masthead.agents.registry import register  # noqa: E402
 from masthead.app.commands import add_signal, apply_project  # noqa: E402
 from masthead.app.workspace import init_workspace  # noqa: E402

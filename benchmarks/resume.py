@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 import benchmarks.orchestration  # noqa: E402,F401  (registers the instant provider)
 from benchmarks.results import write_section  # noqa: E402
+
 from masthead.app.commands import add_signal, apply_project, approve  # noqa: E402
 from masthead.app.workspace import init_workspace  # noqa: E402
 

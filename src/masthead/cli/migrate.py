@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from masthead.app.workspace import open_database
@@ -27,7 +29,7 @@ def migrate_cmd(state: CliState, check: bool) -> None:
             for name in pending:
                 click.echo(f"pending {name}")
             click.echo(f"{len(pending)} pending migration(s) on {store.location}")
-            raise click.exceptions.Exit(1 if pending else 0)
+            sys.exit(1 if pending else 0)  # click would turn its own Exit into a return value here
         applied = store.migrate()
         for name in applied:
             click.echo(f"applied {name}")

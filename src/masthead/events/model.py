@@ -90,6 +90,19 @@ class StoredEvent:
         }
 
 
+# Events that record something from or to the outside world: a signal that came in (maybe
+# acknowledged to a webhook), a paid model call, a publication, a project or a person's decision.
+# With `synchronous = "NORMAL"`, the adapters make a commit that holds one of these durable before
+# it returns; bookkeeping commits between them ride along with the next flush.
+DURABLE_TYPES = frozenset({
+    "SignalReceived", "ProjectApplied", "ModelCallRecorded", "PublicationRequested", "PublicationDelivered",
+})
+
+
+def must_reach_disk(event: StoredEvent) -> bool:
+    return event.type in DURABLE_TYPES or event.meta.actor.startswith("human:")
+
+
 def event_from_row(row: dict[str, Any]) -> StoredEvent:
     """A row of the `events` table (either backend) as a StoredEvent."""
     return StoredEvent(

@@ -20,8 +20,17 @@ including our append is flushed, and concurrent barriers share one flush. `appen
 after the barrier, so a caller acts on durable data, as with a synchronous commit. Others may
 see an append a few milliseconds before it is durable; if the server crashed in that window
 the log would lose its newest events but stay a consistent prefix (WAL replays in order).
-`synchronous = "NORMAL"` skips the barrier (like SQLite's NORMAL: a server crash may lose the
-last fraction of a second; a client crash loses nothing).
+
+Round trips. Whatever runs while the append lock is held makes every other writer wait, so a
+write transaction runs in pipeline mode: BEGIN, the lock, inserts, projector updates and COMMIT
+go out without waiting for their results, and only reading rows waits (the head of the log,
+a projector's or the application's queries).
+
+`[workspace] synchronous` chooses which commits wait for the barrier, as on SQLite: "FULL",
+every one; "NORMAL" (the default), those that record the outside world (`must_reach_disk`:
+signals, model calls, publications, human decisions); bookkeeping in between (claims, task
+outcomes) becomes durable with the next barrier. A client crash loses nothing either way; a
+server crash may lose the last bookkeeping commits, which the workers then redo.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ from psycopg.adapt import Loader
 from psycopg.rows import dict_row
 
 from masthead.errors import ConcurrencyConflict, ConfigError
+from masthead.events.connections import ConnectionPool
 from masthead.events.migrate import migrations_for
 from masthead.events.model import (
     ANY_VERSION,
@@ -51,6 +61,7 @@ from masthead.events.model import (
     canonical_json,
     chain_hash,
     event_from_row,
+    must_reach_disk,
 )
 from masthead.events.postgres_params import to_params, to_psycopg
 from masthead.events.store import Listener, Params, Projector
@@ -59,6 +70,11 @@ from masthead.events.store import Listener, Params, Projector
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable)
 # Migrations take their own advisory lock: many workers may start at once on a new version.
 _MIGRATION_LOCK = 0x6D61_7374  # "mast"
+_HEAD_AND_VERSIONS = (
+    "SELECT h.seq, h.hash, v.stream, v.v FROM (SELECT 1) AS one"
+    " LEFT JOIN (SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1) AS h ON true"
+    " LEFT JOIN (SELECT stream, MAX(version) AS v FROM events WHERE stream = ANY(%s) GROUP BY stream) AS v ON true"
+)
 _BARRIER_SQL = (
     "INSERT INTO commit_barrier (backend_pid, commits) VALUES (pg_backend_pid(), 1)"
     " ON CONFLICT (backend_pid) DO UPDATE SET commits = commit_barrier.commits + 1"
@@ -74,6 +90,10 @@ class _NumberLoader(Loader):
         if text.lstrip("-").isdigit():
             return int(text)
         return float(text)
+
+
+def _reusable(conn: psycopg.Connection[Any]) -> bool:
+    return not conn.closed and not conn.broken and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
 
 def redact_url(url: str) -> str:
@@ -111,21 +131,16 @@ class PostgresTransaction:
 
     def take_append_lock(self) -> None:
         if not self._locked:
-            self._store.lock_for_append(self._conn)
+            self._conn.execute(self._store.lock_sql())
             self._locked = True
 
     def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
         self.take_append_lock()
         self.wrote = True
-        head = self._conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev_hash = (head["seq"], head["hash"]) if head else (0, GENESIS_HASH)
-        streams = sorted({event.stream for event in events})
-        versions = {
-            row["stream"]: int(row["v"])
-            for row in self._conn.execute(
-                "SELECT stream, MAX(version) AS v FROM events WHERE stream = ANY(%s) GROUP BY stream", (streams,)
-            )
-        }
+        # The head and the streams' versions in one round trip (the lock is held meanwhile).
+        rows = self._conn.execute(_HEAD_AND_VERSIONS, (sorted({event.stream for event in events}),)).fetchall()
+        seq, prev_hash = (rows[0]["seq"], rows[0]["hash"]) if rows[0]["seq"] is not None else (0, GENESIS_HASH)
+        versions = {row["stream"]: int(row["v"]) for row in rows if row["stream"] is not None}
         meta_json = canonical_json(meta.as_dict())
         stored: list[StoredEvent] = []
         for event in events:
@@ -140,17 +155,12 @@ class PostgresTransaction:
             versions[event.stream] = version
             data_json = canonical_json(event.data)
             digest = chain_hash(prev_hash, seq, event.stream, version, event.type, data_json, meta_json)
-            try:
-                self._conn.execute(
-                    "INSERT INTO events (seq, stream, version, type, data, meta, hash)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (seq, event.stream, version, event.type, data_json, meta_json, digest),
-                )
-            except pg_errors.UniqueViolation as exc:  # someone appended without the lock
-                raise ConcurrencyConflict(
-                    f"stream {event.stream} version {version} already exists",
-                    fix="reload the latest state and try again",
-                ) from exc
+            # Queued (pipeline mode); a clash with an append that skipped the lock is reported at
+            # the next read or at COMMIT, as a ConcurrencyConflict.
+            self._conn.execute(
+                "INSERT INTO events (seq, stream, version, type, data, meta, hash) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (seq, event.stream, version, event.type, data_json, meta_json, digest),
+            )
             record = StoredEvent(seq=seq, stream=event.stream, version=version, type=event.type,
                                  data=json.loads(data_json), meta=meta, hash=digest)
             if self._store.projector is not None:
@@ -189,11 +199,12 @@ class PostgresEventStore:
         # Each schema has its own log, so its own append lock and wake-up channel.
         self._lock_key = zlib.crc32(f"masthead-append:{namespace}".encode())
         self.channel = f"masthead_wake_{zlib.crc32(namespace.encode()):08x}"
-        self._local = threading.local()
-        self._all: list[psycopg.Connection[Any]] = []
-        self._all_lock = threading.Lock()
+        # Lent per use (see connections.py), so a process holds about as many server
+        # connections as it has threads inside the database at once.
+        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            self._connect, reusable=_reusable, close=lambda conn: conn.close(), keep=8)
         self.listeners: list[Listener] = []
-        self._connection()  # fail now, with a clear message, if the server cannot be reached
+        self.query("SELECT 1")  # fail now, with a clear message, if the server cannot be reached
         if migrate:
             self.migrate()
 
@@ -219,26 +230,16 @@ class PostgresEventStore:
             conn.execute("SELECT set_config('search_path', %s, false)", (f'"{self.schema}", public',))
         return conn
 
-    def _connection(self) -> psycopg.Connection[Any]:
-        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed or conn.broken:
-            conn = self._connect()
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
-
     def close(self) -> None:
-        with self._all_lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._pool.close_all()
 
     # -- schema ------------------------------------------------------------------------
     def migrate(self) -> list[str]:
         """Apply the migrations this database has not seen; return their names."""
-        conn = self._connection()
+        with self._pool.borrow() as conn:
+            return self._migrate(conn)
+
+    def _migrate(self, conn: psycopg.Connection[Any]) -> list[str]:
         ran = []
         for migration in migrations_for("postgres"):
             with conn.transaction():
@@ -257,21 +258,19 @@ class PostgresEventStore:
         return ran
 
     def pending_migrations(self) -> list[str]:
-        conn = self._connection()
-        exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AS e").fetchone()
         applied = set()
-        if exists and exists["e"]:
-            applied = {r["number"] for r in conn.execute("SELECT number FROM schema_migrations")}
+        if self.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS e")[0]["e"]:
+            applied = {r["number"] for r in self.query("SELECT number FROM schema_migrations")}
         return [m.name for m in migrations_for("postgres") if m.number not in applied]
 
     # -- writes ------------------------------------------------------------------------
-    def lock_for_append(self, conn: psycopg.Connection[Any]) -> None:
-        # The append lock: held to the end of the transaction; see the module docstring.
-        # The same statement turns off waiting for the disk at commit unless the plain
-        # strategy is measured; the barrier after the commit waits instead.
+    def lock_sql(self) -> str:
+        # The append lock: held to the end of the transaction; see the module docstring. The same
+        # statement stops the commit from waiting for the disk (the barrier after it waits
+        # instead), except when the plain strategy is measured. Constants only, so it can share
+        # a round trip with BEGIN.
         sync = "on" if self._flush_under_lock else "off"
-        conn.execute("SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', %s, true)",
-                     (self._lock_key, sync))
+        return f"SELECT pg_advisory_xact_lock({self._lock_key}), set_config('synchronous_commit', '{sync}', true)"
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresTransaction]:
@@ -285,35 +284,57 @@ class PostgresEventStore:
 
     @contextmanager
     def _write(self, *, locked: bool) -> Iterator[PostgresTransaction]:
-        conn = self._connection()
-        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            raise RuntimeError("a write transaction is already open on this thread; nest no transactions")
-        try:
-            with conn.transaction():
-                if locked:
-                    self.lock_for_append(conn)
-                tx = PostgresTransaction(self, conn, locked=locked)
-                yield tx
-                if self.notify_types and any(e.type in self.notify_types for e in tx.appended):
-                    # Delivered at commit, to every LISTENing worker: a wake-up hint, never data.
-                    conn.execute("SELECT pg_notify(%s, '')", (self.channel,))
-        except _RETRYABLE as exc:
-            raise ConcurrencyConflict(
-                f"another transaction got in the way ({type(exc).__name__})", fix="try again"
-            ) from exc
-        if tx.wrote and self._durable and not self._flush_under_lock:
-            conn.execute(_BARRIER_SQL)
+        with self._pool.borrow() as conn:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                raise RuntimeError("a write transaction is already open on this thread; nest no transactions")
+            try:
+                # Pipeline mode: statements whose results nobody reads (BEGIN, the lock, the
+                # inserts, the projectors' updates, COMMIT) go out without waiting; reading a
+                # query's rows sends them all. Fewer round trips while the append lock is held
+                # means less waiting for it everywhere else.
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    if locked:
+                        conn.execute(self.lock_sql())
+                    tx = PostgresTransaction(self, conn, locked=locked)
+                    yield tx
+                    for statement in self._ending(tx):
+                        conn.execute(statement)
+            except BaseException as exc:
+                if not conn.broken and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, _RETRYABLE):
+                    raise ConcurrencyConflict(f"another transaction got in the way ({type(exc).__name__})",
+                                              fix="try again") from exc
+                if isinstance(exc, pg_errors.UniqueViolation) and exc.diag.table_name == "events":
+                    # Queued inserts report late: this is a racing append that skipped the lock.
+                    raise ConcurrencyConflict("another append took the same stream version",
+                                              fix="reload the latest state and try again") from exc
+                raise
         if tx.appended:
             for listener in list(self.listeners):
                 listener(tx.appended)
+
+    def _ending(self, tx: PostgresTransaction) -> list[str]:
+        """COMMIT, with a wake-up before it and a durability barrier after it when they are due."""
+        statements = []
+        if self.notify_types and any(e.type in self.notify_types for e in tx.appended):
+            # Delivered at commit, to every LISTENing worker: a wake-up hint, never data.
+            statements.append(f"SELECT pg_notify('{self.channel}', '')")
+        statements.append("COMMIT")
+        if tx.wrote and not self._flush_under_lock and (
+                self._durable or any(must_reach_disk(e) for e in tx.appended)):
+            # After COMMIT, in a transaction of its own that commits synchronously: the pipeline's
+            # last sync returns once the WAL up to here, this append included, is on disk.
+            statements.append(_BARRIER_SQL)
+        return statements
 
     def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
         with self.transaction() as tx:
             return tx.append(events, meta)
 
     def execute_unlogged(self, sql: str, params: Params = ()) -> None:
-        conn = self._connection()
-        with conn.transaction():
+        with self._pool.borrow() as conn, conn.transaction():
             # Bookkeeping (worker beats, snapshots): no append lock, no wait for the disk.
             conn.execute("SELECT set_config('synchronous_commit', 'off', true)")
             conn.execute(to_psycopg(sql), to_params(params))
@@ -322,20 +343,17 @@ class PostgresEventStore:
     def read(
         self, *, since: int = 0, stream: str | None = None, limit: int | None = None
     ) -> Iterator[StoredEvent]:
-        conn = self._connection()
         batch = 1000 if limit is None else min(limit, 1000)
         remaining = limit
         cursor_seq = since
         while remaining is None or remaining > 0:
             size = batch if remaining is None else min(batch, remaining)
+            # One borrow per batch: a half-read iterator holds no connection.
             if stream is None:
-                rows = conn.execute("SELECT * FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
-                                    (cursor_seq, size)).fetchall()
+                rows = self.query("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (cursor_seq, size))
             else:
-                rows = conn.execute(
-                    "SELECT * FROM events WHERE stream = %s AND seq > %s ORDER BY seq LIMIT %s",
-                    (stream, cursor_seq, size),
-                ).fetchall()
+                rows = self.query("SELECT * FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?",
+                                  (stream, cursor_seq, size))
             if not rows:
                 return
             for row in rows:
@@ -345,15 +363,19 @@ class PostgresEventStore:
                 remaining -= len(rows)
 
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
-        return self._connection().execute(to_psycopg(sql), to_params(params)).fetchall()
+        with self._pool.borrow() as conn:
+            return conn.execute(to_psycopg(sql), to_params(params)).fetchall()
 
     @contextmanager
     def consistent_read(self) -> Iterator[PostgresTransaction]:
-        conn = self._connection()
-        with conn.transaction():
+        with self._pool.borrow() as conn, conn.transaction():
             # One snapshot for every statement, and no locks that would hold up writers.
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield PostgresTransaction(self, conn, locked=True)
+
+    def _run(self, sql: str) -> None:
+        with self._pool.borrow() as conn:
+            conn.execute(sql)
 
     def head(self) -> tuple[int, str]:
         row = self.query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
@@ -371,13 +393,13 @@ class PostgresEventStore:
     def scratch(self) -> Iterator[PostgresEventStore]:
         """An empty schema in the same database, dropped on exit."""
         name = f"masthead_scratch_{uuid.uuid4().hex[:12]}"
-        self._connection().execute(f'CREATE SCHEMA "{name}"')
+        self._run(f'CREATE SCHEMA "{name}"')
         store = PostgresEventStore(self.url, schema=name, synchronous="NORMAL")
         try:
             yield store
         finally:
             store.close()
-            self._connection().execute(f'DROP SCHEMA "{name}" CASCADE')
+            self._run(f'DROP SCHEMA "{name}" CASCADE')
 
     # -- wake-ups ----------------------------------------------------------------------
     def listen(self, wake: Callable[[], None]) -> Callable[[], None]:

@@ -2,7 +2,7 @@
 
 Every write runs in `BEGIN IMMEDIATE`, which takes SQLite's write lock up front; that
 serialises appends, so `seq` is gap-free and the hash chain has exactly one head.
-Each thread gets its own connection (sqlite3 connections must not be shared across threads).
+Connections are lent per use (events/connections.py): never to two threads at once.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import json
 import os
 import sqlite3
 import tempfile
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from masthead.errors import ConcurrencyConflict, ConfigError
+from masthead.events.connections import ConnectionPool
 from masthead.events.migrate import migrations_for
 from masthead.events.model import (
     ANY_VERSION,
@@ -27,23 +27,13 @@ from masthead.events.model import (
     StoredEvent,
     canonical_json,
     chain_hash,
+    must_reach_disk,
 )
 from masthead.events.store import Listener, Params, Projector
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
     return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
-
-
-# Events that record something from or to the outside world: a signal that came in (maybe
-# acknowledged to a webhook), a paid model call, a publication, a project or a person's decision.
-DURABLE_TYPES = frozenset({
-    "SignalReceived", "ProjectApplied", "ModelCallRecorded", "PublicationRequested", "PublicationDelivered",
-})
-
-
-def must_reach_disk(event: StoredEvent) -> bool:
-    return event.type in DURABLE_TYPES or event.meta.actor.startswith("human:")
 
 
 def row_to_event(row: dict[str, Any]) -> StoredEvent:
@@ -153,9 +143,10 @@ class SqliteEventStore:
             )
         self.projector = projector
         self._synchronous = synchronous
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        # Lent per use (see connections.py); SQLite connections may move between threads as long
+        # as two never use one at once, which the pool guarantees.
+        self._pool: ConnectionPool[sqlite3.Connection] = ConnectionPool(
+            self._connect, reusable=lambda conn: not conn.in_transaction, close=lambda conn: conn.close(), keep=16)
         # Callbacks run after a commit with the events it appended (wake-ups, live streams).
         self.listeners: list[Listener] = []
         if migrate:
@@ -166,30 +157,24 @@ class SqliteEventStore:
         return str(self.path)
 
     # -- connections -------------------------------------------------------------------
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
-            conn.row_factory = _dict_row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
+        conn.row_factory = _dict_row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
     def close(self) -> None:
-        with self._all_lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._pool.close_all()
 
     # -- schema ------------------------------------------------------------------------
     def migrate(self) -> list[str]:
         """Apply the migrations this database has not seen; return their names."""
-        conn = self._connection()
+        with self._pool.borrow() as conn:
+            return self._migrate(conn)
+
+    def _migrate(self, conn: sqlite3.Connection) -> list[str]:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations"
             " (number INTEGER PRIMARY KEY, name TEXT NOT NULL)"
@@ -220,25 +205,23 @@ class SqliteEventStore:
         return ran
 
     def pending_migrations(self) -> list[str]:
-        conn = self._connection()
-        exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
         applied = set()
-        if exists.fetchone():
-            applied = {r["number"] for r in conn.execute("SELECT number FROM schema_migrations")}
+        if self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"):
+            applied = {r["number"] for r in self.query("SELECT number FROM schema_migrations")}
         return [m.name for m in migrations_for("sqlite") if m.number not in applied]
 
     # -- writes ------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[SqliteTransaction]:
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        tx = SqliteTransaction(conn, self.projector)
-        try:
-            yield tx
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._pool.borrow() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            tx = SqliteTransaction(conn, self.projector)
+            try:
+                yield tx
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         if tx.appended:
             if self._synchronous == "NORMAL" and any(must_reach_disk(e) for e in tx.appended):
                 self._flush_wal()
@@ -271,34 +254,32 @@ class SqliteEventStore:
             return tx.append(events, meta)
 
     def execute_unlogged(self, sql: str, params: Params = ()) -> None:
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")  # SQLite's single write lock, held for one statement
-        try:
-            conn.execute(sql, params)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._pool.borrow() as conn:
+            conn.execute("BEGIN IMMEDIATE")  # SQLite's single write lock, held for one statement
+            try:
+                conn.execute(sql, params)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     # -- reads -------------------------------------------------------------------------
     def read(
         self, *, since: int = 0, stream: str | None = None, limit: int | None = None
     ) -> Iterator[StoredEvent]:
-        conn = self._connection()
         batch = 1000 if limit is None else min(limit, 1000)
         remaining = limit
         cursor_seq = since
         while remaining is None or remaining > 0:
             size = batch if remaining is None else min(batch, remaining)
+            # One borrow per batch: a half-read iterator holds no connection.
             if stream is None:
-                rows = conn.execute(
-                    "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (cursor_seq, size)
-                ).fetchall()
+                rows = self.query("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (cursor_seq, size))
             else:
-                rows = conn.execute(
+                rows = self.query(
                     "SELECT * FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?",
                     (stream, cursor_seq, size),
-                ).fetchall()
+                )
             if not rows:
                 return
             for row in rows:
@@ -308,18 +289,19 @@ class SqliteEventStore:
                 remaining -= len(rows)
 
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
-        return self._connection().execute(sql, params).fetchall()
+        with self._pool.borrow() as conn:
+            return conn.execute(sql, params).fetchall()
 
     @contextmanager
     def consistent_read(self) -> Iterator[SqliteTransaction]:
-        conn = self._connection()
-        # A deferred BEGIN is a read transaction: in WAL mode it sees one moment and never
-        # blocks the writer.
-        conn.execute("BEGIN")
-        try:
-            yield SqliteTransaction(conn, None)
-        finally:
-            conn.execute("ROLLBACK")
+        with self._pool.borrow() as conn:
+            # A deferred BEGIN is a read transaction: in WAL mode it sees one moment and never
+            # blocks the writer.
+            conn.execute("BEGIN")
+            try:
+                yield SqliteTransaction(conn, None)
+            finally:
+                conn.execute("ROLLBACK")
 
     def head(self) -> tuple[int, str]:
         row = self.query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")

@@ -154,8 +154,8 @@ class SnapshotSchedule:
         self.store = store
         self.every = every
         self.keep = keep
-        self._busy = threading.Lock()
-        self._last: int | None = None
+        self._busy = threading.Lock()  # held by the one snapshot this process may be taking
+        self._last: int | None = None  # seq of the newest snapshot known here
 
     def __call__(self, events: list[StoredEvent]) -> None:
         if self.every <= 0 or not events:

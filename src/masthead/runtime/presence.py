@@ -33,17 +33,11 @@ class Presence:
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._started_at = 0.0
 
     def start(self) -> None:
-        now = time.time()
-        host, _, _pid = self.owner.partition(":")
-        self.store.execute_unlogged(
-            "INSERT INTO workers (name, host, pid, owner, concurrency, started_at, beat_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET host = excluded.host,"
-            " pid = excluded.pid, owner = excluded.owner, concurrency = excluded.concurrency,"
-            " started_at = excluded.started_at, beat_at = excluded.beat_at",
-            (self.name, host, os.getpid(), self.owner, self.concurrency, now, now),
-        )
+        self._started_at = time.time()
+        self._register(self._started_at)
         self._thread = threading.Thread(target=self._beat, name="masthead-presence", daemon=True)
         self._thread.start()
 
@@ -56,11 +50,23 @@ class Presence:
         except Exception:  # noqa: BLE001 - the row ages out if the database is gone
             log.warning("could not remove worker %s from the registry", self.name)
 
+    def _register(self, now: float) -> None:
+        # An upsert, also for each beat: if another process with the same --name stopped and
+        # removed the row, this one's next beat puts it back.
+        host, _, _pid = self.owner.partition(":")
+        self.store.execute_unlogged(
+            "INSERT INTO workers (name, host, pid, owner, concurrency, started_at, beat_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET host = excluded.host,"
+            " pid = excluded.pid, owner = excluded.owner, concurrency = excluded.concurrency,"
+            " started_at = excluded.started_at, beat_at = excluded.beat_at",
+            (self.name, host, os.getpid(), self.owner, self.concurrency, self._started_at, now),
+        )
+
     def _beat(self) -> None:
         while not self._stop.wait(self.interval):
             now = time.time()
             try:
-                self.store.execute_unlogged("UPDATE workers SET beat_at = ? WHERE name = ?", (now, self.name))
+                self._register(now)
                 self.store.execute_unlogged("DELETE FROM workers WHERE beat_at < ?", (now - FORGET_AFTER_SECONDS,))
             except Exception:  # noqa: BLE001 - a missed beat is harmless; try again next interval
                 log.warning("worker %s could not record its heartbeat", self.name)

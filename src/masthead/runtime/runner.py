@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from masthead.events.model import Meta, StoredEvent, utc_now
 from masthead.events.store import EventStore
@@ -24,7 +25,7 @@ from masthead.runtime.jobs import (
 )
 from masthead.runtime.presence import Presence
 from masthead.runtime.steps import StepServices
-from masthead.runtime.worker import HOST, TaskReport, Worker, release_orphans
+from masthead.runtime.worker import HOST, WAKE_EVENTS, TaskReport, Worker, release_orphans
 
 log = logging.getLogger("masthead.runtime")
 
@@ -79,6 +80,7 @@ class Runner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._claiming = threading.Lock()  # held by the one idle thread that looks for work
         self._busy = 0
         self.summary = RunSummary()
         self.max_active = max_active
@@ -94,7 +96,8 @@ class Runner:
         self.snapshots = SnapshotSchedule(store, every=snapshot_every, keep=snapshot_keep)
 
     def _on_append(self, events: list[StoredEvent]) -> None:
-        self._wake.set()
+        if any(event.type in WAKE_EVENTS for event in events):
+            self._wake.set()
 
     def stop(self) -> None:
         self._stop.set()
@@ -130,23 +133,16 @@ class Runner:
 
     def _loop(self, worker: Worker, until_idle: bool) -> None:
         while not self._stop.is_set():
-            self._wake.clear()
+            # One idle thread of this process looks for work at a time; the other idle threads
+            # wait for their turn here rather than all querying the queue on every wake-up.
+            if not self._claiming.acquire(timeout=self.poll_interval):
+                continue
             try:
-                task = worker.claim()
-            except Exception:  # noqa: BLE001 - e.g. the database restarting; the worker waits and looks again
-                log.exception("worker %s could not claim a task", worker.name)
-                self._stop.wait(self.poll_interval * 10)
-                continue
+                task = self._claim_or_wait(worker, until_idle)
+            finally:
+                self._claiming.release()
             if task is None:
-                with self._lock:
-                    nobody_busy = self._busy == 0
-                if until_idle and nobody_busy and is_idle(self.store):
-                    self.stop()
-                    return
-                self._wake.wait(self._next_wait())
                 continue
-            with self._lock:
-                self._busy += 1
             try:
                 report = worker.run(task)
             finally:
@@ -157,6 +153,29 @@ class Runner:
             if self.on_report is not None:
                 self.on_report(report)
             self._wake.set()  # a finished task may have made others ready
+
+    def _claim_or_wait(self, worker: Worker, until_idle: bool) -> dict[str, Any] | None:
+        """Claim a task (counted busy before the turn passes on), or wait for a wake-up until
+        there is one; None when stopping."""
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                task = worker.claim()
+            except Exception:  # noqa: BLE001 - e.g. the database restarting; the worker waits and looks again
+                log.exception("worker %s could not claim a task", worker.name)
+                self._stop.wait(self.poll_interval * 10)
+                continue
+            if task is not None:
+                with self._lock:
+                    self._busy += 1
+                return task
+            with self._lock:
+                nobody_busy = self._busy == 0
+            if until_idle and nobody_busy and is_idle(self.store):
+                self.stop()
+                return None
+            self._wake.wait(self._next_wait())
+        return None
 
     def _next_wait(self) -> float:
         """Sleep until the next retry is due (or one poll interval, whichever is sooner)."""
