@@ -218,7 +218,7 @@ class RecordingModelClient:
 
     def _with_retries(self, provider_id: str, request: ModelRequest, tokens: int) -> ModelResponse:
         runtime = self._config.runtime
-        backoff = wait_exponential_jitter(initial=runtime.backoff_base_seconds, max=runtime.backoff_max_seconds)
+        backoff = wait_exponential_jitter(multiplier=runtime.backoff_base_seconds, max=runtime.backoff_max_seconds)
 
         def wait(state: RetryCallState) -> float:
             # Honour the provider's Retry-After when it says more than our own backoff.
