@@ -306,13 +306,17 @@ then {args.concurrent_runs} runs, 32 at a time, with a 50 ms model. Median (min�
 | --- | --- | --- | --- | --- | --- |
 {chr(10).join(rows)}
 
-- Masthead vs LangGraph, CPU per step: {lg_cpu / m_cpu:.1f}x less (target ≥ 7x); Masthead vs the raw floor: {m_cpu / raw_cpu:.1f}x.
+- Masthead vs LangGraph, CPU per step: {versus(m_cpu, lg_cpu)} (target: 7x less); Masthead vs the raw floor: {m_cpu / raw_cpu:.1f}x.
 - Targets: Masthead ≤ 250 µs CPU per step, efficiency ≥ 0.85, ≤ 10 KB stored per run.
 - A Masthead run stores its signal, job, every task's claim and result, and each model call's full output (the
   recording that makes re-runs free), plus the read models derived from them, in one file.
 """
     print(body)
     write_section("orchestration", f"python benchmarks/orchestration.py --runs {args.runs} --reps {args.reps}", body)
+
+
+def versus(ours: float, theirs: float) -> str:
+    return f"{theirs / ours:.1f}x less" if ours <= theirs else f"{ours / theirs:.1f}x more (slower)"
 
 
 def ideal_efficiency(m: Measure, runs: int) -> float:
