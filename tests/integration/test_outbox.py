@@ -68,3 +68,22 @@ def test_file_publisher_is_idempotent_per_key(tmp_path):
     assert publisher.deliver(delivery) == first
     assert Path(first).stat().st_mtime_ns == stamp
     assert Path(first).read_text().endswith("---\n\nhello\n")
+
+
+def test_a_dead_writers_temporary_file_is_removed_by_the_next_delivery(tmp_path):
+    import subprocess
+    import sys
+
+    from masthead.channels.file_publisher import _temp_prefix
+
+    publisher = FilePublisher(tmp_path)
+    delivery = Delivery(key="pc-2:v1:x", piece_id="pc-2", version=1, channel="x", project="p",
+                        text="hello", subject=None, at="2026-01-01T00:00:00Z")
+    target = publisher.path_for(delivery)
+    target.parent.mkdir(parents=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = target.parent / f"{_temp_prefix(target)}{dead.stdout.strip()}.abc123"
+    leftover.write_text("half a file")
+    publisher.deliver(delivery)
+    assert not leftover.exists()
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]

@@ -2,11 +2,14 @@
 
 The file is written to a temporary name and renamed into place, so it either exists whole or
 not at all; its front matter carries the idempotency key, so a repeated delivery is a no-op.
+A worker killed between writing and renaming leaves its temporary file behind; the delivery
+that takes over removes the leftovers of dead processes for the same target.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -40,7 +43,8 @@ class FilePublisher:
         if delivery.subject:
             front["subject"] = delivery.subject
         body = "---\n" + yaml.safe_dump(front, sort_keys=True, allow_unicode=True) + "---\n\n" + delivery.text.rstrip() + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=".publishing-", dir=target.parent)
+        _remove_leftovers(target)
+        fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}.", dir=target.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(body)
@@ -51,6 +55,32 @@ class FilePublisher:
             Path(tmp).unlink(missing_ok=True)
             raise
         return str(target)
+
+
+HOST = socket.gethostname()
+
+
+def _temp_prefix(target: Path) -> str:
+    # The host and pid in the name tell whether the writer is still alive.
+    return f".publishing-{target.name}.{HOST}."
+
+
+def _remove_leftovers(target: Path) -> None:
+    prefix = _temp_prefix(target)
+    for leftover in target.parent.glob(f"{prefix}*"):
+        pid = leftover.name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _key_of(path: Path) -> str | None:
