@@ -63,6 +63,7 @@ from masthead.events.model import (
     event_from_row,
     must_reach_disk,
 )
+from masthead.events.paging import read_pages
 from masthead.events.postgres_params import to_params, to_psycopg
 from masthead.events.store import Listener, Params, Projector
 
@@ -343,24 +344,7 @@ class PostgresEventStore:
     def read(
         self, *, since: int = 0, stream: str | None = None, limit: int | None = None
     ) -> Iterator[StoredEvent]:
-        batch = 1000 if limit is None else min(limit, 1000)
-        remaining = limit
-        cursor_seq = since
-        while remaining is None or remaining > 0:
-            size = batch if remaining is None else min(batch, remaining)
-            # One borrow per batch: a half-read iterator holds no connection.
-            if stream is None:
-                rows = self.query("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (cursor_seq, size))
-            else:
-                rows = self.query("SELECT * FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?",
-                                  (stream, cursor_seq, size))
-            if not rows:
-                return
-            for row in rows:
-                yield event_from_row(row)
-            cursor_seq = rows[-1]["seq"]
-            if remaining is not None:
-                remaining -= len(rows)
+        return read_pages(self.query, event_from_row, since=since, stream=stream, limit=limit)
 
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         with self._pool.borrow() as conn:

@@ -29,6 +29,7 @@ from masthead.events.model import (
     chain_hash,
     must_reach_disk,
 )
+from masthead.events.paging import read_pages
 from masthead.events.store import Listener, Params, Projector
 
 
@@ -267,26 +268,7 @@ class SqliteEventStore:
     def read(
         self, *, since: int = 0, stream: str | None = None, limit: int | None = None
     ) -> Iterator[StoredEvent]:
-        batch = 1000 if limit is None else min(limit, 1000)
-        remaining = limit
-        cursor_seq = since
-        while remaining is None or remaining > 0:
-            size = batch if remaining is None else min(batch, remaining)
-            # One borrow per batch: a half-read iterator holds no connection.
-            if stream is None:
-                rows = self.query("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (cursor_seq, size))
-            else:
-                rows = self.query(
-                    "SELECT * FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?",
-                    (stream, cursor_seq, size),
-                )
-            if not rows:
-                return
-            for row in rows:
-                yield row_to_event(row)
-            cursor_seq = rows[-1]["seq"]
-            if remaining is not None:
-                remaining -= len(rows)
+        return read_pages(self.query, row_to_event, since=since, stream=stream, limit=limit)
 
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         with self._pool.borrow() as conn:
