@@ -39,6 +39,7 @@ from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.ids import new_id
 from masthead.runtime.jobs import PRIORITIES, schedule, start_job, wake_budget_deferred
 from masthead.runtime.steps import check_piece
+from masthead.text_input import decode_text
 
 MAX_SIGNAL_BYTES = 1_000_000
 ACTOR_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@-")
@@ -64,14 +65,7 @@ def read_text_file(path: Path, what: str, max_bytes: int) -> str:
     if size > max_bytes:
         raise InputError(f"{what} file {path} is {size:,} bytes; the limit is {max_bytes:,}",
                          fix="split it or pass an excerpt")
-    raw = path.read_bytes()
-    if b"\x00" in raw:
-        raise InputError(f"{what} file {path} is binary, not text", fix="pass a UTF-8 text file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{what} file {path} is not UTF-8 text (byte {exc.start})",
-                         fix="convert it to UTF-8") from None
+    text = decode_text(path.read_bytes(), f"{what} file {path}")
     if not text.strip():
         raise InputError(f"{what} file {path} is empty", fix="pass a file with some text in it")
     return text

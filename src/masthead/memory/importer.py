@@ -12,6 +12,7 @@ from pathlib import Path
 
 from masthead.errors import InputError, NotFoundError
 from masthead.memory.chunking import chunk_text
+from masthead.text_input import decode_text
 
 SUFFIXES = (".md", ".txt")
 MAX_FILE_BYTES = 50_000_000
@@ -45,14 +46,7 @@ def read_chunks(folder: Path, progress: FileProgress | None = None) -> list[File
         if size > MAX_FILE_BYTES:
             raise InputError(f"{path} is {size:,} bytes; an import takes files of at most {MAX_FILE_BYTES:,}",
                              fix="split the file, or import an excerpt")
-        raw = path.read_bytes()
-        if b"\x00" in raw:
-            raise InputError(f"{path} is binary, not text", fix="convert it to UTF-8 text or move it out of the folder")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path} is not UTF-8 text (invalid byte at offset {exc.start})",
-                             fix="convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8) or move it out of the folder") from None
+        text = decode_text(path.read_bytes(), str(path), fix_suffix=", or move it out of the folder")
         chunks = chunk_text(text)
         if not chunks:
             raise InputError(f"{path} is empty", fix="add some text to it or move it out of the folder")
