@@ -5,6 +5,7 @@ Validated strictly: an unknown key or a wrong value is rejected with its path an
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -100,3 +101,16 @@ def parse_project_yaml(text: str, source: str) -> Project:
         return Project.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(source, exc)) from None
+
+
+_FROM_SPEC: dict[str, Project] = {}
+
+
+def project_from_spec(spec: str) -> Project:
+    """A project from its stored spec (the read model's JSON). Each distinct spec is validated
+    once per process (validation costs ~0.1 ms); keyed by the text, not by name and revision,
+    since two workspaces in one process may share both."""
+    project = _FROM_SPEC.get(spec)
+    if project is None:
+        project = _FROM_SPEC[spec] = Project.model_validate(json.loads(spec))
+    return project

@@ -152,3 +152,31 @@ def test_rerunning_a_step_reuses_its_recorded_calls(ws, server):
     assert again.output["model_calls"] == first["model_calls"]
     assert len(server.calls) == recorded
     assert ws.store.query("SELECT COUNT(*) AS n FROM model_calls")[0]["n"] == recorded
+
+
+def test_raw_line_breaks_inside_json_strings_are_read_leniently(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Small models write a literal line break inside a JSON string; strict JSON forbids it,
+    but the meaning is clear, so the draft is kept instead of retried and handed to a human."""
+    def raw_newlines(body: dict) -> str:
+        reply = json.loads(content_reply(body))
+        if set(reply) != {"text"}:
+            return json.dumps(reply)
+        return json.dumps({"text": reply["text"] + "\nMore soon."}).replace("\\n", "\n")
+
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    with OpenAIServer(api_key="sk-test", reply=raw_newlines) as srv:
+        workspace = make_workspace(tmp_path / "ws", srv.base_url)
+        try:
+            job = add_release_notes(workspace)
+            run(workspace)
+            newsletter = pieces_by_channel(workspace, job)["newsletter"]
+            assert newsletter["status"] == "in_review"
+            assert newsletter["text"].endswith("\nMore soon.")
+            assert not workspace.store.query("SELECT id FROM tasks WHERE status = 'needs_human'")
+            # One call per drafting step: nothing was asked twice for the same draft.
+            calls = workspace.store.query("SELECT COUNT(*) AS n FROM model_calls WHERE task_id LIKE ?",
+                                          (f"{job}.draft.%",))[0]["n"]
+            drafts = workspace.store.query("SELECT COUNT(*) AS n FROM tasks WHERE id LIKE ?", (f"{job}.draft.%",))[0]["n"]
+            assert calls == drafts > 0
+        finally:
+            workspace.close()

@@ -33,7 +33,7 @@ from masthead.events.types import (
     TaskWoken,
 )
 from masthead.memory.sync import edit_feedback_events, project_file_events
-from masthead.projects import Project, parse_project_yaml
+from masthead.projects import Project, parse_project_yaml, project_from_spec
 from masthead.recipes.loader import load_recipes
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.ids import new_id
@@ -109,7 +109,7 @@ def get_project(ws: Workspace, name: str) -> Project:
         known = [r["name"] for r in ws.store.query("SELECT name FROM projects ORDER BY name")]
         fix = f"use one of: {', '.join(known)}" if known else "create it with `masthead project apply FILE.yaml`"
         raise NotFoundError(f"project {name!r} does not exist", fix=fix)
-    return Project.model_validate(json.loads(rows[0]["spec"]))
+    return project_from_spec(rows[0]["spec"])
 
 
 # -- signals ----------------------------------------------------------------------------

@@ -139,8 +139,9 @@ class Receipt:
 class WebhookInbox:
     """Turns verified deliveries into signals, each delivery once.
 
-    One lock makes check-then-append atomic within this process; the unique index on the
-    delivery source does it across processes. Signatures seen within the tolerance window are
+    The append runs outside any Python lock (so concurrent deliveries share one WAL flush); the
+    unique index on the delivery source refuses a second copy of a delivery id, in this
+    process or another. Signatures seen within the tolerance window are
     remembered, since a captured request re-sent under a new delivery id is still a replay.
     """
 
@@ -148,6 +149,7 @@ class WebhookInbox:
         self.ws = ws
         self._lock = threading.Lock()
         self._signatures: dict[str, str] = {}  # signature -> signal id
+        self._in_flight: dict[str, threading.Event] = {}  # signature -> set once it is stored (or failed)
         self._expiry: deque[tuple[float, str]] = deque()  # (forget after, signature), oldest first
 
     def receive(self, source: str, headers: Mapping[str, str], body: bytes, now: float | None = None) -> Receipt:
@@ -161,26 +163,58 @@ class WebhookInbox:
         with self._lock:
             self._forget_old_signatures(now)
             seen = self._signatures.get(delivery.signature)
-            if seen is not None:
-                return Receipt(seen, [], duplicate=True)
-            existing = find_delivery(self.ws, source, delivery.delivery_id)
-            if existing is not None:
-                return Receipt(existing, [], duplicate=True)
-            try:
-                added = add_signal(self.ws, section.project, kind=section.kind, body=text, title=title,
-                                   priority=section.priority,
-                                   source=delivery_source(source, delivery.delivery_id))
-            except NotFoundError as exc:
-                raise WebhookRefused(503, "not_configured", f"webhook source {source!r}: {exc.message}",
-                                     fix=exc.fix) from None
-            except Exception:
-                # Another process may have stored the same delivery between our check and append.
-                raced = find_delivery(self.ws, source, delivery.delivery_id)
-                if raced is None:
-                    raise
-                return Receipt(raced, [], duplicate=True)
-            self._signatures[delivery.signature] = added.signal_id
-            self._expiry.append((now + 2 * TOLERANCE_SECONDS, delivery.signature))
+            in_flight = self._in_flight.get(delivery.signature)
+            if seen is None and in_flight is None:
+                # Claim the signature before appending, so a copy arriving meanwhile waits for
+                # this one; the append runs outside the lock so concurrent deliveries share a flush.
+                in_flight = self._in_flight[delivery.signature] = threading.Event()
+                owner = True
+            else:
+                owner = False
+        if seen is not None:
+            return Receipt(seen, [], duplicate=True)
+        assert in_flight is not None
+        if not owner:
+            return self._await_copy(in_flight, delivery)
+        try:
+            receipt = self._store_once(source, section, text, title, delivery)
+            with self._lock:
+                self._signatures[delivery.signature] = receipt.signal_id
+                self._expiry.append((now + 2 * TOLERANCE_SECONDS, delivery.signature))
+        finally:
+            with self._lock:
+                del self._in_flight[delivery.signature]
+            in_flight.set()
+        return receipt
+
+    def _await_copy(self, in_flight: threading.Event, delivery: VerifiedDelivery) -> Receipt:
+        in_flight.wait(timeout=30.0)
+        with self._lock:
+            seen = self._signatures.get(delivery.signature)
+        if seen is None:  # the first copy failed: the sender should try again
+            raise WebhookRefused(409, "retry", "an identical delivery was being stored and did not finish",
+                                 fix="send the delivery again")
+        return Receipt(seen, [], duplicate=True)
+
+    def _store_once(self, source: str, section: WebhookSection, text: str, title: str | None,
+                    delivery: VerifiedDelivery) -> Receipt:
+        existing = find_delivery(self.ws, source, delivery.delivery_id)
+        if existing is not None:
+            return Receipt(existing, [], duplicate=True)
+        try:
+            added = add_signal(self.ws, section.project, kind=section.kind, body=text,
+                               title=title, priority=section.priority,
+                               source=delivery_source(source, delivery.delivery_id))
+        except NotFoundError as exc:
+            raise WebhookRefused(503, "not_configured", f"webhook source {source!r}: {exc.message}",
+                                 fix=exc.fix) from None
+        except Exception:
+            # A concurrent request (here or in another process) stored the same delivery id
+            # between our check and our append: the unique index refused the second copy.
+            raced = find_delivery(self.ws, source, delivery.delivery_id)
+            if raced is None:
+                raise
+            return Receipt(raced, [], duplicate=True)
         return Receipt(added.signal_id, added.job_ids, duplicate=False)
 
     def _forget_old_signatures(self, now: float) -> None:

@@ -1,8 +1,8 @@
 """Database connections lent per use, for both adapters.
 
 A thread borrows a connection for one query, one read batch or one transaction and gives it
-back. Every step runs in a thread of its own (see runtime/worker.py), so a connection per
-thread would mean a new connection per step and, kept for reuse by nobody, an ever-growing
+back. Threads come and go (a web server's thread pool, a step thread replaced after a timeout,
+heartbeats), so a connection per thread would mean, kept for reuse by nobody, an ever-growing
 number of open files (SQLite) or server processes (Postgres). Lent per use, a process holds
 about as many connections as it has threads inside the database at once.
 

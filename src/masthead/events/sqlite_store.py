@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -150,6 +151,14 @@ class SqliteEventStore:
             self._connect, reusable=lambda conn: not conn.in_transaction, close=lambda conn: conn.close(), keep=16)
         # Callbacks run after a commit with the events it appended (wake-ups, live streams).
         self.listeners: list[Listener] = []
+        # Group flushing: commits that must reach disk take a ticket; one fsync covers every
+        # ticket handed out before it started, so concurrent writers share it.
+        self._write_lock = threading.RLock()
+        self._ticket_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._tickets = 0
+        self._flushed = 0
+        self._checkpointer = _Checkpointer(self._pool)
         if migrate:
             self.migrate()
 
@@ -164,9 +173,13 @@ class SqliteEventStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
+        # Checkpoints run on a thread of their own (see _Checkpointer), not inside whichever
+        # commit happens to cross SQLite's threshold, where they would stall that writer.
+        conn.execute("PRAGMA wal_autocheckpoint=0")
         return conn
 
     def close(self) -> None:
+        self._checkpointer.stop()
         self._pool.close_all()
 
     # -- schema ------------------------------------------------------------------------
@@ -214,7 +227,9 @@ class SqliteEventStore:
     # -- writes ------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[SqliteTransaction]:
-        with self._pool.borrow() as conn:
+        # Writers of this process queue on a Python lock: SQLite's busy handler would make them
+        # poll with growing sleeps instead. Other processes still meet SQLite's own lock.
+        with self._write_lock, self._pool.borrow() as conn:
             conn.execute("BEGIN IMMEDIATE")
             tx = SqliteTransaction(conn, self.projector)
             try:
@@ -223,11 +238,24 @@ class SqliteEventStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+        self._checkpointer.committed()
         if tx.appended:
             if self._synchronous == "NORMAL" and any(must_reach_disk(e) for e in tx.appended):
-                self._flush_wal()
+                self._flush_after_commit()
             for listener in list(self.listeners):
                 listener(tx.appended)
+
+    def _flush_after_commit(self) -> None:
+        with self._ticket_lock:
+            self._tickets += 1
+            ticket = self._tickets
+        with self._flush_lock:
+            if self._flushed >= ticket:  # a flush that started after our commit covered it
+                return
+            with self._ticket_lock:
+                covered = self._tickets  # every holder of these tickets has committed already
+            self._flush_wal()
+            self._flushed = covered
 
     def _flush_wal(self) -> None:
         """fsync the write-ahead log: everything committed so far is now on disk.
@@ -255,7 +283,7 @@ class SqliteEventStore:
             return tx.append(events, meta)
 
     def execute_unlogged(self, sql: str, params: Params = ()) -> None:
-        with self._pool.borrow() as conn:
+        with self._write_lock, self._pool.borrow() as conn:
             conn.execute("BEGIN IMMEDIATE")  # SQLite's single write lock, held for one statement
             try:
                 conn.execute(sql, params)
@@ -310,6 +338,61 @@ class SqliteEventStore:
         # No channel between processes: this process's appends reach `listeners`, and
         # workers poll for the rest.
         return lambda: None
+
+
+class _Checkpointer:
+    """Folds the write-ahead log into the main file on a thread of its own.
+
+    SQLite's automatic checkpoint runs inside the commit that crosses its threshold: that
+    writer (a webhook's 202, a worker's step) waits while a thousand pages are copied and
+    synced. Here the commits only count; every `EVERY` commits a daemon thread runs a PASSIVE
+    checkpoint, which copies what no reader still needs and never blocks writers (the sqlite3
+    module releases the GIL meanwhile, so it runs on another core). A last one runs at close.
+    """
+
+    EVERY = 128
+
+    def __init__(self, pool: ConnectionPool[sqlite3.Connection]):
+        self._pool = pool
+        self._commits = 0
+        self._due = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def committed(self) -> None:
+        self._commits += 1  # a lost increment under a race only delays one checkpoint a little
+        if self._commits % self.EVERY == 0:
+            with self._lock:
+                if self._thread is None and not self._stopped:
+                    self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+                    self._thread.start()
+            self._due.set()
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            self._due.clear()
+            if self._stopped:
+                return
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        try:
+            with self._pool.borrow() as conn:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:  # e.g. the database is being closed; the next one catches up
+            pass
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            thread = self._thread
+        self._due.set()
+        if thread is not None:
+            thread.join(10)
+        if self._commits:
+            self._checkpoint()
 
 
 def _split_sql(script: str) -> list[str]:

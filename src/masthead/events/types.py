@@ -49,11 +49,20 @@ class SignalReceived(EventData):
 
 
 # -- jobs and tasks ----------------------------------------------------------------------
+class RecipeRecorded(EventData):
+    digest: str  # sha256 of the canonical JSON of `spec`
+    name: str
+    spec: dict[str, Any]  # the validated recipe; jobs refer to it by digest
+
+
 class JobStarted(EventData):
     id: str
     project: str
     recipe: str
-    recipe_spec: dict[str, Any]  # the recipe as it was, so a later edit cannot change a running job
+    # The recipe as it was, so a later edit cannot change a running job: by digest of a
+    # RecipeRecorded event (each recipe stored once), or inline in logs written before that.
+    recipe_digest: str | None = None
+    recipe_spec: dict[str, Any] | None = None
     signal_id: str
     priority: int
     channels: list[str]  # the project's channels when the job started: its fan-out

@@ -65,6 +65,17 @@ def _signal_received(tx: Transaction, event: StoredEvent) -> None:
 
 
 # -- jobs and tasks ----------------------------------------------------------------------
+@handles("RecipeRecorded")
+def _recipe_recorded(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    # Two jobs starting at once in two processes may both record a new recipe: same digest,
+    # same spec, one row.
+    tx.execute(
+        "INSERT INTO recipes (digest, name, spec, recorded_at) VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING",
+        (d["digest"], d["name"], canonical_json(d["spec"]), event.meta.at),
+    )
+
+
 @handles("JobStarted")
 def _job_started(tx: Transaction, event: StoredEvent) -> None:
     d = event.data

@@ -5,6 +5,8 @@ A workspace recipe with a built-in's name replaces it, exactly as a user's own w
 
 from __future__ import annotations
 
+import functools
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -36,7 +38,9 @@ def parse_recipe(text: str, source: str) -> Recipe:
     return recipe
 
 
+@functools.cache
 def _builtin_sources() -> dict[str, tuple[str, str]]:
+    # Shipped inside the package: they cannot change while the process runs.
     folder = resources.files("masthead.recipes").joinpath("builtin")
     found = {}
     for entry in folder.iterdir():
@@ -45,12 +49,23 @@ def _builtin_sources() -> dict[str, tuple[str, str]]:
     return found
 
 
+# path -> ((mtime_ns, size), text): a file is read again only when it changed on disk.
+_FILES: dict[str, tuple[tuple[int, int], str]] = {}
+
+
 def _workspace_sources(workspace: Path | None) -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
-    if workspace is None or not (workspace / "recipes").is_dir():
+    folder = None if workspace is None else workspace / "recipes"
+    if folder is None or not folder.is_dir():
         return found
-    for path in sorted((workspace / "recipes").glob("*.yaml")):
-        found[path.stem] = (path.read_text("utf-8"), str(path))
+    with os.scandir(folder) as entries:
+        files = sorted((e.name, e.path, e.stat()) for e in entries if e.name.endswith(".yaml") and e.is_file())
+    for name, path, stat in files:
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        cached = _FILES.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = _FILES[path] = (stamp, Path(path).read_text("utf-8"))
+        found[name[:-5]] = (cached[1], path)
     return found
 
 
@@ -58,8 +73,9 @@ _PARSED: dict[tuple[str, str], Recipe] = {}
 
 
 def load_recipes(workspace: Path | None) -> dict[str, tuple[Recipe, str]]:
-    """All recipes by name, with where each came from. Files are read every time (an edit
-    takes effect at once); parsing is cached by content, since YAML parsing is the slow part."""
+    """All recipes by name, with where each came from. Files are looked at every time (an edit
+    takes effect at once) and read again when their size or mtime changed; parsing is cached by
+    content, since YAML parsing is the slow part."""
     recipes: dict[str, tuple[Recipe, str]] = {}
     for text, source in {**_builtin_sources(), **_workspace_sources(workspace)}.values():
         key = (source, text)

@@ -10,7 +10,7 @@ from masthead.agents.base import ProjectContext, SignalContext
 from masthead.channels.limits import rule_for
 from masthead.errors import NotFoundError
 from masthead.events.store import EventStore
-from masthead.projects import Project
+from masthead.projects import Project, project_from_spec
 from masthead.recipes.schema import Recipe, Step
 from masthead.runtime.ids import piece_id, task_id
 
@@ -93,22 +93,20 @@ def job_plan(store: EventStore, job_id: str) -> tuple[Recipe, list[str]]:
         if not started:
             raise NotFoundError(f"job {job_id} has no JobStarted event")
         data = json.loads(started[0]["data"])
-        plan = (Recipe.model_validate(data["recipe_spec"]), list(data["channels"]))
+        spec = data.get("recipe_spec")  # logs written before recipes were stored once
+        if spec is None:
+            rows = store.query("SELECT spec FROM recipes WHERE digest = ?", (data["recipe_digest"],))
+            if not rows:
+                raise NotFoundError(f"job {job_id}: recipe {data['recipe_digest'][:12]} is not in the log")
+            spec = json.loads(rows[0]["spec"])
+        plan = (Recipe.model_validate(spec), list(data["channels"]))
         _PLANS[job_id] = plan
     return plan
 
 
-_PROJECTS: dict[str, Project] = {}
-
-
 def current_project(store: EventStore, name: str) -> Project:
-    """The project as it is now; each distinct spec is parsed once (validation costs ~0.1 ms).
-    Keyed by the spec's text, not name and revision: two workspaces may share both."""
-    spec = store.query("SELECT spec FROM projects WHERE name = ?", (name,))[0]["spec"]
-    project = _PROJECTS.get(spec)
-    if project is None:
-        project = _PROJECTS[spec] = Project.model_validate(json.loads(spec))
-    return project
+    """The project as it is now."""
+    return project_from_spec(store.query("SELECT spec FROM projects WHERE name = ?", (name,))[0]["spec"])
 
 
 def load_context(store: EventStore, task: dict[str, Any]) -> TaskContext:

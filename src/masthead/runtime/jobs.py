@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+from typing import Any
 
 from masthead.errors import ConcurrencyConflict
-from masthead.events.model import Meta, NewEvent, stream_of, utc_now
+from masthead.events.model import Meta, NewEvent, canonical_json, stream_of, utc_now
 from masthead.events.store import EventStore, Transaction
 from masthead.events.types import (
     JobCompleted,
     JobDeferred,
     JobReleased,
     JobStarted,
+    RecipeRecorded,
     TaskEnqueued,
     TaskSkipped,
     TaskWoken,
@@ -41,6 +44,29 @@ def _first_tasks(job_id: str, recipe: Recipe, channels: list[str], priority: int
     return [_enqueue(job_id, slot, priority, criticality, now) for slot in decision.enqueue]
 
 
+# id(recipe) -> (recipe, digest, spec): parsed recipes are cached (recipes/loader.py), so the
+# same object comes back for the same file, and its digest is computed once.
+_DIGESTS: dict[int, tuple[Recipe, str, dict[str, Any]]] = {}
+
+
+def recipe_digest(recipe: Recipe) -> tuple[str, dict[str, Any]]:
+    """The recipe's digest (sha256 of its canonical JSON) and that JSON's data."""
+    known = _DIGESTS.get(id(recipe))
+    if known is None or known[0] is not recipe:
+        spec = recipe.model_dump(mode="json")
+        known = _DIGESTS[id(recipe)] = (recipe, hashlib.sha256(canonical_json(spec).encode()).hexdigest(), spec)
+    return known[1], known[2]
+
+
+def record_recipe(tx: Transaction, recipe: Recipe, meta: Meta) -> str:
+    """Store the recipe once (RecipeRecorded) unless the log has it already; its digest."""
+    digest, spec = recipe_digest(recipe)
+    if not tx.query("SELECT 1 FROM recipes WHERE digest = ?", (digest,)):
+        recorded = RecipeRecorded(digest=digest, name=recipe.name, spec=spec)
+        tx.append([recorded.to_new(stream_of("recipe", digest[:32]))], meta)
+    return digest
+
+
 def start_job(tx: Transaction, *, project: str, channels: list[str], recipe: Recipe, signal_id: str,
               priority: str, meta: Meta, max_active: int) -> str:
     """Start a job, or park it (accepted, stored, never dropped) when the project is at its bound."""
@@ -48,7 +74,7 @@ def start_job(tx: Transaction, *, project: str, channels: list[str], recipe: Rec
     rank = PRIORITIES[priority]
     criticality = recipe.criticality or CRITICALITY[priority]
     started = JobStarted(
-        id=job_id, project=project, recipe=recipe.name, recipe_spec=recipe.model_dump(mode="json"),
+        id=job_id, project=project, recipe=recipe.name, recipe_digest=record_recipe(tx, recipe, meta),
         signal_id=signal_id, priority=rank, channels=channels, criticality=criticality,
     )
     events = [started.to_new(stream_of("job", job_id), 0)]

@@ -107,11 +107,17 @@ class RecordingModelClient:
                 json_schema=json_schema,
                 schema_name=schema.__name__,
             )
-            text = self.complete(request)
+            text = _strip_fences(self.complete(request))
             try:
-                return schema.model_validate_json(_strip_fences(text))
+                return schema.model_validate_json(text)
             except ValidationError as exc:
                 problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'output'}: {e['msg']}" for e in exc.errors()[:3])
+            # Small models (and some endpoints) put raw line breaks inside JSON strings, which
+            # strict JSON forbids; the meaning is not in doubt, so read such output leniently.
+            try:
+                return schema.model_validate(json.loads(text, strict=False))
+            except ValueError:  # still not JSON, or JSON that does not fit: the first reason stands
+                pass
         raise AgentOutputError(
             f"the {self._tier} model's output did not fit {schema.__name__} after {SCHEMA_TRIES} tries ({problem})",
             fix="use a stronger model for this tier in masthead.toml, or finish the step by hand",

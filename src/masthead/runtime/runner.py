@@ -23,6 +23,7 @@ from masthead.runtime.jobs import (
     schedule,
     wake_budget_deferred,
 )
+from masthead.runtime.lease import Heartbeats
 from masthead.runtime.presence import Presence
 from masthead.runtime.steps import StepServices
 from masthead.runtime.worker import HOST, WAKE_EVENTS, TaskReport, Worker, release_orphans
@@ -84,9 +85,11 @@ class Runner:
         self._busy = 0
         self.summary = RunSummary()
         self.max_active = max_active
+        self.heartbeats = Heartbeats(store)  # one thread extends the leases of every task held here
         self.workers = [
             Worker(store, services, f"{HOST}:{os.getpid()}:{index}", lease_seconds=lease_seconds,
-                   backoff_base=backoff_base, backoff_max=backoff_max, ageing_seconds=ageing_seconds, max_active=max_active, redact=redact)
+                   backoff_base=backoff_base, backoff_max=backoff_max, ageing_seconds=ageing_seconds,
+                   max_active=max_active, redact=redact, heartbeats=self.heartbeats)
             for index in range(concurrency)
         ]
         owner = f"{HOST}:{os.getpid()}"
@@ -126,28 +129,38 @@ class Runner:
             raise
         finally:
             self.presence.stop()
+            self.heartbeats.stop()
+            for worker in self.workers:
+                worker.close()
             stop_listening()
             listeners.remove(self.snapshots)
             listeners.remove(self._on_append)
         return self.summary
 
     def _loop(self, worker: Worker, until_idle: bool) -> None:
-        while not self._stop.is_set():
-            # One idle thread of this process looks for work at a time; the other idle threads
-            # wait for their turn here rather than all querying the queue on every wake-up.
-            if not self._claiming.acquire(timeout=self.poll_interval):
-                continue
-            try:
-                task = self._claim_or_wait(worker, until_idle)
-            finally:
-                self._claiming.release()
+        task: dict[str, Any] | None = None
+        while task is not None or not self._stop.is_set():
             if task is None:
-                continue
+                # One idle thread of this process looks for work at a time; the other idle
+                # threads wait for their turn here rather than all querying the queue on every
+                # wake-up.
+                if not self._claiming.acquire(timeout=self.poll_interval):
+                    continue
+                try:
+                    task = self._claim_or_wait(worker, until_idle)
+                finally:
+                    self._claiming.release()
+                if task is None:
+                    continue
             try:
-                report = worker.run(task)
+                report = worker.run(task, claim_next=not self._stop.is_set())
             finally:
-                with self._lock:
-                    self._busy -= 1
+                # A task claimed along with the outcome is run next (even when stopping: it
+                # is ours now); the thread stays busy meanwhile.
+                task = worker.take_next()
+                if task is None:
+                    with self._lock:
+                        self._busy -= 1
             with self._lock:
                 self.summary.reports.append(report)
             if self.on_report is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import random
 import socket
 import threading
@@ -20,7 +21,7 @@ from typing import Any
 
 from masthead.errors import ConcurrencyConflict, MastheadError, ProviderError
 from masthead.events.model import Meta, stream_of, utc_now
-from masthead.events.store import EventStore
+from masthead.events.store import EventStore, Transaction
 from masthead.events.types import (
     TaskClaimed,
     TaskDeferred,
@@ -33,7 +34,7 @@ from masthead.events.types import (
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.guards import Deferral, NeedsHuman
 from masthead.runtime.jobs import schedule
-from masthead.runtime.lease import LeaseKeeper
+from masthead.runtime.lease import Heartbeats, Lease
 from masthead.runtime.steps import HANDLERS, StepOutcome, StepServices
 from masthead.windows import next_open
 
@@ -53,6 +54,29 @@ READY_TASKS = (
     " 'deferred_budget') AND run_after <= :now) OR (status = 'running' AND lease_until < :now)"
     " ORDER BY priority + (:now - enqueued_at) / :ageing DESC, created_seq LIMIT 1"
 )
+
+
+# The same choice for SQLite, where one writer at a time means no row needs skipping. The
+# winner is always the oldest waiting task of some priority (age only adds to the score), so
+# it looks at one task per priority level through the `tasks_waiting` index instead of
+# sorting every waiting task: a claim costs the same with a backlog of ten or ten thousand.
+_WAITING = "status IN ('queued', 'waiting_rate_limit', 'off_peak', 'deferred_budget')"
+READY_TASKS_BY_LEVEL = f"""
+WITH RECURSIVE levels(p) AS (
+    SELECT MAX(priority) FROM tasks INDEXED BY tasks_waiting WHERE {_WAITING}
+    UNION ALL
+    SELECT (SELECT MAX(priority) FROM tasks INDEXED BY tasks_waiting WHERE {_WAITING} AND priority < levels.p)
+    FROM levels WHERE levels.p IS NOT NULL
+), candidates(id) AS (
+    SELECT (SELECT id FROM tasks INDEXED BY tasks_waiting WHERE {_WAITING} AND priority = levels.p AND run_after <= :now
+            ORDER BY enqueued_at, created_seq LIMIT 1)
+    FROM levels WHERE levels.p IS NOT NULL
+    UNION ALL
+    SELECT id FROM tasks WHERE status = 'running' AND lease_until < :now
+)
+SELECT tasks.* FROM candidates JOIN tasks ON tasks.id = candidates.id
+ORDER BY tasks.priority + (:now - tasks.enqueued_at) / :ageing DESC, tasks.created_seq LIMIT 1
+"""
 
 
 @dataclass(frozen=True)
@@ -78,7 +102,7 @@ class Worker:
     def __init__(self, store: EventStore, services: StepServices, name: str, *,
                  lease_seconds: float, backoff_base: float, backoff_max: float,
                  ageing_seconds: float = 300.0, max_active: int = 20,
-                 redact: Callable[[str], str] = lambda text: text):
+                 redact: Callable[[str], str] = lambda text: text, heartbeats: Heartbeats | None = None):
         self.store = store
         self.services = services
         self.name = name
@@ -88,34 +112,50 @@ class Worker:
         self.ageing_seconds = ageing_seconds
         self.max_active = max_active
         self.redact = redact
+        self.heartbeats = heartbeats or Heartbeats(store)
+        self._steps = StepThread(name)
+        self._claim_next = False
+        self._next: dict[str, Any] | None = None
 
     # -- claiming ------------------------------------------------------------------------
     def claim(self, now: float | None = None) -> dict[str, Any] | None:
-        now = time.time() if now is None else now
         try:
             with self.store.claim_transaction() as tx:
-                # On Postgres the chosen row stays locked and other claimers skip it, so
-                # claimers pass each other; only the append below waits for the append lock.
-                rows = tx.query_skip_locked(READY_TASKS, {"now": now, "ageing": self.ageing_seconds})
-                if not rows:
-                    return None
-                task = rows[0]
-                claim = TaskClaimed(id=task["id"], worker=self.name, lease_until=now + self.lease_seconds,
-                                    attempt=task["attempts"] + 1)
-                tx.append([claim.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
-                return tx.query("SELECT * FROM tasks WHERE id = ?", (task["id"],))[0]
+                return self._claim_in(tx, time.time() if now is None else now)
         except ConcurrencyConflict:
             return None  # someone changed the task first; the next look finds what is ready now
 
+    def _claim_in(self, tx: Transaction, now: float) -> dict[str, Any] | None:
+        # On Postgres the chosen row stays locked and other claimers skip it, so claimers pass
+        # each other; only the append below waits for the append lock.
+        ready = READY_TASKS_BY_LEVEL if self.store.backend == "sqlite" else READY_TASKS
+        rows = tx.query_skip_locked(ready, {"now": now, "ageing": self.ageing_seconds})
+        if not rows:
+            return None
+        task = rows[0]
+        claim = TaskClaimed(id=task["id"], worker=self.name, lease_until=now + self.lease_seconds,
+                            attempt=task["attempts"] + 1)
+        tx.append([claim.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
+        claimed: dict[str, Any] = tx.query("SELECT * FROM tasks WHERE id = ?", (task["id"],))[0]
+        return claimed
+
+    def take_next(self) -> dict[str, Any] | None:
+        """The task claimed in the transaction that finished the last one, if any."""
+        task, self._next = self._next, None
+        return task
+
     # -- running -------------------------------------------------------------------------
-    def run(self, task: dict[str, Any]) -> TaskReport:
-        lease = LeaseKeeper(self.store, task, self.name, self.lease_seconds, lambda: _meta(task)).start()
+    def run(self, task: dict[str, Any], *, claim_next: bool = False) -> TaskReport:
+        """Run a claimed task. With `claim_next`, the transaction that records a success also
+        claims the next ready task (SQLite: one commit fewer per step); `take_next()` has it."""
+        self._claim_next = claim_next and self.store.backend == "sqlite"
+        lease = self.heartbeats.hold(task, self.name, self.lease_seconds, lambda: _meta(task))
         try:
             return self._run(task, lease)
         finally:
             lease.release()
 
-    def _run(self, task: dict[str, Any], lease: LeaseKeeper) -> TaskReport:
+    def _run(self, task: dict[str, Any], lease: Lease) -> TaskReport:
         started = time.perf_counter()
         ctx: TaskContext | None = None
         try:
@@ -165,26 +205,11 @@ class Worker:
         self.store.append([event.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
 
     def _execute_with_timeout(self, task: dict[str, Any], ctx: Any, timeout: float) -> StepOutcome:
-        box: dict[str, Any] = {}
+        handler = HANDLERS[task["kind"]]
+        return self._steps.run(lambda: handler(ctx, self.services), timeout, task["id"])
 
-        def target() -> None:
-            try:
-                box["outcome"] = HANDLERS[task["kind"]](ctx, self.services)
-            except BaseException as exc:  # noqa: BLE001 - handed back to the worker thread
-                box["error"] = exc
-
-        # The step runs in its own thread so a hung model call cannot hold the worker forever;
-        # an abandoned step that finishes later cannot append: its task version is stale.
-        runner = threading.Thread(target=target, name=f"step-{task['id']}", daemon=True)
-        runner.start()
-        runner.join(timeout)
-        if runner.is_alive():
-            raise ProviderError(f"step {task['id']} timed out after {timeout:g} s", transient=True,
-                                fix="raise the step's timeout_seconds in the recipe, or use a faster model")
-        if "error" in box:
-            raise box["error"]
-        outcome: StepOutcome = box["outcome"]
-        return outcome
+    def close(self) -> None:
+        self._steps.close()
 
     def _finish(self, task: dict[str, Any], outcome: StepOutcome) -> None:
         with self.store.transaction() as tx:
@@ -203,6 +228,10 @@ class Worker:
                 tx.append([event], _meta(task, actor))
             if not outcome.waiting:
                 schedule(tx, self.store, task["job_id"], _meta(task), default_max_active=self.max_active)
+            if self._claim_next:
+                # SQLite holds its one write lock for the whole transaction, so this claim
+                # cannot conflict and undo the outcome above.
+                self._next = self._claim_in(tx, time.time())
 
     def _conflict(self, task: dict[str, Any], exc: ConcurrencyConflict, started: float) -> TaskReport:
         # Either the lease was lost (the task moved on without us) or a piece changed while the
@@ -241,6 +270,49 @@ class Worker:
         except ConcurrencyConflict:
             return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost to another worker")
         return TaskReport(task["id"], task["kind"], "failed", time.perf_counter() - started, message)
+
+
+class StepThread:
+    """The long-lived thread a worker runs its steps on, so a hung model call cannot hold the
+    worker forever. A step that overruns its timeout is abandoned with its thread (it cannot
+    append when it finishes: its task version is stale) and the next step gets a new thread."""
+
+    def __init__(self, name: str):
+        self._name = name
+        self._inbox: queue.SimpleQueue[tuple[Callable[[], StepOutcome], dict[str, Any], threading.Event] | None] | None = None
+
+    def run(self, step: Callable[[], StepOutcome], timeout: float, task_id: str) -> StepOutcome:
+        if self._inbox is None:
+            self._inbox = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(self._inbox,), name=f"steps-{self._name}", daemon=True).start()
+        box: dict[str, Any] = {}
+        done = threading.Event()
+        self._inbox.put((step, box, done))
+        if not done.wait(timeout):
+            self._inbox.put(None)  # the stuck thread ends once its step returns, if ever
+            self._inbox = None
+            raise ProviderError(f"step {task_id} timed out after {timeout:g} s", transient=True,
+                                fix="raise the step's timeout_seconds in the recipe, or use a faster model")
+        if "error" in box:
+            raise box["error"]
+        outcome: StepOutcome = box["outcome"]
+        return outcome
+
+    def close(self) -> None:
+        if self._inbox is not None:
+            self._inbox.put(None)
+            self._inbox = None
+
+    @staticmethod
+    def _serve(inbox: queue.SimpleQueue[tuple[Callable[[], StepOutcome], dict[str, Any], threading.Event] | None]) -> None:
+        while (item := inbox.get()) is not None:
+            step, box, done = item
+            try:
+                box["outcome"] = step()
+            except BaseException as exc:  # noqa: BLE001 - handed back to the worker thread
+                box["error"] = exc
+            finally:
+                done.set()
 
 
 def pid_alive(pid: int) -> bool:

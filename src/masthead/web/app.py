@@ -98,8 +98,10 @@ def create_app(workspace: Workspace, *, with_workers: bool, allowed_hosts: list[
     if allowed_hosts:
         # On loopback, a Host header naming another site means DNS rebinding: refuse it.
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
+    # Routes are matched in order: the webhook route, the busiest under load, comes first.
+    app.include_router(hooks.router)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     app.include_router(api_router())
-    for module in (hooks, metrics, auth, pages, ui_actions, dashboard):
+    for module in (metrics, auth, pages, ui_actions, dashboard):
         app.include_router(module.router)
     return app
