@@ -301,3 +301,19 @@ def test_edit_reject_log_and_replay_found_from_the_cwd(tmp_path, server):
     verified = cli("replay", "--verify")
     assert verified.stdout.startswith(f"ok: {len(log):,} events, hash chain intact")
     assert events(root) == len(log)  # neither log nor replay wrote anything
+
+
+def test_run_until_idle_exits_non_zero_when_a_task_failed(tmp_path, server):
+    root = tmp_path / "ws"
+    cli = Cli(tmp_path, workspace=root)
+    set_up(cli, root, server.base_url)
+    (root / "out").write_text("a file where the publisher expects a folder", "utf-8")
+    notes = root / "notes.md"
+    notes.write_text(RELEASE_NOTES, "utf-8")
+    cli("signal", "add", "tallybook", "--kind", "release_notes", "--file", notes)
+    ran = cli("run", "--until-idle", ok=False)
+    assert ran.returncode == 1
+    [line] = ran.stderr.splitlines()
+    assert line.startswith("error: ") and "task(s) failed: " in line and ".publish." in line
+    assert "(fix: read why with `masthead log --stream task-" in line
+    assert " failed, " in ran.stdout  # the summary still says what happened

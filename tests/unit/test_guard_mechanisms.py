@@ -138,3 +138,20 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap():
     assert 0.5 <= delays[0] <= 1.5 and 2 <= delays[2] <= 6
     assert all(d <= 45 for d in delays)  # cap 30 x jitter 1.5
     assert len({round(backoff_seconds(3, 1.0, 30.0), 6) for _ in range(20)}) > 1  # jittered
+
+
+def test_redaction_removes_every_configured_secret(monkeypatch: pytest.MonkeyPatch):
+    from masthead.config import MastheadConfig
+    from masthead.runtime.guards import Guards
+
+    config = MastheadConfig.model_validate({
+        "providers": {"openai": {"api_key_env": "MODEL_KEY"}},
+        "memory": {"openai": {"api_key_env": "EMBEDDER_KEY"}},
+        "webhooks": {"github": {"secret_env": "HOOK_SECRET", "project": "p", "kind": "release_notes"}},
+    })
+    monkeypatch.setenv("MODEL_KEY", "sk-model-0123456789")
+    monkeypatch.setenv("EMBEDDER_KEY", "sk-embed-0123456789")
+    monkeypatch.setenv("HOOK_SECRET", "hook-secret-0123456789")
+    monkeypatch.setenv("SHORT", "ab")
+    text = "401 for sk-model-0123456789; embedder sk-embed-0123456789; hook-secret-0123456789 in a body; ab stays"
+    assert Guards(None, config).redact(text) == "401 for [redacted]; embedder [redacted]; [redacted] in a body; ab stays"  # type: ignore[arg-type]

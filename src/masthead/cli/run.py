@@ -6,6 +6,7 @@ import click
 
 from masthead.app.commands import check_tier_providers
 from masthead.cli.common import CliState, pass_state, short
+from masthead.errors import MastheadError
 from masthead.runtime.worker import TaskReport
 
 SYMBOLS = {"done": "✓", "waiting": "…", "retry": "↻", "deferred": "⏸", "needs_human": "✋", "failed": "✗", "lost": "?"}
@@ -17,7 +18,8 @@ def print_report(report: TaskReport) -> None:
 
 
 @click.command("run")
-@click.option("--until-idle", is_flag=True, help="Stop when no task can run now (humans and soft-gate deadlines aside).")
+@click.option("--until-idle", is_flag=True,
+              help="Stop when no task can run now (humans and soft-gate deadlines aside); exit 1 if a task failed.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=None, help="Worker threads (default: [runtime] concurrency).")
 @pass_state
 def run_cmd(state: CliState, until_idle: bool, concurrency: int | None) -> None:
@@ -35,6 +37,12 @@ def run_cmd(state: CliState, until_idle: bool, concurrency: int | None) -> None:
                f"{summary.count('retry')} retried, {summary.count('deferred')} deferred, "
                f"{summary.count('failed')} failed, {summary.count('needs_human')} need a human; "
                f"{waiting} piece(s) in review (masthead review list)")
+    failed = [r.task_id for r in summary.reports if r.status == "failed"]
+    if until_idle and failed:
+        # Scripts (cron, CI) learn from the exit status that something needs looking at; a
+        # hand-off to a person is not a failure: it waits safely in the review queue.
+        raise MastheadError(f"{len(failed)} task(s) failed: {', '.join(failed[:5])}{' ...' if len(failed) > 5 else ''}",
+                            fix=f"read why with `masthead log --stream task-{failed[0]}`")
 
 
 def register(cli: click.Group) -> None:

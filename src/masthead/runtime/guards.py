@@ -41,9 +41,15 @@ class Guards:
         self._breakers: dict[str, CircuitBreaker] = {}
 
     def redact(self, text: str) -> str:
-        """Remove the configured API key's value from text bound for the log."""
-        key = os.environ.get(self.config.providers.openai.api_key_env)
-        return text.replace(key, "[redacted]") if key and len(key) >= 6 else text
+        """Remove every configured secret's value (model and embedder API keys, webhook
+        secrets, all read from the environment) from text bound for the log."""
+        names = {self.config.providers.openai.api_key_env, self.config.memory.openai.api_key_env,
+                 *(section.secret_env for section in self.config.webhooks.values())}
+        for name in sorted(names):
+            secret = os.environ.get(name)
+            if secret and len(secret) >= 6:  # shorter values would blank out ordinary words
+                text = text.replace(secret, "[redacted]")
+        return text
 
     def limiter(self, endpoint: str) -> RateLimiter:
         section = self.config.rate_limits.get(endpoint)
