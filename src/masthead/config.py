@@ -272,10 +272,19 @@ def load_config(path: Path, environ: dict[str, str] | None = None) -> MastheadCo
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}", fix="correct the line it names") from exc
     raw = _apply_env_overrides(raw, environ)
+    _anchor_model_path(raw, path.parent)
     try:
         return MastheadConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(str(path), exc)) from None
+
+
+def _anchor_model_path(raw: dict[str, Any], folder: Path) -> None:
+    """A relative `[providers.local] model_path` is the workspace's, whatever the current folder."""
+    local = raw.get("providers", {}).get("local") if isinstance(raw.get("providers"), dict) else None
+    if isinstance(local, dict) and isinstance(local.get("model_path"), str) and local["model_path"]:
+        given = Path(local["model_path"]).expanduser()
+        local["model_path"] = str(given if given.is_absolute() else folder / given)
 
 
 def find_workspace(explicit: str | None, environ: dict[str, str] | None = None, cwd: Path | None = None) -> Path:
