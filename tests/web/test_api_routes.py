@@ -250,6 +250,10 @@ async def test_complete_a_needs_human_step_by_hand(client, bearer, ws, llm: Open
     assert missing.status_code == 404
     run_until_idle(ws)
     assert pieces_by_channel(ws, job)["x"]["status"] == "published"
+    # Finished by hand, the hand-offs still count as automation giving up: one job, every draft.
+    rates = (await client.get("/api/v1/dashboard?days=1", headers=bearer)).json()["rates"]
+    drafts = ws.store.query("SELECT COUNT(*) AS n FROM tasks WHERE step = 'draft'")[0]["n"]
+    assert rates["needs_human_tasks"] == drafts and rates["manual_fallback_rate"] == 1.0
 
 
 async def test_costs_dashboard_and_events(client, bearer, reviewed, ws) -> None:

@@ -70,13 +70,11 @@ def _rate(part: int, whole: int) -> float | None:
 def failure_rates(ws: Workspace) -> dict[str, Any]:
     jobs = {r["status"]: r["n"] for r in ws.store.query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")}
     tasks = {r["status"]: r["n"] for r in ws.store.query("SELECT status, COUNT(*) AS n FROM tasks GROUP BY status")}
-    gave_up = ws.store.query(
-        "SELECT COUNT(DISTINCT json_extract(data, '$.id')) AS n FROM events WHERE type = 'TaskNeedsHuman'"
-    )[0]["n"]
-    gave_up_jobs = ws.store.query(
-        "SELECT COUNT(DISTINCT t.job_id) AS n FROM tasks t WHERE t.id IN (SELECT json_extract(data, '$.id')"
-        " FROM events WHERE type = 'TaskNeedsHuman')"
-    )[0]["n"]
+    # `tasks.needs_human` is set by TaskNeedsHuman and kept after a person finishes the step:
+    # the tasks that automation ever gave up on, without scanning the log.
+    handed = ws.store.query(
+        "SELECT COUNT(*) AS tasks, COUNT(DISTINCT job_id) AS jobs FROM tasks WHERE needs_human IS NOT NULL")[0]
+    gave_up, gave_up_jobs = handed["tasks"], handed["jobs"]
     pieces = ws.store.query("SELECT COUNT(*) AS n FROM pieces")[0]["n"]
     checks_failed = ws.store.query(
         "SELECT COUNT(DISTINCT piece_id) AS n FROM decisions WHERE decision = 'review_requested'"
