@@ -362,3 +362,55 @@ def test_completing_a_json_step_validates_it(tmp_path, server):
     run(ws)
     assert pieces_by_channel(ws, job)["x"]["status"] == "published"
     ws.close()
+
+
+def test_a_step_that_overruns_its_timeout_is_retried_and_its_late_outcome_never_lands(tmp_path, server):
+    import threading
+    from typing import ClassVar
+
+    from masthead.agents.base import AgentInput, AgentOutput, AgentResult, Effect, SignalContext
+    from masthead.agents.registry import register
+
+    hang = threading.Event()
+    attempts: list[int] = []
+
+    class NapInput(AgentInput):
+        signal: SignalContext
+
+    class NapOutput(AgentOutput):
+        text: str
+
+    @register
+    class NapAgent:
+        name: ClassVar[str] = "nap_test"
+        prompt_version: ClassVar[str] = "nap/1"
+        effect: ClassVar[Effect] = "none"
+        input_model = NapInput
+        output_model = NapOutput
+
+        def run(self, inp: NapInput, model: object) -> AgentResult:
+            attempts.append(len(attempts) + 1)
+            if len(attempts) == 1:
+                hang.wait(30)  # the first attempt hangs until the test lets it go
+            return AgentResult(output=NapOutput(text=f"attempt {len(attempts)}"))
+
+    ws = make_workspace(tmp_path / "ws", server.base_url, project_yaml=X_ONLY)
+    (ws.root / "recipes").mkdir(exist_ok=True)
+    (ws.root / "recipes" / "nap.yaml").write_text(
+        "name: nap\ntrigger: {signal_kinds: [nap]}\nsteps:\n"
+        "  - {id: nap, agent: nap_test, timeout_seconds: 0.3, retries: 1}\n")
+    job = commands.add_signal(ws, "tallybook", kind="nap", body="wake me", title=None, priority="normal",
+                              source="test").job_ids[0]
+    try:
+        run(ws)
+        task = ws.store.query("SELECT * FROM tasks WHERE id = ?", (f"{job}.nap",))[0]
+        assert (task["status"], task["attempts"], json.loads(task["output"])["output"]) == ("done", 2, {"text": "attempt 2"})
+        [retry] = [e for e in events(ws, "TaskRetryScheduled") if e.data["id"] == f"{job}.nap"]
+        assert "timed out after 0.3 s" in retry.data["error"]
+    finally:
+        hang.set()  # the abandoned first attempt returns now, with an outcome nobody may record
+    time.sleep(0.5)
+    after = ws.store.query("SELECT status, version, output FROM tasks WHERE id = ?", (f"{job}.nap",))[0]
+    assert (after["status"], after["version"], after["output"]) == ("done", task["version"], task["output"])
+    assert verify(ws.store).ok
+    ws.close()
