@@ -1,7 +1,7 @@
 """Database connections lent per use, for both adapters.
 
 A thread borrows a connection for one query, one read batch or one transaction and gives it
-back. Threads come and go (a web server's thread pool, a step thread replaced after a timeout,
+back. Threads come and go (a web server's thread pool, a worker replaced after a step timed out,
 heartbeats), so a connection per thread would mean, kept for reuse by nobody, an ever-growing
 number of open files (SQLite) or server processes (Postgres). Lent per use, a process holds
 about as many connections as it has threads inside the database at once.

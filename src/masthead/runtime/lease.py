@@ -8,13 +8,16 @@ stays a projection that a replay rebuilds exactly). A step shorter than a third 
 the task is free again one lease after the last one.
 
 One `Heartbeats` thread serves every task a process holds (a thread per step would cost more
-than most steps). The heartbeat and the worker both append to the task stream, so they take
-turns: `Lease.release()` waits for an extension in flight and hands back the task at the
-version the outcome must be appended at.
+than most steps). It is also the steps' watchdog: a step still running at its deadline is
+given up on (`Lease.watch`), so a hung model call cannot hold its task forever. The heartbeat
+and the worker both append to the task stream, so they take turns: `Lease.release()` waits for
+an extension or a give-up in flight and hands back the task at the version the outcome must be
+appended at.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +27,8 @@ from masthead.errors import ConcurrencyConflict
 from masthead.events.model import Meta, stream_of
 from masthead.events.store import EventStore
 from masthead.events.types import TaskLeaseExtended
+
+log = logging.getLogger("masthead.runtime")
 
 
 class Lease:
@@ -42,6 +47,30 @@ class Lease:
         # Held while an extension is appended, and by release(): the two never append at once.
         self._turn = threading.Lock()
         self._released = False
+        self.deadline: float | None = None  # monotonic; see watch()
+        self._on_overrun: Callable[[], None] | None = None
+        self.overran = False
+
+    def watch(self, seconds: float, on_overrun: Callable[[], None]) -> None:
+        """If the task is still held `seconds` from now, give it up: the heartbeat thread calls
+        `on_overrun` (which records the failure at `self.version`) and `overran` turns True, so
+        whatever the step returns later is never recorded."""
+        self._on_overrun = on_overrun
+        self.deadline = time.monotonic() + seconds
+        self._board.due(self.deadline)
+
+    def overrun(self) -> None:
+        with self._turn:
+            if self._released or self.lost:
+                return
+            self._released = True
+            self.overran = True
+            if self._on_overrun is not None:
+                try:
+                    self._on_overrun()
+                except Exception:  # noqa: BLE001 - the lease runs out on its own; another worker retries
+                    log.exception("could not record that task %s overran its timeout", self._task["id"])
+        self._board.drop(self)
 
     def release(self) -> dict[str, Any]:
         """Stop extending; the task row as the worker must append its outcome to it."""
@@ -97,6 +126,12 @@ class Heartbeats:
                 self._wake.set()
         return lease
 
+    def due(self, when: float) -> None:
+        """Something is due at `when` (monotonic): wake the thread if it would sleep past it."""
+        with self._lock:
+            if when < self._sleep_until:
+                self._wake.set()
+
     def drop(self, lease: Lease) -> None:
         with self._lock:
             self._leases.discard(lease)
@@ -121,10 +156,13 @@ class Heartbeats:
                 leases = list(self._leases)
             now = time.monotonic()
             for lease in leases:
-                if lease.next_beat <= now and not lease.beat(self._store):
+                if lease.deadline is not None and lease.deadline <= now:
+                    lease.overrun()
+                elif lease.next_beat <= now and not lease.beat(self._store):
                     self.drop(lease)
             with self._lock:
-                upcoming = min((lease.next_beat for lease in self._leases), default=now + 1.0)
+                upcoming = min((min(lease.next_beat, lease.deadline or lease.next_beat) for lease in self._leases),
+                               default=now + 1.0)
                 self._sleep_until = min(upcoming, time.monotonic() + 1.0)
                 self._wake.clear()
             # hold() wakes the thread early only for a lease due before it would look anyway.

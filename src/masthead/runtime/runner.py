@@ -85,13 +85,20 @@ class Runner:
         self._busy = 0
         self.summary = RunSummary()
         self.max_active = max_active
-        self.heartbeats = Heartbeats(store)  # one thread extends the leases of every task held here
-        self.workers = [
-            Worker(store, services, f"{HOST}:{os.getpid()}:{index}", lease_seconds=lease_seconds,
-                   backoff_base=backoff_base, backoff_max=backoff_max, ageing_seconds=ageing_seconds,
-                   max_active=max_active, redact=redact, heartbeats=self.heartbeats)
-            for index in range(concurrency)
-        ]
+        # One thread extends the leases of every task held here and gives up on overrunning steps.
+        self.heartbeats = Heartbeats(store)
+
+        def make_worker(index: int) -> Worker:
+            worker = Worker(store, services, f"{HOST}:{os.getpid()}:{index}", lease_seconds=lease_seconds,
+                            backoff_base=backoff_base, backoff_max=backoff_max, ageing_seconds=ageing_seconds,
+                            max_active=max_active, redact=redact, heartbeats=self.heartbeats)
+            worker.on_abandoned = self._replace
+            return worker
+
+        self._make_worker = make_worker
+        self.workers = [make_worker(index) for index in range(concurrency)]
+        self._threads: list[tuple[threading.Thread, Worker]] = []
+        self._until_idle = False
         owner = f"{HOST}:{os.getpid()}"
         # In `masthead workers` as `name`; beats often enough to be seen alive well within a lease.
         self.presence = Presence(store, name=name or owner, owner=owner, concurrency=concurrency,
@@ -114,28 +121,48 @@ class Runner:
         listeners.append(self.snapshots)
         stop_listening = self.store.listen(self._wake.set)  # commits by other processes (Postgres)
         self.presence.start()
-        threads = [threading.Thread(target=self._loop, args=(worker, until_idle), name=worker.name, daemon=True)
-                   for worker in self.workers]
+        self._until_idle = until_idle
         try:
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(0.5)  # short joins keep Ctrl-C responsive
+            for worker in self.workers:
+                self._start(worker)
+            while live := self._live_threads():
+                live[0].join(0.5)  # short joins keep Ctrl-C responsive
         except KeyboardInterrupt:
             self.stop()
-            for thread in threads:
+            for thread in self._live_threads():
                 thread.join(5)
             raise
         finally:
             self.presence.stop()
             self.heartbeats.stop()
-            for worker in self.workers:
-                worker.close()
             stop_listening()
             listeners.remove(self.snapshots)
             listeners.remove(self._on_append)
         return self.summary
+
+    def _start(self, worker: Worker) -> None:
+        thread = threading.Thread(target=self._loop, args=(worker, self._until_idle), name=worker.name, daemon=True)
+        with self._lock:
+            self._threads.append((thread, worker))
+        thread.start()
+
+    def _live_threads(self) -> list[threading.Thread]:
+        """Threads still working for this run; a thread stuck in an abandoned step is not waited for."""
+        with self._lock:
+            return [thread for thread, worker in self._threads if thread.is_alive() and not worker.abandoned]
+
+    def _replace(self, worker: Worker, report: TaskReport) -> None:
+        """A step of `worker` overran its timeout (called from the heartbeat thread once the
+        timeout is recorded): its thread is left behind, and a new worker takes its place."""
+        with self._lock:
+            self.summary.reports.append(report)
+            self._busy -= 1
+            replacement = self._make_worker(len(self._threads))
+        if self.on_report is not None:
+            self.on_report(report)
+        if not self._stop.is_set():
+            self._start(replacement)
+        self._wake.set()
 
     def _loop(self, worker: Worker, until_idle: bool) -> None:
         task: dict[str, Any] | None = None
@@ -154,13 +181,18 @@ class Runner:
                     continue
             try:
                 report = worker.run(task, claim_next=not self._stop.is_set())
-            finally:
-                # A task claimed along with the outcome is run next (even when stopping: it
-                # is ours now); the thread stays busy meanwhile.
-                task = worker.take_next()
-                if task is None:
-                    with self._lock:
-                        self._busy -= 1
+            except BaseException:
+                with self._lock:
+                    self._busy -= 1
+                raise
+            if worker.abandoned:
+                return  # its step overran; the heartbeat thread counted it and started a replacement
+            # A task claimed along with the outcome is run next (even when stopping: it is ours
+            # now); the thread stays busy meanwhile.
+            task = worker.take_next()
+            if task is None:
+                with self._lock:
+                    self._busy -= 1
             with self._lock:
                 self.summary.reports.append(report)
             if self.on_report is not None:

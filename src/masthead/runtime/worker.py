@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import random
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -113,7 +111,10 @@ class Worker:
         self.max_active = max_active
         self.redact = redact
         self.heartbeats = heartbeats or Heartbeats(store)
-        self._steps = StepThread(name)
+        # Set when a step of this worker overran its timeout: the thread running it is left to
+        # finish (or hang) on its own, and `on_abandoned` lets the runner start another.
+        self.abandoned = False
+        self.on_abandoned: Callable[[Worker, TaskReport], None] | None = None
         self._claim_next = False
         self._next: dict[str, Any] | None = None
 
@@ -161,18 +162,43 @@ class Worker:
         try:
             ctx = load_context(self.store, task)
             self._check_off_peak(ctx)
-            outcome = self._execute_with_timeout(task, ctx, ctx.step.timeout_seconds)
+            # The step runs on this thread; if it overruns, the heartbeat thread records the
+            # timeout and this thread's eventual outcome is dropped (see _abandon).
+            context = ctx
+            lease.watch(ctx.step.timeout_seconds, lambda: self._abandon(task, lease, context, started))
+            outcome = HANDLERS[task["kind"]](ctx, self.services)
             # Outcomes are appended at the version the last lease extension left the task at.
             task = lease.release()
+            if lease.overran:
+                return self._late(task, started)
             self._finish(task, outcome)
         except ConcurrencyConflict as exc:
-            return self._conflict(lease.release(), exc, started)
+            task = lease.release()
+            return self._late(task, started) if lease.overran else self._conflict(task, exc, started)
         except Deferral as deferral:
-            return self._defer(lease.release(), deferral, started)
+            task = lease.release()
+            return self._late(task, started) if lease.overran else self._defer(task, deferral, started)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an event, never a crash
-            return self._failed(lease.release(), exc, started, ctx)
+            task = lease.release()
+            return self._late(task, started) if lease.overran else self._failed(task, exc, started, ctx)
         status = "waiting" if outcome.waiting else "done"
         return TaskReport(task["id"], task["kind"], status, time.perf_counter() - started, outcome.wait_reason or "")
+
+    def _abandon(self, task: dict[str, Any], lease: Lease, ctx: TaskContext, started: float) -> None:
+        """Called by the heartbeat thread when the step overran: record the timeout as a
+        transient failure at the lease's version, and have this worker replaced."""
+        timeout = ctx.step.timeout_seconds
+        error = ProviderError(f"step {task['id']} timed out after {timeout:g} s", transient=True,
+                              fix="raise the step's timeout_seconds in the recipe, or use a faster model")
+        report = self._failed({**task, "version": lease.version}, error, started, ctx)
+        self.abandoned = True
+        if self.on_abandoned is not None:
+            self.on_abandoned(self, report)
+
+    @staticmethod
+    def _late(task: dict[str, Any], started: float) -> TaskReport:
+        return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started,
+                          "returned after its timeout; the outcome is not recorded")
 
     def _check_off_peak(self, ctx: TaskContext) -> None:
         if ctx.task["criticality"] != "background" or ctx.task["kind"] not in HUMAN_FINISHABLE:
@@ -203,13 +229,6 @@ class Worker:
         ]
         event = TaskNeedsHuman(id=task["id"], reason=reason, inputs=inputs, partial=partial)
         self.store.append([event.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
-
-    def _execute_with_timeout(self, task: dict[str, Any], ctx: Any, timeout: float) -> StepOutcome:
-        handler = HANDLERS[task["kind"]]
-        return self._steps.run(lambda: handler(ctx, self.services), timeout, task["id"])
-
-    def close(self) -> None:
-        self._steps.close()
 
     def _finish(self, task: dict[str, Any], outcome: StepOutcome) -> None:
         with self.store.transaction() as tx:
@@ -270,49 +289,6 @@ class Worker:
         except ConcurrencyConflict:
             return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost to another worker")
         return TaskReport(task["id"], task["kind"], "failed", time.perf_counter() - started, message)
-
-
-class StepThread:
-    """The long-lived thread a worker runs its steps on, so a hung model call cannot hold the
-    worker forever. A step that overruns its timeout is abandoned with its thread (it cannot
-    append when it finishes: its task version is stale) and the next step gets a new thread."""
-
-    def __init__(self, name: str):
-        self._name = name
-        self._inbox: queue.SimpleQueue[tuple[Callable[[], StepOutcome], dict[str, Any], threading.Event] | None] | None = None
-
-    def run(self, step: Callable[[], StepOutcome], timeout: float, task_id: str) -> StepOutcome:
-        if self._inbox is None:
-            self._inbox = queue.SimpleQueue()
-            threading.Thread(target=self._serve, args=(self._inbox,), name=f"steps-{self._name}", daemon=True).start()
-        box: dict[str, Any] = {}
-        done = threading.Event()
-        self._inbox.put((step, box, done))
-        if not done.wait(timeout):
-            self._inbox.put(None)  # the stuck thread ends once its step returns, if ever
-            self._inbox = None
-            raise ProviderError(f"step {task_id} timed out after {timeout:g} s", transient=True,
-                                fix="raise the step's timeout_seconds in the recipe, or use a faster model")
-        if "error" in box:
-            raise box["error"]
-        outcome: StepOutcome = box["outcome"]
-        return outcome
-
-    def close(self) -> None:
-        if self._inbox is not None:
-            self._inbox.put(None)
-            self._inbox = None
-
-    @staticmethod
-    def _serve(inbox: queue.SimpleQueue[tuple[Callable[[], StepOutcome], dict[str, Any], threading.Event] | None]) -> None:
-        while (item := inbox.get()) is not None:
-            step, box, done = item
-            try:
-                box["outcome"] = step()
-            except BaseException as exc:  # noqa: BLE001 - handed back to the worker thread
-                box["error"] = exc
-            finally:
-                done.set()
 
 
 def pid_alive(pid: int) -> bool:
