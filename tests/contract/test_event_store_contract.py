@@ -241,6 +241,36 @@ def test_rebuild_repairs_read_models_changed_by_hand(backend, store):
     assert verify(store).ok
 
 
+def test_a_snapshot_restores_over_any_drift_of_the_read_models(backend, store):
+    _some_history(store, 0, 9)
+    take_snapshot(store)
+    _some_history(store, 9, 3)  # the tail
+    backend.raw("UPDATE signals SET title = NULL WHERE id = 'sig-2'")  # a value gone
+    backend.raw("UPDATE signals SET body = 'edited' WHERE id = 'sig-10'")  # a row the tail wrote
+    backend.raw("DELETE FROM signals WHERE id = 'sig-3'")  # a row gone
+    backend.raw("UPDATE projects SET revision = revision + 100")  # every row of a table
+    backend.raw("INSERT INTO projects (name, description, spec, revision, updated_at)"
+                " VALUES ('never', 'not in the log', '{}', 1, '2020-01-01T00:00:00Z')")  # a row that never was
+    assert not verify(store).ok
+    rebuilt = rebuild_in_place(store)
+    assert (rebuilt.from_snapshot, rebuilt.replayed, rebuilt.head) == (18, 6, 24)
+    report = verify(store)
+    assert report.ok, report.problem
+
+
+def test_a_snapshot_restores_into_emptied_read_models(backend, store):
+    _some_history(store, 0, 6)
+    take_snapshot(store)
+    _some_history(store, 6, 2)
+    for table in ("signals", "projects"):
+        backend.raw(f"DELETE FROM {table}")
+    rebuilt = rebuild_in_place(store)
+    assert (rebuilt.from_snapshot, rebuilt.restored_rows, rebuilt.replayed) == (12, 9, 4)
+    assert rebuilt.copied_rows == 9  # every row of the snapshot was missing
+    report = verify(store)
+    assert report.ok, report.problem
+
+
 def test_a_snapshot_of_another_log_is_never_restored(backend, store):
     _some_history(store, 0, 3)
     take_snapshot(store)
