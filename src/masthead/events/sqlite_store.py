@@ -153,7 +153,9 @@ class SqliteEventStore:
         self.listeners: list[Listener] = []
         # Group flushing: commits that must reach disk take a ticket; one fsync covers every
         # ticket handed out before it started, so concurrent writers share it.
-        self._write_lock = threading.RLock()
+        # Held by every writer of this process (see transaction()); code that writes through
+        # a connection of its own (a snapshot restore) takes it too.
+        self.write_lock = threading.RLock()
         self._ticket_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._tickets = 0
@@ -229,7 +231,7 @@ class SqliteEventStore:
     def transaction(self) -> Iterator[SqliteTransaction]:
         # Writers of this process queue on a Python lock: SQLite's busy handler would make them
         # poll with growing sleeps instead. Other processes still meet SQLite's own lock.
-        with self._write_lock, self._pool.borrow() as conn:
+        with self.write_lock, self._pool.borrow() as conn:
             conn.execute("BEGIN IMMEDIATE")
             tx = SqliteTransaction(conn, self.projector)
             try:
@@ -283,7 +285,7 @@ class SqliteEventStore:
             return tx.append(events, meta)
 
     def execute_unlogged(self, sql: str, params: Params = ()) -> None:
-        with self._write_lock, self._pool.borrow() as conn:
+        with self.write_lock, self._pool.borrow() as conn:
             conn.execute("BEGIN IMMEDIATE")  # SQLite's single write lock, held for one statement
             try:
                 conn.execute(sql, params)

@@ -297,6 +297,14 @@ def _rebuild_from_file(store: SqliteEventStore, tables: list[str], progress: Pro
     is usable (each one passed over is logged with the reason)."""
     folder = snapshot_folder(store)
     conn = _connect(store)
+    # This process's other writers queue on the store's lock meanwhile, instead of polling
+    # SQLite's busy handler for as long as the restore takes.
+    with store.write_lock:
+        return _restore_newest(conn, folder, tables, progress)
+
+
+def _restore_newest(conn: sqlite3.Connection, folder: Path, tables: list[str],
+                    progress: Progress | None) -> RebuildReport | None:
     try:
         candidates = conn.execute("SELECT seq, hash, file, bytes, digest FROM snapshots"
                                   " WHERE format = ? AND file IS NOT NULL ORDER BY seq DESC", (FORMAT_FILE,)).fetchall()
