@@ -156,3 +156,39 @@ def test_an_old_database_is_upgraded_in_place(tmp_path):
     assert numbers == [m.number for m in migrations_for("sqlite")]
     assert store.query("SELECT COUNT(*) AS n FROM events")[0]["n"] == 1
     store.close()
+
+
+def test_recorded_outputs_move_to_the_log_when_a_database_is_upgraded(tmp_path):
+    """Migration 0009: a database whose model_calls rows still hold the output gets each row's
+    event seq instead, and the recorded output is still found by its call key."""
+    import sqlite3 as raw
+
+    from masthead.events.migrate import migrations_for
+    from masthead.events.model import Meta, canonical_json
+    from masthead.events.sqlite_store import _split_sql
+    from masthead.events.types import ModelCallRecorded
+
+    path = tmp_path / "old.db"
+    conn = raw.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+    for migration in [m for m in migrations_for("sqlite") if m.number <= 8]:
+        for statement in _split_sql(migration.sql):
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (migration.number, migration.name))
+    call = ModelCallRecorded(call_key="k1", task_id="t1", job_id="j1", request_hash="r", provider="local",
+                             model="m", tier="draft", params={}, output='{"text": "hi"}', tokens_in=1,
+                             tokens_out=2, latency_ms=3.0, cost_usd=0.0)
+    meta = canonical_json(Meta(actor="system", at="2026-11-26T00:00:00Z").as_dict())
+    conn.execute("INSERT INTO events VALUES (1, 'calls-t1', 1, 'ModelCallRecorded', ?, ?, 'h')",
+                 (canonical_json(call.model_dump(mode="json")), meta))
+    conn.execute("INSERT INTO model_calls (call_key, task_id, job_id, request_hash, provider, model, tier, params,"
+                 " output, tokens_in, tokens_out, latency_ms, cost_usd, at) VALUES"
+                 " ('k1', 't1', 'j1', 'r', 'local', 'm', 'draft', '{}', '{\"text\": \"hi\"}', 1, 2, 3.0, 0.0, 'x')")
+    conn.commit()
+    conn.close()
+    store = SqliteEventStore(path, ReadModelProjector())
+    [row] = store.query("SELECT * FROM model_calls")
+    assert row["seq"] == 1 and "output" not in row
+    found = store.query("SELECT e.data FROM model_calls m JOIN events e ON e.seq = m.seq WHERE m.call_key = 'k1'")
+    assert found and '"output":"{\\"text\\": \\"hi\\"}"' in found[0]["data"]
+    store.close()

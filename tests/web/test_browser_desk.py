@@ -18,6 +18,10 @@ from tests.support.web import ServeProcess
 from masthead.app.auth import read_token
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+# Each expectation waits for a server round trip and an htmx swap; on 2 cores busy with the rest of
+# the suite that can take more than Playwright's default 5 s. Failing tests still fail, later.
+expect.set_options(timeout=20_000)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

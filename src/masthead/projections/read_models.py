@@ -197,11 +197,12 @@ def _task_skipped(tx: Transaction, event: StoredEvent) -> None:
 def _model_call(tx: Transaction, event: StoredEvent) -> None:
     d = event.data
     tx.execute(
+        # The output stays in the event (`seq`): one copy of the text, read back on reuse.
         "INSERT INTO model_calls (call_key, task_id, job_id, request_hash, provider, model, tier,"
-        " params, output, tokens_in, tokens_out, latency_ms, cost_usd, at, project, day, requested)"
+        " params, seq, tokens_in, tokens_out, latency_ms, cost_usd, at, project, day, requested)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_key) DO NOTHING",
         (d["call_key"], d["task_id"], d["job_id"], d["request_hash"], d["provider"], d["model"],
-         d["tier"], canonical_json(d["params"]), d["output"], d["tokens_in"], d["tokens_out"],
+         d["tier"], canonical_json(d["params"]), event.seq, d["tokens_in"], d["tokens_out"],
          d["latency_ms"], d["cost_usd"], event.meta.at, d.get("project"), event.meta.at[:10], d.get("requested")),
     )
     if d.get("reservation_id"):

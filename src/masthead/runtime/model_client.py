@@ -130,10 +130,11 @@ class RecordingModelClient:
         self._seen[logical] = ordinal + 1
         call_key = hashlib.sha256(f"{self._call.scope}|{logical}|{ordinal}".encode()).hexdigest()
         self.call_keys.append(call_key)
-        recorded = self._store.query("SELECT output FROM model_calls WHERE call_key = ?", (call_key,))
+        recorded = self._store.query(
+            "SELECT e.data FROM model_calls m JOIN events e ON e.seq = m.seq WHERE m.call_key = ?", (call_key,))
         if recorded:
             self.reused += 1
-            return str(recorded[0]["output"])
+            return str(json.loads(recorded[0]["data"])["output"])
         return self._call_candidates(call_key, request)
 
     def _candidates(self) -> list[tuple[str, str]]:

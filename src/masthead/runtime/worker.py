@@ -9,6 +9,7 @@ the outcome is appended at the version the claim produced, so a worker that lost
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import socket
@@ -224,8 +225,11 @@ class Worker:
             for key, value in ctx.agent_values(self.store).items():
                 inputs[key] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
         partial = [
-            {"call_key": c["call_key"], "provider": c["provider"], "model": c["model"], "output": c["output"]}
-            for c in self.store.query("SELECT * FROM model_calls WHERE task_id = ? ORDER BY at", (task["id"],))
+            {"call_key": c["call_key"], "provider": c["provider"], "model": c["model"],
+             "output": json.loads(c["data"])["output"]}
+            for c in self.store.query(
+                "SELECT m.call_key, m.provider, m.model, e.data FROM model_calls m JOIN events e ON e.seq = m.seq"
+                " WHERE m.task_id = ? ORDER BY m.at, m.seq", (task["id"],))
         ]
         event = TaskNeedsHuman(id=task["id"], reason=reason, inputs=inputs, partial=partial)
         self.store.append([event.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
