@@ -14,7 +14,7 @@ import pytest
 from masthead.errors import ConcurrencyConflict
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
 from masthead.events.types import TaskClaimed, TaskEnqueued, TaskSucceeded
-from masthead.runtime.lease import LeaseKeeper
+from masthead.runtime.lease import Heartbeats
 from masthead.runtime.presence import Presence, list_workers
 from masthead.runtime.worker import Worker
 
@@ -91,10 +91,12 @@ def test_a_lease_keeper_extends_the_lease_while_the_step_runs(store):
     enqueue(store, 1)
     task = worker(store, "w", lease_seconds=0.3).claim()
     first_until = task["lease_until"]
-    keeper = LeaseKeeper(store, task, "w", 0.3, meta).start()
+    heartbeats = Heartbeats(store)
+    keeper = heartbeats.hold(task, "w", 0.3, meta)
     time.sleep(0.75)  # more than two leases: only the extensions keep it ours
     assert worker(store, "thief", lease_seconds=0.3).claim() is None
     current = keeper.release()
+    heartbeats.stop()
     assert current["version"] >= task["version"] + 2 and not keeper.lost
     row = store.query("SELECT lease_until, version FROM tasks")[0]
     assert row["lease_until"] > first_until and row["version"] == current["version"]
@@ -110,9 +112,11 @@ def test_a_lease_keeper_notices_that_the_task_was_taken(store):
     # Another worker took it over (its lease had run out while this one stalled).
     stolen = TaskClaimed(id=task["id"], worker="other", lease_until=time.time() + 30, attempt=2)
     store.append([stolen.to_new(stream_of("task", task["id"]), task["version"])], meta())
-    keeper = LeaseKeeper(store, task, "w", 0.15, meta).start()
+    heartbeats = Heartbeats(store)
+    keeper = heartbeats.hold(task, "w", 0.15, meta)
     time.sleep(0.3)
     assert keeper.lost and keeper.release()["version"] == task["version"]
+    heartbeats.stop()
 
 
 def test_workers_register_and_show_what_they_hold(backend):

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from masthead.channels.publisher import Delivery
+from masthead.processes import pid_alive
 
 
 class FilePublisher:
@@ -69,18 +70,8 @@ def _remove_leftovers(target: Path) -> None:
     prefix = _temp_prefix(target)
     for leftover in target.parent.glob(f"{prefix}*"):
         pid = leftover.name[len(prefix):].split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             leftover.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _key_of(path: Path) -> str | None:

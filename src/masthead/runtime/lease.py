@@ -7,8 +7,7 @@ stays a projection that a replay rebuilds exactly). A step shorter than a third 
 (nearly all of them) writes no extension at all. If the worker dies, its extensions stop, and
 the task is free again one lease after the last one.
 
-One `Heartbeats` thread serves every task a process holds (a thread per step would cost more
-than most steps). It is also the steps' watchdog: a step still running at its deadline is
+One `Heartbeats` thread serves every task a process holds, not a thread per step. It is also the steps' watchdog: a step still running at its deadline is
 given up on (`Lease.watch`), so a hung model call cannot hold its task forever. The heartbeat
 and the worker both append to the task stream, so they take turns: `Lease.release()` waits for
 an extension or a give-up in flight and hands back the task at the version the outcome must be
@@ -167,27 +166,3 @@ class Heartbeats:
                 self._wake.clear()
             # hold() wakes the thread early only for a lease due before it would look anyway.
             self._wake.wait(max(0.005, self._sleep_until - time.monotonic()))
-
-
-class LeaseKeeper:
-    """A lease with a heartbeat thread of its own, for code that holds a single task."""
-
-    def __init__(self, store: EventStore, task: dict[str, Any], worker: str, lease_seconds: float,
-                 meta: Callable[[], Meta]):
-        self._board = Heartbeats(store, name=f"lease-{task['id']}")
-        self._hold = (task, worker, lease_seconds, meta)
-        self._lease: Lease | None = None
-
-    def start(self) -> LeaseKeeper:
-        self._lease = self._board.hold(*self._hold)
-        return self
-
-    @property
-    def lost(self) -> bool:
-        return self._lease is not None and self._lease.lost
-
-    def release(self) -> dict[str, Any]:
-        assert self._lease is not None, "start() the keeper first"
-        task = self._lease.release()
-        self._board.stop()
-        return task

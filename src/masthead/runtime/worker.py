@@ -30,6 +30,7 @@ from masthead.events.types import (
     TaskSucceeded,
     TaskWaiting,
 )
+from masthead.processes import pid_alive
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.guards import Deferral, NeedsHuman
 from masthead.runtime.jobs import schedule
@@ -58,7 +59,7 @@ READY_TASKS = (
 # The same choice for SQLite, where one writer at a time means no row needs skipping. The
 # winner is always the oldest waiting task of some priority (age only adds to the score), so
 # it looks at one task per priority level through the `tasks_waiting` index instead of
-# sorting every waiting task: a claim costs the same with a backlog of ten or ten thousand.
+# sorting every waiting task.
 _WAITING = "status IN ('queued', 'waiting_rate_limit', 'off_peak', 'deferred_budget')"
 READY_TASKS_BY_LEVEL = f"""
 WITH RECURSIVE levels(p) AS (
@@ -173,15 +174,15 @@ class Worker:
             if lease.overran:
                 return self._late(task, started)
             self._finish(task, outcome)
-        except ConcurrencyConflict as exc:
-            task = lease.release()
-            return self._late(task, started) if lease.overran else self._conflict(task, exc, started)
-        except Deferral as deferral:
-            task = lease.release()
-            return self._late(task, started) if lease.overran else self._defer(task, deferral, started)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an event, never a crash
             task = lease.release()
-            return self._late(task, started) if lease.overran else self._failed(task, exc, started, ctx)
+            if lease.overran:
+                return self._late(task, started)
+            if isinstance(exc, ConcurrencyConflict):
+                return self._conflict(task, exc, started)
+            if isinstance(exc, Deferral):
+                return self._defer(task, exc, started)
+            return self._failed(task, exc, started, ctx)
         status = "waiting" if outcome.waiting else "done"
         return TaskReport(task["id"], task["kind"], status, time.perf_counter() - started, outcome.wait_reason or "")
 
@@ -293,16 +294,6 @@ class Worker:
         except ConcurrencyConflict:
             return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost to another worker")
         return TaskReport(task["id"], task["kind"], "failed", time.perf_counter() - started, message)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def release_orphans(store: EventStore) -> list[str]:
