@@ -21,6 +21,7 @@ from tests.support.openai_server import OpenAIServer, Reply
 
 from masthead.app import commands
 from masthead.app.costs import cost_report
+from masthead.app.listings import task_detail
 from masthead.projections.replay import verify
 from masthead.runtime.worker import Worker
 
@@ -403,14 +404,14 @@ def test_a_step_that_overruns_its_timeout_is_retried_and_its_late_outcome_never_
                               source="test").job_ids[0]
     try:
         run(ws)
-        task = ws.store.query("SELECT * FROM tasks WHERE id = ?", (f"{job}.nap",))[0]
-        assert (task["status"], task["attempts"], json.loads(task["output"])["output"]) == ("done", 2, {"text": "attempt 2"})
+        task = task_detail(ws, f"{job}.nap")
+        assert (task["status"], task["attempts"], task["output"]["output"]) == ("done", 2, {"text": "attempt 2"})
         [retry] = [e for e in events(ws, "TaskRetryScheduled") if e.data["id"] == f"{job}.nap"]
         assert "timed out after 0.3 s" in retry.data["error"]
     finally:
         hang.set()  # the abandoned first attempt returns now, with an outcome nobody may record
     time.sleep(0.5)
-    after = ws.store.query("SELECT status, version, output FROM tasks WHERE id = ?", (f"{job}.nap",))[0]
+    after = task_detail(ws, f"{job}.nap")
     assert (after["status"], after["version"], after["output"]) == ("done", task["version"], task["output"])
     assert verify(ws.store).ok
     ws.close()

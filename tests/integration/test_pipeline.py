@@ -16,6 +16,7 @@ from tests.support.harness import (
 from tests.support.openai_server import OpenAIServer
 
 from masthead.app import commands
+from masthead.app.listings import task_detail
 from masthead.app.queries import piece_detail
 from masthead.errors import StateError
 from masthead.projections.replay import verify
@@ -145,7 +146,7 @@ def test_rerunning_a_step_reuses_its_recorded_calls(ws, server):
     recorded = ws.store.query("SELECT COUNT(*) AS n FROM model_calls")[0]["n"]
     assert len(server.calls) == recorded
     task = ws.store.query("SELECT * FROM tasks WHERE job_id = ? AND step = 'draft' AND channel = 'x'", (job,))[0]
-    first = json.loads(task["output"])
+    first = task_detail(ws, task["id"])["output"]
     # Run the same step again, as a worker would after a crash before its completion landed.
     again = run_agent_step(load_context(ws.store, task), ws.services())
     assert again.output["output"] == first["output"]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from masthead.errors import ConcurrencyConflict
-from masthead.events.model import ANY_VERSION, GENESIS_HASH, Meta, NewEvent, utc_now
+from masthead.events.model import ANY_VERSION, GENESIS_HASH, Meta, NewEvent, canonical_json, parse_json, utc_now
 from masthead.events.sqlite_store import SqliteEventStore
 from masthead.projections.read_models import ReadModelProjector
 from masthead.projections.replay import verify, verify_chain
@@ -54,6 +57,38 @@ def test_wrong_expected_version_is_a_conflict_and_writes_nothing(store):
         store.append([NewEvent("b", "Noted", {}, 0), NewEvent("a", "Noted", {}, 0)], meta())
     # The whole batch rolled back, including the event for stream b.
     assert [e.stream for e in store.read()] == ["a"]
+
+
+def test_an_expected_version_ahead_of_the_stream_is_a_conflict(store):
+    """A caller that believes a stream is further on than it is must not leave a gap in it."""
+    store.append([NewEvent("a", "Noted", {}, 0)], meta())
+    with pytest.raises(ConcurrencyConflict, match="stream a is at version 1, expected 3"):
+        store.append([NewEvent("a", "Noted", {}, 3)], meta())
+    with pytest.raises(ConcurrencyConflict, match="stream b is at version 0, expected 1"):
+        store.append([NewEvent("b", "Noted", {}, 1)], meta())
+    assert [(e.stream, e.version) for e in store.read()] == [("a", 1)]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(json_values)
+def test_canonical_json_is_the_standard_librarys_form(value):
+    """The hash chain depends on these exact bytes: the fast encoder must match the reference."""
+    reference = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical_json(value) == reference
+    assert parse_json(reference) == value
+
+
+def test_canonical_json_falls_back_for_what_orjson_refuses():
+    assert canonical_json({2: "a", 1: 2**70}) == '{"1":1180591620717411303424,"2":"a"}'
+    assert canonical_json([1e-05, 2.5e-300]) == "[1e-05,2.5e-300]"
 
 
 def test_any_version_appends_at_the_next_version(store):
@@ -191,4 +226,43 @@ def test_recorded_outputs_move_to_the_log_when_a_database_is_upgraded(tmp_path):
     assert row["seq"] == 1 and "output" not in row
     found = store.query("SELECT e.data FROM model_calls m JOIN events e ON e.seq = m.seq WHERE m.call_key = 'k1'")
     assert found and '"output":"{\\"text\\": \\"hi\\"}"' in found[0]["data"]
+    store.close()
+
+
+def test_task_outputs_move_to_the_log_when_a_database_is_upgraded(tmp_path):
+    """Migration 0010: tasks rows that hold their output get the TaskSucceeded event's seq and
+    the halt flag instead; the output is read from the event."""
+    import sqlite3 as raw
+
+    from masthead.events.migrate import migrations_for
+    from masthead.events.model import Meta, canonical_json
+    from masthead.events.sqlite_store import _split_sql
+
+    path = tmp_path / "old.db"
+    conn = raw.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+    for migration in [m for m in migrations_for("sqlite") if m.number <= 9]:
+        for statement in _split_sql(migration.sql):
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (migration.number, migration.name))
+    meta = canonical_json(Meta(actor="system", at="2026-11-26T00:00:00Z").as_dict())
+    outputs = {"j.a": {"agent": "brief", "output": {"text": "hi"}}, "j.b": {"passed": False, "halt": True}}
+    for seq, (task, output) in enumerate(outputs.items(), start=1):
+        conn.execute("INSERT INTO events VALUES (?, ?, 2, 'TaskSucceeded', ?, ?, 'h')",
+                     (seq, f"task-{task}", canonical_json({"id": task, "output": output}), meta))
+        conn.execute("INSERT INTO tasks (id, job_id, step, kind, status, priority, run_after, attempts, max_attempts,"
+                     " idempotency_key, output, version, created_seq, updated_at) VALUES"
+                     " (?, 'j', 's', 'agent', 'done', 5, 0, 1, 1, ?, ?, 2, ?, 'x')",
+                     (task, task, canonical_json(output), seq))
+    conn.execute("INSERT INTO tasks (id, job_id, step, kind, status, priority, run_after, attempts, max_attempts,"
+                 " idempotency_key, version, created_seq, updated_at) VALUES"
+                 " ('j.c', 'j', 's', 'agent', 'queued', 5, 0, 0, 1, 'j.c', 1, 3, 'x')")
+    conn.commit()
+    conn.close()
+    store = SqliteEventStore(path, ReadModelProjector())
+    rows = {r["id"]: r for r in store.query("SELECT * FROM tasks")}
+    assert "output" not in rows["j.a"]
+    assert [(rows[t]["output_seq"], rows[t]["halted"]) for t in ("j.a", "j.b", "j.c")] == [(1, 0), (2, 1), (None, 0)]
+    found = store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq WHERE t.id = 'j.a'")
+    assert json.loads(found[0]["data"])["output"] == outputs["j.a"]
     store.close()

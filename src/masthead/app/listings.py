@@ -71,12 +71,17 @@ def signal_detail(ws: Workspace, signal_id: str) -> dict[str, Any]:
 
 
 # -- jobs and tasks -----------------------------------------------------------------------
+# Tasks with their outputs, which live in their TaskSucceeded events (tasks.output_seq).
+_TASKS = "SELECT t.*, e.data AS outcome FROM tasks t LEFT JOIN events e ON e.seq = t.output_seq"
+
+
 def task_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A task as the API shows it: JSON columns decoded, lease internals kept."""
+    """A task as the API shows it: its output and hand-off decoded, lease internals kept."""
     task = dict(row)
-    for column in ("output", "needs_human"):
-        if task.get(column):
-            task[column] = json.loads(task[column])
+    outcome = task.pop("outcome", None)
+    task["output"] = json.loads(outcome)["output"] if outcome else None
+    if task.get("needs_human"):
+        task["needs_human"] = json.loads(task["needs_human"])
     return task
 
 
@@ -97,7 +102,7 @@ def job_detail(ws: Workspace, job_id: str) -> dict[str, Any]:
     rows = ws.store.query("SELECT * FROM jobs WHERE id = ?", (job_id,))
     if not rows:
         raise NotFoundError(f"job {job_id!r} does not exist", field="job_id", fix="see GET /api/v1/jobs")
-    tasks = ws.store.query("SELECT * FROM tasks WHERE job_id = ? ORDER BY created_seq", (job_id,))
+    tasks = ws.store.query(f"{_TASKS} WHERE t.job_id = ? ORDER BY t.created_seq", (job_id,))
     pieces = ws.store.query("SELECT id, channel, status, version FROM pieces WHERE job_id = ? ORDER BY channel", (job_id,))
     return rows[0] | {"tasks": [task_row(t) for t in tasks], "pieces": pieces}
 
@@ -105,19 +110,19 @@ def job_detail(ws: Workspace, job_id: str) -> dict[str, Any]:
 def list_tasks(ws: Workspace, *, status: str | None, job_id: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
     _one_of(status, TASK_STATUSES, "status")
     check_page(limit, offset)
-    sql, params = "SELECT * FROM tasks WHERE 1 = 1", []
+    sql, params = f"{_TASKS} WHERE 1 = 1", []
     if status:
-        sql += " AND status = ?"
+        sql += " AND t.status = ?"
         params.append(status)
     if job_id:
-        sql += " AND job_id = ?"
+        sql += " AND t.job_id = ?"
         params.append(job_id)
-    rows = ws.store.query(sql + " ORDER BY created_seq DESC LIMIT ? OFFSET ?", [*params, limit, offset])
+    rows = ws.store.query(sql + " ORDER BY t.created_seq DESC LIMIT ? OFFSET ?", [*params, limit, offset])
     return [task_row(r) for r in rows]
 
 
 def task_detail(ws: Workspace, task_id: str) -> dict[str, Any]:
-    rows = ws.store.query("SELECT * FROM tasks WHERE id = ?", (task_id,))
+    rows = ws.store.query(f"{_TASKS} WHERE t.id = ?", (task_id,))
     if not rows:
         raise NotFoundError(f"task {task_id!r} does not exist", field="task_id", fix="see GET /api/v1/tasks")
     return task_row(rows[0])

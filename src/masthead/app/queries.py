@@ -83,8 +83,9 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
     signal = store.query("SELECT id, kind, title, priority, source, sha256, received_at FROM signals WHERE id = ?",
                          (job["signal_id"],))[0]
     tasks = store.query(
-        "SELECT id, step, kind, status, attempts, last_error, output, wait_reason FROM tasks"
-        " WHERE job_id = ? AND (channel = ? OR channel IS NULL) ORDER BY created_seq", (job["id"], piece["channel"]),
+        "SELECT t.id, t.step, t.kind, t.status, t.attempts, t.last_error, t.wait_reason, e.data AS outcome"
+        " FROM tasks t LEFT JOIN events e ON e.seq = t.output_seq"
+        " WHERE t.job_id = ? AND (t.channel = ? OR t.channel IS NULL) ORDER BY t.created_seq", (job["id"], piece["channel"]),
     )
     task_ids = [t["id"] for t in tasks]
     marks = ",".join("?" * len(task_ids)) or "''"
@@ -98,7 +99,7 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
     steps = []
     memory = retrievals_for_tasks(store, [t["id"] for t in tasks])
     for task in tasks:
-        output = json.loads(task["output"]) if task["output"] else {}
+        output = json.loads(task["outcome"])["output"] if task["outcome"] else {}
         steps.append({
             "task_id": task["id"], "step": task["step"], "kind": task["kind"], "status": task["status"],
             "attempts": task["attempts"], "error": task["last_error"], "waiting_for": task["wait_reason"],

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 GENESIS_HASH = "0" * 64
 
@@ -23,9 +26,43 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+# The canonical form is the standard library's: sorted keys, no spaces, UTF-8 as is.
+_STDLIB = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# orjson writes the same bytes about ten times faster, with one difference: floats below 1e-4
+# come out positional (0.00001) where Python writes 1e-05. Output that may hold such a number
+# (a digit before ".0000" or "e-") is written again by the standard library.
+_ORJSON_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
+                   | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS)
+_MAYBE_SMALL_FLOAT = re.compile(rb"\d(?:\.0000|e-)")
+
+
+def _unsupported(value: Any) -> Any:
+    raise TypeError(type(value).__name__)
+
+
 def canonical_json(value: Any) -> str:
-    """One byte-exact JSON form, so hashes and replay comparisons are stable."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """One byte-exact JSON form, so hashes and replay comparisons are stable.
+
+    Values orjson does not take as plain JSON (non-string keys, integers beyond 64 bits,
+    subclasses, dataclasses) go to the standard library, which accepts or refuses them as it
+    always has. Non-finite floats, which JSON has no form for, are written as null.
+    """
+    try:
+        encoded = orjson.dumps(value, default=_unsupported, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return _STDLIB.encode(value)
+    if _MAYBE_SMALL_FLOAT.search(encoded):
+        return _STDLIB.encode(value)
+    return encoded.decode("utf-8")
+
+
+def parse_json(text: str | bytes) -> Any:
+    """JSON text as Python values (orjson; the standard library for what it refuses, e.g.
+    NaN in rows written before non-finite floats became null)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 @dataclass(frozen=True)
@@ -110,10 +147,13 @@ def event_from_row(row: dict[str, Any]) -> StoredEvent:
         stream=row["stream"],
         version=row["version"],
         type=row["type"],
-        data=json.loads(row["data"]),
-        meta=Meta.from_dict(json.loads(row["meta"])),
+        data=parse_json(row["data"]),
+        meta=Meta.from_dict(parse_json(row["meta"])),
         hash=row["hash"],
     )
+
+
+_json_string = json.encoder.encode_basestring  # type: ignore[attr-defined]  # ensure_ascii=False's string form
 
 
 def chain_hash(
@@ -125,8 +165,9 @@ def chain_hash(
     data_json: str,
     meta_json: str,
 ) -> str:
-    body = canonical_json([seq, stream, version, type_]) + data_json + meta_json
-    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+    # canonical_json([seq, stream, version, type_]), written out: this runs for every event.
+    head = f"[{seq},{_json_string(stream)},{version},{_json_string(type_)}]"
+    return hashlib.sha256((prev_hash + head + data_json + meta_json).encode("utf-8")).hexdigest()
 
 
 def stream_of(kind: str, ident: str) -> str:

@@ -35,7 +35,6 @@ server crash may lose the last bookkeeping commits, which the workers then redo.
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 import zlib
@@ -62,6 +61,7 @@ from masthead.events.model import (
     chain_hash,
     event_from_row,
     must_reach_disk,
+    parse_json,
 )
 from masthead.events.paging import read_pages
 from masthead.events.postgres_params import to_params, to_psycopg
@@ -163,7 +163,7 @@ class PostgresTransaction:
                 (seq, event.stream, version, event.type, data_json, meta_json, digest),
             )
             record = StoredEvent(seq=seq, stream=event.stream, version=version, type=event.type,
-                                 data=json.loads(data_json), meta=meta, hash=digest)
+                                 data=parse_json(data_json), meta=meta, hash=digest)
             if self._store.projector is not None:
                 self._store.projector.apply(self, record)
             stored.append(record)

@@ -7,7 +7,6 @@ Connections are lent per use (events/connections.py): never to two threads at on
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import tempfile
@@ -28,7 +27,9 @@ from masthead.events.model import (
     StoredEvent,
     canonical_json,
     chain_hash,
+    event_from_row,
     must_reach_disk,
+    parse_json,
 )
 from masthead.events.paging import read_pages
 from masthead.events.store import Listener, Params, Projector
@@ -36,18 +37,6 @@ from masthead.events.store import Listener, Params, Projector
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
     return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
-
-
-def row_to_event(row: dict[str, Any]) -> StoredEvent:
-    return StoredEvent(
-        seq=row["seq"],
-        stream=row["stream"],
-        version=row["version"],
-        type=row["type"],
-        data=json.loads(row["data"]),
-        meta=Meta.from_dict(json.loads(row["meta"])),
-        hash=row["hash"],
-    )
 
 
 class SqliteTransaction:
@@ -78,37 +67,29 @@ class SqliteTransaction:
         meta_json = canonical_json(meta.as_dict())
         stored: list[StoredEvent] = []
         for event in events:
-            current = self._stream_version(event.stream)
-            if event.expected_version != ANY_VERSION and current != event.expected_version:
-                raise ConcurrencyConflict(
-                    f"stream {event.stream} is at version {current}, "
-                    f"expected {event.expected_version}",
-                    fix="reload the latest state and try again",
-                )
             seq += 1
-            version = current + 1
             data_json = canonical_json(event.data)
+            expected = event.expected_version
+            version = (self._stream_version(event.stream) if expected == ANY_VERSION else expected) + 1
             digest = chain_hash(prev_hash, seq, event.stream, version, event.type, data_json, meta_json)
+            row = (seq, event.stream, version, event.type, data_json, meta_json, digest)
             try:
-                self._conn.execute(
-                    "INSERT INTO events (seq, stream, version, type, data, meta, hash)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (seq, event.stream, version, event.type, data_json, meta_json, digest),
-                )
-            except sqlite3.IntegrityError as exc:  # a racing writer won the same version
+                if expected > 0:
+                    # Lands only if the stream is exactly at `expected`: the row before must exist
+                    # (else the stream is behind) and this version must not (the unique index).
+                    inserted = self._conn.execute(_INSERT_AFTER, (*row, event.stream, expected)).rowcount
+                else:
+                    inserted = self._conn.execute(_INSERT, row).rowcount
+            except sqlite3.IntegrityError:  # the version exists: the stream moved past `expected`
+                inserted = 0
+            if not inserted:
                 raise ConcurrencyConflict(
-                    f"stream {event.stream} version {version} already exists",
+                    f"stream {event.stream} is at version {self._stream_version(event.stream)}, "
+                    f"expected {expected}",
                     fix="reload the latest state and try again",
-                ) from exc
-            record = StoredEvent(
-                seq=seq,
-                stream=event.stream,
-                version=version,
-                type=event.type,
-                data=json.loads(data_json),
-                meta=meta,
-                hash=digest,
-            )
+                )
+            record = StoredEvent(seq=seq, stream=event.stream, version=version, type=event.type,
+                                 data=parse_json(data_json), meta=meta, hash=digest)
             if self._projector is not None:
                 self._projector.apply(self, record)
             stored.append(record)
@@ -121,6 +102,13 @@ class SqliteTransaction:
             "SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream,)
         ).fetchone()
         return int(row["v"] or 0)
+
+
+_INSERT = "INSERT INTO events (seq, stream, version, type, data, meta, hash) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_INSERT_AFTER = (
+    "INSERT INTO events (seq, stream, version, type, data, meta, hash) SELECT ?, ?, ?, ?, ?, ?, ?"
+    " WHERE EXISTS (SELECT 1 FROM events WHERE stream = ? AND version = ?)"
+)
 
 
 class SqliteEventStore:
@@ -298,7 +286,7 @@ class SqliteEventStore:
     def read(
         self, *, since: int = 0, stream: str | None = None, limit: int | None = None
     ) -> Iterator[StoredEvent]:
-        return read_pages(self.query, row_to_event, since=since, stream=stream, limit=limit)
+        return read_pages(self.query, event_from_row, since=since, stream=stream, limit=limit)
 
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         with self._pool.borrow() as conn:

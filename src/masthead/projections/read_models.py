@@ -122,8 +122,10 @@ def _task_lease_extended(tx: Transaction, event: StoredEvent) -> None:
 
 @handles("TaskSucceeded")
 def _task_succeeded(tx: Transaction, event: StoredEvent) -> None:
-    _task_update(tx, event, status="done", lease_owner=None, lease_until=None,
-                 output=canonical_json(event.data["output"]), wait_reason=None)
+    # The output stays in this event (tasks.output_seq points at it); the scheduler only needs
+    # to know whether the step halted its channel.
+    _task_update(tx, event, status="done", lease_owner=None, lease_until=None, output_seq=event.seq,
+                 halted=1 if event.data["output"].get("halt") else 0, wait_reason=None)
 
 
 @handles("TaskRetryScheduled")

@@ -9,6 +9,7 @@ from typing import Any
 from masthead.agents.base import ProjectContext, SignalContext
 from masthead.channels.limits import rule_for
 from masthead.errors import NotFoundError
+from masthead.events.model import parse_json
 from masthead.events.store import EventStore
 from masthead.projects import Project, project_from_spec
 from masthead.recipes.schema import Recipe, Step
@@ -58,9 +59,10 @@ class TaskContext:
         for need in self.step.needs:
             needed = self.recipe.step(need)
             dep = task_id(self.job["id"], need, self.channel if needed.for_each == "channel" else None)
-            rows = store.query("SELECT output FROM tasks WHERE id = ? AND status = 'done'", (dep,))
-            if rows and rows[0]["output"]:
-                values[need] = json.loads(rows[0]["output"]).get("output")
+            rows = store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq"
+                               " WHERE t.id = ? AND t.status = 'done'", (dep,))
+            if rows:
+                values[need] = parse_json(rows[0]["data"])["output"].get("output")
         return values
 
 

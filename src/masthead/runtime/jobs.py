@@ -117,9 +117,9 @@ def schedule(tx: Transaction, store: EventStore, job_id: str, meta: Meta, now: f
     job = tx.query("SELECT status, priority, criticality, project FROM jobs WHERE id = ?", (job_id,))[0]
     if job["status"] == "deferred":
         return
-    rows = tx.query("SELECT id, status, output FROM tasks WHERE job_id = ?", (job_id,))
+    rows = tx.query("SELECT id, status, halted FROM tasks WHERE job_id = ?", (job_id,))
     states = {r["id"]: r["status"] for r in rows}
-    halted = {r["id"] for r in rows if r["output"] and json.loads(r["output"]).get("halt")}
+    halted = {r["id"] for r in rows if r["halted"]}
     decision = decide(job_id, recipe, channels, states, halted)
     now = time.time() if now is None else now
     events: list[NewEvent] = [_enqueue(job_id, slot, job["priority"], job["criticality"], now)
