@@ -181,3 +181,17 @@ def test_raw_line_breaks_inside_json_strings_are_read_leniently(tmp_path: Path, 
             assert calls == drafts > 0
         finally:
             workspace.close()
+
+
+def test_a_long_running_worker_keeps_a_bounded_plan_cache(ws, monkeypatch):
+    """Plans are cached per job for the scheduler; a worker that runs for months must not keep
+    one per job it ever ran, and jobs of one recipe share one parsed recipe."""
+    from masthead.runtime import context
+
+    monkeypatch.setattr(context._Plans, "SIZE", 2)
+    monkeypatch.setattr(context, "_PLANS", context._Plans())
+    jobs = [add_release_notes(ws) for _ in range(3)]
+    plans = [context.job_plan(ws.store, job) for job in jobs]
+    assert len(context._PLANS) == 2
+    assert plans[0][0] is plans[1][0] is plans[2][0]
+    assert context.job_plan(ws.store, jobs[0]) == plans[0]  # read again from the log once evicted

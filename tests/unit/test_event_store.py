@@ -11,7 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from masthead.errors import ConcurrencyConflict
-from masthead.events.model import ANY_VERSION, GENESIS_HASH, Meta, NewEvent, canonical_json, parse_json, utc_now
+from masthead.events.model import (
+    ANY_VERSION,
+    GENESIS_HASH,
+    Meta,
+    NewEvent,
+    canonical_json,
+    parse_json,
+    utc_now,
+)
 from masthead.events.sqlite_store import SqliteEventStore
 from masthead.projections.read_models import ReadModelProjector
 from masthead.projections.replay import verify, verify_chain

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +84,46 @@ def channel_guide(channel: str) -> str:
     return guide
 
 
-_PLANS: dict[str, tuple[Recipe, list[str]]] = {}
+class _Plans:
+    """Job id -> (recipe, channels), the most recently used `SIZE` jobs; recipes parsed once per
+    digest, so a long-running worker keeps one Recipe per recipe, not one per job it ever ran."""
+
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self._jobs: OrderedDict[str, tuple[Recipe, list[str]]] = OrderedDict()
+        self._recipes: dict[str, Recipe] = {}
+        self._lock = threading.Lock()
+
+    def get(self, job_id: str) -> tuple[Recipe, list[str]] | None:
+        with self._lock:
+            plan = self._jobs.get(job_id)
+            if plan is not None:
+                self._jobs.move_to_end(job_id)
+            return plan
+
+    def put(self, job_id: str, plan: tuple[Recipe, list[str]]) -> None:
+        with self._lock:
+            self._jobs[job_id] = plan
+            while len(self._jobs) > self.SIZE:
+                self._jobs.popitem(last=False)
+
+    def recipe(self, digest: str, spec: dict[str, Any]) -> Recipe:
+        with self._lock:
+            recipe = self._recipes.get(digest)
+        if recipe is None:
+            recipe = Recipe.model_validate(spec)
+            with self._lock:
+                if len(self._recipes) >= self.SIZE:
+                    self._recipes.clear()
+                self._recipes[digest] = recipe
+        return recipe
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+
+_PLANS = _Plans()
 
 
 def job_plan(store: EventStore, job_id: str) -> tuple[Recipe, list[str]]:
@@ -96,13 +137,16 @@ def job_plan(store: EventStore, job_id: str) -> tuple[Recipe, list[str]]:
             raise NotFoundError(f"job {job_id} has no JobStarted event")
         data = json.loads(started[0]["data"])
         spec = data.get("recipe_spec")  # logs written before recipes were stored once
-        if spec is None:
-            rows = store.query("SELECT spec FROM recipes WHERE digest = ?", (data["recipe_digest"],))
+        if spec is not None:
+            recipe = Recipe.model_validate(spec)
+        else:
+            digest = data["recipe_digest"]
+            rows = store.query("SELECT spec FROM recipes WHERE digest = ?", (digest,))
             if not rows:
-                raise NotFoundError(f"job {job_id}: recipe {data['recipe_digest'][:12]} is not in the log")
-            spec = json.loads(rows[0]["spec"])
-        plan = (Recipe.model_validate(spec), list(data["channels"]))
-        _PLANS[job_id] = plan
+                raise NotFoundError(f"job {job_id}: recipe {digest[:12]} is not in the log")
+            recipe = _PLANS.recipe(digest, json.loads(rows[0]["spec"]))
+        plan = (recipe, list(data["channels"]))
+        _PLANS.put(job_id, plan)
     return plan
 
 
