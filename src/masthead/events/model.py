@@ -153,7 +153,7 @@ def event_from_row(row: dict[str, Any]) -> StoredEvent:
     )
 
 
-_json_string = json.encoder.encode_basestring  # type: ignore[attr-defined]  # ensure_ascii=False's string form
+_json_string = json.encoder.encode_basestring  # ensure_ascii=False's string form
 
 
 def chain_hash(
