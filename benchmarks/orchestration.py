@@ -310,12 +310,14 @@ then {args.concurrent_runs} runs, 32 at a time, with a 50 ms model. Median (min�
 - Targets: Masthead ≤ 250 µs CPU per step, efficiency ≥ 0.85, ≤ 10 KB stored per run.
 - A Masthead run stores its signal, job, every task's claim and result, and each model call's full output (the
   recording that makes re-runs free), plus the read models derived from them, in one file.
-- Where a Masthead step's time goes (profiled 2026-11-26): two write transactions (the recorded model call,
-  whose commit is fsynced before its result is used; then the outcome, the next task's enqueue and the
-  worker's next claim), about 25 SQLite statements and 5 events, each event serialised to canonical JSON,
-  hash-chained and projected into the read models in Python. The signal's own ingest (signal, job, first
-  task) adds about 250 µs per step. Reaching the target needs a different write path (events batched by one
-  writer, projections without a Python round trip per row), not more trimming of this one.
+- Where a Masthead step's time goes (profiled 2026-11-26, per-statement and per-thread CPU timers): two write
+  transactions (the recorded model call, whose commit is fsynced before its result is used; then the outcome,
+  the next task's enqueue and the worker's next claim), 29 SQLite statements (about half the CPU: each
+  commit ~145 µs, each task-row update ~80 µs on this machine, where `SELECT 1` takes 2.5 µs) and 4.75 events,
+  each serialised, hash-chained and projected in the same transaction; about 0.5 ms per step is the signal's
+  ingest. At 32 concurrent runs the process is CPU-bound on one core (CPU ≈ wall), so efficiency is about
+  50 ms / (32 × CPU per step). The raw floor is one insert and one commit per step; the target allows
+  about twice that for a step that does two commits, 29 statements and 5 hashed, projected events: it needs a different design (docs/operations.md, \"What a step costs\").
 """
     print(body)
     write_section("orchestration", f"python benchmarks/orchestration.py --runs {args.runs} --reps {args.reps}"

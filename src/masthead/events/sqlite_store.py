@@ -83,9 +83,10 @@ class SqliteTransaction:
             except sqlite3.IntegrityError:  # the version exists: the stream moved past `expected`
                 inserted = 0
             if not inserted:
+                current = self._stream_version(event.stream)
                 raise ConcurrencyConflict(
-                    f"stream {event.stream} is at version {self._stream_version(event.stream)}, "
-                    f"expected {expected}",
+                    f"stream {event.stream} is at version {current}, expected {expected}"
+                    if expected != ANY_VERSION else f"stream {event.stream} version {version} already exists",
                     fix="reload the latest state and try again",
                 )
             record = StoredEvent(seq=seq, stream=event.stream, version=version, type=event.type,
