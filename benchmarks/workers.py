@@ -275,11 +275,12 @@ The plain strategy, for comparison (every append's commit flushes to disk while 
 - "Waiting for the append lock" is the mean number of connections queued on it (sampled every 20 ms); worker
   and Postgres CPU per step, times steps/s, is what the 2 cores give.
 - 1,000 steps/s on 2 cores leaves 2 ms of CPU per step for the workers and Postgres together; a step
-  costs about 9–15 ms of worker CPU (one Python process per worker: events serialised, hashed and
-  projected one by one, a round trip per statement) and 4–5 ms of Postgres CPU, and every append queues
-  on the one global append lock that keeps `seq` gap-free and the hash chain single. The way forward the
-  design names: chain per stream and anchor stream heads in periodic global checkpoints, with appends
-  batched; not attempted yet.
+  costs about 8–19 ms of worker CPU (each process's start-up, about 2 s, is in it; one Python process per
+  worker: events serialised, hashed and projected one by one, a round trip per statement) and 3–7 ms of
+  Postgres CPU, and every append queues on the one global append lock that keeps `seq` gap-free and the
+  hash chain single. Even with that lock gone, the Postgres server's own CPU per step caps 2 cores at a
+  few hundred steps a second. The way forward the design names: chain per stream and anchor stream heads
+  in periodic global checkpoints, with appends batched and fewer statements per step; not attempted yet.
 """
     print(body)
     flags = f" --jobs {args.jobs} --concurrency {args.concurrency} --slow-concurrency {args.slow_concurrency}"

@@ -21,6 +21,7 @@ from tests.support.memory import loopback_embedder_toml
 from tests.support.openai_server import OpenAIServer
 
 from masthead.app import commands
+from masthead.app.listings import task_detail
 from masthead.app.queries import piece_detail
 from masthead.app.workspace import Workspace, init_workspace
 from masthead.cli.inspect import print_piece
@@ -102,7 +103,7 @@ def test_a_re_run_reuses_the_recorded_retrieval(ws: Workspace, server: OpenAISer
     retrievals = ws.store.query("SELECT COUNT(*) AS n FROM memory_retrievals")[0]["n"]
     embeddings = sum(1 for c in server.calls if c.path == "/v1/embeddings")
     again = run_agent_step(load_context(ws.store, draft), ws.services())
-    assert again.output["output"] == json.loads(draft["output"])["output"]
+    assert again.output["output"] == task_detail(ws, draft["id"])["output"]["output"]
     assert ws.store.query("SELECT COUNT(*) AS n FROM memory_retrievals")[0]["n"] == retrievals
     assert sum(1 for c in server.calls if c.path == "/v1/embeddings") == embeddings  # no new search
 
