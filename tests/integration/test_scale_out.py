@@ -86,6 +86,32 @@ def test_an_old_postgres_schema_is_upgraded_in_place(tmp_path: Path):
         store.close()
 
 
+def test_task_outputs_move_to_the_log_on_an_old_postgres_schema():
+    """Migration 0010 on Postgres: tasks rows that hold their output get their TaskSucceeded
+    event's seq and the halt flag instead (the SQLite twin is tested in test_event_store)."""
+    import psycopg
+
+    with empty_database() as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+            for migration in [m for m in migrations_for("postgres") if m.number <= 9]:
+                conn.execute(migration.sql.encode())
+                conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (migration.number, migration.name))
+            outputs = {"j.a": '{"agent":"brief","output":{"text":"hi"}}', "j.b": '{"halt":true,"passed":false}'}
+            for seq, (task, output) in enumerate(outputs.items(), start=1):
+                conn.execute("INSERT INTO events VALUES (%s, %s, 2, 'TaskSucceeded', %s, '{}', 'h')",
+                             (seq, f"task-{task}", json.dumps({"id": task, "output": json.loads(output)})))
+                conn.execute("INSERT INTO tasks (id, job_id, step, kind, status, priority, run_after, attempts,"
+                             " max_attempts, idempotency_key, output, version, created_seq, updated_at)"
+                             " VALUES (%s, 'j', 's', 'agent', 'done', 5, 0, 1, 1, %s, %s, 2, %s, 'x')",
+                             (task, task, output, seq))
+        store = PostgresEventStore(url)
+        rows = {r["id"]: r for r in store.query("SELECT * FROM tasks")}
+        assert "output" not in rows["j.a"]
+        assert [(rows[t]["output_seq"], rows[t]["halted"]) for t in ("j.a", "j.b")] == [(1, 0), (2, 1)]
+        store.close()
+
+
 def test_migrate_on_sqlite_upgrades_an_old_file(tmp_path: Path):
     import sqlite3
 
