@@ -195,3 +195,15 @@ def test_a_long_running_worker_keeps_a_bounded_plan_cache(ws, monkeypatch):
     assert len(context._PLANS) == 2
     assert plans[0][0] is plans[1][0] is plans[2][0]
     assert context.job_plan(ws.store, jobs[0]) == plans[0]  # read again from the log once evicted
+
+
+def test_recipe_digests_do_not_pile_up_in_a_long_lived_process(monkeypatch):
+    """Each edit of a recipe file gives a new Recipe object; the digest cache keeps a bounded few."""
+    from masthead.recipes.schema import Recipe
+    from masthead.runtime import jobs
+
+    monkeypatch.setattr(jobs, "_DIGESTS", {})
+    monkeypatch.setattr(jobs, "_DIGESTS_KEPT", 3)
+    spec = {"name": "r", "trigger": {"signal_kinds": ["k"]}, "steps": [{"id": "a", "agent": "brief"}]}
+    digests = {jobs.recipe_digest(Recipe.model_validate(spec))[0] for _ in range(10)}
+    assert len(digests) == 1 and len(jobs._DIGESTS) <= 3

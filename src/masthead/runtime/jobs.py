@@ -45,14 +45,18 @@ def _first_tasks(job_id: str, recipe: Recipe, channels: list[str], priority: int
 
 
 # id(recipe) -> (recipe, digest, spec): parsed recipes are cached (recipes/loader.py), so the
-# same object comes back for the same file, and its digest is computed once.
+# same object comes back for the same file, and its digest is computed once. An edited file
+# gives a new object; emptied now and then so the old ones do not pile up in a long-lived process.
 _DIGESTS: dict[int, tuple[Recipe, str, dict[str, Any]]] = {}
+_DIGESTS_KEPT = 256
 
 
 def recipe_digest(recipe: Recipe) -> tuple[str, dict[str, Any]]:
     """The recipe's digest (sha256 of its canonical JSON) and that JSON's data."""
     known = _DIGESTS.get(id(recipe))
     if known is None or known[0] is not recipe:
+        if len(_DIGESTS) >= _DIGESTS_KEPT:
+            _DIGESTS.clear()
         spec = recipe.model_dump(mode="json")
         known = _DIGESTS[id(recipe)] = (recipe, hashlib.sha256(canonical_json(spec).encode()).hexdigest(), spec)
     return known[1], known[2]
