@@ -258,6 +258,56 @@ def _checkpoint(path: Path, conn: sqlite3.Connection | None = None) -> None:
         conn.close()
 
 
+class _TimedConnection(sqlite3.Connection):
+    """Counts every statement Masthead's store runs and the thread CPU it takes (see sql_profile)."""
+
+    spent: ClassVar[dict[str, list[float]]] = {}  # statement -> [count, CPU seconds]
+
+    def execute(self, sql: str, params: Any = (), /) -> sqlite3.Cursor:
+        started = time.thread_time()
+        try:
+            return super().execute(sql, params)
+        finally:
+            entry = self.spent.setdefault(" ".join(sql.split())[:60], [0, 0.0])
+            entry[0] += 1
+            entry[1] += time.thread_time() - started
+
+
+def sql_profile(runs: int) -> str:
+    """One more sequential Masthead measurement with every SQLite statement counted and timed:
+    how many statements a step runs and how much of its CPU is in SQLite."""
+    plain = sqlite3.connect
+
+    def timed(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        return plain(*args, factory=_TimedConnection, **kwargs)
+
+    LATENCY["seconds"] = 0.0
+    _TimedConnection.spent.clear()
+    sqlite3.connect = timed  # type: ignore[assignment]
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            measure = run_masthead(Path(folder), runs, 1)
+    finally:
+        sqlite3.connect = plain
+    probe = plain(":memory:")
+    started = time.thread_time()
+    for _ in range(10_000):
+        probe.execute("SELECT 1").fetchone()
+    select_one = (time.thread_time() - started) * 1e6 / 10_000
+    steps = runs * len(STEPS)
+    spent = _TimedConnection.spent
+    statements = sum(count for count, _ in spent.values()) / steps
+    sql_us = sum(cpu for _, cpu in spent.values()) * 1e6 / steps
+    costliest = sorted(spent.items(), key=lambda item: -item[1][1])[:5]
+    events = sum(count for sql, (count, _) in spent.items() if sql.startswith("INSERT INTO events")) / steps
+    lines = "\n".join(f"  - `{sql}`: {count / steps:.2f} per step, {cpu * 1e6 / count:.0f} µs each"
+                      for sql, (count, cpu) in costliest)
+    return (f"- SQL profile (one more sequential run, every statement timed): {statements:.1f} SQLite statements"
+            f" per step ({events:.2f} of them appending events) taking {sql_us:.0f} of its {measure.cpu_us_per_step:.0f} µs"
+            f" of CPU (timers included);"
+            f" `SELECT 1` alone takes {select_one:.1f} µs here. The costliest:\n{lines}")
+
+
 SYSTEMS: dict[str, Callable[[Path, int, int], Measure]] = {
     "masthead": run_masthead, "langgraph": run_langgraph, "raw sqlite3": run_raw,
 }
@@ -293,6 +343,7 @@ def main() -> None:
             f"| {name} | {median_range([m.cpu_us_per_step for m in s], '.0f')} | "
             f"{median_range([m.wall_us_per_step for m in s], '.0f')} | {median_range([m.runs_per_s for m in s], '.0f')} | "
             f"{median_range([m.bytes_per_run for m in s], '.0f')} | "
+            f"{median_range([m.cpu_us_per_step for m in c], '.0f')} | "
             f"{median_range([ideal_efficiency(m, args.concurrent_runs) for m in c], '.2f')} |"
         )
     m_cpu = statistics.median(m.cpu_us_per_step for m in serial["masthead"])
@@ -302,22 +353,21 @@ def main() -> None:
 {args.runs} sequential runs of the 4-step pipeline per system per repetition, {args.reps} repetitions interleaved;
 then {args.concurrent_runs} runs, 32 at a time, with a 50 ms model. Median (min–max). Load before: {os.getloadavg()[0]:.2f}.
 
-| system | CPU µs / durable step | wall µs / step | runs/s | bytes stored / run | efficiency at 32 × 50 ms |
-| --- | --- | --- | --- | --- | --- |
+| system | CPU µs / durable step | wall µs / step | runs/s | bytes stored / run | CPU µs / step at 32 × 50 ms | efficiency at 32 × 50 ms |
+| --- | --- | --- | --- | --- | --- | --- |
 {chr(10).join(rows)}
 
 - Masthead vs LangGraph, CPU per step: {versus(m_cpu, lg_cpu)} (target: 7x less); Masthead vs the raw floor: {m_cpu / raw_cpu:.1f}x.
 - Targets: Masthead ≤ 250 µs CPU per step, efficiency ≥ 0.85, ≤ 10 KB stored per run.
 - A Masthead run stores its signal, job, every task's claim and result, and each model call's full output (the
   recording that makes re-runs free), plus the read models derived from them, in one file.
-- Where a Masthead step's time goes (profiled 2026-11-26, per-statement and per-thread CPU timers): two write
-  transactions (the recorded model call, whose commit is fsynced before its result is used; then the outcome,
-  the next task's enqueue and the worker's next claim), 29 SQLite statements (about half the CPU: each
-  commit ~145 µs, each task-row update ~80 µs on this machine, where `SELECT 1` takes 2.5 µs) and 4.75 events,
-  each serialised, hash-chained and projected in the same transaction; about 0.5 ms per step is the signal's
-  ingest. At 32 concurrent runs the process is CPU-bound on one core (CPU ≈ wall), so efficiency is about
-  50 ms / (32 × CPU per step). The raw floor is one insert and one commit per step; the target allows
-  about twice that for a step that does two commits, 29 statements and 5 hashed, projected events: it needs a different design (docs/operations.md, \"What a step costs\").
+{sql_profile(args.runs)}
+- A step is two write transactions: the recorded model call (fsynced before its result is used), then the
+  outcome with the next task's enqueue and the worker's next claim; each event is serialised, hash-chained
+  and projected in the same transaction. At 32 concurrent runs the process is CPU-bound on one core, so
+  efficiency ≈ 50 ms / (32 × CPU per step at 32 × 50 ms). The raw floor is one insert and one commit per step;
+  a step with two commits and the statements above does not come near the 250 µs target without a different
+  design (docs/operations.md, "What a step costs").
 """
     print(body)
     write_section("orchestration", f"python benchmarks/orchestration.py --runs {args.runs} --reps {args.reps}"

@@ -72,7 +72,7 @@ def signal_detail(ws: Workspace, signal_id: str) -> dict[str, Any]:
 
 # -- jobs and tasks -----------------------------------------------------------------------
 # Tasks with their outputs, which live in their TaskSucceeded events (tasks.output_seq).
-_TASKS = "SELECT t.*, e.data AS outcome FROM tasks t LEFT JOIN events e ON e.seq = t.output_seq"
+TASKS_WITH_OUTPUT = "SELECT t.*, e.data AS outcome FROM tasks t LEFT JOIN events e ON e.seq = t.output_seq"
 
 
 def task_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +102,7 @@ def job_detail(ws: Workspace, job_id: str) -> dict[str, Any]:
     rows = ws.store.query("SELECT * FROM jobs WHERE id = ?", (job_id,))
     if not rows:
         raise NotFoundError(f"job {job_id!r} does not exist", field="job_id", fix="see GET /api/v1/jobs")
-    tasks = ws.store.query(f"{_TASKS} WHERE t.job_id = ? ORDER BY t.created_seq", (job_id,))
+    tasks = ws.store.query(f"{TASKS_WITH_OUTPUT} WHERE t.job_id = ? ORDER BY t.created_seq", (job_id,))
     pieces = ws.store.query("SELECT id, channel, status, version FROM pieces WHERE job_id = ? ORDER BY channel", (job_id,))
     return rows[0] | {"tasks": [task_row(t) for t in tasks], "pieces": pieces}
 
@@ -110,7 +110,7 @@ def job_detail(ws: Workspace, job_id: str) -> dict[str, Any]:
 def list_tasks(ws: Workspace, *, status: str | None, job_id: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
     _one_of(status, TASK_STATUSES, "status")
     check_page(limit, offset)
-    sql, params = f"{_TASKS} WHERE 1 = 1", []
+    sql, params = f"{TASKS_WITH_OUTPUT} WHERE 1 = 1", []
     if status:
         sql += " AND t.status = ?"
         params.append(status)
@@ -122,7 +122,7 @@ def list_tasks(ws: Workspace, *, status: str | None, job_id: str | None, limit: 
 
 
 def task_detail(ws: Workspace, task_id: str) -> dict[str, Any]:
-    rows = ws.store.query(f"{_TASKS} WHERE t.id = ?", (task_id,))
+    rows = ws.store.query(f"{TASKS_WITH_OUTPUT} WHERE t.id = ?", (task_id,))
     if not rows:
         raise NotFoundError(f"task {task_id!r} does not exist", field="task_id", fix="see GET /api/v1/tasks")
     return task_row(rows[0])

@@ -6,6 +6,7 @@ import difflib
 import json
 from typing import Any
 
+from masthead.app.listings import TASKS_WITH_OUTPUT, task_row
 from masthead.app.workspace import Workspace
 from masthead.errors import InputError, NotFoundError
 from masthead.memory.lineage import retrievals_for_tasks
@@ -82,11 +83,10 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
     job = store.query("SELECT * FROM jobs WHERE id = ?", (piece["job_id"],))[0]
     signal = store.query("SELECT id, kind, title, priority, source, sha256, received_at FROM signals WHERE id = ?",
                          (job["signal_id"],))[0]
-    tasks = store.query(
-        "SELECT t.id, t.step, t.kind, t.status, t.attempts, t.last_error, t.wait_reason, e.data AS outcome"
-        " FROM tasks t LEFT JOIN events e ON e.seq = t.output_seq"
-        " WHERE t.job_id = ? AND (t.channel = ? OR t.channel IS NULL) ORDER BY t.created_seq", (job["id"], piece["channel"]),
-    )
+    tasks = [task_row(t) for t in store.query(
+        f"{TASKS_WITH_OUTPUT} WHERE t.job_id = ? AND (t.channel = ? OR t.channel IS NULL) ORDER BY t.created_seq",
+        (job["id"], piece["channel"]),
+    )]
     task_ids = [t["id"] for t in tasks]
     marks = ",".join("?" * len(task_ids)) or "''"
     calls = store.query(
@@ -99,7 +99,7 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
     steps = []
     memory = retrievals_for_tasks(store, [t["id"] for t in tasks])
     for task in tasks:
-        output = json.loads(task["outcome"])["output"] if task["outcome"] else {}
+        output = task["output"] or {}
         steps.append({
             "task_id": task["id"], "step": task["step"], "kind": task["kind"], "status": task["status"],
             "attempts": task["attempts"], "error": task["last_error"], "waiting_for": task["wait_reason"],

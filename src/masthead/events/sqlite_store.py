@@ -137,14 +137,14 @@ class SqliteEventStore:
         # Lent per use (see connections.py); SQLite connections may move between threads as long
         # as two never use one at once, which the pool guarantees.
         self._pool: ConnectionPool[sqlite3.Connection] = ConnectionPool(
-            self._connect, reusable=lambda conn: not conn.in_transaction, close=lambda conn: conn.close(), keep=16)
+            self.connect, reusable=lambda conn: not conn.in_transaction, close=lambda conn: conn.close(), keep=16)
         # Callbacks run after a commit with the events it appended (wake-ups, live streams).
         self.listeners: list[Listener] = []
-        # Group flushing: commits that must reach disk take a ticket; one fsync covers every
-        # ticket handed out before it started, so concurrent writers share it.
         # Held by every writer of this process (see transaction()); code that writes through
         # a connection of its own (a snapshot restore) takes it too.
         self.write_lock = threading.RLock()
+        # Group flushing: commits that must reach disk take a ticket; one fsync covers every
+        # ticket handed out before it started, so concurrent writers share it.
         self._ticket_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._tickets = 0
@@ -158,7 +158,10 @@ class SqliteEventStore:
         return str(self.path)
 
     # -- connections -------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
+    def connect(self) -> sqlite3.Connection:
+        """A connection to the file, set up like every connection of the store. The pool lends
+        these; code that needs one outside any transaction (ATTACH refuses to run inside one)
+        opens its own here and closes it."""
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
         conn.row_factory = _dict_row
         conn.execute("PRAGMA journal_mode=WAL")

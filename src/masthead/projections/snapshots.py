@@ -184,7 +184,7 @@ def _create_file(store: SqliteEventStore, path: Path, tables: list[str]) -> None
 
 
 def _copy_into_file(store: SqliteEventStore, path: Path, tables: list[str]) -> tuple[int, str, dict[str, int]]:
-    conn = _connect(store)
+    conn = store.connect()  # its own: ATTACH is refused inside a transaction
     try:
         conn.execute("ATTACH ? AS snap", (str(path),))
         conn.execute("PRAGMA snap.journal_mode=OFF")
@@ -296,7 +296,7 @@ def _rebuild_from_file(store: SqliteEventStore, tables: list[str], progress: Pro
     """Restore the newest usable snapshot file and replay the events after it; None when no file
     is usable (each one passed over is logged with the reason)."""
     folder = snapshot_folder(store)
-    conn = _connect(store)
+    conn = store.connect()  # its own: ATTACH is refused inside a transaction
     # This process's other writers queue on the store's lock meanwhile, instead of polling
     # SQLite's busy handler for as long as the restore takes.
     with store.write_lock:
@@ -446,22 +446,6 @@ def _batches_after(tx: Transaction, since: int) -> Iterator[list[StoredEvent]]:
 
 
 # -- SQLite helpers ---------------------------------------------------------------------------
-def _connect(store: SqliteEventStore) -> sqlite3.Connection:
-    """A connection of our own to the store's file. ATTACH is refused inside a transaction, and
-    a snapshot needs its file attached around one, before the store would lend a connection."""
-    conn = sqlite3.connect(store.path, uri=True, isolation_level=None, timeout=60.0)
-    conn.row_factory = _dict_row
-    conn.execute("PRAGMA synchronous=NORMAL")
-    # As on the store's own connections, no commit here stops to fold the WAL into the file: the
-    # store's background checkpoints do, or the last connection to close.
-    conn.execute("PRAGMA wal_autocheckpoint=0")
-    return conn
-
-
-def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
-    return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
-
-
 def _schema(conn: sqlite3.Connection, database: str, tables: list[str]) -> list[tuple[str, str, str, str | None]]:
     marks = ", ".join("?" for _ in tables)
     rows = conn.execute(f"SELECT type, name, tbl_name, sql FROM {database}.sqlite_master WHERE type IN ('table', 'index')"

@@ -7,8 +7,9 @@ stays a projection that a replay rebuilds exactly). A step shorter than a third 
 (nearly all of them) writes no extension at all. If the worker dies, its extensions stop, and
 the task is free again one lease after the last one.
 
-One `Heartbeats` thread serves every task a process holds, not a thread per step. It is also the steps' watchdog: a step still running at its deadline is
-given up on (`Lease.watch`), so a hung model call cannot hold its task forever. The heartbeat
+One `Heartbeats` thread serves every task a process holds, not a thread per step. It is also
+the steps' watchdog: a step still running at its deadline is given up on (`Lease.watch`), so a
+hung model call cannot hold its task forever. The heartbeat
 and the worker both append to the task stream, so they take turns: `Lease.release()` waits for
 an extension or a give-up in flight and hands back the task at the version the outcome must be
 appended at.
