@@ -258,6 +258,7 @@ def test_edit_reject_log_and_replay_found_from_the_cwd(tmp_path, server):
     (root / "drafts" / "edit.md").write_text(EDITED, "utf-8")
     saved = cli("review", "edit", edited, "--file", "edit.md", "--as", "bo")
     assert saved.stdout.startswith(f"saved {edited} v2;")
+    assert "the hard gate waits for you" in saved.stdout  # the newsletter is hard-gated
     shown = cli("piece", "show", edited).stdout
     assert "v2 human_edit by human:bo" in shown
     assert f"-{GOOD_TEXT['newsletter']}" in shown

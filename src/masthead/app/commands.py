@@ -16,9 +16,10 @@ from pydantic import ValidationError
 
 from masthead.agents.registry import get_agent
 from masthead.app.workspace import Workspace
+from masthead.channels.checks import CheckResult
 from masthead.errors import InputError, NotFoundError, StateError
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
-from masthead.events.store import Transaction
+from masthead.events.store import EventStore, Transaction
 from masthead.events.types import (
     CheckOutcome,
     ChecksRecorded,
@@ -203,21 +204,23 @@ def edit(ws: Workspace, piece_id: str, *, operator: str, text: str, subject: str
     if not text.strip():
         raise InputError("the edited text is empty", fix="pass a file with the new text")
     meta = _meta(human(operator))
+    text = text.rstrip("\n")
+    seen = _editable_piece(ws, piece_id)
+    new_subject = subject if subject is not None else seen["subject"]
+    # Checks (the voice check reads and may fill the memory index) run before the write
+    # transaction; the append below is refused if the piece moved on meanwhile.
+    results = _checks_of_channel(ws, seen, text, new_subject)
     with ws.store.transaction() as tx:
         piece = _piece(tx, piece_id)
-        if piece["status"] not in ("drafted", "in_review"):
-            raise StateError(f"piece {piece_id} is {piece['status']}; only drafted or in-review pieces can be edited")
-        gate_tasks = tx.query("SELECT * FROM tasks WHERE job_id = ? AND channel = ? AND kind = 'check'",
-                              (piece["job_id"], piece["channel"]))
+        if piece["version"] != seen["version"] or piece["status"] != seen["status"]:
+            raise StateError(f"piece {piece_id} changed while it was being edited (now v{piece['version']},"
+                             f" {piece['status']})", fix="read it again and repeat the edit")
         version = piece["version"] + 1
-        new_subject = subject if subject is not None else piece["subject"]
         stream = stream_of("piece", piece_id)
-        revised = PieceRevised(id=piece_id, version=version, text=text.rstrip("\n"), subject=new_subject,
+        revised = PieceRevised(id=piece_id, version=version, text=text, subject=new_subject,
                                kind="human_edit", author=meta.actor, tier=None, prompt_version=None, task_id=None)
         events = [revised.to_new(stream, _stream_version(tx, stream))]
-        if gate_tasks:
-            ctx = load_context(ws.store, gate_tasks[0])
-            results = check_piece(ctx, revised.text, new_subject)
+        if results is not None:
             events.append(ChecksRecorded(piece_id=piece_id, version=version, results=[
                 CheckOutcome(name=r.name, passed=r.passed, detail=r.detail) for r in results]).to_new(stream))
         events += edit_feedback_events(tx.query, project=piece["project"], piece_id=piece_id, version=version,
@@ -225,6 +228,25 @@ def edit(ws: Workspace, piece_id: str, *, operator: str, text: str, subject: str
         tx.append(events, meta)
         _wake_gate(tx, piece, meta, f"edited to v{version}")
         return version
+
+
+def _editable_piece(ws: Workspace, piece_id: str) -> dict:
+    rows = ws.store.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
+    if not rows:
+        raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead review list` or `masthead pieces list`")
+    if rows[0]["status"] not in ("drafted", "in_review"):
+        raise StateError(f"piece {piece_id} is {rows[0]['status']}; only drafted or in-review pieces can be edited")
+    return rows[0]
+
+
+def _checks_of_channel(ws: Workspace, piece: dict, text: str, subject: str | None) -> list[CheckResult] | None:
+    """Every check of the piece's channel, voice included, on a person's text (None when the
+    recipe has no check step for the channel)."""
+    check_tasks = ws.store.query("SELECT * FROM tasks WHERE job_id = ? AND channel = ? AND kind = 'check'",
+                                 (piece["job_id"], piece["channel"]))
+    if not check_tasks:
+        return None
+    return check_piece(load_context(ws.store, check_tasks[0]), text, subject, ws.memory)
 
 
 # -- on-demand refinement and manual completion -------------------------------------------
@@ -254,7 +276,7 @@ def refine(ws: Workspace, piece_id: str, *, operator: str, note: str | None = No
         return task_id
 
 
-def _needs_human_task(tx: Transaction, ref: str) -> dict:
+def _needs_human_task(tx: Transaction | EventStore, ref: str) -> dict:
     rows = tx.query("SELECT * FROM tasks WHERE id = ?", (ref,))
     if not rows:
         piece = tx.query("SELECT job_id, channel FROM pieces WHERE id = ?", (ref,))
@@ -276,14 +298,21 @@ def complete(ws: Workspace, ref: str, *, operator: str, text: str) -> str:
     if not text.strip():
         raise InputError("the completion is empty", fix="pass a file with the step's output")
     meta = _meta(human(operator))
+    seen = _needs_human_task(ws.store, ref)
+    ctx = load_context(ws.store, seen)
+    agent = get_agent(ctx.step.agent or (ctx.step.refine.agent if ctx.step.refine else "refine"))
+    writes_piece = seen["channel"] is not None and (agent.effect == "draft" or seen["kind"] in ("check", "refine"))
+    text = text.rstrip("\n") if writes_piece else text
+    # A person's text gets every check (voice included), run before the write transaction
+    # because the voice check may fill the memory index.
+    results = check_piece(ctx, text, _subject_of(ws, ctx.piece_id), ws.memory) if writes_piece else []
     with ws.store.transaction() as tx:
         task = _needs_human_task(tx, ref)
-        ctx = load_context(ws.store, task)
-        agent_name = ctx.step.agent or (ctx.step.refine.agent if ctx.step.refine else "refine")
-        agent = get_agent(agent_name)
+        if task["version"] != seen["version"]:
+            raise StateError(f"task {task['id']} changed while it was being completed", fix="run the command again")
         events: list[NewEvent] = []
-        if task["channel"] is not None and (agent.effect == "draft" or task["kind"] in ("check", "refine")):
-            events, output = _human_piece_version(ws, tx, ctx, text.rstrip("\n"), meta)
+        if writes_piece:
+            events, output = _human_piece_version(tx, ctx, text, meta, results)
         else:
             try:
                 parsed = agent.output_model.model_validate_json(text)
@@ -299,8 +328,13 @@ def complete(ws: Workspace, ref: str, *, operator: str, text: str) -> str:
         return str(task["id"])
 
 
-def _human_piece_version(ws: Workspace, tx: Transaction, ctx: TaskContext, text: str,
-                         meta: Meta) -> tuple[list[NewEvent], dict[str, Any]]:
+def _subject_of(ws: Workspace, piece_id: str) -> str | None:
+    rows = ws.store.query("SELECT subject FROM pieces WHERE id = ?", (piece_id,))
+    return rows[0]["subject"] if rows else None
+
+
+def _human_piece_version(tx: Transaction, ctx: TaskContext, text: str, meta: Meta,
+                         results: list[CheckResult]) -> tuple[list[NewEvent], dict[str, Any]]:
     piece = tx.query("SELECT * FROM pieces WHERE id = ?", (ctx.piece_id,))
     stream = stream_of("piece", ctx.piece_id)
     subject = piece[0]["subject"] if piece else None
@@ -314,7 +348,6 @@ def _human_piece_version(ws: Workspace, tx: Transaction, ctx: TaskContext, text:
         written = PieceDrafted(id=ctx.piece_id, job_id=ctx.job["id"], project=ctx.project.name, channel=ctx.piece_channel,
                                text=text, subject=subject, author=meta.actor, tier=None, prompt_version=None,
                                task_id=ctx.task["id"])
-    results = check_piece(ctx, text, subject)
     checks = ChecksRecorded(piece_id=ctx.piece_id, version=version, results=[
         CheckOutcome(name=r.name, passed=r.passed, detail=r.detail) for r in results])
     flags = [f"{r.name}: {r.detail}" for r in results if not r.passed]

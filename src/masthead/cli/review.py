@@ -82,11 +82,12 @@ def review_reject(state: CliState, piece_id: str, reason: str, operator: str | N
 @click.option("--as", "operator", help="Operator name recorded as human:<name>.")
 @pass_state
 def review_edit(state: CliState, piece_id: str, file: Path, subject: str | None, operator: str | None) -> None:
-    """Make a new version by hand; approve that version afterwards."""
+    """Make a new version by hand; its checks run at once and the gate decides what happens next."""
+    from masthead.app.next_step import next_step
+
     text = read_text_file(file, "edit", 1_000_000)
     version = edit(state.workspace(), piece_id, operator=_operator(state, operator), text=text, subject=subject)
-    click.echo(f"saved {piece_id} v{version}; review it with `masthead review show {piece_id}`, "
-               f"then `masthead review approve {piece_id} --version {version}`")
+    click.echo(f"saved {piece_id} v{version}; {next_step(state.workspace(), piece_id)}")
 
 
 @review_group.command("refine")

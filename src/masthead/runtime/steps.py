@@ -255,33 +255,56 @@ def run_gate_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     # reject or edit meanwhile); a conflict makes the worker run this gate again at once.
     stream = stream_of("piece", ctx.piece_id)
     seen = stream_version(store, stream)
-    queued = store.query("SELECT * FROM review_queue WHERE piece_id = ?", (ctx.piece_id,))
-    in_queue = bool(queued) and queued[0]["version"] == version
+    queued = _queued_request(store, ctx.piece_id, version)
     if not flags and gate == "auto":
         approve = ReviewApproved(piece_id=ctx.piece_id, version=version, reason="auto gate: all checks passed")
         return StepOutcome(output=base | {"approved": True}, events=[("system", approve.to_new(stream, seen))])
     if not flags and gate == "soft":
-        delay = settings.soft_delay_minutes
-        delay = services.config.runtime.soft_gate_delay_minutes if delay is None else delay
-        if in_queue and queued[0]["deadline"] and now >= _epoch(queued[0]["deadline"]):
-            approve = ReviewApproved(piece_id=ctx.piece_id, version=version,
-                                     reason="soft gate: not stopped before the deadline")
-            return StepOutcome(output=base | {"approved": True}, events=[("system", approve.to_new(stream, seen))])
-        deadline = _epoch(queued[0]["deadline"]) if in_queue and queued[0]["deadline"] else now + delay * 60
-        outcome = StepOutcome(output=base, wait_reason=f"soft gate: publishes at {_iso(deadline)} unless rejected",
-                              wait_until=deadline)
-        if not in_queue:
-            outcome.events.append(("system", ReviewRequested(
-                piece_id=ctx.piece_id, version=version, gate=gate, priority=ctx.job["priority"],
-                reason="soft gate: publishes at the deadline unless rejected", deadline=_iso(deadline),
-            ).to_new(stream, seen)))
-        return outcome
+        return _soft_gate(ctx, services, base, queued, stream, seen, now)
     reason = ("checks failed: " + "; ".join(flags)) if flags else "hard gate: needs a human approval of this version"
     outcome = StepOutcome(output=base, wait_reason=f"waiting for review ({reason})")
-    if not in_queue:
+    # A request stands only for the version and reason it was made for: a person's edit that
+    # passes its checks changes why the piece waits, and the queue must say the current why.
+    if queued is None or queued["reason"] != reason:
         outcome.events.append(("system", ReviewRequested(
             piece_id=ctx.piece_id, version=version, gate=gate, reason=reason,
             priority=ctx.job["priority"], deadline=None,
+        ).to_new(stream, seen)))
+    return outcome
+
+
+SOFT_REASON = "soft gate: publishes at the deadline unless rejected"
+
+
+def _queued_request(store: EventStore, piece: str, version: int) -> dict[str, Any] | None:
+    """The piece's review request if it is for this version, else None."""
+    rows = store.query("SELECT * FROM review_queue WHERE piece_id = ?", (piece,))
+    return rows[0] if rows and rows[0]["version"] == version else None
+
+
+def _soft_gate(ctx: TaskContext, services: StepServices, base: dict[str, Any], queued: dict[str, Any] | None,
+               stream: str, seen: int, now: float) -> StepOutcome:
+    """A passing piece behind a soft gate publishes at its deadline unless a person stops it.
+
+    The deadline is recorded once, in the ReviewRequested event, and read back on every wake-up;
+    a request made for another reason (failed checks before a person's edit) has no deadline
+    and is replaced, so each run does not start a new wait."""
+    settings = channel_settings(ctx)
+    version = base["version"]
+    pending = queued if queued is not None and queued["deadline"] and queued["reason"] == SOFT_REASON else None
+    if pending is not None and now >= _epoch(pending["deadline"]):
+        approve = ReviewApproved(piece_id=ctx.piece_id, version=version,
+                                 reason="soft gate: not stopped before the deadline")
+        return StepOutcome(output=base | {"approved": True}, events=[("system", approve.to_new(stream, seen))])
+    delay = settings.soft_delay_minutes
+    delay = services.config.runtime.soft_gate_delay_minutes if delay is None else delay
+    deadline = _epoch(pending["deadline"]) if pending is not None else now + delay * 60
+    outcome = StepOutcome(output=base, wait_reason=f"soft gate: publishes at {_iso(deadline)} unless rejected",
+                          wait_until=deadline)
+    if pending is None:
+        outcome.events.append(("system", ReviewRequested(
+            piece_id=ctx.piece_id, version=version, gate="soft", priority=ctx.job["priority"],
+            reason=SOFT_REASON, deadline=_iso(deadline),
         ).to_new(stream, seen)))
     return outcome
 
