@@ -213,3 +213,31 @@ def test_the_signature_covers_v2_timestamp_delivery_id_and_body() -> None:
     assert signature(b"k", "1700000000", "rel-2.1", b"{}") == f"v2={expected}"
     legacy = hmac.new(b"k", b"1700000000.{}", hashlib.sha256).hexdigest()
     assert legacy_signature(b"k", "1700000000", b"{}") == f"sha256={legacy}"
+
+
+def test_a_legacy_copy_sent_to_another_server_process_makes_no_second_signal(tmp_path) -> None:
+    from tests.support.harness import KEY_ENV, make_workspace
+    from tests.support.openai_server import OpenAIServer
+    from tests.support.web import ServeProcess
+    from tests.web.conftest import WEBHOOK_TOML
+
+    with OpenAIServer(api_key="sk-test") as llm:
+        workspace = make_workspace(tmp_path / "ws", llm.base_url)
+        with (workspace.root / "masthead.toml").open("a", encoding="utf-8") as config:
+            config.write(WEBHOOK_TOML)
+        workspace.close()
+        env = {KEY_ENV: "sk-test", HOOK_ENV: HOOK_SECRET}
+        headers = signed_headers(HOOK_SECRET, PAYLOAD, "p-1", legacy=True)
+        with ServeProcess(tmp_path / "ws", workers=False, env=env, log=tmp_path / "a.log") as one, \
+                ServeProcess(tmp_path / "ws", workers=False, env=env, log=tmp_path / "b.log") as other:
+            first = httpx.post(one.url + "/hooks/github", content=PAYLOAD, headers=headers)
+            assert first.status_code == 202, first.text
+            for server, copy in ((other, "p-2"), (one, "p-3"), (other, "p-4")):
+                answer = httpx.post(server.url + "/hooks/github", content=PAYLOAD,
+                                    headers={**headers, DELIVERY_HEADER: copy})
+                assert answer.status_code == 200 and answer.json()["signal_id"] == first.json()["signal_id"]
+        reopened = open_workspace(str(tmp_path / "ws"))
+        try:
+            assert [s["source"] for s in signals(reopened)] == ["webhook:github:p-1"]
+        finally:
+            reopened.close()
