@@ -84,9 +84,11 @@ def test_a_dead_writers_temporary_file_is_removed_by_the_next_delivery(tmp_path)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     leftover = target.parent / f"{_temp_prefix(target)}{dead.stdout.strip()}.abc123"
     leftover.write_text("half a file")
+    odd = target.parent / f"{_temp_prefix(target)}\u00b2.abc123"  # not a pid: left alone, not a crash
+    odd.write_text("someone else's")
     publisher.deliver(delivery)
     assert not leftover.exists()
-    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
+    assert sorted(p.name for p in target.parent.iterdir()) == sorted([target.name, odd.name])
 
 
 def test_published_files_honour_the_umask(tmp_path):

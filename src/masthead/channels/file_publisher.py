@@ -73,7 +73,8 @@ def _remove_leftovers(target: Path) -> None:
     prefix = _temp_prefix(target)
     for leftover in target.parent.glob(f"{prefix}*"):
         pid = leftover.name[len(prefix):].split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+        # ASCII digits only: a file named with "²" passes isdigit() and then breaks int().
+        if pid.isascii() and pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             leftover.unlink(missing_ok=True)
 
 
