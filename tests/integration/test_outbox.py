@@ -84,6 +84,40 @@ def test_a_dead_writers_temporary_file_is_removed_by_the_next_delivery(tmp_path)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     leftover = target.parent / f"{_temp_prefix(target)}{dead.stdout.strip()}.abc123"
     leftover.write_text("half a file")
+    odd = target.parent / f"{_temp_prefix(target)}\u00b2.abc123"  # not a pid: left alone, not a crash
+    odd.write_text("someone else's")
     publisher.deliver(delivery)
     assert not leftover.exists()
-    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
+    assert sorted(p.name for p in target.parent.iterdir()) == sorted([target.name, odd.name])
+
+
+def test_published_files_honour_the_umask(tmp_path):
+    import os
+    import stat
+
+    publisher = FilePublisher(tmp_path)
+    delivery = Delivery(key="pc-3:v1:x", piece_id="pc-3", version=1, channel="x", project="p",
+                        text="hello", subject=None, at="2026-01-01T00:00:00Z")
+    previous = os.umask(0o022)
+    try:
+        path = Path(publisher.deliver(delivery))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # readable by the web server that serves the site
+
+
+@pytest.mark.parametrize("existing", [
+    "---\npiece_id: pc-4\nno end to this front matter\n",
+    "---\n: : [unbalanced\n---\n\nbody\n",
+    "---\n- a list, not a mapping\n---\n\nbody\n",
+    "\udcff not utf-8",
+])
+def test_a_target_file_that_is_not_ours_is_replaced_not_a_crash(tmp_path, existing):
+    publisher = FilePublisher(tmp_path)
+    delivery = Delivery(key="pc-4:v1:x", piece_id="pc-4", version=1, channel="x", project="p",
+                        text="hello", subject=None, at="2026-01-01T00:00:00Z")
+    target = publisher.path_for(delivery)
+    target.parent.mkdir(parents=True)
+    target.write_bytes(existing.encode("utf-8", "surrogateescape"))
+    assert publisher.deliver(delivery) == str(target)
+    assert "idempotency_key: pc-4:v1:x" in target.read_text() and target.read_text().endswith("\n\nhello\n")

@@ -14,7 +14,13 @@ from pathlib import Path
 
 import httpx
 
-from masthead.app.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from masthead.app.webhooks import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    legacy_signature,
+    signature,
+)
 
 
 def free_port() -> int:
@@ -23,12 +29,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def signed_headers(secret: str, body: bytes, delivery: str, timestamp: int | None = None) -> dict[str, str]:
+def signed_headers(secret: str, body: bytes, delivery: str, timestamp: int | None = None, *,
+                   legacy: bool = False) -> dict[str, str]:
+    """Headers of a delivery signed with the v2 scheme (or the deprecated `sha256=` one)."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
+    signed = legacy_signature(secret.encode(), stamp, body) if legacy else signature(secret.encode(), stamp, delivery, body)
     return {
         TIMESTAMP_HEADER: stamp,
         DELIVERY_HEADER: delivery,
-        SIGNATURE_HEADER: signature(secret.encode(), stamp, body),
+        SIGNATURE_HEADER: signed,
         "Content-Type": "application/json",
     }
 
@@ -43,10 +52,11 @@ class ServeProcess:
     """`masthead -w WORKSPACE serve` in a subprocess; `stop()` sends Ctrl-C (SIGINT) like a person."""
 
     def __init__(self, workspace: Path, *, workers: bool = True, env: dict[str, str] | None = None,
-                 log: Path | None = None):
+                 log: Path | None = None, host: str = "127.0.0.1"):
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "masthead.cli.main", "-w", str(workspace), "serve", "--port", str(self.port)]
+        self.url = f"http://{host}:{self.port}"
+        command = [sys.executable, "-m", "masthead.cli.main", "-w", str(workspace), "serve", "--host", host,
+                   "--port", str(self.port)]
         if not workers:
             command.append("--no-workers")
         self.log_path = log or workspace / "serve.log"

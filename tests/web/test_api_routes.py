@@ -48,8 +48,8 @@ def concrete(path: str) -> str:
             .replace("{task_id}", "t-x").replace("{piece_id}", "pc-x").replace("{source}", "github").replace("{item_id}", "mem-x"))
 
 
-async def test_every_api_route_is_covered(client: httpx.AsyncClient) -> None:
-    schema = (await client.get("/openapi.json")).json()
+async def test_every_api_route_is_covered(client: httpx.AsyncClient, bearer: dict[str, str]) -> None:
+    schema = (await client.get("/openapi.json", headers=bearer)).json()
     found = {(method, path) for path, item in schema["paths"].items() for method in item}
     assert found == ROUTES
 

@@ -69,3 +69,23 @@ def test_serve_on_loopback_refuses_foreign_host_headers(tmp_path: Path, monkeypa
             # DNS rebinding: a page on another name that resolves to 127.0.0.1 gets nothing.
             assert httpx.get(serve.url + "/login", headers={"Host": "evil.example"}).status_code == 400
         assert read_token(tmp_path / "ws") not in serve.output()
+
+
+def test_serve_answers_on_the_loopback_address_it_was_given(tmp_path: Path) -> None:
+    """`serve --host 127.0.0.2` once answered 400 to everything: its Host header was not allowed."""
+    with OpenAIServer(api_key="sk-test") as llm:
+        ws = make_workspace(tmp_path / "ws", llm.base_url)
+        ws.close()
+        with ServeProcess(tmp_path / "ws", workers=False, env={KEY_ENV: "sk-test"}, host="127.0.0.2") as serve:
+            assert serve.url.startswith("http://127.0.0.2:")
+            assert httpx.get(serve.url + "/login").status_code == 200
+            assert httpx.get(serve.url + "/login", headers={"Host": "localhost"}).status_code == 200
+            assert httpx.get(serve.url + "/login", headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_allowed_hosts_name_loopback_and_the_served_address() -> None:
+    from masthead.cli.serve import allowed_hosts
+
+    assert allowed_hosts("0.0.0.0") is None and allowed_hosts("192.0.2.1") is None
+    assert "127.0.0.2" in (allowed_hosts("127.0.0.2") or [])
+    assert {"[::1]", "localhost", "127.0.0.1"} <= set(allowed_hosts("::1") or [])

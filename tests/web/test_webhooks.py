@@ -10,7 +10,14 @@ import pytest
 from tests.support.web import signed_headers
 from tests.web.conftest import HOOK_ENV, HOOK_SECRET
 
-from masthead.app.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from masthead.app.webhooks import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WebhookInbox,
+    legacy_signature,
+    signature,
+)
 from masthead.app.workspace import Workspace, open_workspace
 from masthead.web import create_app
 
@@ -41,26 +48,67 @@ async def test_a_replayed_delivery_is_accepted_once(client, ws) -> None:
     again = await post(client, PAYLOAD, signed_headers(HOOK_SECRET, PAYLOAD, "d-2"))
     assert first.status_code == 202 and again.status_code == 200
     assert again.json() == {"signal_id": first.json()["signal_id"], "job_ids": [], "duplicate": True}
-    # The same signed request re-sent under a new delivery id is still the same delivery.
-    headers = signed_headers(HOOK_SECRET, PAYLOAD, "d-4", timestamp=int(time.time()) - 1)
-    copied = await post(client, PAYLOAD, headers)
-    assert copied.status_code == 202
-    headers[DELIVERY_HEADER] = "d-4-copy"
+    assert len(signals(ws)) == 1
+
+
+async def test_a_v2_request_resent_under_a_new_delivery_id_fails_its_signature(client, ws) -> None:
+    headers = signed_headers(HOOK_SECRET, PAYLOAD, "d-4")
+    assert (await post(client, PAYLOAD, headers)).status_code == 202
+    headers[DELIVERY_HEADER] = "d-4-copy"  # the delivery id is signed: a copy cannot change it
     resent = await post(client, PAYLOAD, headers)
-    assert resent.status_code == 200 and resent.json()["signal_id"] == copied.json()["signal_id"]
+    assert resent.status_code == 401 and resent.json()["error"]["code"] == "bad_signature"
+    assert len(signals(ws)) == 1
+
+
+async def test_a_legacy_request_resent_under_new_ids_names_the_first_signal(client, ws) -> None:
+    first = await post(client, PAYLOAD, signed_headers(HOOK_SECRET, PAYLOAD, "l-0", legacy=True))
+    assert first.status_code == 202
+    headers = signed_headers(HOOK_SECRET, PAYLOAD, "l-1", timestamp=int(time.time()) - 1, legacy=True)
+    copied = await post(client, PAYLOAD, headers)
+    assert copied.status_code == 202 and copied.json()["signal_id"] != first.json()["signal_id"]
+    for copy in ("l-1-copy", "l-1-again"):
+        headers[DELIVERY_HEADER] = copy
+        resent = await post(client, PAYLOAD, headers)
+        # The copy names the signal of the request it copies, not any other signal of the source.
+        assert resent.status_code == 200 and resent.json()["signal_id"] == copied.json()["signal_id"]
     assert len(signals(ws)) == 2
 
 
-async def test_replay_protection_survives_a_restart(client, ws) -> None:
-    first = await post(client, PAYLOAD, signed_headers(HOOK_SECRET, PAYLOAD, "d-3"))
+def test_legacy_copies_racing_in_threads_make_one_signal(ws) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stamp = str(int(time.time()))
+    base = {TIMESTAMP_HEADER.lower(): stamp, SIGNATURE_HEADER.lower(): legacy_signature(HOOK_SECRET.encode(), stamp, PAYLOAD)}
+    inboxes = [WebhookInbox(ws), WebhookInbox(ws)]  # two inboxes share nothing but the database
+
+    def deliver(index: int):
+        headers = {**base, DELIVERY_HEADER.lower(): f"race-{index}"}
+        return inboxes[index % 2].receive("github", headers, PAYLOAD)
+
+    with ThreadPoolExecutor(8) as pool:
+        receipts = list(pool.map(deliver, range(8)))
+    assert len({r.signal_id for r in receipts}) == 1 and sum(not r.duplicate for r in receipts) == 1
+    assert len(signals(ws)) == 1
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+async def test_replay_protection_survives_a_restart(client, ws, legacy: bool) -> None:
+    headers = signed_headers(HOOK_SECRET, PAYLOAD, "d-3", legacy=legacy)
+    first = await post(client, PAYLOAD, headers)
     assert first.status_code == 202
     root = ws.root
     reopened = open_workspace(str(root))
     try:
         fresh = create_app(reopened, with_workers=False)  # a new process: nothing in memory
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fresh), base_url="http://testserver") as other:
-            again = await post(other, PAYLOAD, signed_headers(HOOK_SECRET, PAYLOAD, "d-3"))
-        assert again.status_code == 200 and again.json()["signal_id"] == first.json()["signal_id"]
+            again = await post(other, PAYLOAD, headers)
+            assert again.status_code == 200 and again.json()["signal_id"] == first.json()["signal_id"]
+            headers[DELIVERY_HEADER] = "d-3-copy"
+            copied = await post(other, PAYLOAD, headers)
+        if legacy:  # the signature was claimed in the database, so the copy is known after a restart
+            assert copied.status_code == 200 and copied.json()["signal_id"] == first.json()["signal_id"]
+        else:
+            assert copied.status_code == 401
         assert len(signals(reopened)) == 1
     finally:
         reopened.close()
@@ -73,7 +121,14 @@ async def test_replay_protection_survives_a_restart(client, ws) -> None:
     ("body_changed", 401, "bad_signature"),
     ("stale", 401, "stale_timestamp"),
     ("future", 401, "stale_timestamp"),
-    ("no_timestamp", 401, "bad_timestamp"),
+    ("no_timestamp", 400, "bad_timestamp"),
+    ("superscript_timestamp", 400, "bad_timestamp"),
+    ("arabic_indic_timestamp", 400, "bad_timestamp"),
+    ("text_plain", 415, "unsupported_media_type"),
+    ("form_encoded", 415, "unsupported_media_type"),
+    ("no_content_type", 415, "unsupported_media_type"),
+    ("nan", 400, "malformed_json"),
+    ("infinity", 400, "malformed_json"),
     ("no_delivery", 400, "bad_delivery_id"),
     ("malformed_json", 400, "malformed_json"),
     ("not_utf8", 400, "malformed_json"),
@@ -97,6 +152,19 @@ async def test_bad_deliveries_write_nothing(client, ws, case: str, status: int, 
         headers = signed_headers(HOOK_SECRET, body, "bad", timestamp=int(time.time()) + shift)
     elif case == "no_timestamp":
         del headers[TIMESTAMP_HEADER]
+    elif case == "superscript_timestamp":  # "²".isdigit() is True, and int() or .encode("ascii") fails
+        headers[TIMESTAMP_HEADER] = headers[TIMESTAMP_HEADER][:-1] + "\u00b2"
+    elif case == "arabic_indic_timestamp":  # sent as UTF-8 bytes; the server reads them as latin-1
+        headers[TIMESTAMP_HEADER] = "\u0661\u0667\u0666\u0665".encode().decode("latin-1")
+    elif case in ("text_plain", "form_encoded", "no_content_type"):
+        kinds = {"text_plain": "text/plain", "form_encoded": "application/x-www-form-urlencoded"}
+        if case in kinds:
+            headers["Content-Type"] = kinds[case]
+        else:
+            del headers["Content-Type"]
+    elif case in ("nan", "infinity"):
+        body = b'{"title": "x", "price": ' + (b"NaN" if case == "nan" else b"-Infinity") + b"}"
+        headers = signed_headers(HOOK_SECRET, body, "bad")
     elif case == "no_delivery":
         del headers[DELIVERY_HEADER]
     elif case == "malformed_json":
@@ -111,7 +179,8 @@ async def test_bad_deliveries_write_nothing(client, ws, case: str, status: int, 
     elif case == "unknown_source":
         source = "gitlab"
     head = ws.store.head()
-    answer = await post(client, body, headers, source)
+    encoded = {name: value.encode("latin-1") for name, value in headers.items()}  # bytes as sent on the wire
+    answer = await post(client, body, encoded, source)
     assert answer.status_code == status, answer.text
     error = answer.json()["error"]
     assert error["code"] == code and error["message"]
@@ -136,9 +205,39 @@ async def test_a_source_without_its_secret_is_unavailable(client, ws, monkeypatc
     assert signals(ws) == []
 
 
-def test_the_signature_scheme_is_hmac_sha256_of_timestamp_dot_body() -> None:
+def test_the_signature_covers_v2_timestamp_delivery_id_and_body() -> None:
     import hashlib
     import hmac
 
-    expected = hmac.new(b"k", b"1700000000.{}", hashlib.sha256).hexdigest()
-    assert signature(b"k", "1700000000", b"{}") == f"sha256={expected}"
+    expected = hmac.new(b"k", b"v2:1700000000.rel-2.1.{}", hashlib.sha256).hexdigest()
+    assert signature(b"k", "1700000000", "rel-2.1", b"{}") == f"v2={expected}"
+    legacy = hmac.new(b"k", b"1700000000.{}", hashlib.sha256).hexdigest()
+    assert legacy_signature(b"k", "1700000000", b"{}") == f"sha256={legacy}"
+
+
+def test_a_legacy_copy_sent_to_another_server_process_makes_no_second_signal(tmp_path) -> None:
+    from tests.support.harness import KEY_ENV, make_workspace
+    from tests.support.openai_server import OpenAIServer
+    from tests.support.web import ServeProcess
+    from tests.web.conftest import WEBHOOK_TOML
+
+    with OpenAIServer(api_key="sk-test") as llm:
+        workspace = make_workspace(tmp_path / "ws", llm.base_url)
+        with (workspace.root / "masthead.toml").open("a", encoding="utf-8") as config:
+            config.write(WEBHOOK_TOML)
+        workspace.close()
+        env = {KEY_ENV: "sk-test", HOOK_ENV: HOOK_SECRET}
+        headers = signed_headers(HOOK_SECRET, PAYLOAD, "p-1", legacy=True)
+        with ServeProcess(tmp_path / "ws", workers=False, env=env, log=tmp_path / "a.log") as one, \
+                ServeProcess(tmp_path / "ws", workers=False, env=env, log=tmp_path / "b.log") as other:
+            first = httpx.post(one.url + "/hooks/github", content=PAYLOAD, headers=headers)
+            assert first.status_code == 202, first.text
+            for server, copy in ((other, "p-2"), (one, "p-3"), (other, "p-4")):
+                answer = httpx.post(server.url + "/hooks/github", content=PAYLOAD,
+                                    headers={**headers, DELIVERY_HEADER: copy})
+                assert answer.status_code == 200 and answer.json()["signal_id"] == first.json()["signal_id"]
+        reopened = open_workspace(str(tmp_path / "ws"))
+        try:
+            assert [s["source"] for s in signals(reopened)] == ["webhook:github:p-1"]
+        finally:
+            reopened.close()

@@ -2,6 +2,8 @@
 
 `masthead init` creates it; `masthead token` prints it; `masthead token --rotate` replaces it,
 which also ends every browser session (session cookies are signed with a key derived from it).
+Logging out ends one session on the server too: its id is kept in `revoked_sessions` until the
+cookie would have expired, so a copy of the cookie is refused afterwards.
 The file is `.masthead/token` in the workspace, mode 0600, in a folder that git ignores.
 """
 
@@ -15,10 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from masthead.errors import MastheadError
+from masthead.events.store import EventStore
 
 TOKEN_DIR = ".masthead"
 TOKEN_FILE = "token"
 TOKEN_PREFIX = "mh_"
+REVOKE_SQL = ("INSERT INTO revoked_sessions (session_hash, expires_at) VALUES (?, ?)"
+              " ON CONFLICT (session_hash) DO NOTHING")
+REVOKED_SQL = "SELECT expires_at FROM revoked_sessions WHERE session_hash = ?"
+PURGE_REVOKED_SQL = "DELETE FROM revoked_sessions WHERE expires_at < ?"
 
 
 class AuthenticationError(MastheadError):
@@ -117,3 +124,18 @@ class TokenFile:
             self._token = read_token(self.root)
             self._stamp = stamp
         return self._token
+
+
+def _session_hash(session_id: str) -> str:
+    # Only a hash is stored: the id doubles as the session's CSRF token.
+    return hashlib.sha256(b"masthead session id v1:" + session_id.encode("utf-8")).hexdigest()
+
+
+def revoke_session(store: EventStore, session_id: str, expires_at: float, now: float) -> None:
+    """End one browser session for every server on this store; forget sessions past their expiry."""
+    store.execute_unlogged(PURGE_REVOKED_SQL, (now,))
+    store.execute_unlogged(REVOKE_SQL, (_session_hash(session_id), expires_at))
+
+
+def session_revoked(store: EventStore, session_id: str) -> bool:
+    return bool(store.query(REVOKED_SQL, (_session_hash(session_id),)))

@@ -9,8 +9,8 @@ that takes over removes the leftovers of dead processes for the same target.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -45,7 +45,10 @@ class FilePublisher:
             front["subject"] = delivery.subject
         body = "---\n" + yaml.safe_dump(front, sort_keys=True, allow_unicode=True) + "---\n\n" + delivery.text.rstrip() + "\n"
         _remove_leftovers(target)
-        fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}.", dir=target.parent)
+        tmp = target.parent / f"{_temp_prefix(target)}{os.getpid()}.{secrets.token_hex(4)}"
+        # Not mkstemp: its files are 0600 whatever the umask, and a published file is for others to
+        # read (a static site, a mail merge). O_EXCL keeps mkstemp's safety; the umask applies.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(body)
@@ -53,7 +56,7 @@ class FilePublisher:
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         return str(target)
 
@@ -70,13 +73,24 @@ def _remove_leftovers(target: Path) -> None:
     prefix = _temp_prefix(target)
     for leftover in target.parent.glob(f"{prefix}*"):
         pid = leftover.name[len(prefix):].split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+        # ASCII digits only: a file named with "²" passes isdigit() and then breaks int().
+        if pid.isascii() and pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             leftover.unlink(missing_ok=True)
 
 
 def _key_of(path: Path) -> str | None:
-    text = path.read_text("utf-8")
-    if not text.startswith("---\n"):
+    """The idempotency key in the file's front matter; None for any file that is not ours
+    (no front matter, an unterminated one, YAML that does not parse, not UTF-8)."""
+    try:
+        text = path.read_text("utf-8")
+    except (UnicodeDecodeError, IsADirectoryError):
         return None
-    front = yaml.safe_load(text[4 : text.index("\n---\n", 4)])
-    return front.get("idempotency_key") if isinstance(front, dict) else None
+    end = text.find("\n---\n", 4)
+    if not text.startswith("---\n") or end < 0:
+        return None
+    try:
+        front = yaml.safe_load(text[4:end])
+    except yaml.YAMLError:
+        return None
+    key = front.get("idempotency_key") if isinstance(front, dict) else None
+    return key if isinstance(key, str) else None

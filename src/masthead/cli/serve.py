@@ -19,6 +19,16 @@ from masthead.web.app import create_app
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
+def allowed_hosts(host: str) -> list[str] | None:
+    """Host headers a loopback server answers: the loopback names and the address it serves on
+    (e.g. 127.0.0.2). Beyond loopback, None: any name may point at a public server."""
+    if not is_loopback(host):
+        return None
+    bare = host.strip("[]")
+    served = [f"[{bare}]", bare] if ":" in bare else [bare]
+    return list(dict.fromkeys([*LOOPBACK_NAMES, "[::1]", *served]))
+
+
 def is_loopback(host: str) -> bool:
     if host in LOOPBACK_NAMES:
         return True
@@ -61,8 +71,7 @@ def serve_cmd(state: CliState, host: str, port: int, no_workers: bool) -> None:
                    " put TLS in front of it (a reverse proxy) before leaving this network", err=True)
     if not no_workers:
         check_tier_providers(ws)  # a broken tier is one clear error now, not a failed job per signal
-    allowed = ["localhost", "127.0.0.1", "[::1]", "::1"] if loopback else None
-    app = create_app(ws, with_workers=not no_workers, allowed_hosts=allowed)
+    app = create_app(ws, with_workers=not no_workers, allowed_hosts=allowed_hosts(host))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("httpx", "httpx2", "openai"):  # one line per model call drowns the server's own log
         logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -19,8 +19,10 @@ Progress = Callable[[int], None]
 
 # Tables that are not built from the log, so replay neither rebuilds nor compares them:
 # caches (embeddings depend on the configured embedder and are recomputed), the worker
-# registry, the snapshots themselves, and Postgres's commit barrier.
-CACHE_TABLES = frozenset({"memory_vectors", "workers", "snapshots", "commit_barrier"})
+# registry, the snapshots themselves, Postgres's commit barrier, and the replay guards of
+# webhooks and logged-out sessions (expiring rows about requests, not about the log).
+CACHE_TABLES = frozenset({"memory_vectors", "workers", "snapshots", "commit_barrier",
+                          "webhook_signatures", "revoked_sessions"})
 BATCH = 5_000
 
 

@@ -6,6 +6,10 @@
 - A state-changing request that rides on the cookie must also carry the session's CSRF token
   (`X-CSRF-Token` header, which htmx adds to every request, or a `csrf_token` form field).
   Bearer requests need none: a browser never adds that header on its own.
+- Logout revokes the session on the server (the session's id is its CSRF token), so a copied
+  cookie stops working too.
+- Wrong tokens, at the login page or as a bearer header, are throttled per client address
+  (web/throttle.py): 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -20,7 +24,13 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from masthead.app.auth import AuthenticationError, session_key, token_matches
+from masthead.app.auth import (
+    AuthenticationError,
+    revoke_session,
+    session_key,
+    session_revoked,
+    token_matches,
+)
 from masthead.app.commands import human
 from masthead.errors import InputError
 from masthead.web.errors import CsrfRejected, LoginRequired, TooManyAttempts
@@ -31,8 +41,6 @@ SESSION_SECONDS = 12 * 3600
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-LOGIN_WINDOW_SECONDS = 60.0
-LOGIN_MAX_FAILURES = 10
 
 bearer_scheme = HTTPBearer(auto_error=False, description="the operator token (`masthead token`)")
 
@@ -68,6 +76,18 @@ def read_session(token: str, cookie: str) -> Operator | None:
     return Operator(name=data["op"], via="session", csrf=data["csrf"])
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def refuse_if_throttled(request: Request) -> None:
+    """429 for an address that sent too many wrong tokens lately (whatever it sends now)."""
+    wait = desk(request).throttle.retry_after(client_address(request))
+    if wait is not None:
+        raise TooManyAttempts("too many wrong tokens from this address in the last minute",
+                              fix=f"wait {wait} s and try again", retry_after=wait)
+
+
 def identify(request: Request) -> Operator | None:
     """The operator behind this request, or None. A wrong bearer never falls back to the cookie."""
     state = desk(request)
@@ -76,12 +96,17 @@ def identify(request: Request) -> Operator | None:
         return None
     header = request.headers.get("authorization")
     if header is not None:
+        refuse_if_throttled(request)
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and token_matches(token, value.strip()):
             return Operator(name=state.workspace.config.workspace.operator, via="bearer")
+        state.throttle.failed(client_address(request))
         return None
     cookie = request.cookies.get(SESSION_COOKIE)
-    return read_session(token, cookie) if cookie else None
+    operator = read_session(token, cookie) if cookie else None
+    if operator is not None and operator.csrf and session_revoked(state.workspace.store, operator.csrf):
+        return None  # logged out: a copy of the cookie ends with it
+    return operator
 
 
 async def check_csrf(request: Request, operator: Operator) -> None:
@@ -144,26 +169,11 @@ def login_page(request: Request, next: str = "/") -> Response:
     })
 
 
-def _throttled(request: Request) -> bool:
-    state = desk(request)
-    now = time.monotonic()
-    with state.login_lock:
-        state.login_failures[:] = [t for t in state.login_failures if now - t < LOGIN_WINDOW_SECONDS]
-        return len(state.login_failures) >= LOGIN_MAX_FAILURES
-
-
-def _failed(request: Request) -> None:
-    state = desk(request)
-    with state.login_lock:
-        state.login_failures.append(time.monotonic())
-
-
 @router.post("/login")
 def login(request: Request, token: Annotated[str, Form()] = "", operator: Annotated[str, Form()] = "",
           next: Annotated[str, Form()] = "/") -> Response:
     state = desk(request)
-    if _throttled(request):
-        raise TooManyAttempts("too many wrong tokens in the last minute", fix="wait a minute and try again")
+    refuse_if_throttled(request)
     expected = state.token_file.current()
     error = None
     name = operator.strip() or state.workspace.config.workspace.operator
@@ -172,7 +182,7 @@ def login(request: Request, token: Annotated[str, Form()] = "", operator: Annota
     except InputError as exc:
         error = f"{exc.message} ({exc.fix})"
     if error is None and (expected is None or not token_matches(expected, token.strip())):
-        _failed(request)
+        state.throttle.failed(client_address(request))
         error = "that is not this workspace's token (print it with `masthead token`)"
     if error is not None or expected is None:
         return state.templates.TemplateResponse(request, "login.html", {
@@ -186,7 +196,10 @@ def login(request: Request, token: Annotated[str, Form()] = "", operator: Annota
 
 
 @router.post("/logout")
-def logout(request: Request, _operator: PageOperator) -> Response:
+def logout(request: Request, operator: PageOperator) -> Response:
+    if operator.csrf:
+        now = time.time()
+        revoke_session(desk(request).workspace.store, operator.csrf, now + SESSION_SECONDS, now)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

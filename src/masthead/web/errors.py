@@ -36,7 +36,8 @@ STATUS_BY_ERROR: tuple[tuple[type[MastheadError], int, str], ...] = (
     (StateError, 409, "wrong_state"),
 )
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid_input",
+              405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+              422: "invalid_input",
               429: "too_many_requests", 503: "unavailable"}
 
 
@@ -55,7 +56,11 @@ class CsrfRejected(MastheadError):
 
 
 class TooManyAttempts(MastheadError):
-    """Too many wrong tokens in a short time (the login page slows guessing down)."""
+    """Too many wrong tokens from one address in a short time (web/throttle.py); answered 429."""
+
+    def __init__(self, message: str, *, fix: str, retry_after: int):
+        super().__init__(message, fix=fix)
+        self.retry_after = retry_after
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -81,7 +86,7 @@ def message_of(error: MastheadError) -> str:
 
 def wants_html(request: Request) -> bool:
     path = request.url.path
-    return not (path.startswith("/api/") or path.startswith("/hooks/") or path == "/metrics")
+    return not (path.startswith(("/api/", "/hooks/")) or path in ("/metrics", "/openapi.json"))
 
 
 def _respond(request: Request, status: int, code: str, message: str, field: str | None,
@@ -100,6 +105,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def masthead_error(request: Request, error: MastheadError) -> Response:
         status, code = status_of(error)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 and not isinstance(error, WebhookRefused) else None
+        if isinstance(error, TooManyAttempts):
+            headers = {"Retry-After": str(error.retry_after)}
         return _respond(request, status, code, message_of(error), error.field, headers)
 
     @app.exception_handler(RequestValidationError)

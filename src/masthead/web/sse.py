@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
@@ -157,7 +158,9 @@ async def event_stream(store: EventStore, broadcaster: Broadcaster, since: int, 
 
 def resume_point(last_event_id: str | None, since: int | None, head: int) -> int:
     """Where a stream starts: Last-Event-ID (a reconnect) wins, then ?since=, else the log's head."""
-    if last_event_id is not None and last_event_id.strip().isdigit() and int(last_event_id.strip()) <= head:
+    # ASCII digits only: str.isdigit() also takes "²", which int() then refuses (a 500).
+    if last_event_id is not None and re.fullmatch(r"[0-9]{1,19}", last_event_id.strip()) \
+            and int(last_event_id.strip()) <= head:
         return int(last_event_id.strip())  # an id past the head is not one we sent: ignore it
     if since is not None:
         return since

@@ -14,6 +14,7 @@ from masthead.app.webhooks import WebhookInbox
 from masthead.app.workspace import Workspace
 from masthead.runtime.runner import Runner
 from masthead.web.sse import Broadcaster
+from masthead.web.throttle import FailureThrottle
 
 WEB_DIR = Path(__file__).parent
 
@@ -28,8 +29,7 @@ class DeskState:
     poll_seconds: float
     runner: Runner | None = None
     runner_thread: threading.Thread | None = None
-    login_failures: list[float] = field(default_factory=list)
-    login_lock: threading.Lock = field(default_factory=threading.Lock)
+    throttle: FailureThrottle = field(default_factory=FailureThrottle)
 
 
 def desk(request: Request) -> DeskState:
