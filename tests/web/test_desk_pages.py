@@ -4,15 +4,17 @@ escalation, channel-true rendering, actions as events by human:<name>, and no se
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.support.harness import PROJECT_YAML, add_release_notes, pieces_by_channel
+from tests.support.harness import PROJECT_YAML, RELEASE_NOTES, add_release_notes, pieces_by_channel
 from tests.support.web import csrf_from
 from tests.web.conftest import HOOK_SECRET, log_in, run_until_idle
+from tests.web.failing_pieces import failing_reply
 
-from masthead.app.commands import apply_project
+from masthead.app.commands import add_signal, apply_project
 from masthead.app.desk import desk_queue
 from masthead.app.workspace import Workspace
 
@@ -120,7 +122,7 @@ async def test_actions_need_csrf_and_are_events_by_the_operator(client, token, w
     stale = await client.post(f"/ui/pieces/{piece}/approve", data={"version": "1"}, headers=HX | {"X-CSRF-Token": csrf})
     assert stale.status_code == 409 and "v2" in stale.text
     approved = await client.post(f"/ui/pieces/{piece}/approve", data={"version": "2"}, headers=HX | {"X-CSRF-Token": csrf})
-    assert approved.status_code == 200 and "approved v2" in approved.text
+    assert approved.status_code == 200 and "approved newsletter piece &#39;3.2 is out&#39; v2" in approved.text
     rows = ws.store.query("SELECT decision, actor FROM decisions WHERE piece_id = ? AND decision IN ('edited', 'approved')"
                           " ORDER BY seq", (piece,))
     assert rows == [{"decision": "edited", "actor": "human:cleo"}, {"decision": "approved", "actor": "human:cleo"}]
@@ -205,3 +207,63 @@ async def test_no_secret_in_any_page_or_event(client: httpx.AsyncClient, token: 
     for event in ws.store.read():
         raw = str(event.as_dict())
         assert token not in raw and HOOK_SECRET not in raw and "sk-test" not in raw
+
+
+def failing_newsletter(ws: Workspace, llm) -> dict:
+    """A hard-gated newsletter in review whose v2 failed subject_length and grounding."""
+    llm.default_reply = failing_reply
+    job = add_release_notes(ws)
+    run_until_idle(ws)
+    letter = pieces_by_channel(ws, job)["newsletter"]
+    assert letter["status"] == "in_review" and letter["version"] == 2
+    return letter
+
+
+async def test_approving_a_version_with_failed_checks_asks_to_confirm_first(client, token, ws, llm) -> None:
+    letter = failing_newsletter(ws, llm)
+    piece = letter["id"]
+    csrf = await log_in(client, token, operator="cleo")
+    headers = HX | {"X-CSRF-Token": csrf}
+    head = ws.store.head()
+    for form in ({"version": "2"}, {"version": "2", "confirm_failed_checks": "1"}):
+        asked = await client.post(f"/ui/pieces/{piece}/approve", data=form, headers=headers)
+        assert asked.status_code == 200 and "HX-Trigger" not in asked.headers
+        assert "Approve despite failed checks?" in asked.text
+        assert "newsletter piece &#39;Tallybook 3.2 is here with everything ...&#39; v2 failed 2 checks" in asked.text
+        assert re.search(r'<strong class="fail">grounding</strong> \([^)]*9000', asked.text)
+        assert '<strong class="fail">subject_length</strong> (subject is 120 of 60' in asked.text
+        assert 'name="confirm_failed_checks" value="2"' in asked.text
+        assert ws.store.head() == head, "asking to confirm must not append anything"
+    shown = await client.get(f"/ui/pieces/{piece}/panel")
+    assert "2 checks failed: approving asks you to confirm" in shown.text
+    plain = await client.post(f"/ui/pieces/{piece}/approve", data={"version": "2", "csrf_token": csrf})
+    assert plain.status_code == 200 and "Approve despite failed checks?" in plain.text and "<html" in plain.text
+    assert ws.store.head() == head
+    approved = await client.post(f"/ui/pieces/{piece}/approve", data={"version": "2", "confirm_failed_checks": "2"},
+                                 headers=headers)
+    assert approved.status_code == 200 and '"queue-changed"' in approved.headers["HX-Trigger"]
+    assert "approved newsletter piece &#39;Tallybook 3.2 is here with everything ...&#39; v2" in approved.text
+    rows = ws.store.query("SELECT decision, version, actor FROM decisions WHERE piece_id = ? AND decision = 'approved'",
+                          (piece,))
+    assert rows == [{"decision": "approved", "version": 2, "actor": "human:cleo"}]
+
+
+async def test_queue_cards_name_the_signal_they_came_from(client, token, ws) -> None:
+    added = [add_signal(ws, "tallybook", kind="release_notes", body=RELEASE_NOTES, title=title, priority="normal",
+                        source="test")
+             for title in ("Tallybook 3.2", "Tallybook 3.3")]
+    run_until_idle(ws)
+    await log_in(client, token)
+    queue = (await client.get("/ui/queue")).text
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    for title, signal in zip(("Tallybook 3.2", "Tallybook 3.3"), added, strict=True):
+        assert re.search(rf'from {re.escape(title)}\s+· <code>{signal.signal_id}</code> · received {today} \d\d:\d\d UTC',
+                         queue), f"no card names {title} ({signal.signal_id})"
+
+
+async def test_favicon_is_served_and_linked(client) -> None:
+    icon = await client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.content.startswith(b"<svg") and len(icon.content) < 2048
+    assert (await client.get("/static/favicon.svg")).content == icon.content
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in (await client.get("/login")).text

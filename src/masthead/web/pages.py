@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from masthead.app.desk import desk_queue, queue_neighbours
+from masthead.app.desk import desk_queue, piece_label, queue_neighbours
 from masthead.app.queries import PIECE_STATUSES, list_pieces, manual_queue, piece_detail
 from masthead.app.workspace import Workspace
 from masthead.errors import InputError, NotFoundError
 from masthead.web.auth import Operator, PageOperator
 from masthead.web.render import channel_view, word_diff
-from masthead.web.state import desk
+from masthead.web.state import WEB_DIR, desk
 
 router = APIRouter(include_in_schema=False)
+FAVICON = WEB_DIR / "static" / "favicon.svg"
 
 
 def page_context(operator: Operator, **extra: Any) -> dict[str, Any]:
@@ -36,8 +37,10 @@ def piece_panel(ws: Workspace, piece_id: str) -> dict[str, Any]:
                     if t["job_id"] == detail["job_id"] and t["channel"] == detail["channel"]), None)
     previous, following = queue_neighbours(queue, piece_id)
     return {
-        "piece": detail, "view": channel_view(detail["channel"], detail["text"], detail["subject"]),
-        "checks": current["checks"], "versions": list(reversed(versions)), "entry": entry, "handoff": handoff,
+        "piece": detail, "label": piece_label(detail),
+        "view": channel_view(detail["channel"], detail["text"], detail["subject"]),
+        "checks": current["checks"], "failed_checks": [c for c in current["checks"] if not c["passed"]],
+        "versions": list(reversed(versions)), "entry": entry, "handoff": handoff,
         "previous_id": previous, "next_id": following,
         "can_decide": detail["status"] in ("drafted", "in_review"),
         "can_reject": detail["status"] not in ("published", "rejected"),
@@ -100,3 +103,9 @@ def piece_page(request: Request, piece_id: str, operator: PageOperator) -> Respo
     state = desk(request)
     return state.templates.TemplateResponse(request, "piece.html", page_context(
         operator, nav="pieces", where="page", **piece_panel(state.workspace, piece_id)))
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    # Browsers ask for /favicon.ico whatever the pages link; answer with the same shipped SVG.
+    return FileResponse(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})

@@ -2,6 +2,8 @@
 
 An htmx request gets the refreshed piece panel, a flash message out of band and a
 `queue-changed` trigger; a plain form post is sent back to the piece page (works without JS).
+Approving a version whose checks failed needs `confirm_failed_checks` naming that version;
+without it the answer is the confirmation (naming the piece and the failed checks), not an approval.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from masthead.app import commands
+from masthead.app.desk import ApprovalConfirmation, approval_confirmation, piece_label
 from masthead.web.auth import PageOperator
 from masthead.web.pages import page_context, piece_panel
 from masthead.web.state import desk
@@ -33,11 +36,28 @@ def _after(request: Request, operator: PageOperator, piece_id: str, message: str
 Where = Annotated[str, Form()]
 
 
+def _ask_to_confirm(request: Request, operator: PageOperator, confirm: ApprovalConfirmation, where: str) -> Response:
+    """The approval's confirmation instead of an approval: the panel (htmx) or the piece page
+    (a plain form post) with the failed checks named and an explicit "approve anyway" form."""
+    state = desk(request)
+    panel = piece_panel(state.workspace, confirm.piece_id)
+    if not request.headers.get("hx-request"):
+        return state.templates.TemplateResponse(request, "piece.html", page_context(
+            operator, nav="pieces", where="page", confirm=confirm, **panel))
+    ask = f"{confirm.label} v{confirm.version} failed {len(confirm.failed)} check(s): y approves it anyway, Esc cancels"
+    return state.templates.TemplateResponse(request, "partials/_panel.html", page_context(
+        operator, where=where, confirm=confirm, flash=ask, flash_kind="warn", **panel))
+
+
 @router.post("/ui/pieces/{piece_id}/approve")
-def approve(request: Request, piece_id: str, operator: PageOperator,
-            version: Annotated[int, Form(ge=1)], where: Where = "desk") -> Response:
-    piece = commands.approve(desk(request).workspace, piece_id, operator=operator.name, version=version)
-    return _after(request, operator, piece_id, f"approved v{piece['approved_version']}", where)
+def approve(request: Request, piece_id: str, operator: PageOperator, version: Annotated[int, Form(ge=1)],
+            confirm_failed_checks: Annotated[int | None, Form(ge=1)] = None, where: Where = "desk") -> Response:
+    workspace = desk(request).workspace
+    confirm = approval_confirmation(workspace, piece_id, version)
+    if confirm is not None and confirm_failed_checks != version:
+        return _ask_to_confirm(request, operator, confirm, where)
+    piece = commands.approve(workspace, piece_id, operator=operator.name, version=version)
+    return _after(request, operator, piece_id, f"approved {piece_label(piece)} v{piece['approved_version']}", where)
 
 
 @router.post("/ui/pieces/{piece_id}/reject")

@@ -11,17 +11,25 @@
     "ReviewApproved", "ReviewRejected", "TaskNeedsHuman", "TaskSucceeded", "PublicationDelivered"]);
 
   let selectedIndex = 0;
+  let chosenId = null;  // the piece the operator last selected (click, j/k, or the page's own)
   let refreshTimer = null;
-  let advanceAfterRefresh = false;
-
-  function selectedId() {
-    const item = $("#queue-list .q-item.selected");
-    return item ? item.dataset.piece : null;
-  }
 
   function panelPieceId() {
     const article = $("#panel article.piece[data-piece]");
     return article ? article.dataset.piece : null;
+  }
+
+  function panelLabel() {
+    const article = $("#panel article.piece[data-piece]");
+    return article ? article.dataset.label + " v" + article.dataset.version : "the piece";
+  }
+
+  // A visible, announced line above the queue whenever the selection is not what the keys act on.
+  function setCue(text) {
+    const cue = $("#selection-cue");
+    if (!cue) return;
+    cue.textContent = text;
+    cue.hidden = !text;
   }
 
   function typing(target) {
@@ -45,7 +53,9 @@
     selectedIndex = Math.max(0, Math.min(items.length - 1, index));
     items.forEach((item, i) => item.classList.toggle("selected", i === selectedIndex));
     const item = items[selectedIndex];
+    chosenId = item.dataset.piece;
     item.scrollIntoView({ block: "nearest" });
+    if (load) setCue("");
     if (load && item.dataset.piece !== panelPieceId()) loadPanel(item.dataset.piece);
   }
 
@@ -53,32 +63,42 @@
     if ($("#queue-list")) {
       const items = $$("#queue-list .q-item");
       const current = items.findIndex((item) => item.classList.contains("selected"));
-      select((current < 0 ? selectedIndex - delta : current) + delta, true);
+      // Nothing selected (the selected piece left the queue): j takes the card now in its place,
+      // k the one before it.
+      const target = current >= 0 ? current + delta : (delta > 0 ? selectedIndex : selectedIndex - 1);
+      select(target, true);
       return;
     }
     const link = $(delta > 0 ? 'a[data-key="j"]' : 'a[data-key="k"]');
     if (link) window.location.href = link.href;
   }
 
-  function refreshQueue(advance) {
+  function refreshQueue() {
     if (!$("#queue")) return;
-    advanceAfterRefresh = advanceAfterRefresh || advance;
-    const selected = selectedId() || panelPieceId() || "";
+    const selected = chosenId || "";
     htmx.ajax("GET", "/ui/queue?selected=" + encodeURIComponent(selected), { target: "#queue", swap: "innerHTML" });
   }
 
   function afterQueueSwap() {
     const items = $$("#queue-list .q-item");
-    const shown = panelPieceId();
-    const at = items.findIndex((item) => item.dataset.piece === shown);
+    const at = items.findIndex((item) => item.dataset.piece === chosenId);
     if (at >= 0) {
       select(at, false);
-    } else if (items.length) {
-      // The piece on the panel left the queue (approved, rejected): go on with the next one;
-      // an empty panel takes the first piece that arrives.
-      select(shown ? selectedIndex : 0, (advanceAfterRefresh || !shown) && !editing());
+      return;
     }
-    advanceAfterRefresh = false;
+    // The piece on the panel left the queue (approved, rejected, published after an edit), or no
+    // piece is shown: select nothing. Moving on by itself would aim the next key at a piece the
+    // operator never chose (issue 17: an `a` meant for one piece approved the next one).
+    items.forEach((item) => item.classList.remove("selected"));
+    if (!items.length) setCue("");
+    else if (chosenId) setCue("Nothing is selected: " + (panelPieceId() === chosenId ? panelLabel() : "the selected piece")
+                              + " left the queue. Press j to select the next piece.");
+    else setCue("Nothing is selected: press j to select the first piece.");
+  }
+
+  function closeConfirm() {
+    const dialog = $("#panel .confirm-approve");
+    if (dialog) dialog.remove();
   }
 
   // -- actions by key -----------------------------------------------------------------------
@@ -100,6 +120,7 @@
       return;
     }
     if (event.key === "Escape") {
+      closeConfirm();
       $$("#panel details.act[open]").forEach((d) => { if (!d.classList.contains("act-complete")) d.open = false; });
       if (document.activeElement) document.activeElement.blur();
       return;
@@ -111,7 +132,10 @@
     const actions = {
       j: () => move(1),
       k: () => move(-1),
-      a: () => { const button = $('#panel [data-key="a"]'); if (button) button.click(); },
+      // `a` asks the server to approve; for a version whose checks failed it answers with a
+      // confirmation, which only `y` (or its button) accepts: never the same key twice.
+      a: () => { const button = $('#panel button[data-key="a"]'); if (button) button.click(); },
+      y: () => { const button = $('#panel .confirm-approve button[data-key="y"]'); if (button) button.click(); },
       r: () => { const input = $('#panel input[data-key="r"]'); if (input) input.focus(); },
       e: () => openAction("e"),
       f: () => openAction("f"),
@@ -190,7 +214,7 @@
     }
     if (!QUEUE_EVENTS.has(event.type)) return;
     clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(() => refreshQueue(false), 150);
+    refreshTimer = setTimeout(() => refreshQueue(), 150);
     const shown = panelPieceId();
     if (shown && event.stream === "piece-" + shown) {
       setTimeout(() => { if (!editing() && panelPieceId() === shown) loadPanel(shown); }, 200);
@@ -227,8 +251,16 @@
     });
     document.body.addEventListener("htmx:afterSwap", (event) => {
       if (event.detail.target && event.detail.target.id === "queue") afterQueueSwap();
+      const dialog = $("#panel .confirm-approve");
+      if (dialog && event.detail.target && event.detail.target.id === "panel") dialog.focus();
     });
-    document.body.addEventListener("queue-changed", () => refreshQueue(true));
+    document.body.addEventListener("queue-changed", () => refreshQueue());
+    document.addEventListener("click", (event) => {
+      const cancel = event.target.closest(".confirm-approve .cancel");
+      if (!cancel) return;
+      event.preventDefault();
+      closeConfirm();
+    });
     const list = $("#queue");
     if (list) {
       list.addEventListener("click", (event) => {
@@ -239,7 +271,12 @@
         select(items.indexOf(link.closest(".q-item")), true);
       });
       const selected = $$("#queue-list .q-item").findIndex((item) => item.classList.contains("selected"));
-      select(selected >= 0 ? selected : 0, false);
+      if (selected >= 0) {
+        select(selected, false);
+      } else {
+        chosenId = panelPieceId();  // a piece that is not in the queue (any more): nothing selected
+        afterQueueSwap();
+      }
     }
     connect();
   }
