@@ -24,6 +24,13 @@ _LABELS = {
 }
 
 
+def _label(note: MemoryNote) -> str:
+    # Feedback comes from a person's edit or from an A/B test's outcome; say which.
+    if note.kind == "feedback" and note.source.startswith("abtest:"):
+        return "A/B test result with this audience"
+    return _LABELS.get(note.kind, note.kind)
+
+
 def memory_section(notes: Iterable[MemoryNote], already_shown: Iterable[str] = ()) -> str:
     """A prompt section quoting each item as data; empty when there is nothing new to add.
 
@@ -34,6 +41,6 @@ def memory_section(notes: Iterable[MemoryNote], already_shown: Iterable[str] = (
     fresh = [note for note in notes if " ".join(note.text.split()) not in shown]
     if not fresh:
         return ""
-    blocks = "\n".join(quote_data("memory", f"({_LABELS.get(n.kind, n.kind)}) {n.text}") for n in fresh)
+    blocks = "\n".join(quote_data("memory", f"({_label(n)}) {n.text}") for n in fresh)
     return ("Project memory: background to draw on. Earlier pieces show how we wrote before; their "
             f"numbers are not facts about this release.\n{blocks}\n\n")

@@ -18,6 +18,7 @@ from masthead.agents.base import (
     system_prompt,
 )
 from masthead.agents.brief import BriefOutput
+from masthead.agents.memory_context import MemoryNote, memory_section
 from masthead.agents.registry import register
 from masthead.providers.base import Message
 
@@ -26,6 +27,7 @@ class SubjectLinesInput(AgentInput):
     project: ProjectContext
     channel: str
     brief: BriefOutput
+    memory: list[MemoryNote] = []  # A/B results (which subject lines won and lost) come in as feedback
 
 
 class SubjectLinesOutput(AgentOutput):
@@ -35,7 +37,7 @@ class SubjectLinesOutput(AgentOutput):
 @register
 class SubjectLinesAgent:
     name: ClassVar[str] = "subject_lines"
-    prompt_version: ClassVar[str] = "subject_lines/1"
+    prompt_version: ClassVar[str] = "subject_lines/2"
     effect: ClassVar[Effect] = "none"
     input_model = SubjectLinesInput
     output_model = SubjectLinesOutput
@@ -48,8 +50,10 @@ class SubjectLinesAgent:
                 role="user",
                 content=(
                     f"Brief:\n{quote_data('brief', brief)}\n\n"
-                    f"Write 3 subject lines for the {inp.channel}, each under 60 characters, "
-                    'as JSON: {"subjects": ["...", "...", "..."]}.'
+                    + memory_section(inp.memory)
+                    + f"Write 3 subject lines for the {inp.channel}, each under 60 characters, "
+                    'as JSON: {"subjects": ["...", "...", "..."]}. Where memory says which subject lines '
+                    "won or lost with this audience, write more like the winners."
                 ),
             ),
         ]

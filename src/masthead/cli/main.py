@@ -11,6 +11,7 @@ import click
 
 from masthead import __version__
 from masthead.cli import (
+    ab,
     costs,
     demo,
     inspect,
@@ -47,7 +48,7 @@ def cli(ctx: click.Context, workspace: str | None) -> None:
 
 
 for module in (workspace_cmds, project, signal, run, review, inspect, memory, costs, demo, serve, token,
-               workers, migrate, snapshot):
+               workers, migrate, snapshot, ab):
     module.register(cli)
 
 

@@ -30,6 +30,8 @@ from masthead.events.memory_types import ScoreParts
 ROLE_KIND_WEIGHTS: dict[str, dict[str, float]] = {
     "brief": {"fact": 1.0, "note": 1.0, "meta_note": 1.0, "piece": 0.7, "feedback": 0.6, "exemplar": 0.4},
     "draft": {"fact": 1.0, "exemplar": 1.0, "feedback": 1.0, "piece": 0.9, "note": 0.9, "meta_note": 0.9},
+    # A/B results are feedback: what won and lost with this audience.
+    "subject_lines": {"feedback": 1.0, "exemplar": 0.8, "fact": 0.7, "piece": 0.6, "note": 0.6, "meta_note": 0.6},
     "refine": {"feedback": 1.0, "fact": 1.0, "exemplar": 0.9, "note": 0.8, "meta_note": 0.8, "piece": 0.7},
 }
 

@@ -382,4 +382,5 @@ def _publication_delivered(tx: Transaction, event: StoredEvent) -> None:
     )
 
 
+from masthead.projections import ab as _ab  # noqa: E402,F401
 from masthead.projections import memory as _memory  # noqa: E402,F401
