@@ -204,7 +204,7 @@ class WebhookInbox:
         try:
             added = add_signal(self.ws, section.project, kind=section.kind, body=text,
                                title=title, priority=section.priority,
-                               source=delivery_source(source, delivery.delivery_id))
+                               source=delivery_source(source, delivery.delivery_id), trust="untrusted")
         except NotFoundError as exc:
             raise WebhookRefused(503, "not_configured", f"webhook source {source!r}: {exc.message}",
                                  fix=exc.fix) from None
