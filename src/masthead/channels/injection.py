@@ -28,7 +28,7 @@ Each pattern has a name (shown in the finding) and is matched case-insensitively
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import regex
@@ -82,10 +82,16 @@ class Finding:
 
 def detect_injection(text: str) -> list[Finding]:
     """Every span of `text` that matches a documented pattern, in order of appearance."""
+    return list(_detect(text))
+
+
+@lru_cache(maxsize=16)
+def _detect(text: str) -> tuple[Finding, ...]:
+    # Every check of every piece of a job reads the same signal: scanned once, not per check.
     patterns = [*_compiled_phrases(), ("hidden text", _hidden_markup())]
     findings = [Finding(name, match.start(), _shown(match[0]))
                 for name, pattern in patterns for match in pattern.finditer(text)]
-    return sorted([*findings, *hidden_characters(text)], key=lambda finding: finding.start)
+    return tuple(sorted([*findings, *hidden_characters(text)], key=lambda finding: finding.start))
 
 
 def hidden_characters(text: str) -> list[Finding]:

@@ -25,10 +25,24 @@ _ARABIC_SEPARATORS = {"\u066b": ".", "\u066c": ",", "\u066a": "%"}
 
 def fold_for_reading(text: str) -> str:
     """`text` with hidden characters dropped and digits and full-width forms made plain."""
-    return "".join(_fold_char(char) for char in text)
+    return text if text.isascii() else text.translate(_FOLDING)
 
 
-@cache
+class _Folding(dict[int, str]):
+    """str.translate's table, filled in as code points are met (at most _MAX_REMEMBERED of them,
+    so a text of every code point cannot grow it without bound)."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _fold_char(chr(code))
+        if len(self) < _MAX_REMEMBERED:
+            self[code] = folded
+        return folded
+
+
+_MAX_REMEMBERED = 65_536
+_FOLDING = _Folding()
+
+
 def _fold_char(char: str) -> str:
     if char.isascii():
         return char

@@ -59,12 +59,12 @@ def _unvouched_figures(tokens: list[Token], sources: Sequence[SourceText]) -> li
     """Figures that only unvouched text states. A figure no source states at all is the
     grounding check's to report, not this one's."""
     vouched = known_tokens([source.text for source in sources if source.vouched])
+    unvouched = [(source.origin, known_tokens([source.text])) for source in sources if not source.vouched]
     problems: list[str] = []
     for token in tokens:
         if token.is_url or is_grounded(token, *vouched):
             continue
-        origins = [source.origin for source in sources
-                   if not source.vouched and is_grounded(token, *known_tokens([source.text]))]
+        origins = [origin for origin, known in unvouched if is_grounded(token, *known)]
         if origins:
             problems.append(f'"{token.text}" appears only in {" and ".join(origins)}')
     return problems

@@ -6,13 +6,16 @@ from the operator, every link stays within the allowed domains) both read drafts
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import regex
 
 from masthead.channels.numbers import fold_for_reading, spelled_numbers
+from masthead.channels.spans import ClaimedSpans
 from masthead.channels.urls import find_links
 
 _Match = Any  # the `regex` package ships no type hints
@@ -104,13 +107,10 @@ def _tokens(text: str) -> list[Token]:
     """
     text = fold_for_reading(text)
     # List markers are claimed up front so that they never become tokens.
-    claimed = [(marker.start(), marker.end()) for marker in _LIST_MARKER.finditer(text)]
-    tokens: list[Token] = []
-    for token in _candidates(text):
-        if not any(token.start < end and start < token.end for start, end in claimed):
-            claimed.append((token.start, token.end))
-            tokens.append(token)
-    return sorted(tokens)
+    claimed = ClaimedSpans()
+    for marker in _LIST_MARKER.finditer(text):
+        claimed.claim(marker.start(), marker.end())
+    return sorted(token for token in _candidates(text) if claimed.claim(token.start, token.end))
 
 
 def _candidates(text: str) -> Iterator[Token]:
@@ -127,7 +127,7 @@ def _candidates(text: str) -> Iterator[Token]:
 
 def _with_currency(text: str, token: Token) -> Token:
     """"$4.99" is shown with its currency sign (it is compared without: "$4.99" == "4.99")."""
-    if token.start > 0 and regex.match(r"\p{Sc}", text[token.start - 1]):
+    if token.start > 0 and unicodedata.category(text[token.start - 1]) == "Sc":
         return token._replace(start=token.start - 1, text=text[token.start - 1] + token.text)
     return token
 
@@ -160,8 +160,15 @@ def known_tokens(sources: Sequence[str]) -> tuple[set[str], list[str]]:
     known: set[str] = set()
     known_urls: list[str] = []
     for source in sources:
-        for token in _tokens(source):
-            known.add(token.key)
-            if token.is_url:
-                known_urls.append(token.key)
+        keys, urls = _source_keys(source)
+        known |= keys
+        known_urls.extend(urls)
     return known, known_urls
+
+
+@lru_cache(maxsize=16)
+def _source_keys(text: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    # Every check of every piece of a job reads the same signal and facts (grounding and
+    # provenance both): a 1 MB signal is tokenised once, not once per check and channel.
+    tokens = _tokens(text)
+    return frozenset(token.key for token in tokens), tuple(token.key for token in tokens if token.is_url)

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 import regex
 
+from masthead.channels.spans import ClaimedSpans
+
 # The `regex` package ships no type hints; these aliases say what a value is.
 _Pattern = Any
 _Match = Any
@@ -219,12 +221,11 @@ _TRAILING = ".,;:!?'\")]}>*"
 def find_links(text: str) -> list[Link]:
     """Every link a reader could follow in `text`, in order (see the module docstring)."""
     links: list[Link] = []
-    taken: list[tuple[int, int]] = []
+    taken = ClaimedSpans()
 
     def add(link: Link | None) -> None:
-        if link is not None and not any(link.start < end and start < link.end for start, end in taken):
+        if link is not None and taken.claim(link.start, link.end):
             links.append(link)
-            taken.append((link.start, link.end))
 
     twitter = {url.start: url for url in find_urls(text, include_short_domains=True)}
     for match in _SCHEME_LINK.finditer(text):
