@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from masthead.channels.checks import CheckResult, grounding_violations, run_checks
+from masthead.channels.spans import ClaimedSpans
 from masthead.errors import NotFoundError
 
 
@@ -412,3 +415,15 @@ def test_grounding_check_lists_every_violation() -> None:
     assert result.detail == (
         'not found in the signal or project facts: "v3.0.0", "40%", "9" (remove or correct them)'
     )
+
+
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(1, 8)), max_size=30))
+def test_claimed_spans_agree_with_a_plain_scan(candidates: list[tuple[int, int]]) -> None:
+    claimed = ClaimedSpans()
+    naive: list[tuple[int, int]] = []
+    for start, length in candidates:
+        end = start + length
+        free = not any(start < other_end and other_start < end for other_start, other_end in naive)
+        if free:
+            naive.append((start, end))
+        assert claimed.claim(start, end) == free
