@@ -6,6 +6,7 @@ Validated strictly: an unknown key or a wrong value is rejected with its path an
 from __future__ import annotations
 
 import json
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from masthead.channels.limits import CHANNELS
 from masthead.config import BudgetLimits, format_validation_error
 from masthead.errors import ConfigError
+from masthead.events.types import SignalTrust
 from masthead.windows import parse_window, zone
 from masthead.yaml_input import load_mapping
 
@@ -35,9 +37,44 @@ class ChannelSettings(_Strict):
     publisher: Literal["file"] = "file"
 
 
+_DOMAIN = re.compile(r"^(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_][\w-]*$")
+_SOURCE_PREFIX = re.compile(r"^[a-z]+:[A-Za-z0-9_.\-]+(?::[A-Za-z0-9_.\-]+)*$")
+
+
 class Policies(_Strict):
     banned_phrases: list[str] = Field(default_factory=list)
     required_disclaimers: dict[str, str] = Field(default_factory=dict)
+    allowed_domains: list[str] | None = Field(
+        None, description="domains a piece may link to (subdomains included); default: the domains "
+                          "the facts and disclaimers link to")
+    trusted_sources: list[str] = Field(
+        default_factory=list, description='signal sources the project vouches for, e.g. "webhook:releases"; '
+                                          "other hooks and feeds are untrusted")
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _bare_domains(cls, value: list[str] | None) -> list[str] | None:
+        for domain in value or []:
+            if not _DOMAIN.match(domain.strip()):
+                raise ValueError(f"{domain!r} is not a domain; write the host alone, e.g. tallybook.example "
+                                 "(no scheme, path or port)")
+        return value
+
+    @field_validator("trusted_sources")
+    @classmethod
+    def _source_prefixes(cls, value: list[str]) -> list[str]:
+        for source in value:
+            if not _SOURCE_PREFIX.match(source):
+                raise ValueError(f"{source!r} is not a signal source; write it as kind:name, "
+                                 'e.g. "webhook:releases" for [webhooks.releases]')
+        return value
+
+    def source_trust(self, source: str) -> SignalTrust:
+        """How far the project vouches for text from `source` (not typed by the operator):
+        "trusted" when a `trusted_sources` entry names it or a prefix of it ("webhook:releases"
+        covers every delivery "webhook:releases:<id>"), otherwise "untrusted"."""
+        marked = any(source == prefix or source.startswith(prefix + ":") for prefix in self.trusted_sources)
+        return "trusted" if marked else "untrusted"
 
     @field_validator("required_disclaimers")
     @classmethod

@@ -21,6 +21,7 @@ from masthead.channels.limits import (
     rule_for,
     x_weighted_length,
 )
+from masthead.channels.urls import find_links
 from masthead.errors import NotFoundError
 
 ZWJ = "\u200d"
@@ -194,6 +195,50 @@ def test_find_urls_options() -> None:
         "https://a.dev/x",
     ]
     assert [u.url for u in find_urls(text, require_protocol=True)] == ["https://a.dev/x"]
+
+
+# -- links as a reader sees them (the checks' view of the same finder) ------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("see https://tallybook@evil.com/claim now", [("https://tallybook@evil.com/claim", "evil.com")]),
+        ("see tallybook@evil.com/claim now", [("tallybook@evil.com/claim", "evil.com")]),
+        ("see https://a:b@c@evil.com/x", [("https://a:b@c@evil.com/x", "evil.com")]),
+        ("see https://evil.com\\@good.com/x", [("https://evil.com\\@good.com/x", "evil.com")]),
+        ("get ftp://files.example.com/a.zip.", [("ftp://files.example.com/a.zip", "files.example.com")]),
+        ("ssh://git@code.example.org:2222/r", [("ssh://git@code.example.org:2222/r", "code.example.org")]),
+        ("mail bob@evil.ai, please", [("bob@evil.ai", "evil.ai")]),
+        ("https://bücher.de/x", [("https://bücher.de/x", "xn--bcher-kva.de")]),
+        ("https://xn--bcher-kva.de/x", [("https://xn--bcher-kva.de/x", "xn--bcher-kva.de")]),
+        ("HTTPS://WWW.Example.COM/A", [("HTTPS://WWW.Example.COM/A", "www.example.com")]),
+        ("(see https://a.dev/Foo_(bar))", [("https://a.dev/Foo_(bar)", "a.dev")]),
+        ("bare example.com and foo.jp", [("example.com", "example.com"), ("foo.jp", "foo.jp")]),
+        ("ping @alice@mastodon.social", []),  # a remote mention, not a link
+        ("no links here", []),
+    ],
+)
+def test_find_links(text: str, expected: list[tuple[str, str]]) -> None:
+    assert [(link.url, link.host) for link in find_links(text)] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["see https://tallybook@evil.com/claim", "get ftp://files.example.com/a", "mail bob@evil.ai"],
+)
+def test_links_only_a_reader_follows_do_not_change_channel_lengths(text: str) -> None:
+    # X and Mastodon shorten only what twitter-text calls a link; the rest counts as typed.
+    assert find_urls(text) == []
+    assert x_weighted_length(text) == len(text) and mastodon_length(text) == len(text)
+    assert find_links(text)
+
+
+@given(st.lists(st.sampled_from([*"ab.-/:@()", " ", "\u00e9", "com", "https://", "ftp://", "x.dev"]), max_size=24))
+def test_every_twitter_text_link_is_a_link_to_a_reader(parts: list[str]) -> None:
+    text = "".join(parts)
+    links = find_links(text)
+    for url in find_urls(text, include_short_domains=True):
+        assert any(link.start <= url.start and url.end <= link.end for link in links)
+    assert all(text[link.start : link.end] == link.url for link in links)
 
 
 # -- Mastodon, Bluesky and the rest ----------------------------------------------------------

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from masthead.channels.checks import CheckResult, grounding_violations, run_checks
+from masthead.channels.spans import ClaimedSpans
 from masthead.errors import NotFoundError
 
 
@@ -267,13 +270,81 @@ def test_grounded_drafts_have_no_violations(text: str) -> None:
         ("See https://masthead.dev/blog/v1.2/extra", ["https://masthead.dev/blog/v1.2/extra"]),
         ("Try masthead.ai", ["masthead.ai"]),  # bare ccTLD domains count for grounding
         ("3x faster", ["3x"]),
-        ("We raised $2M", ["2M"]),
+        ("We raised $2M", ["$2M"]),  # shown with its currency sign, compared without
         ("12 teams", ["12"]),  # "12%" in the source is not "12"
         ("Latency is 10ms", ["10ms"]),  # a number with a unit is checked as the number
     ],
 )
 def test_ungrounded_tokens_are_reported(text: str, expected: list[str]) -> None:
     assert grounding_violations(text, [SIGNAL, *FACTS]) == expected
+
+
+# What a reader sees: every way of writing a link or a figure that a reader follows or reads as
+# one is found, and compared in one normal form with the sources.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # links with a user part go to the host after the "@"
+        ("Claim it: https://tallybook@evil.com/claim", ["https://tallybook@evil.com/claim"]),
+        ("Claim it: tallybook@evil.com/claim", ["tallybook@evil.com/claim"]),
+        ("Claim it: https://masthead.dev@evil.com/", ["https://masthead.dev@evil.com/"]),
+        ("Go https://evil.com\\@masthead.dev/docs", ["https://evil.com\\@masthead.dev/docs"]),
+        # schemes other than http(s), and email addresses
+        ("Files at ftp://masthead.dev/docs/install", ["ftp://masthead.dev/docs/install"]),
+        ("Mirror: sftp://files.evil.com/x.", ["sftp://files.evil.com/x"]),
+        ("Write to deals@evil.com.", ["deals@evil.com"]),
+        # IDNs in either form, full-width letters, hidden characters inside a host
+        ("Shop at https://bücher.de/sale", ["https://bücher.de/sale"]),
+        ("Shop at https://xn--bcher-kva.de/sale", ["https://xn--bcher-kva.de/sale"]),
+        ("Go to ｅｖｉｌ．ｃｏｍ", ["evil.com"]),
+        ("Go to evil\u200b.com", ["evil.com"]),
+        # bare domains
+        ("Try masthead.io today", ["masthead.io"]),
+        # digits of other scripts, full-width digits and signs
+        ("Drafts are ٤٠٪ faster", ["40%"]),  # shown as read: Arabic digits and percent sign
+        ("Drafts are ٤٠% faster", ["40%"]),
+        ("Drafts are ４０％ faster", ["40%"]),
+        ("Drafts are ४० percent faster", ["40 percent"]),
+        ("Only ١٬٣٠٠ teams", ["1,300"]),
+        ("Costs ＄４．９９", ["$4.99"]),
+        ("A 1\u200b5% cut", ["15%"]),
+        # number words
+        ("Drafts are thirty percent faster", ["thirty percent"]),
+        ("Drafts are Fifteen % faster", ["Fifteen %"]),
+        ("forty teams", ["forty"]),
+        ("twenty-five teams", ["twenty-five"]),
+        ("one hundred and five teams", ["one hundred and five"]),
+        ("three million invoices", ["three million"]),
+        ("two four", ["two", "four"]),  # not one number: each word is
+    ],
+)
+def test_what_a_reader_sees_is_checked(text: str, expected: list[str]) -> None:
+    assert grounding_violations(text, [SIGNAL, *FACTS]) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "source"),
+    [
+        ("Drafts are twelve percent faster", SIGNAL),  # "12%" in the signal
+        ("Drafts are ١٢% faster", SIGNAL),
+        ("Drafts are １２％ faster", SIGNAL),
+        ("one thousand two hundred teams", SIGNAL),  # "1,200"
+        ("A team of three", "The team is 3 people."),
+        ("Costs $4.99", "Costs ４．９９ dollars"),
+        ("Shop at https://bücher.de/sale", "see https://xn--bcher-kva.de/sale"),
+        ("Shop at https://xn--bcher-kva.de/sale", "see https://bücher.de/sale"),
+        ("Claim at tallybook@evil.com/claim", "https://tallybook@evil.com/claim"),
+        ("Files at ftp://files.masthead.dev/a", "mirror ftp://files.masthead.dev/a/b"),
+        ("the one that works", ""),  # a lone "one" is a pronoun, not a claim
+    ],
+)
+def test_the_same_figure_or_link_in_another_form_is_grounded(text: str, source: str) -> None:
+    assert grounding_violations(text, [source]) == []
+
+
+def test_a_user_part_does_not_borrow_the_grounding_of_its_host() -> None:
+    # The reader lands on evil.com whatever the part before "@" says.
+    assert grounding_violations("https://masthead.dev@evil.com/x", [SIGNAL]) == ["https://masthead.dev@evil.com/x"]
 
 
 def test_number_only_in_the_facts_is_grounded_and_missing_facts_are_not() -> None:
@@ -344,3 +415,15 @@ def test_grounding_check_lists_every_violation() -> None:
     assert result.detail == (
         'not found in the signal or project facts: "v3.0.0", "40%", "9" (remove or correct them)'
     )
+
+
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(1, 8)), max_size=30))
+def test_claimed_spans_agree_with_a_plain_scan(candidates: list[tuple[int, int]]) -> None:
+    claimed = ClaimedSpans()
+    naive: list[tuple[int, int]] = []
+    for start, length in candidates:
+        end = start + length
+        free = not any(start < other_end and other_start < end for other_start, other_end in naive)
+        if free:
+            naive.append((start, end))
+        assert claimed.claim(start, end) == free

@@ -7,6 +7,7 @@ against the agent's declared `effect` before recording anything.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
@@ -82,12 +83,16 @@ UNTRUSTED_RULE = (
 )
 
 
+_DATA_TAG = re.compile(r"<\s*/?\s*data\b", re.IGNORECASE)
+
+
 def quote_data(label: str, text: str) -> str:
     """Quote untrusted text (signals, memory, model output) as data, never as instructions.
 
-    Closing tags inside the text are defused so the text cannot end its own block.
+    Opening and closing tags inside the text are defused, whatever their case or spacing
+    ("</DATA >", "< /data"), so the text cannot end its own block or open another.
     """
-    safe = text.replace("</data", "<\\/data").replace("<data", "<\\data")
+    safe = _DATA_TAG.sub(lambda tag: "<\\" + tag[0][1:], text)
     return f'<data kind="{label}">\n{safe}\n</data>'
 
 

@@ -21,6 +21,7 @@ from masthead.errors import InputError, NotFoundError, StateError
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
 from masthead.events.store import EventStore, Transaction
 from masthead.events.types import (
+    SIGNAL_TRUST_LEVELS,
     CheckOutcome,
     ChecksRecorded,
     PieceDrafted,
@@ -29,6 +30,7 @@ from masthead.events.types import (
     ReviewApproved,
     ReviewRejected,
     SignalReceived,
+    SignalTrust,
     TaskEnqueued,
     TaskSucceeded,
     TaskWoken,
@@ -122,7 +124,13 @@ class SignalAdded:
 
 
 def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title: str | None,
-               priority: str, source: str) -> SignalAdded:
+               priority: str, source: str, trust: SignalTrust = "operator") -> SignalAdded:
+    """Store a signal and start its jobs. `trust` is who vouches for the text: "operator" for
+    what the operator types or adds (CLI, desk, API); hooks and feeds pass "untrusted", which
+    becomes "trusted" when the project's `policies.trusted_sources` names the source."""
+    if trust not in SIGNAL_TRUST_LEVELS:
+        raise InputError(f"trust {trust!r} is not one of {', '.join(SIGNAL_TRUST_LEVELS)}",
+                         field="trust", fix='use "operator" for your own input, "untrusted" for anyone else\'s')
     if priority not in PRIORITIES:
         raise InputError(f"--priority {priority!r} is not one of high, normal, low", fix="use --priority normal")
     if not kind or not kind.replace("_", "").replace("-", "").isalnum():
@@ -133,11 +141,14 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
         raise InputError(f"the signal is over {MAX_SIGNAL_BYTES:,} bytes", fix="pass an excerpt")
     project = get_project(ws, project_name)
     recipes = [r for r, _ in load_recipes(ws.root).values() if kind in r.trigger.signal_kinds]
+    if trust != "operator":
+        trust = project.policies.source_trust(source)
     signal_id = new_id("sig")
     meta = _meta("system", correlation=signal_id)
     with ws.store.transaction() as tx:
         received = SignalReceived(id=signal_id, project=project.name, kind=kind, title=title, priority=priority,
-                                  body=body, source=source, sha256=hashlib.sha256(body.encode()).hexdigest())
+                                  body=body, source=source, sha256=hashlib.sha256(body.encode()).hexdigest(),
+                                  trust=trust)
         tx.append([received.to_new(stream_of("signal", signal_id), 0)], meta)
         bound = project.max_active_jobs or ws.config.runtime.max_active_jobs_per_project
         jobs = [start_job(tx, project=project.name, channels=list(project.channels), recipe=recipe,

@@ -217,7 +217,7 @@ class WebhookInbox:
             return Receipt(existing, [], duplicate=True)
         try:
             added = add_signal(self.ws, section.project, kind=section.kind, body=text,
-                               title=title, priority=section.priority, source=source_key)
+                               title=title, priority=section.priority, source=source_key, trust="untrusted")
         except NotFoundError as exc:
             raise WebhookRefused(503, "not_configured", f"webhook source {source!r}: {exc.message}",
                                  fix=exc.fix) from None

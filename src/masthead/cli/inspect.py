@@ -59,7 +59,7 @@ def print_piece(detail: dict[str, Any]) -> None:
             click.echo("    " + version["diff"].rstrip().replace("\n", "\n    "))
     lineage = detail["lineage"]
     signal = lineage["signal"]
-    click.echo(f"\nlineage: signal {signal['id']} ({signal['kind']}, {signal['source']}, sha256 {signal['sha256'][:12]}…)"
+    click.echo(f"\nlineage: signal {signal['id']} ({signal['kind']}, {signal['source']}, {signal['trust']}, sha256 {signal['sha256'][:12]}…)"
                f" -> job {lineage['job']['id']} ({lineage['job']['recipe']}, {lineage['job']['status']})")
     for step in lineage["steps"]:
         agent = f" agent {step['agent']} {step['prompt_version']} [{step['tier']}]" if step["agent"] else ""

@@ -6,7 +6,7 @@ the class name is the event's `type`. Validating here keeps malformed data out o
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -37,6 +37,12 @@ class ProjectApplied(EventData):
     revision: int
 
 
+# How far a signal's text is vouched for: typed or added by the operator, from a source the
+# project marks trusted, or from anyone who can post to a hook or write a feed item.
+SignalTrust = Literal["operator", "trusted", "untrusted"]
+SIGNAL_TRUST_LEVELS: tuple[SignalTrust, ...] = ("operator", "trusted", "untrusted")
+
+
 class SignalReceived(EventData):
     id: str
     project: str
@@ -46,6 +52,17 @@ class SignalReceived(EventData):
     body: str
     source: str
     sha256: str
+    # None only in events written before trust levels existed; `signal_trust` reads those.
+    trust: SignalTrust | None = None
+
+
+def signal_trust(data: dict[str, Any]) -> SignalTrust:
+    """The trust of a SignalReceived event's data. Events older than trust levels carry none:
+    webhook deliveries were anyone's text (untrusted), everything else came from the operator."""
+    trust = data.get("trust")
+    if trust is not None:
+        return trust
+    return "untrusted" if str(data.get("source", "")).startswith("webhook:") else "operator"
 
 
 # -- jobs and tasks ----------------------------------------------------------------------

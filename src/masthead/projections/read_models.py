@@ -12,6 +12,7 @@ from typing import Any
 
 from masthead.events.model import StoredEvent, canonical_json
 from masthead.events.store import Transaction
+from masthead.events.types import signal_trust
 
 Handler = Callable[[Transaction, StoredEvent], None]
 _HANDLERS: dict[str, Handler] = {}
@@ -57,10 +58,10 @@ def _project_applied(tx: Transaction, event: StoredEvent) -> None:
 def _signal_received(tx: Transaction, event: StoredEvent) -> None:
     d = event.data
     tx.execute(
-        "INSERT INTO signals (id, project, kind, title, priority, body, source, sha256, received_at, seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO signals (id, project, kind, title, priority, body, source, sha256, received_at, seq, trust)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (d["id"], d["project"], d["kind"], d["title"], d["priority"], d["body"], d["source"],
-         d["sha256"], event.meta.at, event.seq),
+         d["sha256"], event.meta.at, event.seq, signal_trust(d)),
     )
 
 

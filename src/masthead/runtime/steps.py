@@ -16,8 +16,15 @@ from typing import Any
 
 from masthead.agents.base import AgentResult, DraftEffect
 from masthead.agents.registry import get_agent
-from masthead.channels.checks import CheckResult, run_checks
+from masthead.channels.checks import CheckResult, draft_text, run_checks
+from masthead.channels.provenance import (
+    SourceText,
+    check_injection,
+    check_provenance,
+    default_allowed_domains,
+)
 from masthead.channels.publisher import Delivery, Publisher
+from masthead.channels.urls import host_of
 from masthead.config import MastheadConfig
 from masthead.errors import StateError
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
@@ -161,15 +168,27 @@ def _draft_event(ctx: TaskContext, services: StepServices, effect: DraftEffect, 
 def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: MemoryService | None = None) -> list[CheckResult]:
     channel = ctx.channel
     assert channel is not None
-    disclaimer = ctx.project.policies.required_disclaimers.get(channel)
+    policies = ctx.project.policies
+    disclaimer = policies.required_disclaimers.get(channel)
+    signal = ctx.signal
     # The required disclaimer is the project's own text: its numbers and links are grounded.
-    sources = [ctx.signal["body"], ctx.signal["title"] or "", *ctx.project.facts, disclaimer or ""]
+    operator_texts = [*ctx.project.facts, disclaimer or ""]
+    signal_text = "\n".join(part for part in (signal["title"], signal["body"]) if part)
+    trust = signal["trust"]
+    signal_source = SourceText(signal_text, f"{trust} signal text ({signal['source']})", vouched=trust != "untrusted")
+    sources = [SourceText(t, "the project's facts", vouched=True) for t in operator_texts] + [signal_source]
+    allowed = frozenset(host_of(d) for d in policies.allowed_domains) if policies.allowed_domains is not None \
+        else default_allowed_domains(operator_texts)
+    draft = draft_text(text, subject)
     return run_checks(
         channel, text, subject=subject,
-        banned_phrases=ctx.project.policies.banned_phrases,
-        required_disclaimer=ctx.project.policies.required_disclaimers.get(channel),
-        grounding_sources=sources,
-    ) + voice_check(ctx, memory, text)
+        banned_phrases=policies.banned_phrases,
+        required_disclaimer=disclaimer,
+        grounding_sources=[signal["body"], signal["title"] or "", *operator_texts],
+    ) + [
+        check_provenance(draft, sources, allowed),
+        check_injection(draft, signal_source, trust),
+    ] + voice_check(ctx, memory, text)
 
 
 def _recorded(piece: str, version: int, results: list[CheckResult]) -> NewEvent:
