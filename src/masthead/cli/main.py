@@ -14,6 +14,7 @@ from masthead.cli import (
     costs,
     demo,
     inspect,
+    jobs,
     memory,
     migrate,
     project,
@@ -21,6 +22,7 @@ from masthead.cli import (
     run,
     serve,
     signal,
+    signals,
     snapshot,
     token,
     workers,
@@ -47,7 +49,7 @@ def cli(ctx: click.Context, workspace: str | None) -> None:
 
 
 for module in (workspace_cmds, project, signal, run, review, inspect, memory, costs, demo, serve, token,
-               workers, migrate, snapshot):
+               workers, migrate, snapshot, jobs, signals):
     module.register(cli)
 
 
