@@ -95,6 +95,9 @@ def test_a_job_waiting_for_review_does_not_stall_the_next_signal(tmp_path, serve
     assert added.stdout.splitlines()[-1].startswith(f"started job {second} (release-notes)"), added.stdout
     ran = masthead(root, "run", "--until-idle").stdout
     assert "parked:" not in ran and "held:" not in ran
+    # The second job ran (it was not parked behind the first, which only waits for a review).
+    pieces = {p["job_id"]: p["status"] for p in as_json(root, "pieces", "list")}
+    assert pieces == {first: "in_review", second: "in_review"}
 
     jobs = as_json(root, "jobs", "list")
     assert [j["id"] for j in jobs] == [second, first]
