@@ -12,6 +12,7 @@ import pytest
 from tests.support.harness import (
     KEY_ENV,
     PROJECT_YAML,
+    RELEASE_NOTES,
     add_release_notes,
     content_reply,
     make_workspace,
@@ -21,7 +22,7 @@ from tests.support.openai_server import OpenAIServer, Reply
 
 from masthead.app import commands
 from masthead.app.costs import cost_report
-from masthead.app.listings import task_detail
+from masthead.app.listings import held_work, job_overview, task_detail
 from masthead.projections.replay import verify
 from masthead.runtime.worker import Worker
 
@@ -196,6 +197,13 @@ def test_budget_runs_out_mid_batch_then_resumes_when_raised(tmp_path, server):
     assert limits and all(e.data["limit"].startswith("project.daily_usd") for e in limits)
     assert {e.data["action"] for e in limits} <= {"deferred", "allowed_critical"}
     assert any(e.data["action"] == "deferred" and e.data["over_by"] > 0 for e in limits)
+    # What is held for budget is said: by `run` (held_work) and to the next signal of the project.
+    held = held_work(ws)["held_tasks"]
+    assert {t["status"] for t in held} == {"deferred_budget"} and held[0]["reason"].startswith("budget: ")
+    late = commands.add_signal(ws, "tallybook", kind="release_notes", body=RELEASE_NOTES, title=None,
+                               priority="low", source="test")
+    assert late.budget_wait is not None and late.budget_wait.startswith("budget: project.daily_usd")
+    background.append(late.job_ids[0])
     # The ledger shows the project's daily limit and what was spent against it.
     report = cost_report(ws, project="tallybook")
     daily = next(b for b in report["budgets"] if b["scope"] == "project" and b["limit"] == "daily_usd")
@@ -286,6 +294,10 @@ def test_a_parked_job_starts_when_the_active_one_waits_for_a_person(tmp_path, se
     assert released[0].meta.causation_id == f"{first}.gate.x"
     for job in (first, second):
         assert pieces_by_channel(ws, job)["x"]["status"] == "in_review"
+    history = job_overview(ws, second)["history"]
+    assert [e["type"] for e in history] == ["JobStarted", "JobDeferred", "JobReleased"]
+    assert history[2]["reason"] == released[0].data["reason"]
+    assert held_work(ws) == {"parked_jobs": [], "held_tasks": []}
     # The person approves the first piece: its job goes on (over the bound for a moment; the
     # bound decides when new jobs start, not whether a person's decision is carried out).
     commands.approve(ws, pieces_by_channel(ws, first)["x"]["id"], operator="ana")
@@ -365,6 +377,8 @@ def test_a_missing_key_holds_only_the_steps_that_need_it_until_it_is_set(tmp_pat
     assert f"environment variable {KEY_ENV} is not set" in brief["wait_reason"]
     assert "resumes on the next `masthead run`" in brief["wait_reason"]
     assert job_status(ws, job) == "running" and server.calls == []
+    assert held_work(ws)["held_tasks"] == [{"id": f"{job}.brief", "status": "waiting_config",
+                                            "reason": brief["wait_reason"]}]
     assert not events(ws, "BudgetReserved") and not events(ws, "ModelCallFailed")
     run(ws)  # still unset: it waits again, nothing fails
     assert task_detail(ws, f"{job}.brief")["status"] == "waiting_config"

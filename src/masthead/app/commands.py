@@ -127,6 +127,7 @@ class SignalAdded:
     job_ids: list[str]
     recipes: list[str]
     deferred: dict[str, str]  # job id -> why it is parked (backpressure), for the jobs that are
+    budget_wait: str | None = None  # why the project's work already waits for budget, if it does
 
 
 def _deferral_reasons(tx: Transaction, job_ids: list[str]) -> dict[str, str]:
@@ -160,7 +161,11 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
         jobs = [start_job(tx, project=project.name, channels=list(project.channels), recipe=recipe,
                           signal_id=signal_id, priority=priority, meta=meta, max_active=bound) for recipe in recipes]
         deferred = _deferral_reasons(tx, jobs)
-    return SignalAdded(signal_id, jobs, [r.name for r in recipes], deferred)
+        budget = tx.query("SELECT t.wait_reason FROM tasks t JOIN jobs j ON j.id = t.job_id"
+                          " WHERE j.project = ? AND t.status = 'deferred_budget' ORDER BY t.updated_at DESC LIMIT 1",
+                          (project.name,))
+    return SignalAdded(signal_id, jobs, [r.name for r in recipes], deferred,
+                       budget[0]["wait_reason"] if budget and jobs else None)
 
 
 # -- review -----------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def signal_add(state: CliState, project: str, kind: str, file: Path | None, text
     added = add_signal(state.workspace(), project, kind=kind, body=body, title=title, priority=priority, source=source)
     if as_json:
         echo_json({"signal_id": added.signal_id, "job_ids": added.job_ids, "recipes": added.recipes,
-                   "deferred": added.deferred})
+                   "deferred": added.deferred, "budget_wait": added.budget_wait})
         return
     click.echo(f"stored signal {added.signal_id}")
     if not added.job_ids:
@@ -45,6 +45,9 @@ def signal_add(state: CliState, project: str, kind: str, file: Path | None, text
             click.echo(f"job {job} ({recipe}) deferred: {added.deferred[job]} (see `masthead jobs list`)")
         else:
             click.echo(f"started job {job} ({recipe}); run it with: masthead run --until-idle")
+    if added.budget_wait:
+        click.echo(f"note: work of project {project} already waits for budget ({added.budget_wait});"
+                   " these jobs' model steps may wait too (see `masthead costs`)")
 
 
 def register(cli: click.Group) -> None:
