@@ -22,7 +22,6 @@ from tests.support.harness import (
     RELEASE_NOTES,
     content_reply,
     make_workspace,
-    write_config,
 )
 from tests.support.openai_server import OpenAIServer
 
@@ -265,49 +264,6 @@ def test_unknown_config_key(ws):
     assert_one_error(result, "masthead.toml", "runtime.concurency", "unknown key")
     assert event_marks(ws) == before
     assert_one_error(masthead("log", cwd=ws), "runtime.concurency", "unknown key")
-
-
-def use_local_tiers(root: Path, model_path: str) -> None:
-    config = root / "masthead.toml"
-    text = config.read_text().replace('provider = "openai"', 'provider = "local"')
-    config.write_text(text + f'\n[providers.local]\nmodel_path = "{model_path}"\n')
-
-
-def test_missing_gguf_file_stops_run_before_any_task(ws, server):
-    """Decided behaviour: `masthead run` builds every tier's provider before it claims a task.
-
-    A missing GGUF file would otherwise fail the first task it reaches, and with it the job
-    for good (a signal's failed job is not retried), so every signal added meanwhile would
-    have to be added again. Refusing up front writes nothing and keeps the work queued: once
-    the config is fixed the same job runs to the end. (Should the file vanish after the
-    check, the task still fails with the same message; it is recorded as `last_error`.)
-    """
-    job = add_signal(ws)
-    use_local_tiers(ws, "/nope/model.gguf")
-    before = event_marks(ws)
-    result = masthead("run", "--until-idle", cwd=ws)
-    assert_one_error(result, "/nope/model.gguf", "does not exist", "providers.local.model_path", ".gguf")
-    assert result.returncode == 2
-    assert event_marks(ws) == before
-    brief = query(ws, "SELECT status, attempts, last_error FROM tasks WHERE id = ?", (f"{job}.brief",))
-    assert [tuple(r) for r in brief] == [("queued", 0, None)]
-
-    write_config(ws, server.base_url)  # back to the loopback endpoint
-    result = masthead("run", "--until-idle", cwd=ws)
-    assert result.returncode == 0, result.stderr
-    assert "0 failed" in result.stdout
-    statuses = {r["channel"]: r["status"] for r in query(ws, "SELECT * FROM pieces WHERE job_id = ?", (job,))}
-    assert statuses == {"x": "published", "linkedin": "published", "newsletter": "in_review"}
-
-
-def test_missing_key_variable_stops_run_before_any_task(ws, server):
-    job = add_signal(ws)
-    before = event_marks(ws)
-    result = masthead("run", "--until-idle", cwd=ws, env=cli_env(key=None))
-    assert_one_error(result, f"environment variable {KEY_ENV} is not set", f"export {KEY_ENV}=")
-    assert event_marks(ws) == before
-    assert server.calls == []
-    assert query(ws, "SELECT status FROM tasks WHERE id = ?", (f"{job}.brief",))[0]["status"] == "queued"
 
 
 def test_refused_key_hands_the_step_to_a_human_and_never_reaches_the_log(ws, server):

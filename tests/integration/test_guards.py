@@ -12,6 +12,7 @@ import pytest
 from tests.support.harness import (
     KEY_ENV,
     PROJECT_YAML,
+    RELEASE_NOTES,
     add_release_notes,
     content_reply,
     make_workspace,
@@ -21,7 +22,7 @@ from tests.support.openai_server import OpenAIServer, Reply
 
 from masthead.app import commands
 from masthead.app.costs import cost_report
-from masthead.app.listings import task_detail
+from masthead.app.listings import held_work, job_overview, task_detail
 from masthead.projections.replay import verify
 from masthead.runtime.worker import Worker
 
@@ -196,6 +197,13 @@ def test_budget_runs_out_mid_batch_then_resumes_when_raised(tmp_path, server):
     assert limits and all(e.data["limit"].startswith("project.daily_usd") for e in limits)
     assert {e.data["action"] for e in limits} <= {"deferred", "allowed_critical"}
     assert any(e.data["action"] == "deferred" and e.data["over_by"] > 0 for e in limits)
+    # What is held for budget is said: by `run` (held_work) and to the next signal of the project.
+    held = held_work(ws)["held_tasks"]
+    assert {t["status"] for t in held} == {"deferred_budget"} and held[0]["reason"].startswith("budget: ")
+    late = commands.add_signal(ws, "tallybook", kind="release_notes", body=RELEASE_NOTES, title=None,
+                               priority="low", source="test")
+    assert late.budget_wait is not None and late.budget_wait.startswith("budget: project.daily_usd")
+    background.append(late.job_ids[0])
     # The ledger shows the project's daily limit and what was spent against it.
     report = cost_report(ws, project="tallybook")
     daily = next(b for b in report["budgets"] if b["scope"] == "project" and b["limit"] == "daily_usd")
@@ -252,6 +260,65 @@ def test_backpressure_parks_jobs_and_never_drops_them(tmp_path, server):
     ws.close()
 
 
+HARD_X_ONE_SLOT = X_ONLY.replace("gate: auto", "gate: hard").replace("channels:", "max_active_jobs: 1\nchannels:")
+
+
+def job_status(ws, job_id: str) -> str:
+    return ws.store.query("SELECT status FROM jobs WHERE id = ?", (job_id,))[0]["status"]
+
+
+def test_a_job_waiting_for_review_holds_no_backpressure_slot(tmp_path, server):
+    """Issue 17 (2): jobs waiting for a person used every slot, so new signals stalled."""
+    ws = make_workspace(tmp_path / "ws", server.base_url, project_yaml=HARD_X_ONE_SLOT)
+    first = add_release_notes(ws)
+    run(ws)
+    assert ws.store.query("SELECT status FROM tasks WHERE id = ?", (f"{first}.gate.x",))[0]["status"] == "waiting"
+    second = add_release_notes(ws, priority="high")
+    assert job_status(ws, second) == "running"
+    assert not events(ws, "JobDeferred")
+    run(ws)
+    assert {p["status"] for p in pieces_by_channel(ws, second).values()} == {"in_review"}
+    ws.close()
+
+
+def test_a_parked_job_starts_when_the_active_one_waits_for_a_person(tmp_path, server):
+    ws = make_workspace(tmp_path / "ws", server.base_url, project_yaml=HARD_X_ONE_SLOT)
+    first, second = add_release_notes(ws), add_release_notes(ws)
+    assert job_status(ws, second) == "deferred"
+    reason = events(ws, "JobDeferred")[0].data["reason"]
+    assert "1 of 1 active jobs for project tallybook" in reason and "waits for a person" in reason
+    run(ws)  # one run: the first job reaches its hard gate, which frees the slot for the second
+    released = events(ws, "JobReleased")
+    assert [e.data["id"] for e in released] == [second]
+    assert f"job {first} waits (waiting for review" in released[0].data["reason"]
+    assert released[0].meta.causation_id == f"{first}.gate.x"
+    for job in (first, second):
+        assert pieces_by_channel(ws, job)["x"]["status"] == "in_review"
+    history = job_overview(ws, second)["history"]
+    assert [e["type"] for e in history] == ["JobStarted", "JobDeferred", "JobReleased"]
+    assert history[2]["reason"] == released[0].data["reason"]
+    assert held_work(ws) == {"parked_jobs": [], "held_tasks": []}
+    # The person approves the first piece: its job goes on (over the bound for a moment; the
+    # bound decides when new jobs start, not whether a person's decision is carried out).
+    commands.approve(ws, pieces_by_channel(ws, first)["x"]["id"], operator="ana")
+    run(ws)
+    assert (job_status(ws, first), job_status(ws, second)) == ("done", "running")
+    assert verify(ws.store).ok
+    ws.close()
+
+
+def test_a_job_handed_to_a_person_frees_its_slot(tmp_path, server):
+    server.default_reply = lambda body: ("not json at all" if body["response_format"]["json_schema"]["name"]
+                                         == "DraftOutput" else content_reply(body))
+    ws = make_workspace(tmp_path / "ws", server.base_url, project_yaml=HARD_X_ONE_SLOT)
+    first, second = add_release_notes(ws), add_release_notes(ws)
+    run(ws)
+    assert ws.store.query("SELECT status FROM tasks WHERE id = ?", (f"{first}.draft.x",))[0]["status"] == "needs_human"
+    assert "a person must finish a step" in events(ws, "JobReleased")[0].data["reason"]
+    assert job_status(ws, second) == "running"
+    ws.close()
+
+
 def test_ageing_lets_old_low_priority_work_overtake_a_flood(tmp_path, server, monkeypatch):
     from types import SimpleNamespace
 
@@ -292,6 +359,37 @@ def test_background_work_waits_for_off_peak_windows(tmp_path, server):
     task = ws.store.query("SELECT status, wait_reason, run_after FROM tasks WHERE job_id = ?", (background,))[0]
     assert task["status"] == "off_peak" and closed in task["wait_reason"]
     assert task["run_after"] > time.time() + 3600
+    ws.close()
+
+
+# -- providers built when a step first needs one ---------------------------------------------
+def test_a_missing_key_holds_only_the_steps_that_need_it_until_it_is_set(tmp_path, server, monkeypatch):
+    monkeypatch.delenv(KEY_ENV)
+    ws = make_workspace(tmp_path / "ws", server.base_url, project_yaml=X_ONLY)
+    assert commands.check_tier_providers(ws) == [
+        f"[models.draft] provider openai: environment variable {KEY_ENV} is not set, so the openai provider"
+        f" has no key (fix: export {KEY_ENV}=... (or change [providers.openai] api_key_env in masthead.toml),"
+        " then run again); steps that need it will wait"]
+    job = add_release_notes(ws)
+    run(ws)
+    brief = task_detail(ws, f"{job}.brief")
+    assert (brief["status"], brief["attempts"]) == ("waiting_config", 0)
+    assert f"environment variable {KEY_ENV} is not set" in brief["wait_reason"]
+    assert "resumes on the next `masthead run`" in brief["wait_reason"]
+    assert job_status(ws, job) == "running" and server.calls == []
+    assert held_work(ws)["held_tasks"] == [{"id": f"{job}.brief", "status": "waiting_config",
+                                            "reason": brief["wait_reason"]}]
+    assert not events(ws, "BudgetReserved") and not events(ws, "ModelCallFailed")
+    run(ws)  # still unset: it waits again, nothing fails
+    assert task_detail(ws, f"{job}.brief")["status"] == "waiting_config"
+
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    ws = reopen(ws)
+    assert commands.check_tier_providers(ws) == []
+    run(ws)
+    assert job_status(ws, job) == "done"
+    assert pieces_by_channel(ws, job)["x"]["status"] == "published"
+    assert verify(ws.store).ok
     ws.close()
 
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from masthead.agents.registry import get_agent
 from masthead.app.workspace import Workspace
 from masthead.channels.checks import CheckResult
-from masthead.errors import InputError, NotFoundError, StateError
+from masthead.errors import ConfigError, InputError, NotFoundError, StateError
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
 from masthead.events.store import EventStore, Transaction
 from masthead.events.types import (
@@ -40,7 +40,7 @@ from masthead.projects import Project, parse_project_yaml, project_from_spec
 from masthead.recipes.loader import load_recipes
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.ids import new_id
-from masthead.runtime.jobs import PRIORITIES, schedule, start_job, wake_budget_deferred
+from masthead.runtime.jobs import PRIORITIES, schedule, start_job, wake_deferred
 from masthead.runtime.steps import check_piece
 from masthead.text_input import decode_text
 
@@ -74,17 +74,25 @@ def read_text_file(path: Path, what: str, max_bytes: int) -> str:
     return text
 
 
-def check_tier_providers(ws: Workspace) -> None:
-    """Build the provider of every [models.*] tier before `masthead run` claims a task.
+def check_tier_providers(ws: Workspace) -> list[str]:
+    """Try to build the provider of every [models.*] tier; one warning per provider that cannot be.
 
-    A GGUF path that does not exist or an unset key variable is then one error up front that
-    changes nothing; found by a task instead, it fails that task and its job for good, one
-    job per signal, and each signal has to be added again once the config is fixed.
+    Nothing is refused: work that needs no model (publishing an approved piece, a gate) goes
+    on, and a step that needs a provider it cannot build waits (`waiting_config`) with the
+    reason until the key or model file is set and `masthead run` starts again.
     """
-    for _tier, section in sorted(ws.config.models.items()):
-        ws.providers.get(section.provider)
-        for fallback in section.fallbacks:
-            ws.providers.get(fallback.partition(":")[0])
+    warnings: list[str] = []
+    seen: set[str] = set()
+    for tier, section in sorted(ws.config.models.items()):
+        for provider_id in [section.provider, *(f.partition(":")[0] for f in section.fallbacks)]:
+            if provider_id in seen:
+                continue
+            seen.add(provider_id)
+            try:
+                ws.providers.get(provider_id)
+            except ConfigError as exc:
+                warnings.append(f"[models.{tier}] provider {provider_id}: {exc}; steps that need it will wait")
+    return warnings
 
 
 def apply_project(ws: Workspace, path: Path) -> tuple[Project, int, bool]:
@@ -102,7 +110,7 @@ def apply_project(ws: Workspace, path: Path) -> tuple[Project, int, bool]:
                                       facts=project.facts, revision=revision, embedding_model=ws.memory.model_id),
                   _meta("system"))
     # A raised budget lets deferred work go on at once instead of at the period's end.
-    wake_budget_deferred(ws.store, project.name, f"project {project.name} revision {revision} applied")
+    wake_deferred(ws.store, project.name, f"project {project.name} revision {revision} applied")
     return project, revision, True
 
 
@@ -121,6 +129,17 @@ class SignalAdded:
     signal_id: str
     job_ids: list[str]
     recipes: list[str]
+    deferred: dict[str, str]  # job id -> why it is parked (backpressure), for the jobs that are
+    budget_wait: str | None = None  # why the project's work already waits for budget, if it does
+
+
+def _deferral_reasons(tx: Transaction, job_ids: list[str]) -> dict[str, str]:
+    reasons = {}
+    for job_id in job_ids:
+        rows = tx.query("SELECT data FROM events WHERE stream = ? AND type = 'JobDeferred'", (stream_of("job", job_id),))
+        if rows:
+            reasons[job_id] = json.loads(rows[-1]["data"])["reason"]
+    return reasons
 
 
 def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title: str | None,
@@ -153,7 +172,12 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
         bound = project.max_active_jobs or ws.config.runtime.max_active_jobs_per_project
         jobs = [start_job(tx, project=project.name, channels=list(project.channels), recipe=recipe,
                           signal_id=signal_id, priority=priority, meta=meta, max_active=bound) for recipe in recipes]
-    return SignalAdded(signal_id, jobs, [r.name for r in recipes])
+        deferred = _deferral_reasons(tx, jobs)
+        budget = tx.query("SELECT t.wait_reason FROM tasks t JOIN jobs j ON j.id = t.job_id"
+                          " WHERE j.project = ? AND t.status = 'deferred_budget' ORDER BY t.updated_at DESC LIMIT 1",
+                          (project.name,))
+    return SignalAdded(signal_id, jobs, [r.name for r in recipes], deferred,
+                       budget[0]["wait_reason"] if budget and jobs else None)
 
 
 # -- review -----------------------------------------------------------------------------

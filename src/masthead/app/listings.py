@@ -13,7 +13,7 @@ MAX_PAGE = 500
 MAX_OFFSET = 2**53  # beyond any real log, inside SQLite's 64-bit integers
 JOB_STATUSES = ("running", "done", "failed", "deferred")
 TASK_STATUSES = ("queued", "running", "waiting", "done", "failed", "skipped", "needs_human",
-                 "waiting_rate_limit", "deferred_budget", "off_peak")
+                 "waiting_rate_limit", "deferred_budget", "off_peak", "waiting_config")
 PUBLICATION_STATUSES = ("requested", "delivered")
 
 
@@ -147,3 +147,121 @@ def events_page(ws: Workspace, *, since: int, limit: int, stream: str | None) ->
     events = [e.as_dict() for e in ws.store.read(since=since, stream=stream, limit=limit)]
     head, _ = ws.store.head()
     return {"events": events, "next_since": events[-1]["seq"] if events else since, "head": head}
+
+
+# -- jobs and signals as the operator reads them (`masthead jobs`, `masthead signals`) -----
+_PRIORITY_NAMES = {10: "high", 5: "normal", 1: "low"}
+# Task states that hold a job back, and what the operator reads for each.
+_HELD = ("waiting", "needs_human", "waiting_config", "deferred_budget", "off_peak", "waiting_rate_limit")
+_JOB_TASK_COLUMNS = ("id, job_id, step, channel, kind, status, attempts, max_attempts, wait_reason, last_error,"
+                     " run_after")
+
+
+def _known_project(ws: Workspace, project: str | None) -> None:
+    if project is not None and not ws.store.query("SELECT 1 FROM projects WHERE name = ?", (project,)):
+        raise NotFoundError(f"project {project!r} does not exist", field="project",
+                            fix="see `masthead project list`")
+
+
+def _in(values: list[str]) -> str:
+    return ",".join("?" * len(values)) or "''"
+
+
+def _job_reasons(ws: Workspace, job_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each job's own events (started, parked, released, completed) with their reasons."""
+    streams = [f"job-{job_id}" for job_id in job_ids]
+    history: dict[str, list[dict[str, Any]]] = {job_id: [] for job_id in job_ids}
+    for row in ws.store.query(f"SELECT seq, type, data, meta FROM events WHERE stream IN ({_in(streams)})"
+                              " ORDER BY seq", streams):
+        data, meta = json.loads(row["data"]), json.loads(row["meta"])
+        history[data["id"]].append({"seq": row["seq"], "type": row["type"], "at": meta["at"],
+                                    "reason": data.get("reason")})
+    return history
+
+
+def _task_wait(task: dict[str, Any]) -> dict[str, Any] | None:
+    held = task["status"] in _HELD or (task["status"] == "queued" and task["wait_reason"])
+    if not held:
+        return None
+    return {"task_id": task["id"], "status": task["status"], "reason": task["wait_reason"] or task["last_error"]}
+
+
+def _job_summaries(ws: Workspace, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    ids = [r["id"] for r in rows]
+    tasks = ws.store.query(f"SELECT {_JOB_TASK_COLUMNS} FROM tasks WHERE job_id IN ({_in(ids)}) ORDER BY created_seq",
+                           ids)
+    history = _job_reasons(ws, ids)
+    summaries = []
+    for row in rows:
+        own = [t for t in tasks if t["job_id"] == row["id"]]
+        counts: dict[str, int] = {}
+        for task in own:
+            counts[task["status"]] = counts.get(task["status"], 0) + 1
+        parked = [e["reason"] for e in history[row["id"]] if e["type"] == "JobDeferred"]
+        summaries.append({
+            "id": row["id"], "project": row["project"], "recipe": row["recipe"], "signal_id": row["signal_id"],
+            "priority": _PRIORITY_NAMES.get(row["priority"], str(row["priority"])),
+            "criticality": row["criticality"], "status": row["status"],
+            "deferred_reason": parked[-1] if row["status"] == "deferred" and parked else None,
+            "created_at": row["created_at"], "finished_at": row["finished_at"], "task_counts": counts,
+            "waiting": [w for w in map(_task_wait, own) if w is not None],
+        })
+    return summaries
+
+
+def job_summaries(ws: Workspace, *, status: str | None, project: str | None, limit: int = 100,
+                  offset: int = 0) -> list[dict[str, Any]]:
+    """Jobs, newest first, each with its task counts and what holds it back."""
+    _known_project(ws, project)
+    return _job_summaries(ws, list_jobs(ws, status=status, project=project, limit=limit, offset=offset))
+
+
+def job_overview(ws: Workspace, job_id: str) -> dict[str, Any]:
+    """One job: its signal, every task with its state and wait reason, its pieces, its history."""
+    rows = ws.store.query("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    if not rows:
+        raise NotFoundError(f"job {job_id!r} does not exist", field="job",
+                            fix="see `masthead jobs list` for the ids")
+    summary = _job_summaries(ws, rows)[0]
+    signal = ws.store.query("SELECT id, kind, title, source, received_at FROM signals WHERE id = ?",
+                            (summary["signal_id"],))
+    tasks = ws.store.query(f"SELECT {_JOB_TASK_COLUMNS} FROM tasks WHERE job_id = ? ORDER BY created_seq", (job_id,))
+    pieces = ws.store.query("SELECT id, channel, status, version FROM pieces WHERE job_id = ? ORDER BY channel",
+                            (job_id,))
+    return summary | {
+        "signal": signal[0] if signal else None,
+        "tasks": [{k: v for k, v in t.items() if k != "job_id"} for t in tasks],
+        "pieces": pieces, "history": _job_reasons(ws, [job_id])[job_id],
+    }
+
+
+def _with_jobs(ws: Workspace, signals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    ids = [s["id"] for s in signals]
+    jobs = ws.store.query(f"SELECT * FROM jobs WHERE signal_id IN ({_in(ids)}) ORDER BY created_at, id", ids)
+    summaries = _job_summaries(ws, jobs)
+    return [{**s, "jobs": [j for j in summaries if j["signal_id"] == s["id"]]} for s in signals]
+
+
+def signal_summaries(ws: Workspace, *, project: str | None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    """Signals, newest first, each with the jobs it started and their states."""
+    _known_project(ws, project)
+    return _with_jobs(ws, list_signals(ws, project=project, limit=limit, offset=offset))
+
+
+def signal_overview(ws: Workspace, signal_id: str) -> dict[str, Any]:
+    rows = ws.store.query(f"SELECT {_SIGNAL_COLUMNS}, body FROM signals WHERE id = ?", (signal_id,))
+    if not rows:
+        raise NotFoundError(f"signal {signal_id!r} does not exist", field="signal",
+                            fix="see `masthead signals list` for the ids")
+    return _with_jobs(ws, rows)[0]
+
+
+def held_work(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
+    """What will not run by itself now: parked jobs and tasks held by a guard or a missing
+    setting, with the reasons (`masthead run` prints them when it stops)."""
+    parked = _job_summaries(ws, ws.store.query("SELECT * FROM jobs WHERE status = 'deferred' ORDER BY created_at, id"))
+    held = ws.store.query(
+        "SELECT id, status, wait_reason AS reason FROM tasks"
+        " WHERE status IN ('deferred_budget', 'off_peak', 'waiting_config') ORDER BY created_seq")
+    return {"parked_jobs": [{"id": j["id"], "project": j["project"], "reason": j["deferred_reason"]} for j in parked],
+            "held_tasks": held}

@@ -15,6 +15,7 @@ from masthead.cli import (
     costs,
     demo,
     inspect,
+    jobs,
     memory,
     migrate,
     project,
@@ -22,6 +23,7 @@ from masthead.cli import (
     run,
     serve,
     signal,
+    signals,
     snapshot,
     token,
     workers,
@@ -48,7 +50,7 @@ def cli(ctx: click.Context, workspace: str | None) -> None:
 
 
 for module in (workspace_cmds, project, signal, run, review, inspect, memory, costs, demo, serve, token,
-               workers, migrate, snapshot, ab):
+               workers, migrate, snapshot, ab, jobs, signals):
     module.register(cli)
 
 

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from masthead.app.commands import check_tier_providers
+from masthead.app.listings import held_work
 from masthead.cli.common import CliState, pass_state, short
 from masthead.errors import MastheadError
 from masthead.runtime.worker import TaskReport
 
 SYMBOLS = {"done": "✓", "waiting": "…", "retry": "↻", "deferred": "⏸", "needs_human": "✋", "failed": "✗", "lost": "?"}
+
+
+def print_held(held: dict[str, list[dict[str, Any]]]) -> None:
+    """Work that will not go on by itself: parked jobs and held tasks, each with why."""
+    for job in held["parked_jobs"]:
+        click.echo(f"parked: job {job['id']} ({job['project']}): {job['reason']}")
+    for task in held["held_tasks"]:
+        click.echo(f"held: task {task['id']} {task['status']}: {task['reason']}")
+    if held["parked_jobs"] or held["held_tasks"]:
+        click.echo("see `masthead jobs list` and `masthead jobs show JOB`")
 
 
 def print_report(report: TaskReport) -> None:
@@ -25,7 +38,10 @@ def print_report(report: TaskReport) -> None:
 def run_cmd(state: CliState, until_idle: bool, concurrency: int | None) -> None:
     """Run queued tasks; safe to stop and start again at any moment."""
     ws = state.workspace()
-    check_tier_providers(ws)  # a broken tier config is one error now, not a failed job per signal
+    # A missing key or model file is said up front, but nothing is refused: only the steps that
+    # need that provider wait (with the reason), everything else runs.
+    for warning in check_tier_providers(ws):
+        click.echo(f"warning: {warning}", err=True)
     runner = ws.runner(concurrency=concurrency, on_report=print_report)
     if not until_idle:
         click.echo("running; Ctrl-C to stop (nothing is lost)")
@@ -37,6 +53,7 @@ def run_cmd(state: CliState, until_idle: bool, concurrency: int | None) -> None:
                f"{summary.count('retry')} retried, {summary.count('deferred')} deferred, "
                f"{summary.count('failed')} failed, {summary.count('needs_human')} need a human; "
                f"{waiting} piece(s) in review (masthead review list)")
+    print_held(held_work(ws))
     failed = [r.task_id for r in summary.reports if r.status == "failed"]
     if until_idle and failed:
         # Scripts (cron, CI) learn from the exit status that something needs looking at; a

@@ -34,13 +34,20 @@ def signal_add(state: CliState, project: str, kind: str, file: Path | None, text
     source = f"file:{file.name}" if file else "cli:text"
     added = add_signal(state.workspace(), project, kind=kind, body=body, title=title, priority=priority, source=source)
     if as_json:
-        echo_json({"signal_id": added.signal_id, "job_ids": added.job_ids, "recipes": added.recipes})
+        echo_json({"signal_id": added.signal_id, "job_ids": added.job_ids, "recipes": added.recipes,
+                   "deferred": added.deferred, "budget_wait": added.budget_wait})
         return
     click.echo(f"stored signal {added.signal_id}")
     if not added.job_ids:
         click.echo(f"no recipe is triggered by kind {kind!r}; the signal is kept (see `masthead recipe list`)")
     for job, recipe in zip(added.job_ids, added.recipes, strict=True):
-        click.echo(f"started job {job} ({recipe}); run it with: masthead run --until-idle")
+        if job in added.deferred:
+            click.echo(f"job {job} ({recipe}) deferred: {added.deferred[job]} (see `masthead jobs list`)")
+        else:
+            click.echo(f"started job {job} ({recipe}); run it with: masthead run --until-idle")
+    if added.budget_wait:
+        click.echo(f"note: work of project {project} already waits for budget ({added.budget_wait});"
+                   " these jobs' model steps may wait too (see `masthead costs`)")
 
 
 def register(cli: click.Group) -> None:

@@ -182,7 +182,10 @@ class JobDeferred(EventData):
 
 
 class JobReleased(EventData):
+    """A parked job started: `reason` says why there was room (None in logs written before)."""
+
     id: str
+    reason: str | None = None
 
 
 # -- model calls ------------------------------------------------------------------------

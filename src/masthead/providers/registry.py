@@ -34,7 +34,8 @@ def _openai(config: MastheadConfig, environ: dict[str, str]) -> Provider:
     if not key:
         raise ConfigError(
             f"environment variable {section.api_key_env} is not set, so the openai provider has no key",
-            fix=f"export {section.api_key_env}=... or change [providers.openai] api_key_env in masthead.toml",
+            fix=f"export {section.api_key_env}=... (or change [providers.openai] api_key_env in masthead.toml),"
+            " then run again",
         )
     return OpenAIProvider(
         base_url=section.base_url,

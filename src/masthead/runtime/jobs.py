@@ -29,6 +29,18 @@ PRIORITIES = {"high": 10, "normal": 5, "low": 1}
 # A signal's priority sets its jobs' criticality unless the recipe names one.
 CRITICALITY = {"high": "critical", "normal": "normal", "low": "background"}
 
+# Backpressure bounds the jobs that use workers, models or budget. A running job is active
+# while one of its tasks runs, is ready, or will run by itself later (a retry, a rate-limit,
+# budget or off-peak wait). A job whose open tasks all wait for a person (a review, a hand-off,
+# a key to set) or for a soft-gate deadline uses none of these, so it holds no slot: otherwise
+# a few pieces in review would stall every new signal.
+_ACTIVE_TASK = (
+    "SELECT 1 FROM tasks t WHERE t.job_id = j.id AND (t.status IN ('running', 'waiting_rate_limit',"
+    " 'deferred_budget', 'off_peak') OR (t.status = 'queued' AND t.wait_reason IS NULL))"
+)
+ACTIVE_JOBS = f"SELECT COUNT(*) AS n FROM jobs j WHERE j.project = ? AND j.status = 'running' AND EXISTS ({_ACTIVE_TASK})"
+JOB_IS_ACTIVE = f"SELECT 1 AS active FROM jobs j WHERE j.id = ? AND j.status = 'running' AND EXISTS ({_ACTIVE_TASK})"
+
 
 def _enqueue(job_id: str, slot: Slot, priority: int, criticality: str, now: float) -> NewEvent:
     return TaskEnqueued(
@@ -82,9 +94,10 @@ def start_job(tx: Transaction, *, project: str, channels: list[str], recipe: Rec
         signal_id=signal_id, priority=rank, channels=channels, criticality=criticality,
     )
     events = [started.to_new(stream_of("job", job_id), 0)]
-    active = tx.query("SELECT COUNT(*) AS n FROM jobs WHERE project = ? AND status = 'running'", (project,))[0]["n"]
+    active = active_jobs(tx, project)
     if active >= max_active:
-        reason = f"{active} jobs of {project} are in flight (max_active_jobs {max_active}); starts when one finishes"
+        reason = (f"{active} of {max_active} active jobs for project {project} (max_active_jobs {max_active});"
+                  " it starts when one finishes or waits for a person")
         events.append(JobDeferred(id=job_id, reason=reason).to_new(stream_of("job", job_id)))
     else:
         events += _first_tasks(job_id, recipe, channels, rank, criticality)
@@ -92,10 +105,16 @@ def start_job(tx: Transaction, *, project: str, channels: list[str], recipe: Rec
     return job_id
 
 
-def release_deferred(tx: Transaction, store: EventStore, project: str, max_active: int, meta: Meta) -> None:
-    """Start parked jobs of `project` while it has room: highest priority first, then oldest."""
-    active = tx.query("SELECT COUNT(*) AS n FROM jobs WHERE project = ? AND status = 'running'", (project,))[0]["n"]
-    room = max_active - active
+def active_jobs(tx: Transaction, project: str) -> int:
+    """How many of the project's jobs hold a backpressure slot (see ACTIVE_JOBS)."""
+    return int(tx.query(ACTIVE_JOBS, (project,))[0]["n"])
+
+
+def release_deferred(tx: Transaction, store: EventStore, project: str, max_active: int, meta: Meta,
+                     reason: str) -> None:
+    """Start parked jobs of `project` while it has room: highest priority first, then oldest.
+    `reason` says why there is room; each JobReleased carries it."""
+    room = max_active - active_jobs(tx, project)
     if room <= 0:
         return
     for job in tx.query(
@@ -103,7 +122,7 @@ def release_deferred(tx: Transaction, store: EventStore, project: str, max_activ
         " ORDER BY priority DESC, created_at LIMIT ?", (project, room),
     ):
         recipe, channels = job_plan(store, job["id"])
-        events = [JobReleased(id=job["id"]).to_new(stream_of("job", job["id"]))]
+        events = [JobReleased(id=job["id"], reason=reason).to_new(stream_of("job", job["id"]))]
         events += _first_tasks(job["id"], recipe, channels, job["priority"], job["criticality"])
         tx.append(events, meta)
 
@@ -139,16 +158,29 @@ def schedule(tx: Transaction, store: EventStore, job_id: str, meta: Meta, now: f
     if events:
         tx.append(events, meta)
     if finished:
-        release_deferred(tx, store, job["project"], project_max_active(tx, job["project"], default_max_active), meta)
+        release_deferred(tx, store, job["project"], project_max_active(tx, job["project"], default_max_active), meta,
+                         f"a slot is free: job {job_id} finished")
 
 
-def wake_budget_deferred(store: EventStore, project: str | None, reason: str) -> int:
-    """Let budget-deferred tasks try again now (a limit was raised); they defer again if not."""
-    sql = "SELECT t.id, t.version, t.job_id FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.status = 'deferred_budget'"
-    params: tuple[str, ...] = ()
+def yield_slot(tx: Transaction, store: EventStore, job_id: str, why: str, meta: Meta,
+               default_max_active: int = 20) -> None:
+    """A task of `job_id` now waits (for a person, a deadline or a guard): if the whole job no
+    longer holds a slot, start the project's parked jobs that now fit."""
+    if tx.query(JOB_IS_ACTIVE, (job_id,)):
+        return
+    job = tx.query("SELECT project FROM jobs WHERE id = ?", (job_id,))[0]
+    release_deferred(tx, store, job["project"], project_max_active(tx, job["project"], default_max_active), meta,
+                     f"a slot is free: job {job_id} waits ({why})")
+
+
+def wake_deferred(store: EventStore, project: str | None, reason: str, state: str = "deferred_budget") -> int:
+    """Let tasks deferred in `state` try again now (a budget limit was raised; for
+    `waiting_config`, a key or model path may have been set); they defer again if not."""
+    sql = "SELECT t.id, t.version, t.job_id FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.status = ?"
+    params: tuple[str, ...] = (state,)
     if project is not None:
         sql += " AND j.project = ?"
-        params = (project,)
+        params = (state, project)
     woken = 0
     for task in store.query(sql, params):
         event = TaskWoken(id=task["id"], reason=reason, run_after=time.time())

@@ -9,6 +9,10 @@ Around each live call sit the guards, in this order: circuit breaker (skip a fai
 provider), budget reservation (worst case held before the call), rate limit (wait briefly
 or defer the task), quick retries with backoff and jitter on transient errors, and the
 tier's fallback chain when a model is unavailable or over budget.
+
+A provider is built when a step first needs it, not when the process starts: a missing key or
+model file then holds back only the steps that call that provider (`waiting_config`, with the
+reason), and `masthead run` wakes them again when it starts.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from tenacity import (
 )
 
 from masthead.config import BudgetLimits, MastheadConfig
-from masthead.errors import MastheadError, ProviderError
+from masthead.errors import ConfigError, MastheadError, ProviderError
 from masthead.events.model import Meta, utc_now
 from masthead.events.store import EventStore
 from masthead.events.types import ModelCallFailed, ModelCallRecorded
@@ -149,10 +153,17 @@ class RecordingModelClient:
         chain = self._candidates()
         primary = f"{chain[0][0]}:{chain[0][1]}"
         problems: list[str] = []
+        unconfigured: list[str] = []
         retry_after: float | None = None
         for index, (provider_id, model) in enumerate(chain):
             last = index == len(chain) - 1
             attempt_request = request.model_copy(update={"model": model})
+            try:
+                self._providers.get(provider_id)  # before any budget or rate-limit reservation
+            except ConfigError as exc:
+                unconfigured.append(str(exc))
+                problems.append(f"{provider_id}:{model}: {exc}")
+                continue
             try:
                 response, reservation = self._guarded_call(provider_id, attempt_request, has_fallback=not last)
             except CircuitOpen as exc:
@@ -175,6 +186,10 @@ class RecordingModelClient:
             requested = primary if index > 0 else None
             self._record(call_key, provider_id, attempt_request, response, reservation, requested)
             return response.text
+        if len(unconfigured) == len(chain):
+            # No amount of retrying fixes a setting: the task waits until a person sets it.
+            raise Deferral("waiting_config", f"the {self._tier} tier cannot call a model: {'; '.join(unconfigured)};"
+                           " the step waits and resumes on the next `masthead run`", None)
         raise ProviderError("no model of the " + self._tier + " tier could serve: " + "; ".join(problems),
                             transient=True, retry_after=retry_after,
                             fix=f"wait for the provider, or add fallbacks to [models.{self._tier}]")

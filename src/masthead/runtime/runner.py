@@ -21,7 +21,7 @@ from masthead.runtime.jobs import (
     project_max_active,
     release_deferred,
     schedule,
-    wake_budget_deferred,
+    wake_deferred,
 )
 from masthead.runtime.lease import Heartbeats
 from masthead.runtime.presence import Presence
@@ -54,7 +54,8 @@ def is_idle(store: EventStore) -> bool:
 def reconcile(store: EventStore, default_max_active: int = 20) -> None:
     """Re-derive successors for every running job and start parked jobs that now have room;
     a no-op unless something was missed. Tasks deferred for budget look again (a limit in
-    masthead.toml may have been raised since)."""
+    masthead.toml may have been raised since), and so do tasks that waited for a provider's
+    key or model file (it may have been set since)."""
     for job in store.query("SELECT id FROM jobs WHERE status = 'running'"):
         with store.transaction() as tx:
             schedule(tx, store, job["id"], Meta(actor="system", at=utc_now(), correlation_id=job["id"]),
@@ -62,8 +63,10 @@ def reconcile(store: EventStore, default_max_active: int = 20) -> None:
     for row in store.query("SELECT DISTINCT project FROM jobs WHERE status = 'deferred'"):
         with store.transaction() as tx:
             meta = Meta(actor="system", at=utc_now())
-            release_deferred(tx, store, row["project"], project_max_active(tx, row["project"], default_max_active), meta)
-    wake_budget_deferred(store, None, "re-checking budgets at start")
+            release_deferred(tx, store, row["project"], project_max_active(tx, row["project"], default_max_active), meta,
+                             "a slot is free (re-checked at start)")
+    wake_deferred(store, None, "re-checking budgets at start")
+    wake_deferred(store, None, "re-checking provider settings at start", state="waiting_config")
 
 
 class Runner:

@@ -33,7 +33,7 @@ from masthead.events.types import (
 from masthead.processes import pid_alive
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.guards import Deferral, NeedsHuman
-from masthead.runtime.jobs import schedule
+from masthead.runtime.jobs import schedule, yield_slot
 from masthead.runtime.lease import Heartbeats, Lease
 from masthead.runtime.steps import HANDLERS, StepOutcome, StepServices
 from masthead.windows import next_open
@@ -215,7 +215,9 @@ class Worker:
         event = TaskDeferred(id=task["id"], state=deferral.state, reason=self.redact(deferral.reason),
                              run_after=deferral.run_after)
         try:
-            self.store.append([event.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
+            with self.store.transaction() as tx:
+                tx.append([event.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
+                yield_slot(tx, self.store, task["job_id"], deferral.state, _meta(task), self.max_active)
         except ConcurrencyConflict:
             return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost")
         return TaskReport(task["id"], task["kind"], "deferred", time.perf_counter() - started, deferral.reason)
@@ -233,7 +235,9 @@ class Worker:
                 " WHERE m.task_id = ? ORDER BY m.at, m.seq", (task["id"],))
         ]
         event = TaskNeedsHuman(id=task["id"], reason=reason, inputs=inputs, partial=partial)
-        self.store.append([event.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
+        with self.store.transaction() as tx:
+            tx.append([event.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
+            yield_slot(tx, self.store, task["job_id"], "a person must finish a step", _meta(task), self.max_active)
 
     def _finish(self, task: dict[str, Any], outcome: StepOutcome) -> None:
         with self.store.transaction() as tx:
@@ -252,6 +256,9 @@ class Worker:
                 tx.append([event], _meta(task, actor))
             if not outcome.waiting:
                 schedule(tx, self.store, task["job_id"], _meta(task), default_max_active=self.max_active)
+            else:
+                yield_slot(tx, self.store, task["job_id"], outcome.wait_reason or "waiting", _meta(task),
+                           self.max_active)
             if self._claim_next:
                 # SQLite holds its one write lock for the whole transaction, so this claim
                 # cannot conflict and undo the outcome above.
