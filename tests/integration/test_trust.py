@@ -185,7 +185,7 @@ def test_old_signal_events_replay_to_the_trust_the_migration_gives_them(tmp_path
 
     conn = raw.connect(path)
     conn.execute("CREATE TABLE schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL)")
-    for migration in [m for m in migrations_for("sqlite") if m.number < 13]:
+    for migration in [m for m in migrations_for("sqlite") if m.number < 12]:
         for statement in _split_sql(migration.sql):
             conn.execute(statement)
         conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (migration.number, migration.name))
@@ -213,7 +213,7 @@ def test_old_signal_events_replay_to_the_trust_the_migration_gives_them(tmp_path
     fresh.close()
 
 
-def test_migration_0013_gives_old_postgres_signals_their_trust() -> None:
+def test_migration_0012_gives_old_postgres_signals_their_trust() -> None:
     import psycopg
     from tests.support.postgres import empty_database
 
@@ -222,7 +222,7 @@ def test_migration_0013_gives_old_postgres_signals_their_trust() -> None:
     with empty_database() as url:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CREATE TABLE schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL)")
-            for migration in [m for m in migrations_for("postgres") if m.number < 13]:
+            for migration in [m for m in migrations_for("postgres") if m.number < 12]:
                 conn.execute(migration.sql.encode())
                 conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (migration.number, migration.name))
             for seq, source in enumerate(["webhook:shop:d-1", "cli:text"], start=1):
