@@ -75,8 +75,11 @@ def print_piece(detail: dict[str, Any]) -> None:
         reason = f": {decision['reason']}" if decision["reason"] else ""
         click.echo(f"  {decision['at']}  {decision['decision']} v{decision['version']} by {decision['actor']}{reason}")
     for publication in lineage["publications"]:
+        remote = f" [{publication['remote_id']}]" if publication.get("remote_id") else ""
         click.echo(f"  published v{publication['version']} via {publication['publisher']} -> {publication['location']}"
-                   f" ({publication['status']})")
+                   f"{remote} ({publication['status']})")
+        if publication.get("reason") and publication["status"] != "delivered":
+            click.echo(f"      {publication['reason']}")
 
 
 @piece_group.command("show")
