@@ -160,3 +160,33 @@ def test_reconcile_finds_a_status_by_its_text_and_retract_deletes_it(mastodon):
     assert publisher.reconcile(delivery) == receipt
     publisher.retract(receipt)
     assert not mastodon.statuses
+
+
+def test_credentials_refused_while_looking_for_a_lost_post_wait_without_resending(tmp_path, openai_url, mastodon):
+    ws = workspace(tmp_path, openai_url, mastodon)
+    mastodon.fault("POST", STATUSES, Fault.accept_then_reset())
+    mastodon.fault("GET", "/api/v1/accounts/verify_credentials",
+                   Fault.status_reply(401, {"error": "The access token is invalid"}))
+    add_release_notes(ws)
+    ws.runner().run(until_idle=True)
+    [task] = ws.store.query("SELECT * FROM tasks WHERE kind = 'publish'")
+    assert task["status"] == "queued" and MASTODON_TOKEN_ENV in task["wait_reason"]
+    # The outcome of the first POST is still unknown: no resend, and the intent stays open.
+    assert mastodon.count("POST", STATUSES) == 1 and len(mastodon.statuses) == 1
+    assert ws.store.query("SELECT status FROM publications")[0]["status"] == "requested"
+    ws.close()
+
+
+def test_an_open_circuit_holds_the_send_back_and_the_next_attempt_sends(tmp_path, openai_url, mastodon):
+    ws = publishing_workspace(tmp_path / "ws", openai_url, mastodon_table(mastodon.base_url) +
+                              '\n[breaker]\nfailures = 1\ncooldown_seconds = 0.5\n', ["mastodon"])
+    mastodon.fault("POST", STATUSES, Fault.status_reply(503, {"error": "Service Unavailable"}))
+    add_release_notes(ws)
+    ws.runner().run(until_idle=True)
+    assert len(mastodon.statuses) == 1 and mastodon.count("POST", STATUSES) == 2
+    assert [e.data["endpoint"] for e in events(ws, "CircuitOpened")] == ["publisher:mastodon"]
+    assert any("circuit open" in e.data["reason"] for e in events(ws, "TaskDeferred"))
+    # Held back before sending: recorded as not sent, so the next attempt sends without asking.
+    assert any("circuit open" in e.data["error"] for e in events(ws, "PublicationFailed"))
+    assert ws.store.query("SELECT status FROM publications")[0]["status"] == "delivered"
+    ws.close()

@@ -81,6 +81,13 @@ class Outbox:
             # A 429's Retry-After is honoured: the task waits until then (not a failed attempt).
             raise Deferral("waiting_rate_limit", f"{self.redact(exc.message)}; the service asked to wait "
                            f"{exc.retry_after:g} s", self.clock() + exc.retry_after) from exc
+        except (CredentialsRejected, ConfigError) as exc:
+            # Refused or missing credentials (while sending or while looking for an earlier
+            # post): the publication waits for the operator to renew them.
+            return Waiting(self.redact(str(exc)), self.clock() + CREDENTIALS_RECHECK_SECONDS)
+        except OutcomeUnknown as exc:
+            # Lost an answer while looking (a read): nothing was posted by it; look again later.
+            raise ProviderError(exc.message, transient=True) from None
 
     def _deliver(self, name: str, publisher: Publisher, delivery: Delivery) -> Receipt | Waiting:
         row = self._row(delivery.key)
@@ -116,12 +123,9 @@ class Outbox:
             # Sending again cannot post twice: retry (the status stays `requested`, so the
             # next attempt looks for the post first).
             raise ProviderError(exc.message, transient=True) from None
-        except (CredentialsRejected, ConfigError) as exc:
-            # Nothing was sent; the publication waits for the operator to renew the credential.
-            self._append(PublicationFailed(key=delivery.key, error=self.redact(str(exc))), delivery.key)
-            return Waiting(self.redact(str(exc)), self.clock() + CREDENTIALS_RECHECK_SECONDS)
-        except (PublisherBusy, PublicationRejected) as exc:
-            # The service answered and took nothing: the next attempt sends again.
+        except (CredentialsRejected, ConfigError, PublisherBusy, PublicationRejected, Deferral) as exc:
+            # Nothing was taken (the service said so, or a guard held the send back): the
+            # next attempt sends again instead of treating the intent as an unknown outcome.
             self._append(PublicationFailed(key=delivery.key, error=self.redact(str(exc))), delivery.key)
             raise
         return self._confirm(delivery.key, receipt)
