@@ -190,3 +190,21 @@ def test_an_open_circuit_holds_the_send_back_and_the_next_attempt_sends(tmp_path
     assert any("circuit open" in e.data["error"] for e in events(ws, "PublicationFailed"))
     assert ws.store.query("SELECT status FROM publications")[0]["status"] == "delivered"
     ws.close()
+
+
+def test_past_the_key_lifetime_a_status_not_found_goes_to_a_person(tmp_path, openai_url, mastodon):
+    from masthead.runtime.worker import Worker
+
+    ws = workspace(tmp_path, openai_url, mastodon)
+    mastodon.fault("POST", STATUSES, Fault.accept_then_reset())
+    mastodon.fault("GET", "/api/v1/accounts/1/statuses", Fault.status_reply(200, []))  # the search misses it
+    add_release_notes(ws)
+    services = ws.services()
+    services.clock = lambda: time.time() + 2 * 3600  # the retry comes after Mastodon forgot the key
+    worker = Worker(ws.store, services, "test:1:0", lease_seconds=30, backoff_base=0, backoff_max=0)
+    while (task := worker.claim()) is not None:
+        worker.run(task)
+    [publication] = ws.store.query("SELECT * FROM publications")
+    assert publication["status"] == "needs_human" and "may have been delivered by mastodon" in publication["reason"]
+    assert mastodon.count("POST", STATUSES) == 1
+    ws.close()
