@@ -40,7 +40,7 @@ class FilePublisher:
 
     @classmethod
     def from_settings(cls, settings: FilePublisherSection, context: PublisherContext) -> FilePublisher:
-        return cls(Path(context.out_dir), context.name)
+        return cls(context.out_dir, context.name)
 
     def publish(self, delivery: Delivery) -> Receipt:
         return Receipt(location=self.deliver(delivery))

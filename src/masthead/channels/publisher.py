@@ -21,7 +21,8 @@ may have arrived (`OutcomeUnknown`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final, Literal, Protocol
+from pathlib import Path
+from typing import ClassVar, Final, Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -77,7 +78,7 @@ class PublisherContext:
     """What a publisher may use besides its own settings."""
 
     name: str
-    out_dir: Any  # pathlib.Path of the workspace's out/ folder
+    out_dir: Path  # the workspace's out/ folder
     environ: dict[str, str]
 
 

@@ -46,7 +46,7 @@ class FeedPublisher:
 
     @classmethod
     def from_settings(cls, settings: FeedPublisherSection, context: PublisherContext) -> FeedPublisher:
-        return cls(context.name, settings, Path(context.out_dir))
+        return cls(context.name, settings, context.out_dir)
 
     def _items(self) -> list[dict[str, Any]]:
         if not self.json_path.exists():
