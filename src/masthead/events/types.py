@@ -332,6 +332,13 @@ class PublicationFailed(EventData):
     error: str
 
 
+class PublicationRetracted(EventData):
+    """A person took a delivered publication back: the service deleted the post."""
+
+    key: str
+    reason: str | None = None
+
+
 class PublicationNeedsHuman(EventData):
     """The outcome of a send is unknown and cannot be found out: a person checks the service
     instead of Masthead sending again (which could post twice)."""

@@ -391,6 +391,12 @@ def _publication_failed(tx: Transaction, event: StoredEvent) -> None:
                (event.data["error"], event.data["key"]))
 
 
+@handles("PublicationRetracted")
+def _publication_retracted(tx: Transaction, event: StoredEvent) -> None:
+    tx.execute("UPDATE publications SET status = 'retracted', reason = ? WHERE idempotency_key = ?",
+               (event.data["reason"], event.data["key"]))
+
+
 @handles("PublicationNeedsHuman")
 def _publication_needs_human(tx: Transaction, event: StoredEvent) -> None:
     tx.execute("UPDATE publications SET status = 'needs_human', reason = ? WHERE idempotency_key = ?",
