@@ -141,6 +141,84 @@ class WebhookSection(_Strict):
         return value
 
 
+def env_var_name(value: str, example: str) -> str:
+    """A setting that names an environment variable, never the secret itself: a secret pasted
+    into masthead.toml would sit in a file (and could reach the log from there)."""
+    if not value or not value.replace("_", "").isalnum() or value[0].isdigit() or value.startswith(("sk-", "sk_")):
+        raise ValueError(f"must be the NAME of an environment variable, e.g. {example}")
+    return value
+
+
+class PublisherSection(BaseModel):
+    """One `[publishers.<name>]` table. `kind` picks the publisher; the built-in kinds' keys are
+    checked here, a plugin's by its own settings model when the workspace opens."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_\-]*$", description="file, mastodon, bluesky, webhook, feed or a plugin's kind")
+
+
+class FilePublisherSection(_Strict):
+    kind: Literal["file"] = "file"
+
+
+class MastodonPublisherSection(_Strict):
+    kind: Literal["mastodon"] = "mastodon"
+    base_url: str = Field(pattern=r"^https?://", description="the instance, e.g. https://mastodon.social")
+    token_env: str = Field(description="NAME of the environment variable holding the access token (scope write:statuses)")
+    visibility: Literal["public", "unlisted", "private", "direct"] = "public"
+    timeout_seconds: float = Field(30.0, gt=0)
+
+    @field_validator("token_env")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return env_var_name(value, "MASTODON_TOKEN")
+
+
+class BlueskyPublisherSection(_Strict):
+    kind: Literal["bluesky"] = "bluesky"
+    base_url: str = Field("https://bsky.social", pattern=r"^https?://", description="the account's PDS")
+    handle: str = Field(min_length=3, description="the account, e.g. tallybook.bsky.social")
+    app_password_env: str = Field(description="NAME of the environment variable holding an app password")
+    timeout_seconds: float = Field(30.0, gt=0)
+
+    @field_validator("app_password_env")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return env_var_name(value, "BLUESKY_APP_PASSWORD")
+
+
+class WebhookPublisherSection(_Strict):
+    kind: Literal["webhook"] = "webhook"
+    url: str = Field(pattern=r"^https?://", description="where each publication is POSTed")
+    secret_env: str = Field(description="NAME of the environment variable holding the HMAC-SHA256 secret")
+    timeout_seconds: float = Field(15.0, gt=0)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return env_var_name(value, "PUBLISH_HOOK_SECRET")
+
+
+class FeedPublisherSection(_Strict):
+    kind: Literal["feed"] = "feed"
+    title: str = Field(min_length=1, description="the feed's title")
+    site_url: str = Field(pattern=r"^https?://", description="the site the feed belongs to")
+    max_items: int = Field(50, ge=1, le=1000, description="newest items kept in the feed")
+
+
+BUILTIN_PUBLISHER_SECTIONS: dict[str, type[BaseModel]] = {
+    "file": FilePublisherSection,
+    "mastodon": MastodonPublisherSection,
+    "bluesky": BlueskyPublisherSection,
+    "webhook": WebhookPublisherSection,
+    "feed": FeedPublisherSection,
+}
+
+# Keys of built-in sections that name environment variables holding secrets (for redaction).
+SECRET_ENV_KEYS = ("token_env", "app_password_env", "secret_env")
+
+
 class MemoryOpenAISection(_Strict):
     """The optional embedder: any OpenAI-compatible `/embeddings` endpoint."""
 
@@ -216,6 +294,29 @@ class MastheadConfig(_Strict):
     webhooks: dict[str, WebhookSection] = Field(default_factory=dict, description="keyed by source name")
     memory: MemorySection = MemorySection()
     snapshots: SnapshotsSection = SnapshotsSection()
+    publishers: dict[str, PublisherSection] = Field(
+        default_factory=dict, description="keyed by publisher name; `file` exists without a table"
+    )
+
+    @field_validator("publishers")
+    @classmethod
+    def _publisher_tables(cls, value: dict[str, PublisherSection]) -> dict[str, PublisherSection]:
+        for name, section in value.items():
+            if not name.replace("-", "").replace("_", "").isalnum():
+                raise ValueError(f"publisher name {name!r} may hold only letters, digits, - and _")
+            builtin = BUILTIN_PUBLISHER_SECTIONS.get(section.kind)
+            if builtin is not None:
+                try:
+                    builtin.model_validate(section.model_dump())
+                except ValidationError as exc:
+                    lines = format_validation_error(f"[publishers.{name}]", exc)
+                    raise ValueError(lines.replace("\n", "; ")) from None
+        return value
+
+    def publisher_secret_envs(self) -> set[str]:
+        """Names of the environment variables that hold publishers' secrets."""
+        return {str(getattr(section, key)) for section in self.publishers.values()
+                for key in SECRET_ENV_KEYS if isinstance(getattr(section, key, None), str)}
 
     @field_validator("models")
     @classmethod

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -34,7 +34,28 @@ class Voice(_Strict):
 class ChannelSettings(_Strict):
     gate: Gate = "hard"
     soft_delay_minutes: float | None = Field(None, ge=0, description="soft gate wait; default from masthead.toml")
-    publisher: Literal["file"] = "file"
+    publish_to: list[str] = Field(default_factory=lambda: ["file"], min_length=1,
+                                  description="publisher names from masthead.toml [publishers.<name>], or file")
+
+    # Older project specs (and the ProjectApplied events that carry them, which replay reads)
+    # name one publisher: `publisher: file` reads as `publish_to: [file]`.
+    @model_validator(mode="before")
+    @classmethod
+    def _old_publisher_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "publisher" in data:
+            data = dict(data)
+            old = data.pop("publisher")
+            if "publish_to" in data:
+                raise ValueError("give publish_to only; publisher is the old spelling of a one-item publish_to")
+            data["publish_to"] = [old]
+        return data
+
+    @field_validator("publish_to")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("names a publisher twice; list each once")
+        return value
 
 
 _DOMAIN = re.compile(r"^(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_][\w-]*$")

@@ -40,6 +40,7 @@ PLACEHOLDERS = {
     "prices": '"provider:model"',
     "rate_limits": '"provider:model"',
     "webhooks": "<source>",
+    "publishers": "<name>",
     "channels": "<channel>",
 }
 

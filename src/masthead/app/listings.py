@@ -14,7 +14,7 @@ MAX_OFFSET = 2**53  # beyond any real log, inside SQLite's 64-bit integers
 JOB_STATUSES = ("running", "done", "failed", "deferred")
 TASK_STATUSES = ("queued", "running", "waiting", "done", "failed", "skipped", "needs_human",
                  "waiting_rate_limit", "deferred_budget", "off_peak", "waiting_config")
-PUBLICATION_STATUSES = ("requested", "delivered")
+PUBLICATION_STATUSES = ("requested", "delivered", "failed", "needs_human", "retracted")
 
 
 def check_page(limit: int, offset: int = 0) -> None:

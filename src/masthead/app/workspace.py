@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from masthead.app.auth import ensure_token
-from masthead.channels.file_publisher import FilePublisher
 from masthead.channels.publisher import Publisher
+from masthead.channels.publishers.registry import build_publishers
 from masthead.config import CONFIG_NAME, MastheadConfig, find_workspace, load_config
 from masthead.errors import InputError
 from masthead.events.open import is_postgres_url, open_store
@@ -49,7 +50,7 @@ class Workspace:
         return (self.root / self.config.workspace.out_dir).resolve()
 
     def publishers(self) -> dict[str, Publisher]:
-        return {"file": FilePublisher(self.out_dir)}
+        return build_publishers(self.config, self.out_dir, os.environ)
 
     def services(self, on_text: Callable[[str, str], None] | None = None) -> StepServices:
         return StepServices(store=self.store, config=self.config, providers=self.providers,

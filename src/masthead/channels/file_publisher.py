@@ -12,18 +12,51 @@ import os
 import secrets
 import socket
 from pathlib import Path
+from typing import ClassVar
 
 import yaml
 
-from masthead.channels.publisher import Delivery
+from masthead.channels.publisher import (
+    SAFE_RETRY,
+    Capabilities,
+    Delivery,
+    Limits,
+    PublicationRejected,
+    PublisherContext,
+    Receipt,
+)
+from masthead.config import FilePublisherSection
 from masthead.processes import pid_alive
 
 
 class FilePublisher:
-    name = "file"
+    kind: ClassVar[str] = "file"
+    capabilities: ClassVar[Capabilities] = Capabilities(exactly_once=SAFE_RETRY, retract=False)
+    settings_model: ClassVar[type[FilePublisherSection]] = FilePublisherSection
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, name: str = "file"):
         self.out_dir = out_dir
+        self.name = name
+
+    @classmethod
+    def from_settings(cls, settings: FilePublisherSection, context: PublisherContext) -> FilePublisher:
+        return cls(context.out_dir, context.name)
+
+    def publish(self, delivery: Delivery) -> Receipt:
+        return Receipt(location=self.deliver(delivery))
+
+    def reconcile(self, delivery: Delivery) -> Receipt | None:
+        target = self.path_for(delivery)
+        return Receipt(location=str(target)) if target.exists() and _key_of(target) == delivery.key else None
+
+    def retract(self, receipt: Receipt) -> None:
+        raise PublicationRejected("the file publisher does not retract; delete the file by hand")
+
+    def limits(self) -> Limits:
+        return Limits()
+
+    def check(self) -> str:
+        return f"writes to {self.out_dir}"
 
     def path_for(self, delivery: Delivery) -> Path:
         return self.out_dir / delivery.channel / f"{delivery.piece_id}-v{delivery.version}.md"

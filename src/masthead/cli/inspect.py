@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from masthead.app.queries import list_pieces, piece_detail
+from masthead.app.retraction import retract_piece
 from masthead.cli.common import CliState, echo_json, pass_state, short
 from masthead.cli.memory import memory_lines
 
@@ -75,8 +76,31 @@ def print_piece(detail: dict[str, Any]) -> None:
         reason = f": {decision['reason']}" if decision["reason"] else ""
         click.echo(f"  {decision['at']}  {decision['decision']} v{decision['version']} by {decision['actor']}{reason}")
     for publication in lineage["publications"]:
+        remote = f" [{publication['remote_id']}]" if publication.get("remote_id") else ""
         click.echo(f"  published v{publication['version']} via {publication['publisher']} -> {publication['location']}"
-                   f" ({publication['status']})")
+                   f"{remote} ({publication['status']})")
+        if publication.get("reason") and publication["status"] != "delivered":
+            click.echo(f"      {publication['reason']}")
+
+
+@piece_group.command("retract")
+@click.argument("piece_id")
+@click.option("--reason", default=None, help="Why; recorded with the retraction.")
+@click.option("--as", "operator", help="Operator name recorded as human:<name>.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def piece_retract(state: CliState, piece_id: str, reason: str | None, operator: str | None, as_json: bool) -> None:
+    """Delete the piece's published posts where the service allows (Mastodon, Bluesky, feed);
+    exits 1 when a publisher cannot take its post back (file, webhook)."""
+    ws = state.workspace()
+    rows = retract_piece(ws, piece_id, operator=operator or ws.config.workspace.operator, reason=reason)
+    if as_json:
+        echo_json(rows)
+    else:
+        for row in rows:
+            click.echo(f"{'retracted' if row['retracted'] else 'KEPT':<9} {row['publisher']:<12} {row['detail']}")
+    if not all(row["retracted"] for row in rows):
+        raise SystemExit(1)
 
 
 @piece_group.command("show")

@@ -19,6 +19,7 @@ from masthead.cli import (
     memory,
     migrate,
     project,
+    publishers,
     review,
     run,
     serve,
@@ -52,6 +53,7 @@ def cli(ctx: click.Context, workspace: str | None) -> None:
 for module in (workspace_cmds, project, signal, run, review, inspect, memory, costs, demo, serve, token,
                workers, migrate, snapshot, ab, jobs, signals):
     module.register(cli)
+publishers.register(cli)
 
 
 def error_lines(error: MastheadError) -> list[str]:

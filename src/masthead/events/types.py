@@ -339,3 +339,29 @@ class PublicationRequested(EventData):
 class PublicationDelivered(EventData):
     key: str
     location: str
+    # The service's id for the post and its public link; absent in events from before
+    # publishers reported them, and for publishers (file, feed) that have none.
+    remote_id: str | None = None
+    url: str | None = None
+
+
+class PublicationFailed(EventData):
+    """The service answered and did not take the post: sending again is safe."""
+
+    key: str
+    error: str
+
+
+class PublicationRetracted(EventData):
+    """A person took a delivered publication back: the service deleted the post."""
+
+    key: str
+    reason: str | None = None
+
+
+class PublicationNeedsHuman(EventData):
+    """The outcome of a send is unknown and cannot be found out: a person checks the service
+    instead of Masthead sending again (which could post twice)."""
+
+    key: str
+    reason: str

@@ -361,9 +361,12 @@ def _review_rejected(tx: Transaction, event: StoredEvent) -> None:
 @handles("PublicationRequested")
 def _publication_requested(tx: Transaction, event: StoredEvent) -> None:
     d = event.data
+    # A publication is requested again after a failure the service reported (nothing was
+    # posted); requested_at stays the first intent's time, which some publishers derive keys from.
     tx.execute(
         "INSERT INTO publications (idempotency_key, piece_id, version, channel, publisher, status,"
-        " requested_at) VALUES (?, ?, ?, ?, ?, 'requested', ?)",
+        " requested_at) VALUES (?, ?, ?, ?, ?, 'requested', ?) ON CONFLICT (idempotency_key)"
+        " DO UPDATE SET status = 'requested', reason = NULL",
         (d["key"], d["piece_id"], d["version"], d["channel"], d["publisher"], event.meta.at),
     )
 
@@ -372,15 +375,33 @@ def _publication_requested(tx: Transaction, event: StoredEvent) -> None:
 def _publication_delivered(tx: Transaction, event: StoredEvent) -> None:
     d = event.data
     tx.execute(
-        "UPDATE publications SET status = 'delivered', location = ?, delivered_at = ?"
-        " WHERE idempotency_key = ?",
-        (d["location"], event.meta.at, d["key"]),
+        "UPDATE publications SET status = 'delivered', location = ?, delivered_at = ?, remote_id = ?, url = ?,"
+        " reason = NULL WHERE idempotency_key = ?",
+        (d["location"], event.meta.at, d.get("remote_id"), d.get("url"), d["key"]),
     )
     tx.execute(
         "UPDATE pieces SET status = 'published', updated_at = ? WHERE id ="
         " (SELECT piece_id FROM publications WHERE idempotency_key = ?)",
         (event.meta.at, d["key"]),
     )
+
+
+@handles("PublicationFailed")
+def _publication_failed(tx: Transaction, event: StoredEvent) -> None:
+    tx.execute("UPDATE publications SET status = 'failed', reason = ? WHERE idempotency_key = ?",
+               (event.data["error"], event.data["key"]))
+
+
+@handles("PublicationRetracted")
+def _publication_retracted(tx: Transaction, event: StoredEvent) -> None:
+    tx.execute("UPDATE publications SET status = 'retracted', reason = ? WHERE idempotency_key = ?",
+               (event.data["reason"], event.data["key"]))
+
+
+@handles("PublicationNeedsHuman")
+def _publication_needs_human(tx: Transaction, event: StoredEvent) -> None:
+    tx.execute("UPDATE publications SET status = 'needs_human', reason = ? WHERE idempotency_key = ?",
+               (event.data["reason"], event.data["key"]))
 
 
 from masthead.projections import ab as _ab  # noqa: E402,F401

@@ -42,9 +42,10 @@ class Guards:
 
     def redact(self, text: str) -> str:
         """Remove every configured secret's value (model and embedder API keys, webhook
-        secrets, all read from the environment) from text bound for the log."""
+        secrets, publisher credentials, all read from the environment) from text bound for the log."""
         names = {self.config.providers.openai.api_key_env, self.config.memory.openai.api_key_env,
-                 *(section.secret_env for section in self.config.webhooks.values())}
+                 *(section.secret_env for section in self.config.webhooks.values()),
+                 *self.config.publisher_secret_envs()}
         for name in sorted(names):
             secret = os.environ.get(name)
             if secret and len(secret) >= 6:  # shorter values would blank out ordinary words

@@ -26,7 +26,7 @@ from masthead.channels.provenance import (
 from masthead.channels.publisher import Delivery, Publisher
 from masthead.channels.urls import host_of
 from masthead.config import MastheadConfig
-from masthead.errors import StateError
+from masthead.errors import ConfigError, StateError
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
 from masthead.events.store import EventStore
 from masthead.events.types import (
@@ -34,8 +34,6 @@ from masthead.events.types import (
     ChecksRecorded,
     PieceDrafted,
     PieceRevised,
-    PublicationDelivered,
-    PublicationRequested,
     ReviewApproved,
     ReviewRequested,
     TaskWoken,
@@ -45,8 +43,8 @@ from masthead.projects import ChannelSettings
 from masthead.providers.registry import ProviderSet
 from masthead.runtime.context import TaskContext
 from masthead.runtime.guards import Guards
-from masthead.runtime.ids import publication_key
 from masthead.runtime.model_client import CallScope, RecordingModelClient
+from masthead.runtime.outbox import Outbox, Waiting, publication_key_for
 from masthead.runtime.recall import published_piece_memory, recall, voice_check
 
 
@@ -346,25 +344,39 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     settings = channel_settings(ctx)
     if settings.gate == "hard" and human_approval(store, ctx.piece_id, version) is None:
         raise StateError(f"piece {ctx.piece_id} v{version} has a hard gate and no human approval; refusing to publish")
-    key = publication_key(ctx.piece_id, version, ctx.channel)
-    publication = store.query("SELECT * FROM publications WHERE idempotency_key = ?", (key,))
-    if publication and publication[0]["status"] == "delivered":
-        return StepOutcome(output={"key": key, "location": publication[0]["location"], "already": True})
-    meta = Meta(actor="system", at=utc_now(), causation_id=ctx.task["id"], correlation_id=ctx.job["id"])
-    if not publication:
-        # The intent is durable before any delivery: after a crash, the retry finds it and
-        # delivers with the same key, which the publisher turns into a no-op if it already did.
-        intent = PublicationRequested(key=key, piece_id=ctx.piece_id, version=version,
-                                      channel=ctx.channel, publisher=settings.publisher)
-        store.append([intent.to_new(stream_of("publication", key), 0)], meta)
-    publisher = services.publishers[settings.publisher]
-    location = publisher.deliver(Delivery(
-        key=key, piece_id=ctx.piece_id, version=version, channel=ctx.channel, project=ctx.project.name,
-        text=piece["text"], subject=piece["subject"], at=meta.at,
-    ))
-    delivered = PublicationDelivered(key=key, location=location).to_new(stream_of("publication", key))
+    outbox = Outbox(store, services.guards, redact=services.guards.redact, clock=services.clock,
+                    meta=lambda: Meta(actor="system", at=utc_now(), causation_id=ctx.task["id"],
+                                      correlation_id=ctx.job["id"]))
+    published: dict[str, dict[str, Any]] = {}
+    waits: list[Waiting] = []
+    for name in settings.publish_to:
+        key = publication_key_for(ctx.piece_id, version, ctx.channel, name)
+        delivery = Delivery(key=key, piece_id=ctx.piece_id, version=version, channel=ctx.channel,
+                            project=ctx.project.name, text=piece["text"], subject=piece["subject"], at=utc_now())
+        result = outbox.deliver(name, _publisher(services, ctx, name), delivery)
+        if isinstance(result, Waiting):
+            waits.append(result)
+        else:
+            published[name] = {"key": key, "location": result.location, "url": result.url}
+    if waits:
+        # The delivered ones are confirmed already; the task comes back for the rest (at the
+        # earliest time any of them may go), or waits for a person when one needs one.
+        until = None if any(w.until is None for w in waits) else min(w.until for w in waits if w.until)
+        return StepOutcome(output={"published": published}, wait_reason="; ".join(w.reason for w in waits),
+                           wait_until=until)
+    first = published[settings.publish_to[0]]
     remembered = published_piece_memory(ctx, services.memory, piece, human_approval(store, ctx.piece_id, version) is not None)
-    return StepOutcome(output={"key": key, "location": location}, events=[("system", delivered), *remembered])
+    return StepOutcome(output={"key": first["key"], "location": first["location"], "published": published},
+                       events=list(remembered))
+
+
+def _publisher(services: StepServices, ctx: TaskContext, name: str) -> Publisher:
+    publisher = services.publishers.get(name)
+    if publisher is None:
+        raise ConfigError(f"channel {ctx.channel} of project {ctx.project.name} publishes to {name!r},"
+                          " which masthead.toml does not define",
+                          fix=f"add a [publishers.{name}] table to masthead.toml, or remove {name} from publish_to")
+    return publisher
 
 
 def run_refine_step(ctx: TaskContext, services: StepServices) -> StepOutcome:

@@ -14,7 +14,7 @@ from masthead.web.state import desk
 router = APIRouter(tags=["publications"])
 
 
-@router.get("/publications", summary="Publications, newest first: requested (intent) or delivered")
+@router.get("/publications", summary="Publications, newest first: requested (intent), delivered, failed (nothing sent) or needs_human")
 def get_publications(request: Request, _op: ApiOperator, status: str | None = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100,
                      offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> list[dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""Publishers, one module each, registered through the `masthead.publishers` entry-point group."""

@@ -1,0 +1,114 @@
+"""Mastodon: POST /api/v1/statuses with the publication key as `Idempotency-Key`.
+
+Mastodon answers a repeated request with the same key by returning the status it already
+made, for one hour; so within that hour a retry after an unknown outcome is safe, and after it
+the outbox reconciles first: the account's recent statuses are searched for the text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+from typing import Any, ClassVar
+
+import httpx
+
+from masthead.channels.publisher import (
+    SAFE_RETRY,
+    Capabilities,
+    Delivery,
+    Limits,
+    PublisherContext,
+    Receipt,
+)
+from masthead.channels.publishers.http import exchange
+from masthead.config import MastodonPublisherSection
+from masthead.errors import ConfigError
+
+# Mastodon remembers an Idempotency-Key (and the status it made) for one hour.
+KEY_LIFETIME_SECONDS = 3600.0
+RECENT_STATUSES = 40  # the most one page of an account's statuses returns
+
+
+class MastodonPublisher:
+    kind: ClassVar[str] = "mastodon"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        exactly_once=SAFE_RETRY, retry_window_seconds=KEY_LIFETIME_SECONDS, retract=True)
+    settings_model: ClassVar[type[MastodonPublisherSection]] = MastodonPublisherSection
+
+    def __init__(self, name: str, settings: MastodonPublisherSection, environ: dict[str, str]):
+        self.name = name
+        self.settings = settings
+        self._environ = environ
+        self._base = settings.base_url.rstrip("/")
+        self._client = httpx.Client(timeout=settings.timeout_seconds)
+        self._limits: Limits | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: MastodonPublisherSection, context: PublisherContext) -> MastodonPublisher:
+        return cls(context.name, settings, context.environ)
+
+    # -- the wire ---------------------------------------------------------------------------
+    def _headers(self, **extra: str) -> dict[str, str]:
+        env = self.settings.token_env
+        token = self._environ.get(env)
+        if not token:
+            raise ConfigError(f"publisher {self.name}: ${env} is not set",
+                              fix=f"export {env}=<an access token with the write:statuses scope>")
+        return {"Authorization": f"Bearer {token}", **extra}
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return exchange(self._client, self.name, self.settings.token_env, method, self._base + path, **kwargs)
+
+    # -- the protocol -----------------------------------------------------------------------
+    def publish(self, delivery: Delivery) -> Receipt:
+        response = self._call("POST", "/api/v1/statuses",
+                              headers=self._headers(**{"Idempotency-Key": delivery.key}),
+                              json={"status": delivery.text, "visibility": self.settings.visibility})
+        return _receipt(response.json())
+
+    def reconcile(self, delivery: Delivery) -> Receipt | None:
+        account = self._call("GET", "/api/v1/accounts/verify_credentials", headers=self._headers()).json()
+        statuses = self._call("GET", f"/api/v1/accounts/{account['id']}/statuses",
+                              params={"limit": RECENT_STATUSES, "exclude_replies": "true"},
+                              headers=self._headers()).json()
+        wanted = _plain(delivery.text)
+        for status in statuses:
+            if _plain(_html_text(status.get("content", ""))) == wanted:
+                return _receipt(status)
+        return None
+
+    def retract(self, receipt: Receipt) -> None:
+        self._call("DELETE", f"/api/v1/statuses/{receipt.remote_id}", headers=self._headers())
+
+    def limits(self) -> Limits:
+        """The instance's own limits (they differ per instance), asked once per process."""
+        with self._lock:
+            if self._limits is None:
+                instance = self._call("GET", "/api/v2/instance").json()
+                statuses = instance.get("configuration", {}).get("statuses", {})
+                self._limits = Limits(max_characters=statuses.get("max_characters"),
+                                      characters_per_url=statuses.get("characters_reserved_per_url"))
+            return self._limits
+
+    def check(self) -> str:
+        account = self._call("GET", "/api/v1/accounts/verify_credentials", headers=self._headers()).json()
+        limits = self.limits()
+        return f"@{account['acct']} on {self._base} (max {limits.max_characters} characters)"
+
+
+def _receipt(status: dict[str, Any]) -> Receipt:
+    url = status.get("url") or status.get("uri")
+    return Receipt(location=str(url), remote_id=str(status["id"]), url=url)
+
+
+def _html_text(content: str) -> str:
+    # Mastodon returns the text as HTML: paragraphs and line breaks become newlines.
+    content = re.sub(r"<br\s*/?>|</p>\s*<p>", "\n", content)
+    return html.unescape(re.sub(r"<[^>]+>", "", content))
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.split())

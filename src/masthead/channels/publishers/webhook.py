@@ -1,0 +1,109 @@
+"""Signed webhook out: each publication is POSTed as JSON to a URL of the operator's choosing.
+
+Headers (the same scheme Masthead's own /hooks/<source> accepts, so one Masthead can feed another):
+
+    X-Masthead-Timestamp: <unix seconds>
+    X-Masthead-Delivery:  <the publication's idempotency key>
+    X-Masthead-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + raw body)>
+
+The receiver must de-duplicate by X-Masthead-Delivery. There is no way to ask a receiver
+whether it got a request, so after an unknown outcome (a timeout after sending, a reset
+connection, a crash) the publication goes to a person rather than being sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import ClassVar
+
+import httpx
+
+from masthead.channels.publisher import (
+    RECONCILE,
+    Capabilities,
+    Delivery,
+    Limits,
+    PublicationRejected,
+    PublisherContext,
+    Receipt,
+)
+from masthead.channels.publishers.http import exchange
+from masthead.config import WebhookPublisherSection
+from masthead.errors import ConfigError
+
+TIMESTAMP_HEADER = "X-Masthead-Timestamp"
+DELIVERY_HEADER = "X-Masthead-Delivery"
+SIGNATURE_HEADER = "X-Masthead-Signature"
+
+
+def sign(secret: bytes, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+class WebhookPublisher:
+    kind: ClassVar[str] = "webhook"
+    capabilities: ClassVar[Capabilities] = Capabilities(exactly_once=RECONCILE)
+    settings_model: ClassVar[type[WebhookPublisherSection]] = WebhookPublisherSection
+
+    def __init__(self, name: str, settings: WebhookPublisherSection, environ: dict[str, str]):
+        self.name = name
+        self.settings = settings
+        self._environ = environ
+        self._client = httpx.Client(timeout=settings.timeout_seconds)
+
+    @classmethod
+    def from_settings(cls, settings: WebhookPublisherSection, context: PublisherContext) -> WebhookPublisher:
+        return cls(context.name, settings, context.environ)
+
+    def _secret(self) -> bytes:
+        env = self.settings.secret_env
+        secret = self._environ.get(env)
+        if not secret:
+            raise ConfigError(f"publisher {self.name}: ${env} is not set",
+                              fix=f"export {env}=<the secret the receiver checks signatures with>")
+        return secret.encode("utf-8")
+
+    def publish(self, delivery: Delivery) -> Receipt:
+        body = json.dumps({
+            "key": delivery.key, "piece_id": delivery.piece_id, "version": delivery.version,
+            "channel": delivery.channel, "project": delivery.project, "subject": delivery.subject,
+            "text": delivery.text, "published_at": delivery.at,
+        }, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        timestamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
+                   DELIVERY_HEADER: delivery.key, SIGNATURE_HEADER: sign(self._secret(), timestamp, body)}
+        # A refused signature (401/403) means the receiver does not share our secret.
+        response = exchange(self._client, self.name, self.settings.secret_env, "POST", self.settings.url,
+                            content=body, headers=headers)
+        return _receipt(response, self.settings.url)
+
+    def reconcile(self, delivery: Delivery) -> Receipt | None:
+        return None  # a receiver cannot be asked; a person decides
+
+    def retract(self, receipt: Receipt) -> None:
+        raise PublicationRejected(f"publisher {self.name}: a webhook delivery cannot be taken back",
+                                  fix="ask the receiver's owner to remove it")
+
+    def limits(self) -> Limits:
+        return Limits()
+
+    def check(self) -> str:
+        self._secret()
+        return f"POSTs signed JSON to {self.settings.url} (secret in ${self.settings.secret_env} is set)"
+
+
+def _receipt(response: httpx.Response, url: str) -> Receipt:
+    """The receiver may answer with its own id and link for the item ({"id": ..., "url": ...})."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict):
+        remote_id = str(answer["id"]) if answer.get("id") is not None else None
+        link = answer.get("url") if isinstance(answer.get("url"), str) else None
+        return Receipt(location=link or url, remote_id=remote_id, url=link)
+    return Receipt(location=url)
