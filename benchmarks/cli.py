@@ -14,6 +14,7 @@ interpreter's.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -111,6 +112,28 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return elapsed, child_cpu() - cpu
 
 
+# Where a listing's start-up goes: CPU time of each import step in a fresh interpreter.
+BREAKDOWN = """
+import contextlib, io, json, sys, time
+marks, last = [], time.process_time()
+def mark(name):
+    global last
+    now = time.process_time(); marks.append((name, now - last)); last = now
+import click; mark("click")
+import masthead.cli.main as cli_main; mark("masthead.cli.main (the command registry)")
+import pydantic
+class First(pydantic.BaseModel):
+    x: int = 1
+mark("pydantic and its first model")
+import masthead.config; mark("masthead.config (the config models)")
+import masthead.app.queries, masthead.cli.inspect; mark("store, read models, queries, the command module")
+with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+    cli_main.main(["-w", sys.argv[1], "pieces", "list"])
+mark("open the workspace, query and print the pieces")
+print(json.dumps(marks))
+"""
+BREAKDOWN_RUNS = 7
+
 Commands = dict[str, tuple[list[str], dict[str, str]]]  # name -> (argv, environment)
 
 
@@ -124,13 +147,21 @@ def measure(commands: Commands, runs: int) -> dict[str, list[tuple[float, float]
     return times
 
 
+def breakdown(root: Path, env: dict[str, str]) -> list[str]:
+    """Median CPU ms per import step of `pieces list`, as table rows."""
+    runs = [json.loads(subprocess.run([sys.executable, "-c", BREAKDOWN, str(root)], env=env, capture_output=True,
+                                      text=True, check=True).stdout) for _ in range(BREAKDOWN_RUNS)]
+    return [f"| {name} | {statistics.median(run[i][1] for run in runs) * 1000:.0f} |"
+            for i, (name, _) in enumerate(runs[0])]
+
+
 def loadavg() -> str:
     path = Path("/proc/loadavg")
     return " ".join(path.read_text().split()[:3]) if path.exists() else "n/a"
 
 
 def report(times: dict[str, list[tuple[float, float]]], pieces: int, in_review: int, runs: int,
-           load_before: str) -> tuple[str, bool]:
+           load_before: str, steps: list[str]) -> tuple[str, bool]:
     bare_wall = statistics.median(wall for wall, _ in times["python -c pass"])
     bare_cpu = statistics.median(cpu for _, cpu in times["python -c pass"])
     rows, ok = [], True
@@ -157,6 +188,13 @@ def report(times: dict[str, list[tuple[float, float]]], pieces: int, in_review: 
         "- Start-up cost is imports: `masthead` registers its commands by name and imports a command's module",
         "  only when that command runs, and the modules import the web server, numpy or the model runtimes",
         "  only inside the commands that use them. Profile one with `python -X importtime -m masthead.cli.main ...`.",
+        "- Rows `before:` (with `--before SRC`) run the same commands on an earlier version's source in the same run.",
+        "",
+        f"Where `pieces list` spends its CPU, step by step in one fresh interpreter (median of {BREAKDOWN_RUNS} runs):",
+        "",
+        "| step | CPU ms |",
+        "| --- | --- |",
+        *steps,
     ])
     return body, ok
 
@@ -190,7 +228,8 @@ def main() -> None:
         in_review = queued.stdout.count(" why: ")
         assert in_review == args.pieces // 2, queued.stdout[-500:]
         times = measure(commands, args.runs)
-    body, ok = report(times, args.pieces, in_review, args.runs, load_before)
+        steps = breakdown(root, env)
+    body, ok = report(times, args.pieces, in_review, args.runs, load_before, steps)
     if args.no_write:
         print(body)
     else:

@@ -21,7 +21,7 @@ CHUNK = 1 << 16
 
 # What a path that is not a regular file turned out to be, for the error message.
 _FILE_KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-               (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+               (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"))
 
 
 def decode_text(raw: bytes, label: str, *, fix_suffix: str = "") -> str:
@@ -46,23 +46,29 @@ def read_capped(path: Path, label: str, max_bytes: int, *, allow_stdin: bool = T
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise NotFoundError(f"{label} does not exist", fix="check the path") from None
-    except IsADirectoryError:
-        raise InputError(f"{label} is a folder", fix="pass a file") from None
     except OSError as exc:
         raise InputError(f"{label} cannot be read ({exc.strerror})", fix="check the path and its permissions") from None
+    status = os.fstat(fd)
+    if not stat.S_ISREG(status.st_mode):
+        os.close(fd)
+        raise _not_regular(status.st_mode, label, max_bytes, allow_stdin)
     with os.fdopen(fd, "rb", buffering=0) as handle:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
-            fix = "pass a file" if stat.S_ISDIR(mode) else \
-                f"save the text to a regular file first, or pipe it in with `{STDIN}`" if allow_stdin else \
-                "save the text to a regular file first"
-            raise InputError(f"{label} is {kind}, not a regular file; only regular files are read, up to "
-                             f"{max_bytes:,} bytes", fix=fix)
-        size = os.fstat(fd).st_size
-        if size > max_bytes:
-            raise InputError(f"{label} is {size:,} bytes; the limit is {max_bytes:,}", fix="split it or pass an excerpt")
-        return _bounded_read(handle.read, label, max_bytes)  # the file may grow after fstat
+        if status.st_size > max_bytes:
+            raise InputError(f"{label} is {status.st_size:,} bytes; the limit is {max_bytes:,}",
+                             fix="split it or pass an excerpt")
+        return _bounded_read(handle.read, label, max_bytes)  # the file may have grown since fstat
+
+
+def _not_regular(mode: int, label: str, max_bytes: int, allow_stdin: bool) -> InputError:
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), "a special file")
+    if stat.S_ISDIR(mode):
+        return InputError(f"{label} is a folder", fix="pass a file")
+    if allow_stdin:
+        fix = f"save the text to a regular file first, or pipe it in and pass `{STDIN}`"
+    else:
+        fix = "save the text to a regular file first"
+    return InputError(f"{label} is {kind}, not a regular file; only regular files are read, up to {max_bytes:,} bytes",
+                      fix=fix)
 
 
 def _bounded_read(read: Callable[[int], bytes | None], label: str, max_bytes: int) -> bytes:
