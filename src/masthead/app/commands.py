@@ -42,7 +42,7 @@ from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.ids import new_id
 from masthead.runtime.jobs import PRIORITIES, schedule, start_job, wake_deferred
 from masthead.runtime.steps import check_piece
-from masthead.text_input import decode_text
+from masthead.text_input import read_text_file
 
 MAX_SIGNAL_BYTES = 1_000_000
 ACTOR_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@-")
@@ -59,21 +59,6 @@ def _meta(actor: str, correlation: str | None = None) -> Meta:
 
 
 # -- projects ---------------------------------------------------------------------------
-def read_text_file(path: Path, what: str, max_bytes: int) -> str:
-    if not path.exists():
-        raise NotFoundError(f"{what} file {path} does not exist", fix="check the path")
-    if path.is_dir():
-        raise InputError(f"{what} file {path} is a folder", fix="pass a file")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise InputError(f"{what} file {path} is {size:,} bytes; the limit is {max_bytes:,}",
-                         fix="split it or pass an excerpt")
-    text = decode_text(path.read_bytes(), f"{what} file {path}")
-    if not text.strip():
-        raise InputError(f"{what} file {path} is empty", fix="pass a file with some text in it")
-    return text
-
-
 def check_tier_providers(ws: Workspace) -> list[str]:
     """Try to build the provider of every [models.*] tier; one warning per provider that cannot be.
 

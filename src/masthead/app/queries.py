@@ -9,7 +9,6 @@ from typing import Any
 from masthead.app.listings import TASKS_WITH_OUTPUT, task_row
 from masthead.app.workspace import Workspace
 from masthead.errors import InputError, NotFoundError
-from masthead.memory.lineage import retrievals_for_tasks
 
 PIECE_STATUSES = ("drafted", "in_review", "approved", "rejected", "published")
 
@@ -97,6 +96,9 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
         # What this version cost: the model calls of the task that wrote it.
         version["cost_usd"] = round(sum(c["cost_usd"] for c in calls if c["task_id"] == version["task_id"]), 8)
     steps = []
+    # Imported here: memory items load the event models, which listings and the queue do not need.
+    from masthead.memory.lineage import retrievals_for_tasks
+
     memory = retrievals_for_tasks(store, [t["id"] for t in tasks])
     for task in tasks:
         output = task["output"] or {}

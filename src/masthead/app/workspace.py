@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from masthead.app.auth import ensure_token
-from masthead.channels.publisher import Publisher
-from masthead.channels.publishers.registry import build_publishers
 from masthead.config import CONFIG_NAME, MastheadConfig, find_workspace, load_config
 from masthead.errors import InputError
 from masthead.events.open import is_postgres_url, open_store
 from masthead.events.store import EventStore
-from masthead.memory.factory import embedder_for
-from masthead.memory.service import MemoryService
 from masthead.projections.read_models import ReadModelProjector
-from masthead.providers.registry import ProviderSet
-from masthead.runtime.guards import Guards
-from masthead.runtime.runner import Runner
-from masthead.runtime.steps import StepServices
-from masthead.runtime.worker import WAKE_EVENTS, TaskReport
+
+# The runtime, providers, memory (numpy, the embedder) and publishers load when a command first
+# uses them, not when a workspace opens: `pieces list` reads a table and should start like it.
+if TYPE_CHECKING:
+    from masthead.channels.publisher import Publisher
+    from masthead.memory.service import MemoryService
+    from masthead.providers.registry import ProviderSet
+    from masthead.runtime.guards import Guards
+    from masthead.runtime.runner import Runner
+    from masthead.runtime.steps import StepServices
+    from masthead.runtime.worker import TaskReport
 
 
 def config_template() -> str:
@@ -34,25 +38,40 @@ class Workspace:
     root: Path
     config: MastheadConfig
     store: EventStore
-    providers: ProviderSet = field(init=False)
-    guards: Guards = field(init=False)
-    memory: MemoryService = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.providers = ProviderSet(self.config)
+    @cached_property
+    def providers(self) -> ProviderSet:
+        from masthead.providers.registry import ProviderSet
+
+        return ProviderSet(self.config)
+
+    @cached_property
+    def guards(self) -> Guards:
+        from masthead.runtime.guards import Guards
+
         # One set of guards per process: rate limits and breakers are shared by all workers.
-        self.guards = Guards(self.store, self.config)
-        # The embedder loads on first use (once per process), not when a workspace opens.
-        self.memory = MemoryService(self.store, self.config.memory, lambda: embedder_for(self.config.memory))
+        return Guards(self.store, self.config)
+
+    @cached_property
+    def memory(self) -> MemoryService:
+        from masthead.memory.factory import embedder_for
+        from masthead.memory.service import MemoryService
+
+        # The embedder loads on first use (once per process), not when the service is made.
+        return MemoryService(self.store, self.config.memory, lambda: embedder_for(self.config.memory))
 
     @property
     def out_dir(self) -> Path:
         return (self.root / self.config.workspace.out_dir).resolve()
 
     def publishers(self) -> dict[str, Publisher]:
+        from masthead.channels.publishers.registry import build_publishers
+
         return build_publishers(self.config, self.out_dir, os.environ)
 
     def services(self, on_text: Callable[[str, str], None] | None = None) -> StepServices:
+        from masthead.runtime.steps import StepServices
+
         return StepServices(store=self.store, config=self.config, providers=self.providers,
                             publishers=self.publishers(), guards=self.guards, on_text=on_text,
                             memory=self.memory)
@@ -64,6 +83,8 @@ class Workspace:
     def runner(self, *, concurrency: int | None = None,
                on_report: Callable[[TaskReport], None] | None = None,
                on_text: Callable[[str, str], None] | None = None, name: str | None = None) -> Runner:
+        from masthead.runtime.runner import Runner
+
         rt = self.config.runtime
         return Runner(self.store, self.services(on_text), concurrency=concurrency or rt.concurrency,
                       lease_seconds=rt.lease_seconds, backoff_base=rt.backoff_base_seconds,
@@ -86,9 +107,14 @@ def database_location(root: Path, config: MastheadConfig) -> str | Path:
 
 
 def open_database(root: Path, config: MastheadConfig, *, create: bool, migrate: bool = True) -> EventStore:
-    return open_store(database_location(root, config), ReadModelProjector(),
-                      synchronous=config.workspace.synchronous, create=create, migrate=migrate,
-                      notify_types=WAKE_EVENTS)
+    location = database_location(root, config)
+    notify_types: frozenset[str] = frozenset()
+    if is_postgres_url(location):  # only Postgres wakes workers (NOTIFY); SQLite spares the runtime import
+        from masthead.runtime.worker import WAKE_EVENTS
+
+        notify_types = WAKE_EVENTS
+    return open_store(location, ReadModelProjector(), synchronous=config.workspace.synchronous, create=create,
+                      migrate=migrate, notify_types=notify_types)
 
 
 def open_workspace(explicit: str | None = None) -> Workspace:

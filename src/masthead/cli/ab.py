@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from masthead.cli.common import CliState, echo_json, pass_state
+from masthead.cli.common import CliState, echo, echo_json, pass_state
 
 MAX_RESULTS_BYTES = 1_000_000
 
@@ -46,7 +46,7 @@ def ab_start(state: CliState, piece_id: str, metric: str, method: str, variants:
     test_id = start_test(ws, piece_id, settings=settings, variants=list(variants) or None,
                          operator=_operator(state, operator))
     report = ab_report(ws, test_id)
-    click.echo(f"started A/B test {test_id} ({method}, {metric}) with {len(report['variants'])} variants")
+    echo(f"started A/B test {test_id} ({method}, {metric}) with {len(report['variants'])} variants")
     _print_next(report)
 
 
@@ -99,31 +99,28 @@ def ab_list(state: CliState, project: str | None, as_json: bool) -> None:
         echo_json(tests)
         return
     if not tests:
-        click.echo("no A/B tests yet; start one with `masthead ab start PIECE`")
+        echo("no A/B tests yet; start one with `masthead ab start PIECE`")
     for t in tests:
         winner = f" winner {t['winner']}" if t["winner"] else ""
-        click.echo(f"{t['id']}  {t['status']:<8} {t['method']:<8} {t['metric']:<6} piece {t['piece_id']}{winner}")
+        echo(f"{t['id']}  {t['status']:<8} {t['method']:<8} {t['metric']:<6} piece {t['piece_id']}{winner}")
 
 
 def _print_report(report: dict) -> None:
     metric = report["metric"]
-    click.echo(f"A/B test {report['id']} on piece {report['piece_id']}: {report['method']}, {metric}, {report['status']}")
-    click.echo(f"{'':2}{'variant':<8}{'sent':>8}{metric:>8}{'mean':>8}{'95% interval':>18}{'P(best)':>9}  text")
+    echo(f"A/B test {report['id']} on piece {report['piece_id']}: {report['method']}, {metric}, {report['status']}")
+    echo(f"{'':2}{'variant':<8}{'sent':>8}{metric:>8}{'mean':>8}{'95% interval':>18}{'P(best)':>9}  text")
     for v in report["variants"]:
         low, high = v["interval_95"]
         mark = "* " if v["variant"] == report["winner"] else "  "
-        click.echo(f"{mark}{v['variant']:<8}{v['sent']:>8}{v[metric]:>8}{v['posterior_mean']:>8.3f}"
+        echo(f"{mark}{v['variant']:<8}{v['sent']:>8}{v[metric]:>8}{v['posterior_mean']:>8.3f}"
                    f"{f'{low:.3f}-{high:.3f}':>18}{v['p_best']:>9.3f}  {v['text']}")
     if report["status"] == "decided":
-        click.echo(f"winner {report['winner']}: {report['reason']}")
+        echo(f"winner {report['winner']}: {report['reason']}")
     else:
         _print_next(report)
 
 
 def _print_next(report: dict) -> None:
     sends = ", ".join(f"{v['variant']} {v['next_batch']}" for v in report["variants"])
-    click.echo(f"send next: {sends}; then `masthead ab record {report['id']} --file results.csv`")
+    echo(f"send next: {sends}; then `masthead ab record {report['id']} --file results.csv`")
 
-
-def register(cli: click.Group) -> None:
-    cli.add_command(ab_group)

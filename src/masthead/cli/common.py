@@ -1,14 +1,19 @@
-"""Shared CLI plumbing: the lazily opened workspace and JSON output."""
+"""Shared CLI plumbing: the lazily opened workspace, terminal-safe text output and JSON output.
+
+Every line a command prints goes through `echo` (or `echo_json` for --json), the one place
+where text from signals, models and other people is made safe for a terminal.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from masthead.app.workspace import Workspace, open_workspace
+if TYPE_CHECKING:  # the workspace pulls in the store, runtime and providers: only commands that use it pay
+    from masthead.app.workspace import Workspace
 
 
 @dataclass
@@ -18,6 +23,8 @@ class CliState:
 
     def workspace(self) -> Workspace:
         if self._workspace is None:
+            from masthead.app.workspace import open_workspace
+
             self._workspace = open_workspace(self.workspace_option)
         return self._workspace
 
@@ -28,9 +35,34 @@ class CliState:
 
 pass_state = click.make_pass_decorator(CliState)
 
+# Characters a terminal acts on instead of showing: C0 controls (ESC starts `ESC]0;title BEL`
+# and `ESC[2J`), DEL, C1 controls (U+009B is a one-character CSI) and the bidi controls that
+# reorder what a reader sees (U+202E shows "txt.exe" as "exe.txt"). Newline and tab keep their
+# meaning in a printed body. C0 become `\x1b` as Python shows them; the rest `\u202e`, which is
+# also a valid JSON escape, so a JSON document that passes through stays valid and equal.
+_BIDI_CONTROLS = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+_ESCAPES: dict[int, str] = {
+    **{code: f"\\x{code:02x}" for code in range(0x20) if chr(code) not in "\n\t"},
+    **{code: f"\\u{code:04x}" for code in (0x7F, *range(0x80, 0xA0), *_BIDI_CONTROLS)},
+}
 
-def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+def terminal_safe(text: str) -> str:
+    """`text` with every control and bidi character shown as an escape; newlines and tabs kept."""
+    return text.replace("\r\n", "\n").translate(_ESCAPES)
+
+
+def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
+    """click.echo for anything that may hold text from outside: signals, model output, names."""
+    click.echo(terminal_safe(str(message)), err=err, nl=nl)
+
+
+def echo_json(value: Any, *, one_line: bool = False) -> None:
+    """--json output as it is: JSON escapes C0 controls itself, and scripts read the exact values."""
+    if one_line:  # JSON Lines (`masthead log --json`): one object per line, keys sorted
+        click.echo(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
+    else:
+        click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
 def short(text: str, width: int = 70) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from masthead.app.costs import GROUPINGS, cost_report
-from masthead.cli.common import CliState, echo_json, pass_state
+from masthead.cli.common import CliState, echo, echo_json, pass_state
 
 
 @click.command("costs")
@@ -19,16 +19,12 @@ def costs_cmd(state: CliState, project: str | None, by: str, as_json: bool) -> N
     if as_json:
         echo_json(report)
         return
-    click.echo(f"{by:<28} {'calls':>6} {'tokens in':>10} {'tokens out':>10} {'USD':>12}")
+    echo(f"{by:<28} {'calls':>6} {'tokens in':>10} {'tokens out':>10} {'USD':>12}")
     for row in report["rows"]:
-        click.echo(f"{str(row['key']):<28} {row['calls']:>6} {row['tokens_in']:>10} {row['tokens_out']:>10} {row['usd']:>12.6f}")
+        echo(f"{str(row['key']):<28} {row['calls']:>6} {row['tokens_in']:>10} {row['tokens_out']:>10} {row['usd']:>12.6f}")
     per_piece = report["cost_per_published_piece"]
-    click.echo(f"total ${report['total_usd']:.6f} over {report['calls']} calls; {report['published_pieces']} published"
-               + (f"; ${per_piece:.6f} per published piece" if per_piece is not None else ""))
+    echo(f"total ${report['total_usd']:.6f} over {report['calls']} calls; {report['published_pieces']} published"
+         + (f"; ${per_piece:.6f} per published piece" if per_piece is not None else ""))
     for use in report["budgets"]:
-        click.echo(f"budget {use['scope']}.{use['limit']} {use['period']}: ${use['spent']:.6f} of ${use['value']:g}"
-                   f" ({use['share']:.0%})")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(costs_cmd)
+        echo(f"budget {use['scope']}.{use['limit']} {use['period']}: ${use['spent']:.6f} of ${use['value']:g}"
+             f" ({use['share']:.0%})")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from masthead.app.demo import run_demo
-from masthead.cli.common import CliState, short
+from masthead.cli.common import CliState, echo, short
 from masthead.cli.run import print_report
 
 
@@ -19,28 +19,24 @@ def demo_cmd(state: CliState, directory: Path | None) -> None:
 
     DIRECTORY defaults to --workspace, else ./demo-workspace."""
     folder = directory or Path(state.workspace_option or "demo-workspace")
-    result = run_demo(folder, say=click.echo, on_report=print_report)
+    result = run_demo(folder, say=echo, on_report=print_report)
     ws = result.workspace
-    click.echo("\n== Masthead demo report ==")
-    click.echo("pieces: " + ", ".join(f"{n} {status}" for status, n in sorted(result.statuses.items())))
+    echo("\n== Masthead demo report ==")
+    echo("pieces: " + ", ".join(f"{n} {status}" for status, n in sorted(result.statuses.items())))
     if result.published:
-        click.echo(f"published files ({len(result.published)}) under {ws / 'out'}:")
+        echo(f"published files ({len(result.published)}) under {ws / 'out'}:")
         for location in result.published:
-            click.echo(f"  {location}")
+            echo(f"  {location}")
     else:
-        click.echo("published: none yet (every piece is waiting for a person, see below)")
+        echo("published: none yet (every piece is waiting for a person, see below)")
     if result.in_review:
-        click.echo(f"waiting for review ({len(result.in_review)}):")
+        echo(f"waiting for review ({len(result.in_review)}):")
         for item in result.in_review:
-            click.echo(f"  {item['piece_id']} {item['channel']:<10} {item['gate']:<4} {short(item['reason'], 90)}")
+            echo(f"  {item['piece_id']} {item['channel']:<10} {item['gate']:<4} {short(item['reason'], 90)}")
         first = result.in_review[0]["piece_id"]
-        click.echo("read one and approve it:")
-        click.echo(f"  masthead -w {ws} review show {first}")
-        click.echo(f"  masthead -w {ws} review approve {first}")
-        click.echo(f"  masthead -w {ws} run --until-idle")
-    click.echo(f"explain a piece: masthead -w {ws} piece show PIECE_ID")
-    click.echo(f"check the log:   masthead -w {ws} replay --verify")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(demo_cmd)
+        echo("read one and approve it:")
+        echo(f"  masthead -w {ws} review show {first}")
+        echo(f"  masthead -w {ws} review approve {first}")
+        echo(f"  masthead -w {ws} run --until-idle")
+    echo(f"explain a piece: masthead -w {ws} piece show PIECE_ID")
+    echo(f"check the log:   masthead -w {ws} replay --verify")

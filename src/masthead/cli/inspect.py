@@ -7,9 +7,7 @@ from typing import Any
 import click
 
 from masthead.app.queries import list_pieces, piece_detail
-from masthead.app.retraction import retract_piece
-from masthead.cli.common import CliState, echo_json, pass_state, short
-from masthead.cli.memory import memory_lines
+from masthead.cli.common import CliState, echo, echo_json, pass_state, short
 
 
 @click.group("pieces")
@@ -29,11 +27,11 @@ def pieces_list(state: CliState, status: str | None, project: str | None, as_jso
         echo_json(pieces)
         return
     if not pieces:
-        click.echo("no pieces")
+        echo("no pieces")
     for piece in pieces:
         flag = f"  ⚑ {len(piece['flags'])}" if piece["flags"] else ""
-        click.echo(f"{piece['id']}  {piece['status']:<10} v{piece['version']}  {piece['channel']:<10} "
-                   f"{short(piece['text'], 60)}{flag}")
+        echo(f"{piece['id']}  {piece['status']:<10} v{piece['version']}  {piece['channel']:<10} "
+             f"{short(piece['text'], 60)}{flag}")
 
 
 @click.group("piece")
@@ -42,45 +40,48 @@ def piece_group() -> None:
 
 
 def print_piece(detail: dict[str, Any]) -> None:
-    click.echo(f"piece {detail['id']}  {detail['channel']}  {detail['status']}  v{detail['version']}  "
-               f"(project {detail['project']}, job {detail['job_id']})")
+    # Imported here, not at the top: the memory module loads numpy, which `pieces list` never needs.
+    from masthead.cli.memory import memory_lines
+
+    echo(f"piece {detail['id']}  {detail['channel']}  {detail['status']}  v{detail['version']}  "
+         f"(project {detail['project']}, job {detail['job_id']})")
     if detail["subject"]:
-        click.echo(f"subject: {detail['subject']}")
-    click.echo("")
-    click.echo(detail["text"])
-    click.echo("")
+        echo(f"subject: {detail['subject']}")
+    echo("")
+    echo(detail["text"])
+    echo("")
     for version in detail["versions"]:
         made = f"{version['author']}" + (f" ({version['tier']}, {version['prompt_version']})" if version["tier"] else "")
         cost = f", ${version['cost_usd']:.6f}" if version.get("cost_usd") else ""
-        click.echo(f"v{version['version']} {version['kind']} by {made} at {version['created_at']}{cost}")
+        echo(f"v{version['version']} {version['kind']} by {made} at {version['created_at']}{cost}")
         for check in version["checks"]:
             mark = "pass" if check["passed"] else "FAIL"
-            click.echo(f"    {mark}  {check['name']:<15} {check['detail']}")
+            echo(f"    {mark}  {check['name']:<15} {check['detail']}")
         if version.get("diff"):
-            click.echo("    " + version["diff"].rstrip().replace("\n", "\n    "))
+            echo("    " + version["diff"].rstrip().replace("\n", "\n    "))
     lineage = detail["lineage"]
     signal = lineage["signal"]
-    click.echo(f"\nlineage: signal {signal['id']} ({signal['kind']}, {signal['source']}, {signal['trust']}, sha256 {signal['sha256'][:12]}…)"
+    echo(f"\nlineage: signal {signal['id']} ({signal['kind']}, {signal['source']}, {signal['trust']}, sha256 {signal['sha256'][:12]}…)"
                f" -> job {lineage['job']['id']} ({lineage['job']['recipe']}, {lineage['job']['status']})")
     for step in lineage["steps"]:
         agent = f" agent {step['agent']} {step['prompt_version']} [{step['tier']}]" if step["agent"] else ""
-        click.echo(f"  {step['step']:<9} {step['status']:<8}{agent}" + (f"  error: {short(step['error'], 80)}" if step["error"] else ""))
+        echo(f"  {step['step']:<9} {step['status']:<8}{agent}" + (f"  error: {short(step['error'], 80)}" if step["error"] else ""))
         for call in step["model_calls"]:
             fallback = f" [fallback for {call['requested']}]" if call.get("requested") else ""
-            click.echo(f"      call {call['provider']}:{call['model']} ({call['tier']}) {call['tokens_in']}→{call['tokens_out']} tokens"
-                       f" {call['latency_ms']:.0f} ms ${call['cost_usd']:.6f}{fallback}")
+            echo(f"      call {call['provider']}:{call['model']} ({call['tier']}) {call['tokens_in']}→{call['tokens_out']} tokens"
+                 f" {call['latency_ms']:.0f} ms ${call['cost_usd']:.6f}{fallback}")
         for line in memory_lines(step.get("memory", [])):
-            click.echo(f"      {line}")
-    click.echo(f"  cost ${lineage['cost_usd']:.6f}, tokens {lineage['tokens']['in']} in / {lineage['tokens']['out']} out")
+            echo(f"      {line}")
+    echo(f"  cost ${lineage['cost_usd']:.6f}, tokens {lineage['tokens']['in']} in / {lineage['tokens']['out']} out")
     for decision in lineage["decisions"]:
         reason = f": {decision['reason']}" if decision["reason"] else ""
-        click.echo(f"  {decision['at']}  {decision['decision']} v{decision['version']} by {decision['actor']}{reason}")
+        echo(f"  {decision['at']}  {decision['decision']} v{decision['version']} by {decision['actor']}{reason}")
     for publication in lineage["publications"]:
         remote = f" [{publication['remote_id']}]" if publication.get("remote_id") else ""
-        click.echo(f"  published v{publication['version']} via {publication['publisher']} -> {publication['location']}"
+        echo(f"  published v{publication['version']} via {publication['publisher']} -> {publication['location']}"
                    f"{remote} ({publication['status']})")
         if publication.get("reason") and publication["status"] != "delivered":
-            click.echo(f"      {publication['reason']}")
+            echo(f"      {publication['reason']}")
 
 
 @piece_group.command("retract")
@@ -92,13 +93,15 @@ def print_piece(detail: dict[str, Any]) -> None:
 def piece_retract(state: CliState, piece_id: str, reason: str | None, operator: str | None, as_json: bool) -> None:
     """Delete the piece's published posts where the service allows (Mastodon, Bluesky, feed);
     exits 1 when a publisher cannot take its post back (file, webhook)."""
+    from masthead.app.retraction import retract_piece
+
     ws = state.workspace()
     rows = retract_piece(ws, piece_id, operator=operator or ws.config.workspace.operator, reason=reason)
     if as_json:
         echo_json(rows)
     else:
         for row in rows:
-            click.echo(f"{'retracted' if row['retracted'] else 'KEPT':<9} {row['publisher']:<12} {row['detail']}")
+            echo(f"{'retracted' if row['retracted'] else 'KEPT':<9} {row['publisher']:<12} {row['detail']}")
     if not all(row["retracted"] for row in rows):
         raise SystemExit(1)
 
@@ -114,8 +117,3 @@ def piece_show(state: CliState, piece_id: str, as_json: bool) -> None:
         echo_json(detail)
         return
     print_piece(detail)
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(pieces_group)
-    cli.add_command(piece_group)

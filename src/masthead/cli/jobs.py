@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from masthead.app.listings import JOB_STATUSES, job_overview, job_summaries
-from masthead.cli.common import CliState, echo_json, pass_state, short
+from masthead.cli.common import CliState, echo, echo_json, pass_state, short
 
 
 @click.group("jobs")
@@ -40,11 +40,11 @@ def jobs_list(state: CliState, status: str | None, project: str | None, limit: i
         echo_json(jobs)
         return
     if not jobs:
-        click.echo("no jobs")
+        echo("no jobs")
     for job in jobs:
-        click.echo(job_line(job))
+        echo(job_line(job))
         for line in held_lines(job):
-            click.echo(f"    {line}")
+            echo(f"    {line}")
 
 
 @jobs_group.command("show")
@@ -57,26 +57,23 @@ def jobs_show(state: CliState, job: str, as_json: bool) -> None:
     if as_json:
         echo_json(detail)
         return
-    click.echo(f"job {detail['id']}  {detail['status']}  recipe {detail['recipe']}  project {detail['project']}"
+    echo(f"job {detail['id']}  {detail['status']}  recipe {detail['recipe']}  project {detail['project']}"
                f"  priority {detail['priority']} ({detail['criticality']})")
     signal = detail["signal"]
     if signal:
-        click.echo(f"signal {signal['id']}  {signal['kind']}  {signal['title'] or '(no title)'}"
+        echo(f"signal {signal['id']}  {signal['kind']}  {signal['title'] or '(no title)'}"
                    f"  from {signal['source']} at {signal['received_at']}")
     for line in held_lines(detail):
-        click.echo(line)
-    click.echo("tasks:")
+        echo(line)
+    echo("tasks:")
     for task in detail["tasks"]:
         why = task["wait_reason"] or (task["last_error"] if task["status"] in ("failed", "needs_human") else None)
-        click.echo(f"  {task['id']:<44} {task['status']:<14} attempts {task['attempts']}/{task['max_attempts']}"
+        echo(f"  {task['id']:<44} {task['status']:<14} attempts {task['attempts']}/{task['max_attempts']}"
                    + (f"  {short(why, 90)}" if why else ""))
-    click.echo("pieces:" if detail["pieces"] else "pieces: none yet")
+    echo("pieces:" if detail["pieces"] else "pieces: none yet")
     for piece in detail["pieces"]:
-        click.echo(f"  {piece['id']}  {piece['channel']:<10} {piece['status']:<10} v{piece['version']}")
+        echo(f"  {piece['id']}  {piece['channel']:<10} {piece['status']:<10} v{piece['version']}")
     for event in detail["history"]:
         reason = f": {event['reason']}" if event["reason"] else ""
-        click.echo(f"  {event['at']}  {event['type']}{reason}")
+        echo(f"  {event['at']}  {event['type']}{reason}")
 
-
-def register(cli: click.Group) -> None:
-    cli.add_command(jobs_group)

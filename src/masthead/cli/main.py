@@ -10,35 +10,64 @@ import sys
 import click
 
 from masthead import __version__
-from masthead.cli import (
-    ab,
-    costs,
-    demo,
-    inspect,
-    jobs,
-    memory,
-    migrate,
-    project,
-    publishers,
-    review,
-    run,
-    serve,
-    signal,
-    signals,
-    snapshot,
-    token,
-    workers,
-    workspace_cmds,
-)
-from masthead.cli.common import CliState
+from masthead.cli.common import CliState, terminal_safe
+from masthead.cli.lazy import LazyCommand, LazyGroup
 from masthead.errors import ConfigError, MastheadError
+
+# Every command: its name, where it lives and its line in `masthead --help`. Modules are imported
+# only when their command runs (or the docs are generated), so start-up stays fast; a new command
+# group is one line here.
+COMMANDS: dict[str, LazyCommand] = {
+    "ab": LazyCommand("masthead.cli.ab:ab_group",
+                      "A/B tests of a piece's subject lines: posteriors, probability of being best, the winner."),
+    "costs": LazyCommand("masthead.cli.costs:costs_cmd",
+                         "Money and tokens spent on model calls, cost per published piece, budget use."),
+    "demo": LazyCommand("masthead.cli.demo:demo_cmd",
+                        "Create a sample workspace and turn sample release notes into reviewed pieces."),
+    "init": LazyCommand("masthead.cli.workspace_cmds:init_cmd",
+                        "Create a workspace: masthead.toml (commented defaults) and the database."),
+    "jobs": LazyCommand("masthead.cli.jobs:jobs_group", "Jobs: one run of a recipe for one signal."),
+    "log": LazyCommand("masthead.cli.workspace_cmds:log_cmd", "Print events from the log, oldest first."),
+    "memory": LazyCommand("masthead.cli.memory:memory_group",
+                          "Project memory: facts, exemplars, past pieces, notes, meta-notes and feedback."),
+    "migrate": LazyCommand("masthead.cli.migrate:migrate_cmd",
+                           "Apply pending schema migrations (SQLite or Postgres) and print each one applied."),
+    "piece": LazyCommand("masthead.cli.inspect:piece_group", "One content item."),
+    "pieces": LazyCommand("masthead.cli.inspect:pieces_group", "Content items."),
+    "project": LazyCommand("masthead.cli.project:project_group",
+                           "Products, clients or campaigns: voice, audience, facts, channels, policies."),
+    "publishers": LazyCommand("masthead.cli.publishers:publishers_group",
+                              "Where pieces go: the [publishers.<name>] tables of masthead.toml (and `file`)."),
+    "recipe": LazyCommand("masthead.cli.project:recipe_group",
+                          "Workflows: DAGs of steps that turn a kind of signal into pieces."),
+    "replay": LazyCommand("masthead.cli.workspace_cmds:replay_cmd",
+                          "Check the hash chain and that the read models equal a rebuild from the log (--verify),"
+                          " or rebuild the read models in place (--rebuild; other writers wait until it is done)."),
+    "review": LazyCommand("masthead.cli.review:review_group", "The human review queue."),
+    "run": LazyCommand("masthead.cli.run:run_cmd", "Run queued tasks; safe to stop and start again at any moment."),
+    "serve": LazyCommand("masthead.cli.serve:serve_cmd",
+                         "Serve the JSON API, the review desk and the live stream; run the workers too."),
+    "signal": LazyCommand("masthead.cli.signal:signal_group",
+                          "Inputs: release notes, analytics rows, feed items, manual requests."),
+    "signals": LazyCommand("masthead.cli.signals:signals_group",
+                           "Signals that came in (add one with `masthead signal add`)."),
+    "snapshot": LazyCommand("masthead.cli.snapshot:snapshot_cmd",
+                            "Snapshot every read model as of the newest event, so `replay --rebuild` reads only"
+                            " later events."),
+    "token": LazyCommand("masthead.cli.token:token_cmd",
+                         "Print the operator token (stored in .masthead/token, mode 0600, never in the log)."),
+    "worker": LazyCommand("masthead.cli.workers:worker_cmd",
+                          "Claim and run tasks until stopped (Ctrl-C or SIGTERM); start as many as you like,"
+                          " anywhere."),
+    "workers": LazyCommand("masthead.cli.workers:workers_cmd", "List live worker processes and the tasks they hold."),
+}
 
 # Validation errors from masthead.toml, project and recipe files name the path and the problem
 # but carry no fix of their own; every error line the CLI prints should say what to do.
 CONFIG_FIX = "correct the field it names in that file (docs/configuration.md lists every key)"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--workspace", "-w", metavar="DIR", default=None,
               help="Workspace folder (default: $MASTHEAD_HOME, else the current folder or a parent).")
 @click.version_option(__version__, prog_name="masthead")
@@ -50,18 +79,13 @@ def cli(ctx: click.Context, workspace: str | None) -> None:
     ctx.call_on_close(state.close)
 
 
-for module in (workspace_cmds, project, signal, run, review, inspect, memory, costs, demo, serve, token,
-               workers, migrate, snapshot, ab, jobs, signals):
-    module.register(cli)
-publishers.register(cli)
-
-
 def error_lines(error: MastheadError) -> list[str]:
     """One `error: ...` line per problem (a YAML file can have several); the fix ends the last."""
     text = str(error)
     if error.fix is None and isinstance(error, ConfigError):
         text += f" (fix: {CONFIG_FIX})"
-    return [f"error: {line}" for line in text.splitlines() if line.strip()] or ["error: (no message)"]
+    # Errors quote what they found (a piece id, a line of a file): shown escaped, like all output.
+    return [f"error: {terminal_safe(line)}" for line in text.splitlines() if line.strip()] or ["error: (no message)"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,12 +8,13 @@ from typing import Any
 
 import click
 
-from masthead.app.commands import human, read_text_file
-from masthead.cli.common import CliState, echo_json, pass_state, short
+from masthead.app.commands import human
+from masthead.cli.common import CliState, echo, echo_json, pass_state, short
 from masthead.errors import InputError, NotFoundError
 from masthead.memory.items import ADDABLE_KINDS, KINDS, TIERS
 from masthead.memory.retrieval import Candidate, Ranking
 from masthead.memory.scoring import ROLE_KIND_WEIGHTS
+from masthead.text_input import STDIN, read_text_file
 
 MAX_ADD_FILE_BYTES = 1_000_000
 
@@ -29,7 +30,7 @@ def _operator(state: CliState, name: str | None) -> str:
 
 def _progress(verb: str) -> Any:
     def report(done: int, total: int) -> None:
-        click.echo(f"  {verb} {done:,}/{total:,}", err=True)
+        echo(f"  {verb} {done:,}/{total:,}", err=True)
 
     return report
 
@@ -37,7 +38,7 @@ def _progress(verb: str) -> Any:
 # -- writing -----------------------------------------------------------------------------
 @memory_group.command("add")
 @click.argument("text", required=False)
-@click.option("--file", "file", type=click.Path(path_type=Path), help="Read the text from this UTF-8 file.")
+@click.option("--file", "file", type=click.Path(path_type=Path), help="Read the text from this UTF-8 file (`-`: standard input).")
 @click.option("--project", help="The project it belongs to (project memory).")
 @click.option("--global", "is_global", is_flag=True, help="Global memory, shared by every project.")
 @click.option("--job", help="Session memory of this running job; dropped when the job ends.")
@@ -56,7 +57,7 @@ def memory_add(state: CliState, text: str | None, file: Path | None, project: st
     if sum([bool(project), is_global, bool(job)]) > 1:
         raise InputError("--project, --global and --job exclude each other", fix="pick the one tier the item belongs to")
     ws = state.workspace()
-    body = read_text_file(file, "memory", MAX_ADD_FILE_BYTES) if file else str(text)
+    body = read_text_file(file, "memory", MAX_ADD_FILE_BYTES, option="--file") if file else str(text)
     actor = _operator(state, operator)
     tier = "global" if is_global else "session" if job else "project"
     if job:
@@ -65,12 +66,12 @@ def memory_add(state: CliState, text: str | None, file: Path | None, project: st
             raise NotFoundError(f"job {job!r} does not exist", fix="see `masthead log` for job ids")
         project = rows[0]["project"]
     result = ws.memory.add(body, kind=kind, tier=tier, project=None if is_global else project, job_id=job,
-                           source=source or (f"file:{file.name}" if file else actor), confidence=confidence, actor=actor)
+                           source=source or (f"file:{file.name}" if file and str(file) != STDIN else actor), confidence=confidence, actor=actor)
     if as_json:
         echo_json({"id": result.item_id, "added": result.added, "tier": tier, "kind": kind})
         return
     verb = "remembered" if result.added else "already remembered"
-    click.echo(f"{verb} {result.item_id} ({tier} {kind}{f', project {project}' if project and not is_global else ''})")
+    echo(f"{verb} {result.item_id} ({tier} {kind}{f', project {project}' if project and not is_global else ''})")
 
 
 @memory_group.command("import")
@@ -87,15 +88,15 @@ def memory_import(state: CliState, folder: Path, project: str, kind: str, confid
     ws = state.workspace()
 
     def on_file(path: Path, size: int, chunks: int) -> None:
-        click.echo(f"  read {path.name} ({size:,} bytes, {chunks:,} chunk{'s' if chunks != 1 else ''})", err=True)
+        echo(f"  read {path.name} ({size:,} bytes, {chunks:,} chunk{'s' if chunks != 1 else ''})", err=True)
 
     result = ws.memory.import_folder(folder, project=project, kind=kind, confidence=confidence,
                                      actor=_operator(state, operator), on_file=on_file, on_embed=_progress("embedded"))
     if as_json:
         echo_json({"files": result.files, "chunks": result.chunks, "added": result.added, "already": result.already})
         return
-    click.echo(f"imported {result.files} file(s) as {result.chunks} chunk(s): {result.added} new, "
-               f"{result.already} already remembered")
+    echo(f"imported {result.files} file(s) as {result.chunks} chunk(s): {result.added} new, "
+         f"{result.already} already remembered")
 
 
 @memory_group.command("forget")
@@ -110,7 +111,7 @@ def memory_forget(state: CliState, item_id: str, reason: str, operator: str | No
     if as_json:
         echo_json({"id": item.id, "forgotten": True})
         return
-    click.echo(f"forgot {item.id} ({item.kind}: {short(item.text, 60)})")
+    echo(f"forgot {item.id} ({item.kind}: {short(item.text, 60)})")
 
 
 @memory_group.command("reindex")
@@ -123,7 +124,7 @@ def memory_reindex(state: CliState, as_json: bool) -> None:
     if as_json:
         echo_json({"items": count, "embedder": memory.model_id})
         return
-    click.echo(f"re-embedded {count:,} item(s) with {memory.model_id}")
+    echo(f"re-embedded {count:,} item(s) with {memory.model_id}")
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -142,10 +143,10 @@ def memory_list(state: CliState, project: str | None, kind: str | None, tier: st
         echo_json([item.as_dict() for item in items])
         return
     if not items:
-        click.echo("nothing remembered yet: masthead memory add TEXT --project NAME")
+        echo("nothing remembered yet: masthead memory add TEXT --project NAME")
     for item in items:
-        click.echo(f"{item.id}  {item.tier:<7} {item.kind:<9} {item.confidence:.2f}  {item.created_at[:10]}  "
-                   f"{short(item.text, 60)}  [{item.source}]")
+        echo(f"{item.id}  {item.tier:<7} {item.kind:<9} {item.confidence:.2f}  {item.created_at[:10]}  "
+             f"{short(item.text, 60)}  [{item.source}]")
 
 
 @memory_group.command("search")
@@ -165,20 +166,20 @@ def memory_search(state: CliState, query: str, project: str | None, role: str, l
         echo_json(ranking_json(ranking, limit, explain))
         return
     if not ranking.ranked:
-        click.echo(f"nothing in memory scores above the floor for {query!r}")
+        echo(f"nothing in memory scores above the floor for {query!r}")
     for number, candidate in enumerate(ranking.ranked[:limit], start=1):
         item = candidate.item
-        click.echo(f"{number}. {candidate.parts.total:.3f}  {item.kind:<9} {item.id}  {short(item.text, 70)}")
+        echo(f"{number}. {candidate.parts.total:.3f}  {item.kind:<9} {item.id}  {short(item.text, 70)}")
         if explain:
-            click.echo(f"     {score_line(candidate)}")
-            click.echo(f"     {item.tier} · {item.source} · {item.created_at}")
+            echo(f"     {score_line(candidate)}")
+            echo(f"     {item.tier} · {item.source} · {item.created_at}")
     if explain:
         for dropped, kept in ranking.duplicates:
-            click.echo(f"   duplicate {dropped.item.id} ({dropped.item.kind}) dropped for {kept}: "
-                       "higher confidence, or equally sure and newer")
+            echo(f"   duplicate {dropped.item.id} ({dropped.item.kind}) dropped for {kept}: "
+                 "higher confidence, or equally sure and newer")
         for low in ranking.below_floor[:limit]:
-            click.echo(f"   below the floor: {low.item.id} {low.parts.total:.3f}  {score_line(low)}")
-        click.echo(f"   {ranking.considered} candidate(s) scored")
+            echo(f"   below the floor: {low.item.id} {low.parts.total:.3f}  {score_line(low)}")
+        echo(f"   {ranking.considered} candidate(s) scored")
 
 
 def score_line(candidate: Candidate | dict[str, Any]) -> str:
@@ -216,7 +217,3 @@ def memory_lines(retrievals: list[dict[str, Any]]) -> list[str]:
             if item["stood_in_for"]:
                 lines.append(f"        stood in for {len(item['stood_in_for'])} item(s): {', '.join(item['stood_in_for'])}")
     return lines
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(memory_group)

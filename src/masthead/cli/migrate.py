@@ -7,7 +7,7 @@ import sys
 import click
 
 from masthead.app.workspace import open_database
-from masthead.cli.common import CliState, pass_state
+from masthead.cli.common import CliState, echo, pass_state
 from masthead.config import CONFIG_NAME, find_workspace, load_config
 
 
@@ -27,16 +27,12 @@ def migrate_cmd(state: CliState, check: bool) -> None:
         pending = store.pending_migrations()
         if check:
             for name in pending:
-                click.echo(f"pending {name}")
-            click.echo(f"{len(pending)} pending migration(s) on {store.location}")
+                echo(f"pending {name}")
+            echo(f"{len(pending)} pending migration(s) on {store.location}")
             sys.exit(1 if pending else 0)  # click would turn its own Exit into a return value here
         applied = store.migrate()
         for name in applied:
-            click.echo(f"applied {name}")
-        click.echo(f"{store.location}: {'up to date' if not applied else f'{len(applied)} migration(s) applied'}")
+            echo(f"applied {name}")
+        echo(f"{store.location}: {'up to date' if not applied else f'{len(applied)} migration(s) applied'}")
     finally:
         store.close()
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(migrate_cmd)

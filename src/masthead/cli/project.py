@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 import yaml
 
-from masthead.app.commands import apply_project, get_project, read_text_file
-from masthead.cli.common import CliState, echo_json, pass_state
+from masthead.app.commands import apply_project, get_project
+from masthead.cli.common import CliState, echo, echo_json, pass_state
 from masthead.recipes.loader import get_recipe, load_recipes, parse_recipe
+from masthead.text_input import read_text_file
 
 
 @click.group("project")
@@ -25,7 +26,7 @@ def project_apply(state: CliState, file: Path) -> None:
     project, revision, changed = apply_project(state.workspace(), file)
     verb = "applied" if changed else "unchanged"
     channels = ", ".join(f"{name} ({settings.gate})" for name, settings in project.channels.items())
-    click.echo(f"{verb} project {project.name} (revision {revision}); channels: {channels}")
+    echo(f"{verb} project {project.name} (revision {revision}); channels: {channels}")
 
 
 @project_group.command("list")
@@ -38,9 +39,9 @@ def project_list(state: CliState, as_json: bool) -> None:
         echo_json(rows)
         return
     if not rows:
-        click.echo("no projects yet: masthead project apply FILE.yaml")
+        echo("no projects yet: masthead project apply FILE.yaml")
     for row in rows:
-        click.echo(f"{row['name']:<20} rev {row['revision']:<3} {row['description']}")
+        echo(f"{row['name']:<20} rev {row['revision']:<3} {row['description']}")
 
 
 @project_group.command("show")
@@ -49,7 +50,7 @@ def project_list(state: CliState, as_json: bool) -> None:
 def project_show(state: CliState, name: str) -> None:
     """Print a project as YAML."""
     project = get_project(state.workspace(), name)
-    click.echo(yaml.safe_dump(project.model_dump(mode="json"), sort_keys=False, allow_unicode=True), nl=False)
+    echo(yaml.safe_dump(project.model_dump(mode="json"), sort_keys=False, allow_unicode=True), nl=False)
 
 
 @click.group("recipe")
@@ -70,7 +71,7 @@ def recipe_list(state: CliState) -> None:
     """List built-in and workspace recipes."""
     for name, (recipe, source) in sorted(load_recipes(_workspace_root(state)).items()):
         kinds = ", ".join(recipe.trigger.signal_kinds)
-        click.echo(f"{name:<20} v{recipe.version}  on {kinds:<20} {len(recipe.steps)} steps  ({source})")
+        echo(f"{name:<20} v{recipe.version}  on {kinds:<20} {len(recipe.steps)} steps  ({source})")
 
 
 @recipe_group.command("show")
@@ -83,24 +84,19 @@ def recipe_show(state: CliState, name: str, as_json: bool) -> None:
     if as_json:
         echo_json(recipe.model_dump(mode="json"))
         return
-    click.echo(f"{recipe.name} v{recipe.version}: {recipe.description.strip()}")
-    click.echo(f"trigger: signal kinds {', '.join(recipe.trigger.signal_kinds)}")
+    echo(f"{recipe.name} v{recipe.version}: {recipe.description.strip()}")
+    echo(f"trigger: signal kinds {', '.join(recipe.trigger.signal_kinds)}")
     for step in recipe.steps:
         what = f"agent {step.agent} ({step.tier})" if step.agent else f"action {step.action}"
         fan = " per channel" + (f" [{', '.join(step.channels)}]" if step.channels else "") if step.for_each else ""
         needs = f" after {', '.join(step.needs)}" if step.needs else ""
         refine = f"; refine with {step.refine.agent} ({step.refine.tier}) x{step.refine.max_rounds}" if step.refine else ""
-        click.echo(f"  {step.id:<10} {what}{fan}{needs}{refine}")
+        echo(f"  {step.id:<10} {what}{fan}{needs}{refine}")
 
 
 @recipe_group.command("validate")
 @click.argument("file", type=click.Path(path_type=Path))
 def recipe_validate(file: Path) -> None:
     """Check a recipe YAML file without installing it."""
-    recipe = parse_recipe(read_text_file(file, "recipe", 1_000_000), str(file))
-    click.echo(f"ok: {recipe.name} v{recipe.version}, {len(recipe.steps)} steps")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(project_group)
-    cli.add_command(recipe_group)
+    recipe = parse_recipe(read_text_file(file, "recipe", 1_000_000, option="FILE"), str(file))
+    echo(f"ok: {recipe.name} v{recipe.version}, {len(recipe.steps)} steps")

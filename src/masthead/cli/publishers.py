@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from masthead.app.publishers import check_publishers, list_publishers
-from masthead.cli.common import CliState, echo_json, pass_state
+from masthead.cli.common import CliState, echo, echo_json, pass_state
 
 
 @click.group("publishers")
@@ -24,7 +24,7 @@ def list_cmd(state: CliState, as_json: bool) -> None:
         return
     for row in rows:
         credential = f"  credential ${row['credential_env']}" if row["credential_env"] else ""
-        click.echo(f"{row['name']:<16} {row['kind']:<9} {row['exactly_once']}{credential}")
+        echo(f"{row['name']:<16} {row['kind']:<9} {row['exactly_once']}{credential}")
 
 
 @publishers_group.command("check")
@@ -38,10 +38,7 @@ def check_cmd(state: CliState, name: str | None, as_json: bool) -> None:
         echo_json(rows)
     else:
         for row in rows:
-            click.echo(f"{row['name']:<16} {'ok' if row['ok'] else 'FAILED':<6} {row['detail']}")
+            echo(f"{row['name']:<16} {'ok' if row['ok'] else 'FAILED':<6} {row['detail']}")
     if not all(row["ok"] for row in rows):
         raise SystemExit(1)
 
-
-def register(cli: click.Group) -> None:
-    cli.add_command(publishers_group)

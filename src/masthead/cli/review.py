@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from masthead.app.commands import approve, complete, edit, read_text_file, refine, reject
 from masthead.app.queries import manual_queue, piece_detail, review_queue
-from masthead.cli.common import CliState, echo_json, pass_state, short
+from masthead.cli.common import CliState, echo, echo_json, pass_state, short
 from masthead.cli.inspect import print_piece
+from masthead.text_input import read_text_file
 
 
 @click.group("review")
@@ -28,16 +28,16 @@ def review_list(state: CliState, as_json: bool) -> None:
         echo_json({"pieces": items, "steps": manual})
         return
     if not items and not manual:
-        click.echo("the review queue is empty")
+        echo("the review queue is empty")
     for step in manual:
-        click.echo(f"{step['id']}  needs a human  ({step['project']}, step {step['step']})")
-        click.echo(f"    why: {short(step['reason'], 100)}")
-        click.echo(f"    finish it: masthead review complete {step['id']} --file OUTPUT")
+        echo(f"{step['id']}  needs a human  ({step['project']}, step {step['step']})")
+        echo(f"    why: {short(step['reason'], 100)}")
+        echo(f"    finish it: masthead review complete {step['id']} --file OUTPUT")
     for item in items:
         flag = f"  ⚑ {len(item['flags'])} failed check(s)" if item["flags"] else ""
-        click.echo(f"{item['piece_id']}  v{item['version']}  {item['channel']:<10} {item['gate']:<4}  "
-                   f"{short(item['text'], 50)}{flag}")
-        click.echo(f"    why: {short(item['reason'], 100)}")
+        echo(f"{item['piece_id']}  v{item['version']}  {item['channel']:<10} {item['gate']:<4}  "
+             f"{short(item['text'], 50)}{flag}")
+        echo(f"    why: {short(item['reason'], 100)}")
 
 
 @review_group.command("show")
@@ -59,9 +59,13 @@ def _operator(state: CliState, name: str | None) -> str:
 @pass_state
 def review_approve(state: CliState, piece_id: str, version: int | None, operator: str | None) -> None:
     """Approve the exact current version of a piece."""
+    from masthead.app.commands import (
+        approve,  # agents, recipes, runtime: loaded only to change a piece
+    )
+
     piece = approve(state.workspace(), piece_id, operator=_operator(state, operator), version=version)
     flags = " (it has failed checks; you approved it anyway)" if piece["flags"] != "[]" else ""
-    click.echo(f"approved {piece_id} v{piece['approved_version']}{flags}; `masthead run --until-idle` publishes it")
+    echo(f"approved {piece_id} v{piece['approved_version']}{flags}; `masthead run --until-idle` publishes it")
 
 
 @review_group.command("reject")
@@ -71,23 +75,30 @@ def review_approve(state: CliState, piece_id: str, version: int | None, operator
 @pass_state
 def review_reject(state: CliState, piece_id: str, reason: str, operator: str | None) -> None:
     """Reject a piece; it will not be published."""
+    from masthead.app.commands import (
+        reject,  # agents, recipes, runtime: loaded only to change a piece
+    )
+
     reject(state.workspace(), piece_id, operator=_operator(state, operator), reason=reason)
-    click.echo(f"rejected {piece_id}")
+    echo(f"rejected {piece_id}")
 
 
 @review_group.command("edit")
 @click.argument("piece_id")
-@click.option("--file", "file", required=True, type=click.Path(path_type=Path), help="The new text.")
+@click.option("--file", "file", required=True, type=click.Path(path_type=Path), help="The new text (`-`: standard input).")
 @click.option("--subject", help="A new subject line (newsletter, email).")
 @click.option("--as", "operator", help="Operator name recorded as human:<name>.")
 @pass_state
 def review_edit(state: CliState, piece_id: str, file: Path, subject: str | None, operator: str | None) -> None:
     """Make a new version by hand; its checks run at once and the gate decides what happens next."""
+    from masthead.app.commands import (
+        edit,  # agents, recipes, runtime: loaded only to change a piece
+    )
     from masthead.app.next_step import next_step
 
-    text = read_text_file(file, "edit", 1_000_000)
+    text = read_text_file(file, "edit", 1_000_000, option="--file")
     version = edit(state.workspace(), piece_id, operator=_operator(state, operator), text=text, subject=subject)
-    click.echo(f"saved {piece_id} v{version}; {next_step(state.workspace(), piece_id)}")
+    echo(f"saved {piece_id} v{version}; {next_step(state.workspace(), piece_id)}")
 
 
 @review_group.command("refine")
@@ -97,22 +108,26 @@ def review_edit(state: CliState, piece_id: str, file: Path, subject: str | None,
 @pass_state
 def review_refine(state: CliState, piece_id: str, note: str | None, operator: str | None) -> None:
     """Ask the final tier for a better version of a piece."""
+    from masthead.app.commands import (
+        refine,  # agents, recipes, runtime: loaded only to change a piece
+    )
+
     task = refine(state.workspace(), piece_id, operator=_operator(state, operator), note=note)
-    click.echo(f"queued {task}; `masthead run --until-idle` writes the new version")
+    echo(f"queued {task}; `masthead run --until-idle` writes the new version")
 
 
 @review_group.command("complete")
 @click.argument("ref", metavar="TASK_OR_PIECE")
 @click.option("--file", "file", required=True, type=click.Path(path_type=Path),
-              help="The step's output: the text for drafting steps, JSON for others.")
+              help="The step's output: the text for drafting steps, JSON for others (`-`: standard input).")
 @click.option("--as", "operator", help="Operator name recorded as human:<name>.")
 @pass_state
 def review_complete(state: CliState, ref: str, file: Path, operator: str | None) -> None:
     """Finish a step that automation gave up on; the recipe goes on from there."""
-    text = read_text_file(file, "completion", 1_000_000)
+    from masthead.app.commands import (
+        complete,  # agents, recipes, runtime: loaded only to change a piece
+    )
+
+    text = read_text_file(file, "completion", 1_000_000, option="--file")
     task = complete(state.workspace(), ref, operator=_operator(state, operator), text=text)
-    click.echo(f"completed {task} by hand; `masthead run --until-idle` continues the recipe")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(review_group)
+    echo(f"completed {task} by hand; `masthead run --until-idle` continues the recipe")

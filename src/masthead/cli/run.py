@@ -8,7 +8,7 @@ import click
 
 from masthead.app.commands import check_tier_providers
 from masthead.app.listings import held_work
-from masthead.cli.common import CliState, pass_state, short
+from masthead.cli.common import CliState, echo, pass_state, short
 from masthead.errors import MastheadError
 from masthead.runtime.worker import TaskReport
 
@@ -18,16 +18,16 @@ SYMBOLS = {"done": "✓", "waiting": "…", "retry": "↻", "deferred": "⏸", "
 def print_held(held: dict[str, list[dict[str, Any]]]) -> None:
     """Work that will not go on by itself: parked jobs and held tasks, each with why."""
     for job in held["parked_jobs"]:
-        click.echo(f"parked: job {job['id']} ({job['project']}): {job['reason']}")
+        echo(f"parked: job {job['id']} ({job['project']}): {job['reason']}")
     for task in held["held_tasks"]:
-        click.echo(f"held: task {task['id']} {task['status']}: {task['reason']}")
+        echo(f"held: task {task['id']} {task['status']}: {task['reason']}")
     if held["parked_jobs"] or held["held_tasks"]:
-        click.echo("see `masthead jobs list` and `masthead jobs show JOB`")
+        echo("see `masthead jobs list` and `masthead jobs show JOB`")
 
 
 def print_report(report: TaskReport) -> None:
     detail = f"  {short(report.detail, 80)}" if report.detail else ""
-    click.echo(f"  {SYMBOLS.get(report.status, ' ')} {report.status:<8} {report.task_id:<40} {report.seconds:6.1f} s{detail}")
+    echo(f"  {SYMBOLS.get(report.status, ' ')} {report.status:<8} {report.task_id:<40} {report.seconds:6.1f} s{detail}")
 
 
 @click.command("run")
@@ -41,15 +41,15 @@ def run_cmd(state: CliState, until_idle: bool, concurrency: int | None) -> None:
     # A missing key or model file is said up front, but nothing is refused: only the steps that
     # need that provider wait (with the reason), everything else runs.
     for warning in check_tier_providers(ws):
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     runner = ws.runner(concurrency=concurrency, on_report=print_report)
     if not until_idle:
-        click.echo("running; Ctrl-C to stop (nothing is lost)")
+        echo("running; Ctrl-C to stop (nothing is lost)")
     summary = runner.run(until_idle=until_idle)
     if summary.released:
-        click.echo(f"resumed {len(summary.released)} task(s) left by a stopped process")
+        echo(f"resumed {len(summary.released)} task(s) left by a stopped process")
     waiting = ws.store.query("SELECT COUNT(*) AS n FROM review_queue")[0]["n"]
-    click.echo(f"idle: {summary.count('done')} done, {summary.count('waiting')} waiting, "
+    echo(f"idle: {summary.count('done')} done, {summary.count('waiting')} waiting, "
                f"{summary.count('retry')} retried, {summary.count('deferred')} deferred, "
                f"{summary.count('failed')} failed, {summary.count('needs_human')} need a human; "
                f"{waiting} piece(s) in review (masthead review list)")
@@ -60,7 +60,3 @@ def run_cmd(state: CliState, until_idle: bool, concurrency: int | None) -> None:
         # hand-off to a person is not a failure: it waits safely in the review queue.
         raise MastheadError(f"{len(failed)} task(s) failed: {', '.join(failed[:5])}{' ...' if len(failed) > 5 else ''}",
                             fix=f"read why with `masthead log --stream task-{failed[0]}`")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(run_cmd)

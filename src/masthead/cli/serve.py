@@ -12,7 +12,7 @@ import uvicorn
 
 from masthead.app.auth import ensure_token, read_token, token_path
 from masthead.app.commands import check_tier_providers
-from masthead.cli.common import CliState, pass_state
+from masthead.cli.common import CliState, echo, pass_state
 from masthead.errors import ConfigError
 from masthead.web.app import create_app
 
@@ -65,10 +65,10 @@ def serve_cmd(state: CliState, host: str, port: int, no_workers: bool) -> None:
             raise ConfigError(f"refusing to listen on {host} without an operator token",
                               fix="create one with `masthead token`, then start again")
         ensure_token(ws.root)
-        click.echo(f"created an operator token in {token_path(ws.root)}; print it with `masthead token`")
+        echo(f"created an operator token in {token_path(ws.root)}; print it with `masthead token`")
     if not loopback:
-        click.echo(f"warning: listening on {host}: anyone who can reach port {port} can try the login page;"
-                   " put TLS in front of it (a reverse proxy) before leaving this network", err=True)
+        echo(f"warning: listening on {host}: anyone who can reach port {port} can try the login page;"
+             " put TLS in front of it (a reverse proxy) before leaving this network", err=True)
     if not no_workers:
         check_tier_providers(ws)  # a broken tier is one clear error now, not a failed job per signal
     app = create_app(ws, with_workers=not no_workers, allowed_hosts=allowed_hosts(host))
@@ -79,13 +79,9 @@ def serve_cmd(state: CliState, host: str, port: int, no_workers: bool) -> None:
                             timeout_graceful_shutdown=5, lifespan="on")
     server = DeskServer(config, app.state.desk.broadcaster.close)
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"serving {ws.root} on http://{shown}:{port}/ ({'no workers' if no_workers else 'with workers'});"
-               " log in with the token from `masthead token`; Ctrl-C stops")
+    echo(f"serving {ws.root} on http://{shown}:{port}/ ({'no workers' if no_workers else 'with workers'});"
+         " log in with the token from `masthead token`; Ctrl-C stops")
     # uvicorn re-raises Ctrl-C after its graceful shutdown; here that is the normal way out.
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
-    click.echo("stopped; queued work resumes with the next `masthead serve` or `masthead run`")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(serve_cmd)
+    echo("stopped; queued work resumes with the next `masthead serve` or `masthead run`")

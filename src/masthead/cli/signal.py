@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from masthead.app.commands import MAX_SIGNAL_BYTES, add_signal, read_text_file
-from masthead.cli.common import CliState, echo_json, pass_state
+from masthead.app.commands import MAX_SIGNAL_BYTES, add_signal
+from masthead.cli.common import CliState, echo, echo_json, pass_state
 from masthead.errors import InputError
+from masthead.text_input import STDIN, read_text_file
 
 
 @click.group("signal")
@@ -19,7 +20,7 @@ def signal_group() -> None:
 @signal_group.command("add")
 @click.argument("project")
 @click.option("--kind", required=True, help="Signal kind, e.g. release_notes; recipes trigger on it.")
-@click.option("--file", "file", type=click.Path(path_type=Path), help="Read the signal from this UTF-8 file.")
+@click.option("--file", "file", type=click.Path(path_type=Path), help="Read the signal from this UTF-8 file (`-`: standard input).")
 @click.option("--text", help="The signal text itself.")
 @click.option("--title", help="A short title.")
 @click.option("--priority", type=click.Choice(["high", "normal", "low"]), default="normal", show_default=True)
@@ -30,25 +31,22 @@ def signal_add(state: CliState, project: str, kind: str, file: Path | None, text
     """Store a signal verbatim and start a job for every recipe it triggers."""
     if (file is None) == (text is None):
         raise InputError("give exactly one of --file or --text", fix="e.g. --file release-notes.md")
-    body = read_text_file(file, "signal", MAX_SIGNAL_BYTES) if file else str(text)
-    source = f"file:{file.name}" if file else "cli:text"
+    body = read_text_file(file, "signal", MAX_SIGNAL_BYTES, option="--file") if file else str(text)
+    source = "cli:text" if not file else "cli:stdin" if str(file) == STDIN else f"file:{file.name}"
     added = add_signal(state.workspace(), project, kind=kind, body=body, title=title, priority=priority, source=source)
     if as_json:
         echo_json({"signal_id": added.signal_id, "job_ids": added.job_ids, "recipes": added.recipes,
                    "deferred": added.deferred, "budget_wait": added.budget_wait})
         return
-    click.echo(f"stored signal {added.signal_id}")
+    echo(f"stored signal {added.signal_id}")
     if not added.job_ids:
-        click.echo(f"no recipe is triggered by kind {kind!r}; the signal is kept (see `masthead recipe list`)")
+        echo(f"no recipe is triggered by kind {kind!r}; the signal is kept (see `masthead recipe list`)")
     for job, recipe in zip(added.job_ids, added.recipes, strict=True):
         if job in added.deferred:
-            click.echo(f"job {job} ({recipe}) deferred: {added.deferred[job]} (see `masthead jobs list`)")
+            echo(f"job {job} ({recipe}) deferred: {added.deferred[job]} (see `masthead jobs list`)")
         else:
-            click.echo(f"started job {job} ({recipe}); run it with: masthead run --until-idle")
+            echo(f"started job {job} ({recipe}); run it with: masthead run --until-idle")
     if added.budget_wait:
-        click.echo(f"note: work of project {project} already waits for budget ({added.budget_wait});"
+        echo(f"note: work of project {project} already waits for budget ({added.budget_wait});"
                    " these jobs' model steps may wait too (see `masthead costs`)")
 
-
-def register(cli: click.Group) -> None:
-    cli.add_command(signal_group)

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from masthead.app.listings import signal_overview, signal_summaries
-from masthead.cli.common import CliState, echo_json, pass_state, short
+from masthead.cli.common import CliState, echo, echo_json, pass_state, short
 from masthead.cli.jobs import held_lines
 
 
@@ -35,9 +35,9 @@ def signals_list(state: CliState, project: str | None, limit: int, as_json: bool
         echo_json(signals)
         return
     if not signals:
-        click.echo("no signals")
+        echo("no signals")
     for signal in signals:
-        click.echo(signal_line(signal))
+        echo(signal_line(signal))
 
 
 @signals_group.command("show")
@@ -50,20 +50,17 @@ def signals_show(state: CliState, signal: str, as_json: bool) -> None:
     if as_json:
         echo_json(detail)
         return
-    click.echo(f"signal {detail['id']}  {detail['kind']}  project {detail['project']}  priority {detail['priority']}")
-    click.echo(f"title: {detail['title'] or '(no title)'}")
-    click.echo(f"source: {detail['source']}  received {detail['received_at']}  {detail['body_chars']} characters"
+    echo(f"signal {detail['id']}  {detail['kind']}  project {detail['project']}  priority {detail['priority']}")
+    echo(f"title: {detail['title'] or '(no title)'}")
+    echo(f"source: {detail['source']}  received {detail['received_at']}  {detail['body_chars']} characters"
                f"  sha256 {detail['sha256'][:12]}…")
-    click.echo("")
-    click.echo(short(detail["body"], 300))
-    click.echo("")
+    echo("")
+    echo(short(detail["body"], 300))
+    echo("")
     if not detail["jobs"]:
-        click.echo("no job: no recipe is triggered by this kind (see `masthead recipe list`)")
+        echo("no job: no recipe is triggered by this kind (see `masthead recipe list`)")
     for job in detail["jobs"]:
-        click.echo(f"job {job['id']}  {job['status']}  {job['recipe']}  (masthead jobs show {job['id']})")
+        echo(f"job {job['id']}  {job['status']}  {job['recipe']}  (masthead jobs show {job['id']})")
         for line in held_lines(job):
-            click.echo(f"    {line}")
+            echo(f"    {line}")
 
-
-def register(cli: click.Group) -> None:
-    cli.add_command(signals_group)

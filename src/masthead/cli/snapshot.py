@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from masthead.cli.common import CliState, echo_json, pass_state
+from masthead.cli.common import CliState, echo, echo_json, pass_state
 from masthead.projections.snapshots import list_snapshots, take_snapshot
 
 
@@ -21,17 +21,13 @@ def snapshot_cmd(state: CliState, show: bool, as_json: bool) -> None:
         if as_json:
             echo_json(rows)
         elif not rows:
-            click.echo("no snapshots")
+            echo("no snapshots")
         for row in [] if as_json else rows:
-            click.echo(f"seq {row['seq']}  {row['rows']:,} rows in {row['tables']} tables, {row['bytes']:,} bytes,"
-                       f" taken {row['created_at']}")
+            echo(f"seq {row['seq']}  {row['rows']:,} rows in {row['tables']} tables, {row['bytes']:,} bytes,"
+                 f" taken {row['created_at']}")
         return
     taken = take_snapshot(ws.store, keep=ws.config.snapshots.keep)
     if taken is None:
-        click.echo("the log is empty; nothing to snapshot")
+        echo("the log is empty; nothing to snapshot")
         return
-    click.echo(f"snapshot at seq {taken.seq}: {taken.rows:,} rows in {taken.tables} tables, {taken.bytes:,} bytes")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(snapshot_cmd)
+    echo(f"snapshot at seq {taken.seq}: {taken.rows:,} rows in {taken.tables} tables, {taken.bytes:,} bytes")

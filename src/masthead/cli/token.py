@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from masthead.app.auth import ensure_token, rotate_token, token_path
-from masthead.cli.common import CliState, pass_state
+from masthead.cli.common import CliState, echo, pass_state
 
 
 @click.command("token")
@@ -16,13 +16,9 @@ def token_cmd(state: CliState, rotate: bool) -> None:
     root = state.workspace().root
     if rotate:
         token = rotate_token(root)
-        click.echo("rotated: the old token and every browser session no longer work", err=True)
+        echo("rotated: the old token and every browser session no longer work", err=True)
     else:
         token, created = ensure_token(root)
         if created:
-            click.echo(f"created {token_path(root)}", err=True)
-    click.echo(token)
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(token_cmd)
+            echo(f"created {token_path(root)}", err=True)
+    echo(token)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from masthead.app.commands import check_tier_providers
-from masthead.cli.common import CliState, echo_json, pass_state
+from masthead.cli.common import CliState, echo, echo_json, pass_state
 from masthead.cli.run import print_report
 from masthead.runtime.presence import list_workers
 
@@ -33,11 +33,11 @@ def worker_cmd(state: CliState, concurrency: int | None, name: str | None, quiet
     runner = ws.runner(concurrency=concurrency, on_report=None if quiet else print_report, name=name)
     # SIGTERM (systemd, docker stop, kill) stops like Ctrl-C: steps in flight are resumed elsewhere.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: runner.stop())
-    click.echo(f"worker {runner.presence.name}: {runner.concurrency} at a time on {ws.store.location};"
-               " Ctrl-C stops", err=quiet)
+    echo(f"worker {runner.presence.name}: {runner.concurrency} at a time on {ws.store.location};"
+         " Ctrl-C stops", err=quiet)
     with contextlib.suppress(KeyboardInterrupt):  # the normal way to stop a worker
         runner.run(until_idle=False)
-    click.echo(f"worker {runner.presence.name} stopped after {len(runner.summary.reports)} task(s)", err=quiet)
+    echo(f"worker {runner.presence.name} stopped after {len(runner.summary.reports)} task(s)", err=quiet)
 
 
 @click.command("workers")
@@ -54,19 +54,14 @@ def workers_cmd(state: CliState, as_json: bool) -> None:
         echo_json(workers)
         return
     if not workers:
-        click.echo("no live workers")
+        echo("no live workers")
     for worker in workers:
-        click.echo(_worker_line(worker, now))
+        echo(_worker_line(worker, now))
         for task in worker["holds"]:
-            click.echo(f"    {task['id']}  ({task['kind']}, lease {task['lease_until'] - now:+.0f} s)")
+            echo(f"    {task['id']}  ({task['kind']}, lease {task['lease_until'] - now:+.0f} s)")
 
 
 def _worker_line(worker: dict[str, Any], now: float) -> str:
     up = now - worker["started_at"]
     return (f"{worker['name']}  pid {worker['pid']} on {worker['host']}, {worker['concurrency']} at a time,"
             f" up {up:.0f} s, beat {now - worker['beat_at']:.1f} s ago, holds {len(worker['holds'])}")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(worker_cmd)
-    cli.add_command(workers_cmd)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from masthead.app.workspace import init_workspace
-from masthead.cli.common import CliState, pass_state, short
+from masthead.cli.common import CliState, echo, echo_json, pass_state, short
 from masthead.errors import InputError, IntegrityError
 from masthead.projections.replay import verify
 from masthead.projections.snapshots import rebuild_in_place
@@ -25,9 +25,9 @@ def init_cmd(state: CliState, directory: Path | None) -> None:
     ws, created = init_workspace(directory or Path(state.workspace_option or "."))
     try:
         config = ws.root / "masthead.toml"
-        click.echo(f"{'created' if created else 'kept existing'} {config}")
-        click.echo(f"database {ws.store.location}")
-        click.echo("next: masthead project apply project.yaml  (see docs/configuration.md#project-yaml)")
+        echo(f"{'created' if created else 'kept existing'} {config}")
+        echo(f"database {ws.store.location}")
+        echo("next: masthead project apply project.yaml  (see docs/configuration.md#project-yaml)")
     finally:
         ws.close()
 
@@ -44,10 +44,10 @@ def log_cmd(state: CliState, stream: str | None, since: int, limit: int | None, 
         raise InputError("--since must be 0 or more", fix="pass a seq number from an earlier `masthead log`")
     for event in state.workspace().store.read(since=since, stream=stream, limit=limit):
         if as_json:
-            click.echo(json.dumps(event.as_dict(), ensure_ascii=False, sort_keys=True))
+            echo_json(event.as_dict(), one_line=True)
         else:
             data = short(json.dumps(event.data, ensure_ascii=False), 90)
-            click.echo(f"{event.seq:>6}  {event.meta.at}  {event.meta.actor:<18} {event.type:<20} {event.stream}  {data}")
+            echo(f"{event.seq:>6}  {event.meta.at}  {event.meta.actor:<18} {event.type:<20} {event.stream}  {data}")
 
 
 @click.command("replay")
@@ -67,26 +67,20 @@ def replay_cmd(state: CliState, do_verify: bool, rebuild: bool, from_zero: bool)
     ws = state.workspace()
 
     def progress(count: int) -> None:
-        click.echo(f"  replayed {count:,} events", err=True)
+        echo(f"  replayed {count:,} events", err=True)
 
     if rebuild:
         started = time.perf_counter()
         done = rebuild_in_place(ws.store, use_snapshot=not from_zero, progress=progress)
         source = f"snapshot at seq {done.from_snapshot} ({done.restored_rows:,} rows)" \
             if done.from_snapshot is not None else "zero"
-        click.echo(f"rebuilt the read models from {source} and {done.replayed:,} events after it, up to seq"
-                   f" {done.head}, in {time.perf_counter() - started:.2f} s")
+        echo(f"rebuilt the read models from {source} and {done.replayed:,} events after it, up to seq"
+             f" {done.head}, in {time.perf_counter() - started:.2f} s")
         return
     report = verify(ws.store, progress)
     if not report.ok:
         raise IntegrityError(f"replay --verify failed: {report.problem}",
                              fix="restore the database from a backup, or rebuild the read models if only they"
                                  " drifted (masthead replay --rebuild; docs/operations.md)")
-    click.echo(f"ok: {report.events:,} events, hash chain intact; {report.tables} projections "
-               f"({report.rows:,} rows) equal a rebuild from the log")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(init_cmd)
-    cli.add_command(log_cmd)
-    cli.add_command(replay_cmd)
+    echo(f"ok: {report.events:,} events, hash chain intact; {report.tables} projections "
+         f"({report.rows:,} rows) equal a rebuild from the log")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from masthead.errors import InputError, NotFoundError
 from masthead.memory.chunking import chunk_text
-from masthead.text_input import decode_text
+from masthead.text_input import decode_text, read_capped
 
 SUFFIXES = (".md", ".txt")
 MAX_FILE_BYTES = 50_000_000
@@ -42,11 +42,9 @@ def text_files(folder: Path) -> list[Path]:
 def read_chunks(folder: Path, progress: FileProgress | None = None) -> list[FileChunks]:
     found = []
     for path in text_files(folder):
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"{path} is {size:,} bytes; an import takes files of at most {MAX_FILE_BYTES:,}",
-                             fix="split the file, or import an excerpt")
-        text = decode_text(path.read_bytes(), str(path), fix_suffix=", or move it out of the folder")
+        raw = read_capped(path, str(path), MAX_FILE_BYTES, allow_stdin=False)
+        size = len(raw)
+        text = decode_text(raw, str(path), fix_suffix=", or move it out of the folder")
         chunks = chunk_text(text)
         if not chunks:
             raise InputError(f"{path} is empty", fix="add some text to it or move it out of the folder")
