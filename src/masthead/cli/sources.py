@@ -1,0 +1,63 @@
+"""`masthead sources list` and `masthead sources poll`: feeds and analytics folders of the project YAML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from masthead.app.sources import list_sources, poll_sources
+from masthead.cli.common import CliState, echo, echo_json, pass_state
+
+
+@click.group("sources")
+def sources_group() -> None:
+    """Signal sources that arrive by themselves: feeds and analytics exports (project YAML `sources:`)."""
+
+
+def _where(source: dict[str, Any]) -> str:
+    return source["url"] or f"{source['path']} ({source['format']})"
+
+
+@sources_group.command("list")
+@click.option("--project", help="Only this project's sources.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array.")
+@pass_state
+def sources_list(state: CliState, project: str | None, as_json: bool) -> None:
+    """Each source with its state: never_polled, ok, not_modified, gone or error (with the reason)."""
+    sources = list_sources(state.workspace(), project)
+    if as_json:
+        echo_json(sources)
+        return
+    if not sources:
+        echo("no sources: add a sources: list to a project YAML (docs/configuration.md)")
+    for source in sources:
+        polled = source["last_polled_at"] or "never"
+        echo(f"{source['project']:<12} {source['name']:<16} {source['kind']:<9} {source['state']:<12} "
+             f"every {source['every']:<5} imported {source['imported']:<5} last poll {polled}  {_where(source)}")
+        if source["error"]:
+            echo(f"    {source['error']}")
+
+
+@sources_group.command("poll")
+@click.argument("name", required=False)
+@click.option("--project", help="Only this project's sources.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array: one result per source.")
+@pass_state
+def sources_poll(state: CliState, name: str | None, project: str | None, as_json: bool) -> None:
+    """Poll every source (or the one called NAME) once and import what is new as signals."""
+    results = poll_sources(state.workspace(), name=name, project=project)
+    if as_json:
+        echo_json(results)
+    else:
+        if not results:
+            echo("no sources: add a sources: list to a project YAML (docs/configuration.md)")
+        for result in results:
+            line = f"{result['project']}/{result['name']}: {result['state']}, {result['imported']} new signal(s)"
+            if result.get("skipped"):
+                line += f", {result['skipped']} older entries passed over (backfill)"
+            echo(line)
+            if result["error"]:
+                echo(f"    {result['error']}")
+    if any(result["state"] == "error" for result in results):
+        raise SystemExit(1)

@@ -1,0 +1,29 @@
+"""Signal source events: each poll of a source is recorded, so what a feed answered last
+(its ETag and Last-Modified, whether it is gone) and which entries were passed over are in
+the log and survive restarts. The entries imported are signals (`feed:<source>:<entry key>`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from masthead.events.types import EventData
+
+# ok: answered and read; not_modified: a 304; gone: a 410 (polls stop until the URL changes);
+# error: anything else unusable (HTML, 5xx, too big, a redirect loop, a timeout).
+SourceStatus = Literal["ok", "not_modified", "gone", "error"]
+
+
+class SourcePolled(EventData):
+    project: str
+    source: str
+    url: str  # the URL asked (the configured one)
+    status: SourceStatus
+    final_url: str | None = None  # where redirects led, when they led elsewhere
+    etag: str | None = None
+    last_modified: str | None = None
+    imported: int = Field(0, ge=0)
+    # Entry keys a first poll passed over (past `backfill`): never imported later either.
+    skipped: list[str] = Field(default_factory=list)
+    error: str | None = None

@@ -1,0 +1,1 @@
+"""Signal ingest: sources that arrive by themselves (feeds, analytics exports)."""
