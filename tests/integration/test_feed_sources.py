@@ -87,14 +87,14 @@ def test_a_poll_that_stopped_after_importing_is_finished_without_duplicates(serv
     server.publish("post-3", "Post 3", "Three.")
     # The poll's own record is lost (a crash after the signals were stored): the next poll
     # has no ETag for this version, fetches it all, and imports only what is not stored yet.
-    from masthead.app import sources as app_sources
+    from masthead.app import feed_sources as app_sources
 
-    real_record = app_sources._record
-    app_sources._record = lambda *args: None  # type: ignore[assignment]
+    real_record = app_sources.record_poll
+    app_sources.record_poll = lambda *args: None  # type: ignore[assignment]
     try:
         assert poll(ws)["imported"] == 2
     finally:
-        app_sources._record = real_record
+        app_sources.record_poll = real_record
     again = poll(ws)
     assert (again["state"], again["imported"]) == ("ok", 0)
     assert [s["title"] for s in feed_signals(ws)] == ["Post 1", "Post 2", "Post 3"]

@@ -1,6 +1,7 @@
 """Signal source events: each poll of a source is recorded, so what a feed answered last
 (its ETag and Last-Modified, whether it is gone) and which entries were passed over are in
-the log and survive restarts. The entries imported are signals (`feed:<source>:<entry key>`)."""
+the log and survive restarts. The entries imported are signals (`feed:<source>:<entry key>`);
+analytics files are recorded whole (AnalyticsImported), and their trends are signals."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ SourceStatus = Literal["ok", "not_modified", "gone", "error"]
 class SourcePolled(EventData):
     project: str
     source: str
-    url: str  # the URL asked (the configured one)
+    url: str | None = None  # a feed: the URL asked (the configured one)
     status: SourceStatus
     final_url: str | None = None  # where redirects led, when they led elsewhere
     etag: str | None = None
@@ -27,3 +28,17 @@ class SourcePolled(EventData):
     # Entry keys a first poll passed over (past `backfill`): never imported later either.
     skipped: list[str] = Field(default_factory=list)
     error: str | None = None
+    files: list[str] = Field(default_factory=list)  # analytics: the files imported by this poll
+
+
+class AnalyticsImported(EventData):
+    """One analytics export file, read whole: its daily points, each [date, metric, dimension, value]
+    (dimension "" for a total). Imported once per content hash; a later file's point for the same
+    (date, metric, dimension) replaces an earlier one's (exports overlap)."""
+
+    project: str
+    source: str
+    file: str  # the name in the source's folder
+    sha256: str
+    format: str
+    points: list[tuple[str, str, str, float]]

@@ -1,0 +1,79 @@
+"""Polling a feed source once: conditional GET, new entries to `feed_item` signals.
+
+Each imported entry is a signal whose source is `feed:<name>:<entry key hash>`, so an entry is
+imported once across restarts: a poll that stopped half-way (signals stored, its SourcePolled
+not) is finished by the next one, never duplicated. A first poll imports the newest `backfill`
+entries and records the others as passed over.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from masthead.app.commands import add_signal
+from masthead.app.source_state import ConfiguredSource, record_poll, source_events
+from masthead.app.workspace import Workspace
+from masthead.events.model import StoredEvent
+from masthead.events.source_types import SourcePolled
+from masthead.sources.feed import FeedEntry, FeedUnusable, entry_source_key, fetch_feed
+
+FEED_SIGNAL_KIND = "feed_item"
+TITLE_CHARS = 200
+
+
+def poll_feed(ws: Workspace, source: ConfiguredSource, client: httpx.Client) -> dict[str, Any]:
+    spec = source.spec
+    assert spec.url is not None  # SourceSpec requires it for feeds
+    polls = source_events(ws, source)
+    same_url = [event for event in polls if event.data.get("url") == spec.url]
+    last = same_url[-1].data if same_url else None
+    result: dict[str, Any] = {"project": source.project.name, "name": spec.name, "imported": 0, "signals": []}
+    if last is not None and last["status"] == "gone":
+        return result | {"state": "gone", "error": last.get("error"), "polled": False}
+    try:
+        fetched = fetch_feed(client, spec.url, etag=last.get("etag") if last else None,
+                             last_modified=last.get("last_modified") if last else None)
+    except FeedUnusable as exc:
+        record_poll(ws, source, SourcePolled(project=source.project.name, source=spec.name, url=spec.url,
+                                             status=exc.status, error=str(exc)))
+        return result | {"state": exc.status, "error": str(exc), "polled": True}
+    first = not any(event.data["status"] in ("ok", "not_modified") for event in same_url)
+    fresh = _unseen(ws, source, polls, fetched.entries)
+    chosen, skipped = _backfill(fresh, spec.backfill) if first else (fresh, [])
+    signals = [_import(ws, source, entry) for entry in chosen]
+    record_poll(ws, source, SourcePolled(
+        project=source.project.name, source=spec.name, url=spec.url, status=fetched.status,
+        final_url=fetched.final_url, etag=fetched.etag, last_modified=fetched.last_modified,
+        imported=len(signals), skipped=[entry.key for entry in skipped]))
+    return result | {"state": fetched.status, "imported": len(signals), "signals": signals,
+                     "skipped": len(skipped), "error": None, "polled": True}
+
+
+def _unseen(ws: Workspace, source: ConfiguredSource, polls: list[StoredEvent],
+            entries: list[FeedEntry]) -> list[FeedEntry]:
+    stored = {row["source"] for row in ws.store.query(
+        "SELECT source FROM signals WHERE project = ? AND source LIKE ?",
+        (source.project.name, f"feed:{source.spec.name}:%"))}
+    passed_over = {key for event in polls for key in event.data.get("skipped", [])}
+    unseen, keys = [], set()
+    for entry in entries:
+        if entry.key in keys or entry.key in passed_over or entry_source_key(source.spec.name, entry.key) in stored:
+            continue
+        keys.add(entry.key)  # a feed may list one entry twice
+        unseen.append(entry)
+    return unseen
+
+
+def _backfill(entries: list[FeedEntry], backfill: int) -> tuple[list[FeedEntry], list[FeedEntry]]:
+    """The first poll imports the newest `backfill` entries (entries are oldest first)."""
+    cut = max(len(entries) - backfill, 0)
+    return entries[cut:], entries[:cut]
+
+
+def _import(ws: Workspace, source: ConfiguredSource, entry: FeedEntry) -> str:
+    added = add_signal(ws, source.project.name, kind=FEED_SIGNAL_KIND, body=entry.signal_body(),
+                       title=(entry.title or "")[:TITLE_CHARS] or None, priority="normal",
+                       source=entry_source_key(source.spec.name, entry.key), trust="untrusted")
+    return added.signal_id
