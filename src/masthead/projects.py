@@ -148,6 +148,9 @@ class SourceSpec(_Strict):
                                  "format: plausible, umami or csv")
             if self.url is not None:
                 raise ValueError(f"source {self.name!r} is analytics: remove url (give path: a folder)")
+            if self.path.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", self.path) or ":" in self.path:
+                raise ValueError(f"source {self.name!r}: path {self.path!r} must be a folder inside the workspace, "
+                                 'relative to it, e.g. "analytics/"')
         return self
 
 

@@ -83,3 +83,18 @@ def test_a_feed_in_an_error_state_makes_poll_exit_non_zero(server: FeedServer, t
     make_workspace(root, "http://127.0.0.1:9/v1", project).close()
     result = masthead(root, "sources", "poll", "blog")
     assert result.returncode == 1 and "tallybook/blog: error" in result.stdout and "not a feed" in result.stdout
+
+
+def test_an_analytics_folder_through_the_cli(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    project = PROJECT.split("sources:")[0] + "sources:\n  - {name: stats, kind: analytics, path: analytics/, format: csv}\n"
+    make_workspace(root, "http://127.0.0.1:9/v1", project.replace("{{", "{").replace("}}", "}")).close()
+    (root / "analytics").mkdir()
+    (root / "analytics" / "signups.csv").write_text("date,metric,value\n2026-11-30,signups,3\n", "utf-8")
+    result = masthead(root, "sources", "poll")
+    assert result.returncode == 0 and "tallybook/stats: ok, 0 new signal(s), imported signups.csv" in result.stdout
+    (root / "analytics" / "bad.csv").write_text("date,metric,value\n2026-12-01,signups,three\n", "utf-8")
+    failed = masthead(root, "sources", "poll", "stats")
+    assert failed.returncode == 1 and "bad.csv, line 2, column value: 'three' is not a number" in failed.stdout
+    listed = masthead(root, "sources", "list")
+    assert "stats" in listed.stdout and "error" in listed.stdout and "analytics/ (csv)" in listed.stdout

@@ -40,6 +40,8 @@ def test_feed_and_analytics_sources_parse_with_defaults() -> None:
     ("  - {name: stats, kind: analytics, path: a/, format: excel}\n", "format"),
     ('  - {name: stats, kind: analytics, path: a/, format: csv, url: "https://e.com"}\n', "remove url"),
     ("  - {name: cal, kind: calendar}\n", "kind"),
+    ("  - {name: stats, kind: analytics, path: /var/data, format: csv}\n", "must be a folder inside the workspace"),
+    ("  - {name: stats, kind: analytics, path: ../other/, format: csv}\n", "must be a folder inside the workspace"),
     ('  - {name: blog, kind: feed, url: "https://e.com/f", lead_days: 3}\n', "lead_days"),
     ('  - {name: Blog!, kind: feed, url: "https://e.com/f"}\n', "name"),
     ('  - {name: blog, kind: feed, url: "https://e.com/f"}\n  - {name: blog, kind: feed, url: "https://e.com/g"}\n',

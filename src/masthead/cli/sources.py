@@ -54,6 +54,8 @@ def sources_poll(state: CliState, name: str | None, project: str | None, as_json
             echo("no sources: add a sources: list to a project YAML (docs/configuration.md)")
         for result in results:
             line = f"{result['project']}/{result['name']}: {result['state']}, {result['imported']} new signal(s)"
+            if result.get("files"):
+                line += f", imported {', '.join(result['files'])}"
             if result.get("skipped"):
                 line += f", {result['skipped']} older entries passed over (backfill)"
             echo(line)
