@@ -169,3 +169,37 @@ def test_an_unknown_source_name_is_refused(server: FeedServer, tmp_path: Path) -
     with pytest.raises(NotFoundError, match="no project has a source named 'blgo'") as caught:
         poll_sources(ws, name="blgo")
     assert caught.value.fix == "use one of: blog"
+
+
+def test_feed_and_analytics_polling_on_postgres(server: FeedServer, tmp_path: Path) -> None:
+    from tests.support.harness import write_config
+    from tests.support.postgres import fresh_database
+
+    from masthead.app.commands import apply_project
+    from masthead.app.workspace import init_workspace
+
+    server.publish("post-1", "Post 1", "One.")
+    server.publish("post-2", "Post 2", "Two.")
+    root = tmp_path / "ws"
+    root.mkdir()
+    with fresh_database() as url:
+        write_config(root, "http://127.0.0.1:9/v1")
+        config = (root / "masthead.toml").read_text("utf-8")
+        (root / "masthead.toml").write_text(config.replace("[workspace]\n", f'[workspace]\ndatabase = "{url}"\n'), "utf-8")
+        ws, _ = init_workspace(root)
+        assert ws.store.backend == "postgres"
+        project = PROJECT.format(url=server.url()) + "  - {name: stats, kind: analytics, path: analytics/, format: csv}\n"
+        (root / "project.yaml").write_text(project, "utf-8")
+        apply_project(ws, root / "project.yaml")
+        (root / "analytics").mkdir()
+        (root / "analytics" / "a.csv").write_text("date,metric,value\n2026-11-30,signups,3\n", "utf-8")
+        results = {r["name"]: r for r in poll_sources(ws)}
+        assert (results["blog"]["state"], results["blog"]["imported"]) == ("ok", 2)
+        assert (results["stats"]["state"], results["stats"]["files"]) == ("ok", ["a.csv"])
+        again = {r["name"]: r for r in poll_sources(ws)}
+        assert again["blog"]["state"] == "not_modified" and again["stats"]["files"] == []
+        server.publish("post-3", "Post 3", "Three.")
+        assert poll_sources(ws, name="blog")[0]["imported"] == 1
+        assert len(feed_signals(ws)) == 3
+        assert {s["name"]: s["state"] for s in list_sources(ws)} == {"blog": "ok", "stats": "ok"}
+        ws.close()
