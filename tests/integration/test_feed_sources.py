@@ -90,7 +90,7 @@ def test_a_poll_that_stopped_after_importing_is_finished_without_duplicates(serv
     from masthead.app import feed_sources as app_sources
 
     real_record = app_sources.record_poll
-    app_sources.record_poll = lambda *args: None  # type: ignore[assignment]
+    app_sources.record_poll = lambda *args, **kwargs: None  # type: ignore[assignment]
     try:
         assert poll(ws)["imported"] == 2
     finally:
@@ -98,6 +98,25 @@ def test_a_poll_that_stopped_after_importing_is_finished_without_duplicates(serv
     again = poll(ws)
     assert (again["state"], again["imported"]) == ("ok", 0)
     assert [s["title"] for s in feed_signals(ws)] == ["Post 1", "Post 2", "Post 3"]
+
+
+def test_a_first_poll_that_stopped_half_way_does_not_reach_further_back(server: FeedServer,
+                                                                       tmp_path: Path) -> None:
+    for n in range(1, 6):
+        server.publish(f"post-{n}", f"Post {n}", f"Text of post {n}.")
+    ws = workspace(tmp_path / "ws", server.url())  # backfill: 2
+    from masthead.app import feed_sources as app_sources
+
+    real_record = app_sources.record_poll
+    app_sources.record_poll = lambda *args, **kwargs: None  # type: ignore[assignment]
+    try:
+        assert poll(ws)["imported"] == 2  # ...and the process dies before recording the poll
+    finally:
+        app_sources.record_poll = real_record
+    again = poll(ws)
+    assert (again["imported"], again["skipped"]) == (0, 3)
+    assert [s["title"] for s in feed_signals(ws)] == ["Post 4", "Post 5"]
+    assert poll(ws)["imported"] == 0
 
 
 def test_an_entry_listed_twice_is_imported_once(server: FeedServer, tmp_path: Path) -> None:

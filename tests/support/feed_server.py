@@ -6,7 +6,8 @@
 
 Routes: /feed.xml (ETag and Last-Modified; 304 when the request's validators match),
 /moved -> /feed.xml (301), /loop -> /loop (302 forever), /gone (410), /html (an HTML page),
-/broken (500), /huge (an endless chunked body), /slow (waits `slow_seconds` before answering).
+/broken (500), /huge (an endless chunked body), /slow (waits `slow_seconds` before answering),
+/fresh (the feed without validators: always a 200, as a feed that changes on every poll would).
 Every request is recorded with its conditional headers.
 """
 
@@ -103,7 +104,8 @@ def _handler_for(feed: FeedServer) -> type[BaseHTTPRequestHandler]:
                      "/gone": lambda: self._answer(410, b"gone"), "/broken": lambda: self._answer(500, b"oops"),
                      "/html": lambda: self._answer(200, b"<!DOCTYPE html><html><body><h1>Blog</h1></body></html>",
                                                    {"Content-Type": "text/html"}),
-                     "/huge": self._huge, "/slow": self._slow}.get(self.path.split("?")[0])
+                     "/huge": self._huge, "/slow": self._slow,
+                     "/fresh": lambda: self._answer(200, feed.document(), {"Content-Type": "application/rss+xml"})}.get(self.path.split("?")[0])
             if route is None:
                 self._answer(404, b"not found")
             else:

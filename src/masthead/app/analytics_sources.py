@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from masthead.app.commands import MAX_SIGNAL_BYTES, add_signal
-from masthead.app.source_state import ConfiguredSource, append_to_source, record_poll, source_events
+from masthead.app.source_state import (
+    ConfiguredSource,
+    append_to_source,
+    last_event,
+    record_poll,
+    source_events,
+)
 from masthead.app.workspace import Workspace
 from masthead.errors import InputError
 from masthead.events.source_types import AnalyticsImported, SourcePolled
@@ -77,16 +83,14 @@ def _import_files(ws: Workspace, source: ConfiguredSource, folder: Path) -> tupl
 
 
 def _new_trends(ws: Workspace, source: ConfiguredSource) -> list[Trend]:
-    events = list(ws.store.read(stream=source.stream))
-    last_poll = max((e.seq for e in events if e.type == "SourcePolled"), default=0)
+    last_poll = last_event(ws, source)
+    checked_until = last_poll.seq if last_poll else 0
     series: Series = defaultdict(dict)
     fresh: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for event in events:
-        if event.type != "AnalyticsImported":
-            continue
+    for event in source_events(ws, source, "AnalyticsImported"):
         for day, metric, dimension, value in event.data["points"]:
             series[(metric, dimension)][day] = value
-            if event.seq > last_poll:
+            if event.seq > checked_until:
                 fresh[(metric, dimension)].append(day)
     trends = []
     for key, days in fresh.items():

@@ -13,10 +13,9 @@ from typing import Any
 import httpx
 
 from masthead.app.commands import add_signal
-from masthead.app.source_state import ConfiguredSource, record_poll, source_events
+from masthead.app.source_state import ConfiguredSource, last_event, record_poll, source_events
 from masthead.app.workspace import Workspace
-from masthead.events.model import StoredEvent
-from masthead.events.source_types import SourcePolled
+from masthead.events.source_types import FeedEntriesPassedOver, SourcePolled
 from masthead.sources.feed import FeedEntry, FeedUnusable, entry_source_key, fetch_feed
 
 FEED_SIGNAL_KIND = "feed_item"
@@ -26,12 +25,12 @@ TITLE_CHARS = 200
 def poll_feed(ws: Workspace, source: ConfiguredSource, client: httpx.Client) -> dict[str, Any]:
     spec = source.spec
     assert spec.url is not None  # SourceSpec requires it for feeds
-    polls = source_events(ws, source)
-    same_url = [event for event in polls if event.data.get("url") == spec.url]
-    last = same_url[-1].data if same_url else None
+    last_poll = last_event(ws, source)
+    last = last_poll.data if last_poll is not None and last_poll.data.get("url") == spec.url else None
     result: dict[str, Any] = {"project": source.project.name, "name": spec.name, "imported": 0, "signals": []}
     if last is not None and last["status"] == "gone":
         return result | {"state": "gone", "error": last.get("error"), "polled": False}
+    # After an error the validators of the last good answer are gone with it: a full GET.
     try:
         fetched = fetch_feed(client, spec.url, etag=last.get("etag") if last else None,
                              last_modified=last.get("last_modified") if last else None)
@@ -39,24 +38,24 @@ def poll_feed(ws: Workspace, source: ConfiguredSource, client: httpx.Client) -> 
         record_poll(ws, source, SourcePolled(project=source.project.name, source=spec.name, url=spec.url,
                                              status=exc.status, error=str(exc)))
         return result | {"state": exc.status, "error": str(exc), "polled": True}
-    first = not any(event.data["status"] in ("ok", "not_modified") for event in same_url)
-    fresh = _unseen(ws, source, polls, fetched.entries)
-    chosen, skipped = _backfill(fresh, spec.backfill) if first else (fresh, [])
+    passed = [event for event in source_events(ws, source, "FeedEntriesPassedOver") if event.data["url"] == spec.url]
+    fresh = _unseen(ws, source, {key for event in passed for key in event.data["keys"]}, fetched.entries)
+    chosen, skipped = (fresh, []) if passed else _backfill(fetched.entries, fresh, spec.backfill)
     signals = [_import(ws, source, entry) for entry in chosen]
+    first = [] if passed else [FeedEntriesPassedOver(project=source.project.name, source=spec.name, url=spec.url,
+                                                     keys=[entry.key for entry in skipped])]
     record_poll(ws, source, SourcePolled(
         project=source.project.name, source=spec.name, url=spec.url, status=fetched.status,
         final_url=fetched.final_url, etag=fetched.etag, last_modified=fetched.last_modified,
-        imported=len(signals), skipped=[entry.key for entry in skipped]))
+        imported=len(signals), skipped=len(skipped)), also=first)
     return result | {"state": fetched.status, "imported": len(signals), "signals": signals,
                      "skipped": len(skipped), "error": None, "polled": True}
 
 
-def _unseen(ws: Workspace, source: ConfiguredSource, polls: list[StoredEvent],
-            entries: list[FeedEntry]) -> list[FeedEntry]:
+def _unseen(ws: Workspace, source: ConfiguredSource, passed_over: set[str], entries: list[FeedEntry]) -> list[FeedEntry]:
     stored = {row["source"] for row in ws.store.query(
         "SELECT source FROM signals WHERE project = ? AND source LIKE ?",
         (source.project.name, f"feed:{source.spec.name}:%"))}
-    passed_over = {key for event in polls for key in event.data.get("skipped", [])}
     unseen, keys = [], set()
     for entry in entries:
         if entry.key in keys or entry.key in passed_over or entry_source_key(source.spec.name, entry.key) in stored:
@@ -66,10 +65,13 @@ def _unseen(ws: Workspace, source: ConfiguredSource, polls: list[StoredEvent],
     return unseen
 
 
-def _backfill(entries: list[FeedEntry], backfill: int) -> tuple[list[FeedEntry], list[FeedEntry]]:
-    """The first poll imports the newest `backfill` entries (entries are oldest first)."""
-    cut = max(len(entries) - backfill, 0)
-    return entries[cut:], entries[:cut]
+def _backfill(entries: list[FeedEntry], fresh: list[FeedEntry],
+              backfill: int) -> tuple[list[FeedEntry], list[FeedEntry]]:
+    """A first poll imports the newest `backfill` entries of the feed (entries are oldest first)
+    and passes over the rest. Counted on the whole feed, not on what is still unseen, so a
+    first poll that stopped half-way and runs again does not reach further back."""
+    newest = {entry.key for entry in entries[max(len(entries) - backfill, 0):]}
+    return [e for e in fresh if e.key in newest], [e for e in fresh if e.key not in newest]
 
 
 def _import(ws: Workspace, source: ConfiguredSource, entry: FeedEntry) -> str:

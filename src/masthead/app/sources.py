@@ -12,25 +12,24 @@ import httpx
 
 from masthead.app.analytics_sources import poll_analytics
 from masthead.app.feed_sources import poll_feed
-from masthead.app.source_state import ConfiguredSource, configured_sources, source_events
+from masthead.app.source_state import ConfiguredSource, configured_sources, count_polls, last_event
 from masthead.app.workspace import Workspace
 from masthead.sources.feed import new_client, public_url
 
 
 def source_state(ws: Workspace, source: ConfiguredSource) -> dict[str, Any]:
     """What `sources list` shows: the configuration and the last poll's outcome."""
-    spec, polls = source.spec, source_events(ws, source)
-    last = polls[-1] if polls else None
-    imported = sum(int(event.data.get("imported", 0)) for event in polls)
+    spec, last = source.spec, last_event(ws, source)
+    data = last.data if last else {}
     return {
         "project": source.project.name, "name": spec.name, "kind": spec.kind,
         "url": public_url(spec.url) if spec.url else None, "path": spec.path, "format": spec.format,
         "every": spec.every, "backfill": spec.backfill if spec.kind == "feed" else None,
-        "state": last.data["status"] if last else "never_polled",
-        "last_polled_at": last.meta.at if last else None,
-        "final_url": public_url(last.data["final_url"]) if last and last.data.get("final_url") else None,
-        "error": last.data.get("error") if last else None,
-        "polls": len(polls), "imported": imported,
+        "state": data.get("status", "never_polled"),
+        "last_polled_at": last.at if last else None,
+        "final_url": public_url(data["final_url"]) if data.get("final_url") else None,
+        "error": data.get("error"),
+        "polls": count_polls(ws, source), "imported": int(data.get("imported_total", 0)),
     }
 
 

@@ -25,10 +25,20 @@ class SourcePolled(EventData):
     etag: str | None = None
     last_modified: str | None = None
     imported: int = Field(0, ge=0)
-    # Entry keys a first poll passed over (past `backfill`): never imported later either.
-    skipped: list[str] = Field(default_factory=list)
+    imported_total: int = Field(0, ge=0)  # signals made by every poll of this source so far
+    skipped: int = Field(0, ge=0)  # entries a first poll passed over (FeedEntriesPassedOver)
     error: str | None = None
     files: list[str] = Field(default_factory=list)  # analytics: the files imported by this poll
+
+
+class FeedEntriesPassedOver(EventData):
+    """The first successful poll of a feed URL: the entry keys past `backfill`, never imported
+    later either. Its presence for a URL is what makes later polls not first polls."""
+
+    project: str
+    source: str
+    url: str
+    keys: list[str]
 
 
 class AnalyticsImported(EventData):
