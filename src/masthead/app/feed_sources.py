@@ -38,6 +38,9 @@ def poll_feed(ws: Workspace, source: ConfiguredSource, client: httpx.Client) -> 
         record_poll(ws, source, SourcePolled(project=source.project.name, source=spec.name, url=spec.url,
                                              status=exc.status, error=str(exc)))
         return result | {"state": exc.status, "error": str(exc), "polled": True}
+    if fetched.status == "not_modified" and last is not None and last["status"] == "not_modified":
+        # A run of 304s is recorded once: polling an unchanged feed writes nothing at all.
+        return result | {"state": "not_modified", "skipped": 0, "error": None, "polled": True}
     passed = [event for event in source_events(ws, source, "FeedEntriesPassedOver") if event.data["url"] == spec.url]
     fresh = _unseen(ws, source, {key for event in passed for key in event.data["keys"]}, fetched.entries)
     chosen, skipped = (fresh, []) if passed else _backfill(fetched.entries, fresh, spec.backfill)
