@@ -15,13 +15,13 @@ Method = Literal["thompson", "fixed"]
 
 
 class AbVariant(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     id: str  # "A", "B", "C"...
     text: str = Field(min_length=1)
 
 
 class AbResult(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     variant: str
     sent: int = Field(ge=0)
     opens: int = Field(ge=0)

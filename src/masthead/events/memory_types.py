@@ -54,7 +54,7 @@ class ScoreParts(BaseModel):
     """Why an item ranked where it did: total = similarity x recency x kind_match x confidence
     x (1 + boost)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     similarity: float
     recency: float
     kind_match: float
@@ -65,7 +65,7 @@ class ScoreParts(BaseModel):
 
 
 class RetrievedItem(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     id: str
     tier: Tier
     kind: Kind

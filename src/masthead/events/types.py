@@ -14,7 +14,9 @@ from masthead.events.model import ANY_VERSION, NewEvent
 
 
 class EventData(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: each event model's validator is built the first time it is used, not at
+    # import; a command that only reads (`pieces list`) never pays for the ~60 event types.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     registry: ClassVar[dict[str, type[EventData]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -294,7 +296,7 @@ class PieceRevised(EventData):
 
 
 class CheckOutcome(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     name: str
     passed: bool
     detail: str
