@@ -15,7 +15,7 @@ import regex
 
 from masthead.channels.limits import body_length, grapheme_length, rule_for
 from masthead.compose.items import Extraction, Item
-from masthead.compose.text import first_sentence, split_sentences, word_set
+from masthead.compose.text import carries, first_sentence, split_sentences, word_set
 
 SHORT_CHANNELS = ("x", "bluesky", "mastodon")
 SUBJECT_LIMIT = 60
@@ -98,7 +98,10 @@ def _short_post(channel: str, extraction: Extraction, items: list[Item], voice: 
     fits: Callable[[str], bool] = lambda text: body_length(channel, text) <= limit  # noqa: E731
     tail = "\n".join(part for part in (link, voice.sign_off, " ".join(voice.hashtags)) if part)
     first = opening or _headline(extraction, items[0])
-    rest = items if opening else items[1:]
+    # A hook that already says an item does not need it again below.
+    rest = [item for item in items if not carries(word_set(opening), item.text)] if opening else items[1:]
+    if opening and not rest:
+        return ""  # the hook says it all: that is the model's own candidate
     if not fits(_join(first, [], tail)):
         first = _cut(first, limit - body_length(channel, tail) - 2, lambda t: body_length(channel, t))
     lines: list[str] = []

@@ -14,6 +14,7 @@ from typing import Any
 
 from masthead.agents.base import DraftEffect
 from masthead.channels.checks import CheckResult
+from masthead.channels.limits import SUBJECT_LIMIT, grapheme_length
 from masthead.compose.candidates import Candidate, compose, splice
 from masthead.compose.select import Scored, covered_items, select, voice_score
 from masthead.events.model import NewEvent
@@ -33,7 +34,8 @@ def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check
     voice = ctx.voice_rules
     disclaimer = ctx.project.policies.required_disclaimers.get(channel)
     candidates = compose(channel, extraction, voice, disclaimer=disclaimer)
-    if subject:
+    if subject and grapheme_length(subject.strip()) <= SUBJECT_LIMIT:
+        # The subject-line agent's pick when it fits; otherwise the composed one stays.
         candidates = [replace(candidate, subject=subject) for candidate in candidates]
     if model_draft is not None:
         if candidates:

@@ -149,7 +149,9 @@ def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         # Structure before the model: the model's draft is one candidate among composed ones.
         subjects = values.get("subjects") or {}
         chosen, lineage = choose_draft(ctx, effects[0] if effects else None,
-                                       lambda text, subject: check_piece(ctx, text, subject, services.memory),
+                                       # Without memory: the embedding-based voice check runs once, on the
+                                       # winner, in the check step; candidates are held to the rules.
+                                       lambda text, subject: check_piece(ctx, text, subject, None),
                                        subject=pick_subject(subjects["subjects"]) if subjects.get("subjects") else None)
         outcome.output["selection"] = lineage
         effects = [chosen] if chosen is not None else []
