@@ -165,8 +165,9 @@ def _agent_or_fallback(agent: Any, tier: str, values: dict[str, Any], ctx: TaskC
     """The agent's result, its model calls, and why the model's output was dropped (if it was).
 
     A model that fails (malformed or truncated output, a loop, a timeout or an outage that
-    outlasted the retries) costs its candidate, never the piece: a drafting agent goes on with composed candidates, an agent with a
-    `fallback` (the brief) with its model-free result. Other agents fail as before.
+    outlasted the retries) costs its candidate, never the piece: a drafting agent goes on with
+    composed candidates, an agent with a `fallback` (brief, subject lines) with its model-free
+    result. Other agents, and a drafting agent with no item to compose from, fail as before.
     """
     try:
         result, client, _agent = _run_agent(agent.name, tier, ctx.task["idempotency_key"], values, ctx, services)
