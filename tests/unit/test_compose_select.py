@@ -96,3 +96,17 @@ def test_cjk_items_match_by_character():
     ex = extract_items("## 新功能\n- 支持多人实时协作编辑，最多 20 人同时在线。", "墨记 2.0")
     assert substance_check("x", "墨记 2.0 来了：支持多人实时协作编辑，最多 20 人同时在线。", ex, signal_text="x" * 10).passed
     assert not substance_check("x", "墨记 2.0 来了：新版本已经发布，欢迎大家下载使用体验。", ex, signal_text="x" * 10).passed
+
+
+def test_voice_rules_and_min_chars_come_from_the_project_yaml():
+    from masthead.errors import ConfigError
+    from masthead.projects import parse_project_yaml
+
+    base = ("name: p\ndescription: d\naudience: a\nvoice:\n  description: plain\n  emoji: true\n"
+            "  hashtags: ['#p']\n  sign_off: '— Ana'\n  person: i\nchannels:\n  x: {gate: auto, min_chars: 120}\n")
+    project = parse_project_yaml(base, "p.yaml")
+    assert project.voice.emoji and project.voice.person == "i" and project.channels["x"].min_chars == 120
+    with pytest.raises(ConfigError, match="min_chars"):
+        parse_project_yaml(base.replace("min_chars: 120", "min_chars: -1"), "p.yaml")
+    with pytest.raises(ConfigError, match="person"):
+        parse_project_yaml(base.replace("person: i", "person: you"), "p.yaml")
