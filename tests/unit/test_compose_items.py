@@ -108,3 +108,13 @@ def test_signals_with_nothing_concrete_have_no_items():
     assert extract_items("Tallybook", "Tallybook").items == ()
     assert extract_items("# Tallybook 3.2\n\nhttps://tallybook.example/changelog", "Tallybook 3.2").items == ()
     assert extract_items("## [[[ *unclosed `code\n-", None).items == ()  # malformed Markdown does not raise
+
+
+def test_prompts_quote_an_excerpt_of_a_long_body_when_its_items_are_there():
+    from masthead.agents.base import SIGNAL_EXCERPT_CHARS, item_list, signal_excerpt
+
+    long = "变更 " * 2000
+    assert len(signal_excerpt(long, has_items=True)) <= SIGNAL_EXCERPT_CHARS + 4
+    assert signal_excerpt(long, has_items=False) == long  # with no items, the body is all there is
+    assert signal_excerpt("short", has_items=True) == "short"
+    assert item_list(["feature: " + "x" * 500]).endswith("…")

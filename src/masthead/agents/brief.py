@@ -15,7 +15,9 @@ from masthead.agents.base import (
     ProjectContext,
     SignalContext,
     bullet_list,
+    item_list,
     quote_data,
+    signal_excerpt,
     system_prompt,
 )
 from masthead.agents.memory_context import MemoryNote, memory_section
@@ -50,8 +52,8 @@ class BriefAgent:
             Message(
                 role="user",
                 content=(
-                    f"Signal ({inp.signal.kind}):\n{quote_data('signal', inp.signal.body)}\n\n"
-                    + (f"Its items, most important first:\n{quote_data('items', bullet_list(inp.items))}\n\n" if inp.items else "")
+                    f"Signal ({inp.signal.kind}):\n{quote_data('signal', signal_excerpt(inp.signal.body, bool(inp.items)))}\n\n"
+                    + (f"Its items, most important first:\n{quote_data('items', item_list(inp.items))}\n\n" if inp.items else "")
                     + f"Known facts:\n{bullet_list(inp.project.facts)}\n\n"
                     f"{memory_section(inp.memory, inp.project.facts)}"
                     "Write a brief as JSON with keys: headline (one line), key_points (2 to 4 short "
