@@ -8,7 +8,7 @@ failures), the mean salient items covered, the mean characters used of the limit
 candidate kind won; and the wall time per signal.
 
     .venv/bin/python benchmarks/quality.py                  # the bundled model (slow on 2 cores)
-    .venv/bin/python benchmarks/quality.py --model none     # composition alone: the model is down
+    .venv/bin/python benchmarks/quality.py --model none     # composition alone: the model's output is unusable
     .venv/bin/python benchmarks/quality.py --limit 3        # the first 3 notes only
 
 Targets (issue 11): 0 vacuous pieces published; >= 85% passing every check; >= 2 salient items
@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.results import write_section  # noqa: E402
+from tests.support.openai_server import OpenAIServer  # noqa: E402
 
 from masthead.app.commands import add_signal, apply_project  # noqa: E402
 from masthead.app.workspace import Workspace, init_workspace  # noqa: E402
@@ -51,30 +52,30 @@ voice:
   description: Plain and specific. Short sentences. No hype, no exclamation marks.
 channels:
 """ + "".join(f"  {channel}: {{gate: auto}}\n" for channel in CHANNELS)
-# The model is down: every call is refused at once, so only composed candidates are left.
+# The model writes nothing usable: a loopback OpenAI-compatible server answers every call with a
+# repetition loop cut off mid-JSON (what the bundled model did on held-out notes), so every model
+# candidate is dropped and only the composed ones are left.
+LOOPING_REPLY = '{"text": "### Removed #2813 #2845 #2703 #2703 #2703 #2703 #2703'
 NO_MODEL_TOML = """
 [models.draft]
 provider = "openai"
-model = "down"
+model = "gpt-test"
+temperature = 0.0
 [models.final]
 provider = "openai"
-model = "down"
+model = "gpt-test"
+temperature = 0.0
 [providers.openai]
-base_url = "http://127.0.0.1:9/v1"
-api_key_env = "MASTHEAD_BENCH_NO_KEY"
-timeout_seconds = 1.0
-[runtime]
-call_retries = 0
-backoff_base_seconds = 0.01
-backoff_max_seconds = 0.02
+base_url = "{base_url}"
+api_key_env = "MASTHEAD_BENCH_KEY"
 """
 
 
-def run_one(entry: dict[str, Any], folder: Path, model: str) -> tuple[float, list[dict[str, Any]]]:
-    if model == "none":
-        os.environ.setdefault("MASTHEAD_BENCH_NO_KEY", "no-key")  # nothing listens there to read it
+def run_one(entry: dict[str, Any], folder: Path, base_url: str | None) -> tuple[float, list[dict[str, Any]]]:
+    if base_url is not None:
+        os.environ.setdefault("MASTHEAD_BENCH_KEY", "sk-bench")
         folder.mkdir(parents=True)
-        (folder / "masthead.toml").write_text(NO_MODEL_TOML, "utf-8")
+        (folder / "masthead.toml").write_text(NO_MODEL_TOML.format(base_url=base_url), "utf-8")
     ws, _ = init_workspace(folder)
     try:
         (folder / "project.yaml").write_text(PROJECT, "utf-8")
@@ -148,18 +149,21 @@ def main() -> None:
     entries = json.loads((CORPUS / "sources.json").read_text("utf-8"))[: args.limit]
     rows: list[dict[str, Any]] = []
     times: list[float] = []
+    server = OpenAIServer(api_key="sk-bench", reply=lambda body: LOOPING_REPLY).start() if args.model == "none" else None
     with tempfile.TemporaryDirectory() as tmp:
         for index, entry in enumerate(entries):
-            elapsed, pieces = run_one(entry, Path(tmp) / f"ws{index}", args.model)
+            elapsed, pieces = run_one(entry, Path(tmp) / f"ws{index}", server.base_url if server else None)
             times.append(elapsed)
             rows += pieces
             passed = sum(p["passed"] for p in pieces)
             print(f"{entry['title']:<28} {elapsed:6.1f} s  {passed}/{len(pieces)} pass", file=sys.stderr)
+    if server is not None:
+        server.stop()
     published = sum(r["status"] == "published" for r in rows)
     summary = (
         f"{len(entries)} release notes from {len({e['project'] for e in entries})} projects "
         f"(benchmarks/corpus/sources.json: source URL and licence of each), {len(CHANNELS)} channels each, "
-        f"model: {'the bundled SmolLM2-135M (local provider)' if args.model == 'bundled' else 'none (every call refused: composition alone)'}.\n\n"
+        f"model: {'the bundled SmolLM2-135M (local provider)' if args.model == 'bundled' else 'none (every answer a truncated repetition loop: composition alone)'}.\n\n"
         + table(rows) + "\n\n"
         f"- pieces passing every check with no human: {sum(r['passed'] for r in rows)}/{len(rows)} "
         f"({sum(r['passed'] for r in rows) / len(rows):.0%}; target >= 85%); published {published}, "

@@ -21,7 +21,7 @@ from masthead.channels.checks import CheckResult, run_checks
 from masthead.channels.publisher import Delivery, Publisher
 from masthead.channels.substance import substance_check
 from masthead.config import MastheadConfig
-from masthead.errors import ProviderError, StateError
+from masthead.errors import StateError
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
 from masthead.events.store import EventStore
 from masthead.events.types import (
@@ -164,17 +164,17 @@ def _agent_or_fallback(agent: Any, tier: str, values: dict[str, Any], ctx: TaskC
                        services: StepServices) -> tuple[AgentResult | None, list[str], str | None]:
     """The agent's result, its model calls, and why the model's output was dropped (if it was).
 
-    A model that fails (malformed or truncated output, a loop, a timeout or an outage that
-    outlasted the retries) costs its candidate, never the piece: a drafting agent goes on with
-    composed candidates, an agent with a `fallback` (brief, subject lines) with its model-free
-    result. Other agents, and a drafting agent with no item to compose from, fail as before.
+    A model whose output is unusable (malformed, or truncated by a repetition loop or the token
+    cap) costs its candidate, never the piece: a drafting agent goes on with composed
+    candidates, an agent with a `fallback` (brief, subject lines) with its model-free result.
+    Other agents, and a drafting agent with no item to compose from, fail as before.
     """
     try:
         result, client, _agent = _run_agent(agent.name, tier, ctx.task["idempotency_key"], values, ctx, services)
         return result, client.call_keys, None
-    except (AgentOutputError, ProviderError) as exc:
-        if isinstance(exc, ProviderError) and not exc.transient:
-            raise  # a refused request (bad key, unknown model) is the operator's to fix, not to hide
+    except AgentOutputError as exc:
+        # Provider errors are not caught: retries, the breaker and deferral handle an outage,
+        # and a refused request (bad key, unknown model) is the operator's to fix, not to hide.
         fallback = getattr(agent, "fallback", None)
         substitute = fallback(agent.input_model.model_validate(values)) if fallback is not None else None
         if substitute is None and not (agent.effect == "draft" and ctx.extraction.items):
@@ -242,9 +242,7 @@ def run_check_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         scope = f"{ctx.task['idempotency_key']}/refine-{rounds}"
         try:
             result, _client, agent = _run_agent(refine.agent, refine.tier, scope, values, ctx, services)
-        except (AgentOutputError, ProviderError) as exc:
-            if isinstance(exc, ProviderError) and not exc.transient:
-                raise
+        except AgentOutputError:
             break  # the model could not refine: the piece goes to review with its flags, as it is
         rounds += 1
         effect = result.effects[0] if result.effects else DraftEffect(ctx.channel or "", text, subject)
