@@ -113,6 +113,11 @@ def _pieces(ws: Workspace, job: str, body: str, title: str) -> list[dict[str, An
             "chars": len(piece["text"]), "winner": selection.get("winner_kind", "none"),
             "refined": piece["version"] > 1,
         })
+    for channel in sorted(set(CHANNELS) - {row["channel"] for row in rows}):
+        # No piece at all (a step went to a person before drafting): counted as a failure.
+        rows.append({"channel": channel, "status": "missing", "passed": False, "vacuous": False, "covered": 0,
+                     "salient": min(len(extraction.items), 8), "used": None, "chars": 0, "winner": "none",
+                     "refined": False})
     return rows
 
 
