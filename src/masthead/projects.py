@@ -29,6 +29,10 @@ class Voice(_Strict):
     description: str = Field(min_length=1)
     exemplars: list[str] = Field(default_factory=list)
     avoid: list[str] = Field(default_factory=list, description="examples of styles the voice check flags")
+    emoji: bool = Field(False, description="composed pieces mark their lines with emoji")
+    hashtags: list[str] = Field(default_factory=list, description='added to composed posts, e.g. ["#invoicing"]')
+    sign_off: str | None = Field(None, description="the last line of composed pieces")
+    person: Literal["we", "i", "they"] = Field("we", description="who speaks in composed long-form pieces")
 
 
 class ChannelSettings(_Strict):
@@ -36,6 +40,7 @@ class ChannelSettings(_Strict):
     soft_delay_minutes: float | None = Field(None, ge=0, description="soft gate wait; default from masthead.toml")
     publish_to: list[str] = Field(default_factory=lambda: ["file"], min_length=1,
                                   description="publisher names from masthead.toml [publishers.<name>], or file")
+    min_chars: int | None = Field(None, ge=0, description="substance check minimum; default per channel (X 80, LinkedIn 300...)")
 
     # Older project specs (and the ProjectApplied events that carry them, which replay reads)
     # name one publisher: `publisher: file` reads as `publish_to: [file]`.

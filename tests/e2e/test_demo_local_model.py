@@ -35,6 +35,19 @@ def test_demo_runs_the_release_notes_recipe_on_the_bundled_model(tmp_path: Path)
     published = sorted(p.parent.name for p in (ws / "out").rglob("*.md")) if (ws / "out").exists() else []
     assert set(published) <= {"x", "bluesky", "linkedin"}
 
+    # What ships says something: the posts name the release's actual changes, and the report
+    # shows them (issue 11: the demo once published "Tallybook 3.2 release notes" and nothing else).
+    assert {"x", "bluesky"} <= set(published)
+    for channel in ("x", "bluesky"):
+        text = next((ws / "out" / channel).glob("*.md")).read_text("utf-8").split("---\n", 2)[2].strip()
+        assert text != "Tallybook 3.2 release notes" and len(text) >= 80
+        named = [change for change in ("40 more european banks", "35% faster", "reminder", "vat number")
+                 if change in text.casefold()]
+        assert len(named) >= 2, text
+        assert "ignore all previous" not in text.casefold()
+        assert f"-- published on {channel} --" in report
+        assert text.splitlines()[0] in report
+
     verified = masthead("-w", str(ws), "replay", "--verify")
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.startswith("ok:")

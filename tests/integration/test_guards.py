@@ -424,7 +424,8 @@ def test_manual_completion_lets_the_recipe_continue(tmp_path, server):
         return content_reply(body)
 
     server.default_reply = refuse_drafts
-    job = add_release_notes(ws)
+    # Nothing to compose from (the signal has no item), so the failed draft needs a person.
+    job = add_release_notes(ws, body="Tallybook 3.2")
     run(ws)
     task_id = f"{job}.draft.x"
     task = ws.store.query("SELECT status, needs_human FROM tasks WHERE id = ?", (task_id,))[0]
@@ -435,6 +436,12 @@ def test_manual_completion_lets_the_recipe_continue(tmp_path, server):
 
     assert [item["id"] for item in manual_queue(ws)] == [task_id]
     commands.complete(ws, task_id, operator="ana", text="Tallybook 3.2 adds bank feeds for 40 more banks.")
+    run(ws)
+    piece = pieces_by_channel(ws, job)["x"]
+    # The substance check holds human versions too: with no item in the signal, a person approves.
+    assert piece["status"] == "in_review"
+    assert any(flag.startswith("substance: nothing concrete") for flag in json.loads(piece["flags"]))
+    commands.approve(ws, piece["id"], operator="ana", version=piece["version"])
     run(ws)
     piece = pieces_by_channel(ws, job)["x"]
     assert piece["status"] == "published"

@@ -11,7 +11,6 @@ import pytest
 from tests.support.harness import (
     KEY_ENV,
     PROJECT_YAML,
-    RELEASE_NOTES,
     add_release_notes,
     content_reply,
     pieces_by_channel,
@@ -236,7 +235,8 @@ def test_an_off_voice_draft_fails_the_voice_check_and_is_refined(tmp_path: Path,
         return content_reply(body)
 
     server.default_reply = reply
-    job = commands.add_signal(ws, "calmbook", kind="release_notes", body=RELEASE_NOTES, title="Tallybook 3.2",
+    # A signal with no item to compose from: the model's draft is the only candidate.
+    job = commands.add_signal(ws, "calmbook", kind="release_notes", body="Tallybook 3.2", title="Tallybook 3.2",
                               priority="normal", source="test").job_ids[0]
     run(ws)
     detail = piece_detail(ws, pieces_by_channel(ws, job)["x"]["id"])
@@ -244,5 +244,7 @@ def test_an_off_voice_draft_fails_the_voice_check_and_is_refined(tmp_path: Path,
     voice_of = {v["version"]: next(c for c in v["checks"] if c["name"] == "voice") for v in (first, second)}
     assert not voice_of[1]["passed"] and voice_of[1]["detail"].startswith("off-voice")
     assert voice_of[2]["passed"] and "similarity 0." in voice_of[2]["detail"]
-    assert detail["status"] == "published"
+    # The signal has nothing concrete to say, so a person still decides; the voice is no longer why.
+    assert detail["status"] == "in_review"
+    assert not any(flag.startswith("voice") for flag in detail["flags"])
     ws.close()

@@ -145,7 +145,7 @@ def test_review_at_the_desk(browser: Browser, served: tuple[ServeProcess, str, O
     editor.fill("Tallybook 3.2 brings bank feeds for 40 more banks. Less typing, more invoicing.")
     editor.press("Control+Enter")
     expect(page.locator("#flash")).to_contain_text("saved v2")
-    expect(page.locator("#panel .version#v2 .diff ins")).to_contain_text("Less typing")
+    expect(page.locator("#panel .version#v2 .diff ins").first).to_contain_text("Less typing")
     expect(page.locator("#panel .version#v2 .diff del").first).to_be_visible()
     expect(page.locator("#panel .ver")).to_have_text("v2")
     edited = piece_status(serve, token, second or "")

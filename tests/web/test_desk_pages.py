@@ -115,7 +115,7 @@ async def test_actions_need_csrf_and_are_events_by_the_operator(client, token, w
     assert refused.status_code == 403 and "CSRF" in refused.text
     assert ws.store.head() == head
     edited = await client.post(f"/ui/pieces/{piece}/edit", headers=HX | {"X-CSRF-Token": csrf},
-                               data={"text": "Tallybook 3.2 brings bank feeds\r\nfor 40 more banks.", "subject": "3.2 is out"})
+                               data={"text": "Tallybook 3.2 brings bank feeds\r\nfor 40 more banks. Less typing.", "subject": "3.2 is out"})
     assert edited.status_code == 200 and "saved v2" in edited.text
     assert "<del>" in edited.text and "<ins>" in edited.text  # the diff of the edit
     assert '"queue-changed"' in edited.headers["HX-Trigger"]
@@ -127,7 +127,7 @@ async def test_actions_need_csrf_and_are_events_by_the_operator(client, token, w
                           " ORDER BY seq", (piece,))
     assert rows == [{"decision": "edited", "actor": "human:cleo"}, {"decision": "approved", "actor": "human:cleo"}]
     text = ws.store.query("SELECT text, subject FROM pieces WHERE id = ?", (piece,))[0]
-    assert text == {"text": "Tallybook 3.2 brings bank feeds\nfor 40 more banks.", "subject": "3.2 is out"}
+    assert text == {"text": "Tallybook 3.2 brings bank feeds\nfor 40 more banks. Less typing.", "subject": "3.2 is out"}
 
 
 async def test_reject_refine_and_plain_form_posts(client, token, ws) -> None:

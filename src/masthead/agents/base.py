@@ -96,6 +96,23 @@ def quote_data(label: str, text: str) -> str:
     return f'<data kind="{label}">\n{safe}\n</data>'
 
 
+# A small model's context is short (2,048 tokens for the bundled one): when the signal's items are
+# in the prompt, the raw body is only an excerpt, so a long changelog (or CJK text, which takes
+# more tokens per character) cannot overflow the context and cost the whole step.
+SIGNAL_EXCERPT_CHARS = 600
+ITEM_CHARS = 160
+
+
+def signal_excerpt(body: str, has_items: bool) -> str:
+    if not has_items or len(body) <= SIGNAL_EXCERPT_CHARS:
+        return body
+    return body[:SIGNAL_EXCERPT_CHARS].rstrip() + " […]"
+
+
+def item_list(items: list[str]) -> str:
+    return bullet_list([item if len(item) <= ITEM_CHARS else item[:ITEM_CHARS].rstrip() + "…" for item in items])
+
+
 def bullet_list(items: list[str]) -> str:
     return "\n".join(f"- {item}" for item in items) if items else "(none)"
 

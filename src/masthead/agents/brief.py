@@ -15,7 +15,9 @@ from masthead.agents.base import (
     ProjectContext,
     SignalContext,
     bullet_list,
+    item_list,
     quote_data,
+    signal_excerpt,
     system_prompt,
 )
 from masthead.agents.memory_context import MemoryNote, memory_section
@@ -26,6 +28,7 @@ from masthead.providers.base import Message
 class BriefInput(AgentInput):
     project: ProjectContext
     signal: SignalContext
+    items: list[str] = []  # "kind: text", most salient first, parsed from the signal before any model ran
     memory: list[MemoryNote] = []
 
 
@@ -38,7 +41,7 @@ class BriefOutput(AgentOutput):
 @register
 class BriefAgent:
     name: ClassVar[str] = "brief"
-    prompt_version: ClassVar[str] = "brief/2"
+    prompt_version: ClassVar[str] = "brief/3"
     effect: ClassVar[Effect] = "none"
     input_model = BriefInput
     output_model = BriefOutput
@@ -49,8 +52,9 @@ class BriefAgent:
             Message(
                 role="user",
                 content=(
-                    f"Signal ({inp.signal.kind}):\n{quote_data('signal', inp.signal.body)}\n\n"
-                    f"Known facts:\n{bullet_list(inp.project.facts)}\n\n"
+                    f"Signal ({inp.signal.kind}):\n{quote_data('signal', signal_excerpt(inp.signal.body, bool(inp.items)))}\n\n"
+                    + (f"Its items, most important first:\n{quote_data('items', item_list(inp.items))}\n\n" if inp.items else "")
+                    + f"Known facts:\n{bullet_list(inp.project.facts)}\n\n"
                     f"{memory_section(inp.memory, inp.project.facts)}"
                     "Write a brief as JSON with keys: headline (one line), key_points (2 to 4 short "
                     "points taken from the signal), angle (why the audience cares)."
@@ -59,3 +63,12 @@ class BriefAgent:
         ]
         output = model.generate(messages, BriefOutput)
         return AgentResult(output=output)
+
+    def fallback(self, inp: BriefInput) -> AgentResult | None:
+        """The brief without a model: the title and the most salient items. Used when the model's
+        output is unusable, so a weak model costs the brief's wording, never the job."""
+        points = [item.split(": ", 1)[-1][:200] for item in inp.items[:4]]
+        if not points:
+            return None
+        headline = (inp.signal.title or points[0])[:140]
+        return AgentResult(output=BriefOutput(headline=headline, key_points=points, angle=""))

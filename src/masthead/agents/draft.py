@@ -17,6 +17,7 @@ from masthead.agents.base import (
     SignalContext,
     bullet_list,
     quote_data,
+    signal_excerpt,
     system_prompt,
 )
 from masthead.agents.brief import BriefOutput
@@ -36,6 +37,7 @@ class DraftInput(AgentInput):
     brief: BriefOutput
     subjects: SubjectLinesOutput | None = None
     required_disclaimer: str | None = None
+    items: list[str] = []  # "kind: text", most salient first: the prompt then quotes only an excerpt of the body
     memory: list[MemoryNote] = []
 
 
@@ -52,7 +54,7 @@ def pick_subject(options: list[str]) -> str:
 @register
 class DraftAgent:
     name: ClassVar[str] = "draft"
-    prompt_version: ClassVar[str] = "draft/2"
+    prompt_version: ClassVar[str] = "draft/3"
     effect: ClassVar[Effect] = "draft"
     input_model = DraftInput
     output_model = DraftOutput
@@ -66,7 +68,7 @@ class DraftAgent:
                 role="user",
                 content=(
                     f"Brief:\n{quote_data('brief', inp.brief.headline + chr(10) + bullet_list(inp.brief.key_points))}\n\n"
-                    f"Source:\n{quote_data('signal', inp.signal.body)}\n\n"
+                    f"Source:\n{quote_data('signal', signal_excerpt(inp.signal.body, bool(inp.items)))}\n\n"
                     f"Facts you may use:\n{bullet_list(inp.project.facts)}\n\n"
                     + (f"Examples of our voice:\n{examples}\n\n" if examples else "")
                     + memory_section(inp.memory, [*inp.project.facts, *inp.project.exemplars[:2]])

@@ -61,3 +61,8 @@ class SubjectLinesAgent:
         # Trim stray whitespace; the subject check, not the model, enforces the 60-character limit.
         cleaned = SubjectLinesOutput(subjects=[s.strip() for s in output.subjects if s.strip()] or output.subjects)
         return AgentResult(output=cleaned)
+
+    def fallback(self, inp: SubjectLinesInput) -> AgentResult | None:
+        """The brief's headline as the one subject line: a model that fails costs the wording of
+        the subject, never the newsletter (the subject check still holds it to 60 characters)."""
+        return AgentResult(output=SubjectLinesOutput(subjects=[inp.brief.headline.strip()[:60]]))

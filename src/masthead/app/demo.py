@@ -19,6 +19,7 @@ class DemoResult:
     workspace: Path
     statuses: dict[str, int]
     published: list[str]
+    published_texts: list[tuple[str, str]]  # (channel, text) of each delivered piece, in `published`'s order
     in_review: list[dict]
     job_ids: list[str]
 
@@ -53,9 +54,12 @@ def _run(ws: Workspace, say: Callable[[str], None], on_report: Callable[[TaskRep
     ws.runner(on_report=on_report).run(until_idle=True)
     pieces = [p for p in list_pieces(ws) if p["job_id"] in added.job_ids]
     ours = {p["id"] for p in pieces}
-    published = [row["location"] for row in ws.store.query(
+    texts = {p["id"]: (p["channel"], p["text"]) for p in pieces}
+    delivered = [row for row in ws.store.query(
         "SELECT piece_id, location FROM publications WHERE status = 'delivered' ORDER BY location")
         if row["piece_id"] in ours]
+    published = [row["location"] for row in delivered]
     in_review = [item for item in review_queue(ws) if item["piece_id"] in ours]
     return DemoResult(workspace=ws.root, statuses=dict(Counter(p["status"] for p in pieces)),
-                      published=published, in_review=in_review, job_ids=added.job_ids)
+                      published=published, published_texts=[texts[row["piece_id"]] for row in delivered],
+                      in_review=in_review, job_ids=added.job_ids)

@@ -63,6 +63,12 @@ def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str:
                                         fromfile=old_label, tofile=new_label))
 
 
+def _items(store: Any, job_id: str) -> dict[str, Any] | None:
+    """The job's ItemsExtracted event: what its signal says, as parsed before any agent ran."""
+    rows = store.query("SELECT data FROM events WHERE stream = ? AND type = 'ItemsExtracted'", (f"items-{job_id}",))
+    return json.loads(rows[0]["data"]) if rows else None
+
+
 def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
     store = ws.store
     rows = store.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
@@ -108,6 +114,8 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
             "agent": output.get("agent"), "prompt_version": output.get("prompt_version"), "tier": output.get("tier"),
             "model_calls": [c for c in calls if c["task_id"] == task["id"]],
             "memory": memory.get(task["id"], []),
+            # A draft step's candidates, their checks and coverage, and why the winner won.
+            "selection": output.get("selection"), "model_dropped": output.get("model_dropped"),
         })
     decisions = store.query("SELECT * FROM decisions WHERE piece_id = ? ORDER BY seq", (piece_id,))
     publications = store.query("SELECT * FROM publications WHERE piece_id = ? ORDER BY requested_at", (piece_id,))
@@ -116,6 +124,7 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
         "versions": versions,
         "lineage": {
             "signal": signal,
+            "items": _items(store, job["id"]),
             "job": {"id": job["id"], "recipe": job["recipe"], "status": job["status"]},
             "steps": steps,
             "cost_usd": round(sum(c["cost_usd"] for c in calls), 8),

@@ -27,6 +27,11 @@ def demo_cmd(state: CliState, directory: Path | None) -> None:
         echo(f"published files ({len(result.published)}) under {ws / 'out'}:")
         for location in result.published:
             echo(f"  {location}")
+        # What Masthead wrote is the first thing a new user should read.
+        for channel, text in result.published_texts:
+            echo(f"\n-- published on {channel} --")
+            echo("\n".join(f"  {line}" for line in text.splitlines()))
+        echo("")
     else:
         echo("published: none yet (every piece is waiting for a person, see below)")
     if result.in_review:

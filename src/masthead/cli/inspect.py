@@ -63,9 +63,13 @@ def print_piece(detail: dict[str, Any]) -> None:
     signal = lineage["signal"]
     echo(f"\nlineage: signal {signal['id']} ({signal['kind']}, {signal['source']}, {signal['trust']}, sha256 {signal['sha256'][:12]}…)"
                f" -> job {lineage['job']['id']} ({lineage['job']['recipe']}, {lineage['job']['status']})")
+    for line in item_lines(lineage.get("items")):
+        echo(f"  {line}")
     for step in lineage["steps"]:
         agent = f" agent {step['agent']} {step['prompt_version']} [{step['tier']}]" if step["agent"] else ""
         echo(f"  {step['step']:<9} {step['status']:<8}{agent}" + (f"  error: {short(step['error'], 80)}" if step["error"] else ""))
+        for line in selection_lines(step.get("selection"), step.get("model_dropped")):
+            echo(f"      {line}")
         for call in step["model_calls"]:
             fallback = f" [fallback for {call['requested']}]" if call.get("requested") else ""
             echo(f"      call {call['provider']}:{call['model']} ({call['tier']}) {call['tokens_in']}→{call['tokens_out']} tokens"
@@ -104,6 +108,27 @@ def piece_retract(state: CliState, piece_id: str, reason: str | None, operator: 
             echo(f"{'retracted' if row['retracted'] else 'KEPT':<9} {row['publisher']:<12} {row['detail']}")
     if not all(row["retracted"] for row in rows):
         raise SystemExit(1)
+
+
+def item_lines(items: dict[str, Any] | None) -> list[str]:
+    if not items:
+        return []
+    lines = [f"items ({len(items['items'])}, most salient first){': ' + items['note'] if items['note'] else ''}:"]
+    lines += [f"  {item['salience']:>5.2f} {item['kind']:<10} {short(item['text'], 90)}" for item in items["items"][:10]]
+    return lines
+
+
+def selection_lines(selection: dict[str, Any] | None, dropped: str | None) -> list[str]:
+    lines = [f"model candidate dropped: {short(dropped, 100)}"] if dropped else []
+    if not selection:
+        return lines
+    for index, candidate in enumerate(selection["candidates"]):
+        mark = "*" if index == selection.get("winner") else " "
+        verdict = "pass" if candidate["passed"] else "FAIL " + short("; ".join(candidate["failures"]), 70)
+        lines.append(f"{mark} candidate {index} {candidate['kind']:<8} covers {candidate['coverage']} item(s),"
+                     f" voice {candidate['voice']:g}, {verdict}")
+    lines.append(f"why: {selection['why']}")
+    return lines
 
 
 @piece_group.command("show")

@@ -270,6 +270,28 @@ class CircuitClosed(EventData):
 
 
 # -- pieces, checks and review ----------------------------------------------------------
+class ItemOutline(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: str
+    text: str
+    salience: float
+    position: int
+    section: str | None = None
+
+
+class ItemsExtracted(EventData):
+    """What a job's signal says, parsed before any agent ran (one per job, stream items-<job>)."""
+
+    job_id: str
+    signal_id: str
+    items: list[ItemOutline]
+    product: str | None = None
+    version: str | None = None
+    link: str | None = None
+    left_out: int = 0
+    note: str = ""
+
+
 class PieceDrafted(EventData):
     id: str
     job_id: str

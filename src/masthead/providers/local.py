@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import regex
+
 from masthead.errors import ConfigError, ProviderError
 from masthead.providers.base import Capabilities, Chunk, ModelRequest, Usage
 
@@ -214,12 +216,19 @@ class LocalProvider:
             model.llama.reset()
             counter = _TokenCounter(model.llama)
             finish_reason: str | None = None
+            written = ""
             for event in self._completion_events(model.llama, request, counter):
                 for choice in event["choices"]:
                     text = choice["delta"].get("content")
                     if text:
                         yield Chunk(text=text)
+                        written += text
                     finish_reason = choice.get("finish_reason") or finish_reason
+                if finish_reason is None and repeating(written):
+                    # A small model in a loop ("#2703 #2703 #2703 ...") only burns time until the
+                    # token cap: stop now; the caller sees truncated output and drops it.
+                    finish_reason = "length"
+                    break
             yield Chunk(usage=counter.usage(finish_reason), finish_reason=finish_reason)
 
     def _completion_events(
@@ -233,6 +242,7 @@ class LocalProvider:
                 max_tokens=request.max_tokens,
                 temperature=request.temperature,
                 seed=request.seed if request.seed is not None else DEFAULT_SEED,
+                repeat_penalty=REPEAT_PENALTY,
                 stream=True,
                 # llama.cpp compiles the schema to a grammar, so the output is valid JSON for it.
                 response_format=(
@@ -250,6 +260,17 @@ class LocalProvider:
             ) from exc
         except RuntimeError as exc:  # llama_decode failures
             raise ProviderError(f"llama.cpp failed while generating: {exc}") from exc
+
+
+# Keeps a small model from looping on one phrase; llama.cpp's default (1.0) is no penalty.
+REPEAT_PENALTY = 1.15
+# The same run of 2 to 40 characters four times in a row at the end of the output is a loop.
+_LOOP = regex.compile(r"(\S.{1,39}?)(?:\s*\1){3,}\s*$", regex.DOTALL)
+
+
+def repeating(text: str) -> bool:
+    """Whether the output ends in a repetition loop (looked for in its last 400 characters)."""
+    return _LOOP.search(text[-400:]) is not None
 
 
 # llama.cpp unrolls a bounded repetition into nested grammar rules; past a few hundred it

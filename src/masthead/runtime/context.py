@@ -10,6 +10,8 @@ from typing import Any
 
 from masthead.agents.base import ProjectContext, SignalContext
 from masthead.channels.limits import rule_for
+from masthead.compose.candidates import VoiceRules
+from masthead.compose.items import Extraction, extract_items
 from masthead.errors import NotFoundError
 from masthead.events.model import parse_json
 from masthead.events.store import EventStore
@@ -41,6 +43,16 @@ class TaskContext:
         assert self.channel is not None, "only per-channel steps have a piece"
         return piece_id(self.job["id"], self.channel)
 
+    @property
+    def extraction(self) -> Extraction:
+        """The signal's items: parsed deterministically, so every step sees the same ones."""
+        return signal_items(self.signal)
+
+    @property
+    def voice_rules(self) -> VoiceRules:
+        voice = self.project.voice
+        return VoiceRules(emoji=voice.emoji, hashtags=tuple(voice.hashtags), sign_off=voice.sign_off, person=voice.person)
+
     def agent_values(self, store: EventStore) -> dict[str, Any]:
         """The values offered to an agent's input model; each agent takes the ones it declares."""
         values: dict[str, Any] = {
@@ -54,6 +66,7 @@ class TaskContext:
             ),
             "signal": SignalContext(kind=self.signal["kind"], title=self.signal["title"], body=self.signal["body"]),
             "channel": self.channel,
+            "items": [f"{item.kind}: {item.text}" for item in self.extraction.ranked()[:ITEMS_FOR_AGENTS]],
         }
         if self.channel is not None:
             values["channel_guide"] = channel_guide(self.channel)
@@ -66,6 +79,25 @@ class TaskContext:
             if rows:
                 values[need] = parse_json(rows[0]["data"])["output"].get("output")
         return values
+
+
+ITEMS_FOR_AGENTS = 12  # a small model's context is short; the most salient items come first
+_EXTRACTIONS: OrderedDict[tuple[str, str], Extraction] = OrderedDict()
+_EXTRACTIONS_LOCK = threading.Lock()
+
+
+def signal_items(signal: dict[str, Any]) -> Extraction:
+    """The items of a signal row, parsed once per process for the most recent 256 signals."""
+    key = (str(signal["id"]), str(signal["sha256"]))
+    with _EXTRACTIONS_LOCK:
+        found = _EXTRACTIONS.get(key)
+    if found is None:
+        found = extract_items(signal["body"], signal["title"])
+        with _EXTRACTIONS_LOCK:
+            _EXTRACTIONS[key] = found
+            while len(_EXTRACTIONS) > 256:
+                _EXTRACTIONS.popitem(last=False)
+    return found
 
 
 def channel_guide(channel: str) -> str:

@@ -101,7 +101,9 @@ class RecordingModelClient:
         tier = self._config.models[self._tier]
         json_schema = _json_schema(schema)
         problem = ""
-        for attempt in range(SCHEMA_TRIES):
+        # Another try differs only by its seed, which changes nothing at temperature 0.
+        tries = 1 if tier.temperature == 0 else SCHEMA_TRIES
+        for attempt in range(tries):
             request = ModelRequest(
                 model=tier.model,
                 messages=tuple(messages),
@@ -123,7 +125,7 @@ class RecordingModelClient:
             except ValueError:  # still not JSON, or JSON that does not fit: the first reason stands
                 pass
         raise AgentOutputError(
-            f"the {self._tier} model's output did not fit {schema.__name__} after {SCHEMA_TRIES} tries ({problem})",
+            f"the {self._tier} model's output did not fit {schema.__name__} after {tries} tries ({problem})",
             fix="use a stronger model for this tier in masthead.toml, or finish the step by hand",
         )
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from masthead.agents.base import AgentResult, DraftEffect
+from masthead.agents.draft import pick_subject
 from masthead.agents.registry import get_agent
 from masthead.channels.checks import CheckResult, draft_text, run_checks
 from masthead.channels.provenance import (
@@ -24,6 +25,7 @@ from masthead.channels.provenance import (
     default_allowed_domains,
 )
 from masthead.channels.publisher import Delivery, Publisher
+from masthead.channels.substance import substance_check
 from masthead.channels.urls import host_of
 from masthead.config import MastheadConfig
 from masthead.errors import ConfigError, StateError
@@ -42,8 +44,9 @@ from masthead.memory.service import MemoryService
 from masthead.projects import ChannelSettings
 from masthead.providers.registry import ProviderSet
 from masthead.runtime.context import TaskContext
+from masthead.runtime.drafting import choose_draft, record_items
 from masthead.runtime.guards import Guards
-from masthead.runtime.model_client import CallScope, RecordingModelClient
+from masthead.runtime.model_client import AgentOutputError, CallScope, RecordingModelClient
 from masthead.runtime.outbox import Outbox, Waiting, publication_key_for
 from masthead.runtime.recall import published_piece_memory, recall, voice_check
 
@@ -135,14 +138,53 @@ def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     assert ctx.step.agent is not None
     values = ctx.agent_values(services.store)
     tier = step_tier(ctx)
-    result, client, agent = _run_agent(ctx.step.agent, tier, ctx.task["idempotency_key"], values, ctx, services)
+    agent = get_agent(ctx.step.agent)
+    result, calls, dropped = _agent_or_fallback(agent, tier, values, ctx, services)
     outcome = StepOutcome(output={
         "agent": agent.name, "prompt_version": agent.prompt_version, "tier": tier,
-        "output": result.output.model_dump(mode="json"), "model_calls": client.call_keys,
+        "output": result.output.model_dump(mode="json") if result is not None else None, "model_calls": calls,
     })
-    for effect in result.effects:
+    if dropped:
+        outcome.output["model_dropped"] = dropped
+    recorded = record_items(ctx, lambda stream: stream_version(services.store, stream))
+    if recorded is not None:
+        outcome.events.append(("system", recorded))
+    effects = result.effects if result is not None else []
+    if agent.effect == "draft":
+        # Structure before the model: the model's draft is one candidate among composed ones.
+        subjects = values.get("subjects") or {}
+        chosen, lineage = choose_draft(ctx, effects[0] if effects else None,
+                                       # Without memory: the embedding-based voice check runs once, on the
+                                       # winner, in the check step; candidates are held to the rules.
+                                       lambda text, subject: check_piece(ctx, text, subject, None),
+                                       subject=pick_subject(subjects["subjects"]) if subjects.get("subjects") else None)
+        outcome.output["selection"] = lineage
+        effects = [chosen] if chosen is not None else []
+    for effect in effects:
         outcome.events.append((f"agent:{agent.name}", _draft_event(ctx, services, effect, agent.prompt_version, tier)))
     return outcome
+
+
+def _agent_or_fallback(agent: Any, tier: str, values: dict[str, Any], ctx: TaskContext,
+                       services: StepServices) -> tuple[AgentResult | None, list[str], str | None]:
+    """The agent's result, its model calls, and why the model's output was dropped (if it was).
+
+    A model whose output is unusable (malformed, or truncated by a repetition loop or the token
+    cap) costs its candidate, never the piece: a drafting agent goes on with composed
+    candidates, an agent with a `fallback` (brief, subject lines) with its model-free result.
+    Other agents, and a drafting agent with no item to compose from, fail as before.
+    """
+    try:
+        result, client, _agent = _run_agent(agent.name, tier, ctx.task["idempotency_key"], values, ctx, services)
+        return result, client.call_keys, None
+    except AgentOutputError as exc:
+        # Provider errors are not caught: retries, the breaker and deferral handle an outage,
+        # and a refused request (bad key, unknown model) is the operator's to fix, not to hide.
+        fallback = getattr(agent, "fallback", None)
+        substitute = fallback(agent.input_model.model_validate(values)) if fallback is not None else None
+        if substitute is None and not (agent.effect == "draft" and ctx.extraction.items):
+            raise
+        return substitute, [], f"{type(exc).__name__}: {exc.message}"
 
 
 def _draft_event(ctx: TaskContext, services: StepServices, effect: DraftEffect, prompt_version: str, tier: str) -> NewEvent:
@@ -186,7 +228,9 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: Memory
     ) + [
         check_provenance(draft, sources, allowed),
         check_injection(draft, signal_source, trust),
-    ] + voice_check(ctx, memory, text)
+    ] + voice_check(ctx, memory, text) + [substance_check(
+        channel, text, ctx.extraction, signal_text=f"{signal['title'] or ''}\n{signal['body']}",
+        min_chars=channel_settings(ctx).min_chars)]
 
 
 def _recorded(piece: str, version: int, results: list[CheckResult]) -> NewEvent:
@@ -213,7 +257,10 @@ def run_check_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     while failures(results) and refine is not None and rounds < refine.max_rounds:
         values = ctx.agent_values(services.store) | {"text": text, "subject": subject, "failures": failures(results)}
         scope = f"{ctx.task['idempotency_key']}/refine-{rounds}"
-        result, _client, agent = _run_agent(refine.agent, refine.tier, scope, values, ctx, services)
+        try:
+            result, _client, agent = _run_agent(refine.agent, refine.tier, scope, values, ctx, services)
+        except AgentOutputError:
+            break  # the model could not refine: the piece goes to review with its flags, as it is
         rounds += 1
         effect = result.effects[0] if result.effects else DraftEffect(ctx.channel or "", text, subject)
         text, subject, version = effect.text, effect.subject, version + 1

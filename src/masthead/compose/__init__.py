@@ -1,0 +1,1 @@
+"""Structure before the model: items from signals, composed candidates, selection."""

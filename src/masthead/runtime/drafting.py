@@ -1,0 +1,86 @@
+"""A draft step's candidates and the choice among them.
+
+The composer writes candidates from the signal's items; the model's draft (when the model
+produced one) and its hook spliced onto a composed body join them. Every candidate runs the
+piece checks; `compose.select` picks the winner, and the step's output keeps all of them with
+their checks and coverage, so the lineage says why the piece reads as it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from masthead.agents.base import DraftEffect
+from masthead.channels.checks import CheckResult
+from masthead.channels.limits import SUBJECT_LIMIT, grapheme_length
+from masthead.compose.candidates import Candidate, compose, splice
+from masthead.compose.select import Scored, covered_items, select, voice_score
+from masthead.events.model import NewEvent
+from masthead.events.types import ItemOutline, ItemsExtracted
+from masthead.runtime.context import TaskContext
+
+Check = Callable[[str, str | None], list[CheckResult]]
+
+
+def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check, *,
+                 subject: str | None = None) -> tuple[DraftEffect | None, dict[str, Any]]:
+    """The winning draft for the step's channel and the lineage of the choice; no draft when
+    there is neither an item to compose from nor a model draft. `subject` is the subject-line
+    agent's pick, which composed candidates use when there is one."""
+    channel = ctx.piece_channel
+    extraction = ctx.extraction
+    voice = ctx.voice_rules
+    disclaimer = ctx.project.policies.required_disclaimers.get(channel)
+    candidates = compose(channel, extraction, voice, disclaimer=disclaimer)
+    if subject and grapheme_length(subject.strip()) <= SUBJECT_LIMIT:
+        # The subject-line agent's pick when it fits; otherwise the composed one stays.
+        candidates = [replace(candidate, subject=subject) for candidate in candidates]
+    if model_draft is not None:
+        if candidates:
+            spliced = splice(channel, model_draft.text, candidates[0], extraction, voice, disclaimer=disclaimer)
+            candidates += [spliced] if spliced is not None else []
+        candidates.append(Candidate("model", model_draft.text, model_draft.subject))
+    if not candidates:
+        return None, {"candidates": [], "why": "the signal has no item and the model wrote nothing"}
+    scored = [_score(ctx, candidate, check) for candidate in candidates]
+    selection = select(scored)
+    winner = selection.chosen.candidate
+    subject = winner.subject if winner.subject is not None else (model_draft.subject if model_draft else None)
+    lineage = {"candidates": [s.lineage() for s in scored], "winner": selection.winner,
+               "winner_kind": winner.kind, "why": selection.reason}
+    return DraftEffect(channel=channel, text=winner.text, subject=subject), lineage
+
+
+def _score(ctx: TaskContext, candidate: Candidate, check: Check) -> Scored:
+    results = check(candidate.text, candidate.subject)
+    return Scored(
+        candidate=candidate,
+        failures=tuple(f"{r.name}: {r.detail}" for r in results if not r.passed),
+        covered=covered_items(candidate.text, ctx.extraction),
+        voice=voice_score(candidate.text, ctx.voice_rules, ctx.project.voice.description),
+    )
+
+
+def items_event(ctx: TaskContext) -> ItemsExtracted:
+    extraction = ctx.extraction
+    return ItemsExtracted(
+        job_id=ctx.job["id"], signal_id=ctx.signal["id"],
+        items=[ItemOutline(kind=i.kind, text=i.text, salience=i.salience, position=i.position, section=i.section)
+               for i in extraction.ranked()],
+        product=extraction.product, version=extraction.version, link=extraction.link,
+        left_out=extraction.left_out, note=extraction.note,
+    )
+
+
+def items_stream(job_id: str) -> str:
+    return f"items-{job_id}"
+
+
+def record_items(ctx: TaskContext, versions: Callable[[str], int]) -> NewEvent | None:
+    """The ItemsExtracted event for the job, once: by its first job-level step."""
+    stream = items_stream(ctx.job["id"])
+    if ctx.channel is not None or versions(stream) > 0:
+        return None
+    return items_event(ctx).to_new(stream, 0)
