@@ -24,6 +24,12 @@ COMMANDS: dict[str, LazyCommand] = {
                          "Money and tokens spent on model calls, cost per published piece, budget use."),
     "demo": LazyCommand("masthead.cli.demo:demo_cmd",
                         "Create a sample workspace and turn sample release notes into reviewed pieces."),
+    "export": LazyCommand("masthead.cli.history:export_cmd",
+                          "Write the whole log (or the events after --since), with hashes and a manifest, to one"
+                          " file."),
+    "import": LazyCommand("masthead.cli.history:import_cmd",
+                          "Import an export file into an empty workspace (SQLite or Postgres), verified before and"
+                          " after."),
     "init": LazyCommand("masthead.cli.workspace_cmds:init_cmd",
                         "Create a workspace: masthead.toml (commented defaults) and the database."),
     "jobs": LazyCommand("masthead.cli.jobs:jobs_group", "Jobs: one run of a recipe for one signal."),
