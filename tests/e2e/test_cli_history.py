@@ -152,7 +152,7 @@ def edit_event(lines: list[str]) -> list[str]:
 @pytest.mark.parametrize(("change", "fix_digest", "words"), [
     (edit_event, True, "hash chain broken at seq 4"),
     (edit_event, False, "hash chain broken at seq 4"),  # the chain is checked as the lines go by
-    (lambda lines: lines[:2] + lines[3:], True, "line 3 has seq 4, expected 3"),
+    (lambda lines: lines[:2] + lines[3:], True, "event 3 has seq 4, expected 3"),
     (lambda lines: lines[:-1], True, "the manifest says"),
     (lambda lines: [*lines[:-1], "not json\n"], True, "is not an event"),
 ], ids=["edited-event", "edited-event-stale-digest", "deleted-event", "truncated", "garbage-line"])

@@ -18,7 +18,7 @@ import json
 import os
 import tarfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -209,17 +209,24 @@ def verify_export(path: Path, manifest: Manifest, progress: Progress | None = No
 def read_events(path: Path, manifest: Manifest) -> Iterator[StoredEvent]:
     """The payload's events, each checked against the seq and hash chain before it is given out;
     the payload's SHA-256 is checked when it has been read to the end."""
-    expected_seq, prev_hash = manifest.first_seq, manifest.prev_hash
-    for number, line in enumerate(_payload_lines(path, manifest), start=1):
-        event = _parse_event(path, number, line)
+    lines = _payload_lines(path, manifest)
+    events = (_parse_event(path, number, line) for number, line in enumerate(lines, start=1))
+    return checked_chain(events, first_seq=manifest.first_seq, prev_hash=manifest.prev_hash, where=str(path))
+
+
+def checked_chain(events: Iterable[StoredEvent], *, first_seq: int, prev_hash: str, where: str) -> Iterator[StoredEvent]:
+    """`events` as they are, each after its seq and its hash (recomputed with the store's own
+    `chain_hash` from the one before) are checked; IntegrityError at the first that is wrong."""
+    expected_seq = first_seq
+    for event in events:
         if event.seq != expected_seq:
-            raise IntegrityError(f"{path}: line {number} has seq {event.seq}, expected {expected_seq}",
-                                 fix="the file is damaged or was changed; export the workspace again")
+            raise IntegrityError(f"{where}: event {expected_seq - first_seq + 1} has seq {event.seq},"
+                                 f" expected {expected_seq}", fix="the file is damaged or was changed; make it again")
         digest = chain_hash(prev_hash, event.seq, event.stream, event.version, event.type,
                             canonical_json(event.data), canonical_json(event.meta.as_dict()))
         if digest != event.hash:
-            raise IntegrityError(f"{path}: hash chain broken at seq {event.seq} ({event.type} on {event.stream})",
-                                 fix="the file was changed after export; export the workspace again")
+            raise IntegrityError(f"{where}: hash chain broken at seq {event.seq} ({event.type} on {event.stream})",
+                                 fix="the file was changed after it was made; make it again")
         expected_seq, prev_hash = expected_seq + 1, digest
         yield event
 

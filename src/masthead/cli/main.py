@@ -20,6 +20,8 @@ from masthead.errors import ConfigError, MastheadError
 COMMANDS: dict[str, LazyCommand] = {
     "ab": LazyCommand("masthead.cli.ab:ab_group",
                       "A/B tests of a piece's subject lines: posteriors, probability of being best, the winner."),
+    "backup": LazyCommand("masthead.cli.history:backup_cmd",
+                          "Back up the workspace's database into a new folder, consistent while writers run."),
     "costs": LazyCommand("masthead.cli.costs:costs_cmd",
                          "Money and tokens spent on model calls, cost per published piece, budget use."),
     "demo": LazyCommand("masthead.cli.demo:demo_cmd",
@@ -49,6 +51,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "replay": LazyCommand("masthead.cli.workspace_cmds:replay_cmd",
                           "Check the hash chain and that the read models equal a rebuild from the log (--verify),"
                           " or rebuild the read models in place (--rebuild; other writers wait until it is done)."),
+    "restore": LazyCommand("masthead.cli.history:restore_cmd",
+                           "Restore a backup folder into a workspace whose log is empty, then run replay --verify."),
     "review": LazyCommand("masthead.cli.review:review_group", "The human review queue."),
     "run": LazyCommand("masthead.cli.run:run_cmd", "Run queued tasks; safe to stop and start again at any moment."),
     "serve": LazyCommand("masthead.cli.serve:serve_cmd",
