@@ -223,3 +223,25 @@ def test_kill_9_during_an_import_leaves_the_target_empty(tmp_path: Path):
         assert ws.store.query("SELECT COUNT(*) AS n FROM tasks")[0]["n"] == 0
     finally:
         ws.close()
+
+
+def test_a_file_changed_between_the_check_and_the_insert_rolls_back(source: Path, tmp_path: Path):
+    """The insert pass trusts the first pass's chain check only for the same bytes: its SHA-256
+    is checked again at the end, inside the transaction."""
+    from masthead.app.history import read_checked_again, read_manifest, verify_export
+    from masthead.errors import IntegrityError
+    from masthead.events.model import GENESIS_HASH
+
+    out = tmp_path / "history.mhx"
+    assert masthead("-w", str(source), "export", "--out", str(out)).returncode == 0
+    manifest = read_manifest(out)
+    verify_export(out, manifest)  # the first pass passes; then the file changes under the import
+    rewrite(out, edit_event, fix_digest=False)
+    init(tmp_path / "copy")
+    ws = open_workspace(str(tmp_path / "copy"))
+    try:
+        with pytest.raises(IntegrityError, match="SHA-256"):
+            ws.store.import_hashed(read_checked_again(out, manifest), after=(0, GENESIS_HASH))
+        assert ws.store.head()[0] == 0
+    finally:
+        ws.close()
