@@ -189,7 +189,7 @@ def test_bad_input_is_refused_without_a_traceback(source: Path, tmp_path: Path):
     assert not (tmp_path / "x").exists()
 
 
-def test_kill_9_during_an_import_leaves_the_target_empty(tmp_path: Path):
+def test_kill_9_during_an_export_or_an_import_leaves_nothing_half_done(tmp_path: Path):
     init(tmp_path / "big")
     ws = open_workspace(str(tmp_path / "big"))
     try:
@@ -201,6 +201,17 @@ def test_kill_9_during_an_import_leaves_the_target_empty(tmp_path: Path):
     finally:
         ws.close()
     out = tmp_path / "big.mhx"
+    # A kill -9 during an export leaves no file under the name asked for (only its `.partial`s).
+    exporting = subprocess.Popen([sys.executable, "-m", "masthead.cli.main", "-w", str(tmp_path / "big"),
+                                  "export", "--out", str(out)], env=cli_env(), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+    partial = out.with_name(out.name + ".events.partial")
+    while not partial.exists():
+        assert exporting.poll() is None, exporting.communicate()
+        time.sleep(0.002)
+    os.kill(exporting.pid, signal.SIGKILL)
+    exporting.wait()
+    assert not out.exists()
     assert masthead("-w", str(tmp_path / "big"), "export", "--out", str(out)).returncode == 0
     init(tmp_path / "target")
     db = tmp_path / "target" / "masthead.db"
