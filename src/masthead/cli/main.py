@@ -20,10 +20,18 @@ from masthead.errors import ConfigError, MastheadError
 COMMANDS: dict[str, LazyCommand] = {
     "ab": LazyCommand("masthead.cli.ab:ab_group",
                       "A/B tests of a piece's subject lines: posteriors, probability of being best, the winner."),
+    "backup": LazyCommand("masthead.cli.history:backup_cmd",
+                          "Back up the workspace's database into a new folder, consistent while writers run."),
     "costs": LazyCommand("masthead.cli.costs:costs_cmd",
                          "Money and tokens spent on model calls, cost per published piece, budget use."),
     "demo": LazyCommand("masthead.cli.demo:demo_cmd",
                         "Create a sample workspace and turn sample release notes into reviewed pieces."),
+    "export": LazyCommand("masthead.cli.history:export_cmd",
+                          "Write the whole log (or the events after --since), with hashes and a manifest, to one"
+                          " file."),
+    "import": LazyCommand("masthead.cli.history:import_cmd",
+                          "Import an export file into an empty workspace (SQLite or Postgres), verified before and"
+                          " after."),
     "init": LazyCommand("masthead.cli.workspace_cmds:init_cmd",
                         "Create a workspace: masthead.toml (commented defaults) and the database."),
     "jobs": LazyCommand("masthead.cli.jobs:jobs_group", "Jobs: one run of a recipe for one signal."),
@@ -43,6 +51,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "replay": LazyCommand("masthead.cli.workspace_cmds:replay_cmd",
                           "Check the hash chain and that the read models equal a rebuild from the log (--verify),"
                           " or rebuild the read models in place (--rebuild; other writers wait until it is done)."),
+    "restore": LazyCommand("masthead.cli.history:restore_cmd",
+                           "Restore a backup folder into a workspace whose log is empty, then run replay --verify."),
     "review": LazyCommand("masthead.cli.review:review_group", "The human review queue."),
     "run": LazyCommand("masthead.cli.run:run_cmd", "Run queued tasks; safe to stop and start again at any moment."),
     "serve": LazyCommand("masthead.cli.serve:serve_cmd",

@@ -38,7 +38,7 @@ from __future__ import annotations
 import threading
 import uuid
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -49,6 +49,7 @@ from psycopg.adapt import Loader
 from psycopg.rows import dict_row
 
 from masthead.errors import ConcurrencyConflict, ConfigError
+from masthead.events.bulk import insert_hashed
 from masthead.events.connections import ConnectionPool
 from masthead.events.migrate import migrations_for
 from masthead.events.model import (
@@ -333,6 +334,17 @@ class PostgresEventStore:
     def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
         with self.transaction() as tx:
             return tx.append(events, meta)
+
+    def import_hashed(self, events: Iterable[StoredEvent], *, after: tuple[int, str],
+                      progress: Callable[[int], None] | None = None) -> int:
+        """Insert exported events as they are (seq, version and hash kept) and project them, in ONE
+        transaction under the append lock: a crash or an error leaves the log as it was. The caller
+        verified the chain; this refuses (StateError) unless the head is `after` under the lock."""
+        with self.transaction() as tx:
+            # An import is history from elsewhere: this one commit waits for the disk (one flush,
+            # held under the lock once, not per event).
+            tx.execute("SELECT set_config('synchronous_commit', 'on', true)")
+            return insert_hashed(tx, events, after=after, projector=self.projector, progress=progress)
 
     def execute_unlogged(self, sql: str, params: Params = ()) -> None:
         with self._pool.borrow() as conn, conn.transaction():

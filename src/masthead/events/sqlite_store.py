@@ -11,12 +11,13 @@ import os
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from masthead.errors import ConcurrencyConflict, ConfigError
+from masthead.events.bulk import insert_hashed
 from masthead.events.connections import ConnectionPool
 from masthead.events.migrate import migrations_for
 from masthead.events.model import (
@@ -275,6 +276,17 @@ class SqliteEventStore:
     def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
         with self.transaction() as tx:
             return tx.append(events, meta)
+
+    def import_hashed(self, events: Iterable[StoredEvent], *, after: tuple[int, str],
+                      progress: Callable[[int], None] | None = None) -> int:
+        """Insert exported events as they are (seq, version and hash kept) and project them, in ONE
+        transaction: a crash or an error leaves the log as it was. The caller verified the chain;
+        this refuses (StateError) unless the head is `after` once the write lock is held."""
+        with self.transaction() as tx:
+            count = insert_hashed(tx, events, after=after, projector=self.projector, progress=progress)
+        if self._synchronous == "NORMAL":  # an import is history from elsewhere: on disk before we return
+            self._flush_wal()
+        return count
 
     def execute_unlogged(self, sql: str, params: Params = ()) -> None:
         with self.write_lock, self._pool.borrow() as conn:

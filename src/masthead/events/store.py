@@ -6,7 +6,7 @@ read models never lag the log and never disagree with it after a crash.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -73,6 +73,12 @@ class EventStore(Protocol):
 
     def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
         """Append in a transaction of its own."""
+        ...
+
+    def import_hashed(self, events: Iterable[StoredEvent], *, after: tuple[int, str],
+                      progress: Callable[[int], None] | None = None) -> int:
+        """Insert already-hashed events (an import the caller verified) with their seq, version
+        and hash, projected, in one transaction; StateError unless the head is `after`."""
         ...
 
     def read(

@@ -1,0 +1,336 @@
+"""A portable, verifiable history: `masthead export` and `masthead import`.
+
+An export file is a tar archive of two members: `manifest.json` (what the file holds and how to
+check it) and `events.jsonl.gz` (one event a line, in seq order, with its hash). It is written
+beside the target as `FILE.partial` and renamed at the end, so a crash never leaves half a file.
+
+An import reads the file twice: first to verify everything (the manifest, the payload's SHA-256,
+every seq, and the hash chain recomputed with the store's own `chain_hash`), writing nothing;
+then to insert the events in one transaction (`EventStore.import_hashed`), which also projects
+them. `replay --verify` runs at the end. Memory vectors and other caches are not in the file:
+they are derived again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tarfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from masthead import __version__
+from masthead.errors import InputError, IntegrityError, StateError
+from masthead.events.model import (
+    GENESIS_HASH,
+    Meta,
+    StoredEvent,
+    canonical_json,
+    chain_hash,
+    parse_json,
+    utc_now,
+)
+from masthead.events.store import EventStore
+from masthead.projections.replay import VerifyReport, verify
+
+FORMAT = "masthead-export"
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+PAYLOAD_NAME = "events.jsonl.gz"
+PAGE = 5_000
+CHUNK = 1 << 20
+_EVENT_KEYS = frozenset({"seq", "stream", "version", "type", "data", "meta", "hash"})
+_ROWS = "SELECT seq, stream, version, type, data, meta, hash FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
+_HASH_AT = "SELECT hash FROM events WHERE seq = ?"
+_json_string = json.encoder.encode_basestring  # ensure_ascii=False's string form, as chain_hash writes it
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    source_backend: str
+    since: int
+    prev_hash: str  # the hash of event `since` (the genesis hash for a whole log): the chain starts there
+    first_seq: int
+    last_seq: int
+    head_hash: str
+    event_count: int
+    payload_sha256: str
+    masthead_version: str
+    created_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "format_version": FORMAT_VERSION, **self.__dict__}
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    manifest: Manifest
+    imported: int
+    verify: VerifyReport
+
+
+# -- export ---------------------------------------------------------------------------------
+def export_history(store: EventStore, out: Path, *, since: int = 0, progress: Progress | None = None) -> Manifest:
+    """Write the events after `since`, up to the head as it is now, to `out`."""
+    if since < 0:
+        raise InputError("--since must be 0 or more", fix="pass a seq number from `masthead log`")
+    last_seq, head_hash = store.head()
+    if since > last_seq:
+        raise InputError(f"--since {since} is past the end of the log (seq {last_seq})",
+                         fix="pass a seq number from `masthead log`, or leave --since out")
+    prev_hash = GENESIS_HASH if since == 0 else store.query(_HASH_AT, (since,))[0]["hash"]
+    out = out.expanduser()
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder", fix="name a file, e.g. --out history.mhx")
+    if not out.parent.is_dir():
+        raise InputError(f"--out: no folder {out.parent}", fix="create the folder first or name another path")
+    payload = out.with_name(out.name + ".events.partial")
+    partial = out.with_name(out.name + ".partial")
+    try:
+        count, digest = _write_payload(store, payload, since, last_seq, progress)
+        manifest = Manifest(source_backend=store.backend, since=since, prev_hash=prev_hash, first_seq=since + 1,
+                            last_seq=last_seq, head_hash=head_hash if count else prev_hash, event_count=count,
+                            payload_sha256=digest, masthead_version=__version__, created_at=utc_now())
+        _write_archive(partial, manifest, payload)
+        os.replace(partial, out)
+    finally:
+        payload.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
+    return manifest
+
+
+def _write_payload(store: EventStore, path: Path, since: int, last_seq: int,
+                   progress: Progress | None) -> tuple[int, str]:
+    """The events as gzip'd JSON Lines; returns (count, SHA-256 of the compressed bytes)."""
+    digest = hashlib.sha256()
+    # Level 1: the log is repetitive JSON, so the fastest level already shrinks it ~8x; higher
+    # levels cost several times the CPU for a few percent.
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
+    count = 0
+    cursor = since
+    with path.open("wb") as sink:
+        def write(data: bytes) -> None:
+            if data:
+                digest.update(data)
+                sink.write(data)
+
+        while rows := store.query(_ROWS, (cursor, last_seq, PAGE)):
+            write(compressor.compress("".join(map(_event_line, rows)).encode("utf-8")))
+            count += len(rows)
+            cursor = rows[-1]["seq"]
+            if progress is not None:
+                progress(count)
+        write(compressor.flush())
+        sink.flush()
+        os.fsync(sink.fileno())
+    return count, digest.hexdigest()
+
+
+def _event_line(row: dict[str, Any]) -> str:
+    # data and meta are stored as canonical JSON text: spliced in as they are, not parsed again.
+    return (f'{{"data":{row["data"]},"hash":"{row["hash"]}","meta":{row["meta"]},"seq":{row["seq"]},'
+            f'"stream":{_json_string(row["stream"])},"type":{_json_string(row["type"])},'
+            f'"version":{row["version"]}}}\n')
+
+
+def _write_archive(path: Path, manifest: Manifest, payload: Path) -> None:
+    body = json.dumps(manifest.as_dict(), indent=2, sort_keys=True).encode("utf-8")
+    with path.open("wb") as raw:
+        with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
+            info = tarfile.TarInfo(MANIFEST_NAME)
+            info.size = len(body)
+            info.mtime = int(payload.stat().st_mtime)
+            archive.addfile(info, _BytesReader(body))
+            archive.add(payload, arcname=PAYLOAD_NAME, filter=_anonymous)
+        raw.flush()
+        os.fsync(raw.fileno())
+
+
+def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    # The exporting account's names are nobody's business in a file that travels.
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+class _BytesReader:
+    def __init__(self, data: bytes):
+        self._data = memoryview(data)
+
+    def read(self, size: int = -1) -> bytes:
+        size = len(self._data) if size < 0 else size
+        chunk, self._data = self._data[:size], self._data[size:]
+        return bytes(chunk)
+
+
+# -- reading and checking a file --------------------------------------------------------------
+def read_manifest(path: Path) -> Manifest:
+    """The manifest of an export file; InputError for anything that is not one this version reads."""
+    with _open_archive(path) as archive:
+        raw = _member(archive, path, MANIFEST_NAME).read(CHUNK)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InputError(f"{path}: {MANIFEST_NAME} is not JSON", fix="export the workspace again") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(f"{path} is not a Masthead export", fix="pass a file written by `masthead export`")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise InputError(f"{path}: export format {data.get('format_version')!r}, this Masthead reads"
+                         f" {FORMAT_VERSION}", fix="import it with the Masthead version that wrote it, or newer")
+    fields = {k: v for k, v in data.items() if k not in ("format", "format_version")}
+    try:
+        return Manifest(**fields)
+    except TypeError as exc:
+        raise InputError(f"{path}: the manifest's fields are wrong ({exc})", fix="export the workspace again") from None
+
+
+def verify_export(path: Path, manifest: Manifest, progress: Progress | None = None) -> None:
+    """Check the payload against the manifest and the chain from its first event; IntegrityError
+    at the first problem. Writes nothing."""
+    count = 0
+    last_hash = manifest.prev_hash
+    for event in read_events(path, manifest):
+        count += 1
+        last_hash = event.hash
+        if progress is not None and count % 100_000 == 0:
+            progress(count)
+    if count != manifest.event_count or last_hash != manifest.head_hash:
+        raise IntegrityError(f"{path}: the file holds {count} events ending at hash {last_hash[:12]}, the"
+                             f" manifest says {manifest.event_count} ending at {manifest.head_hash[:12]}",
+                             fix="the file is damaged or was changed; export the workspace again")
+
+
+def read_events(path: Path, manifest: Manifest) -> Iterator[StoredEvent]:
+    """The payload's events, each checked against the seq and hash chain before it is given out;
+    the payload's SHA-256 is checked when it has been read to the end."""
+    lines = _payload_lines(path, manifest)
+    events = (_parse_event(path, number, line) for number, line in enumerate(lines, start=1))
+    return checked_chain(events, first_seq=manifest.first_seq, prev_hash=manifest.prev_hash, where=str(path))
+
+
+def read_checked_again(path: Path, manifest: Manifest) -> Iterator[StoredEvent]:
+    """The payload's events for the second pass of an import, after `verify_export` passed.
+
+    The chain is not recomputed: the payload's SHA-256 is checked again when it has been read to
+    the end, still inside the import's transaction, so bytes changed since the first pass make it
+    roll back. Only the seq order is checked as the events go by (it costs nothing)."""
+    lines = _payload_lines(path, manifest)
+    for expected_seq, line in enumerate(lines, start=manifest.first_seq):
+        event = _parse_event(path, expected_seq - manifest.first_seq + 1, line)
+        if event.seq != expected_seq:
+            raise IntegrityError(f"{path} changed while it was imported", fix="import it again, unchanged")
+        yield event
+
+
+def checked_chain(events: Iterable[StoredEvent], *, first_seq: int, prev_hash: str, where: str) -> Iterator[StoredEvent]:
+    """`events` as they are, each after its seq and its hash (recomputed with the store's own
+    `chain_hash` from the one before) are checked; IntegrityError at the first that is wrong."""
+    expected_seq = first_seq
+    for event in events:
+        if event.seq != expected_seq:
+            raise IntegrityError(f"{where}: event {expected_seq - first_seq + 1} has seq {event.seq},"
+                                 f" expected {expected_seq}", fix="the file is damaged or was changed; make it again")
+        digest = chain_hash(prev_hash, event.seq, event.stream, event.version, event.type,
+                            canonical_json(event.data), canonical_json(event.meta.as_dict()))
+        if digest != event.hash:
+            raise IntegrityError(f"{where}: hash chain broken at seq {event.seq} ({event.type} on {event.stream})",
+                                 fix="the file was changed after it was made; make it again")
+        expected_seq, prev_hash = expected_seq + 1, digest
+        yield event
+
+
+def _payload_lines(path: Path, manifest: Manifest) -> Iterator[bytes]:
+    digest = hashlib.sha256()
+    decompressor = zlib.decompressobj(31)
+    rest = b""
+    with _open_archive(path) as archive:
+        member = _member(archive, path, PAYLOAD_NAME)
+        while chunk := member.read(CHUNK):
+            digest.update(chunk)
+            try:
+                lines = (rest + decompressor.decompress(chunk)).split(b"\n")
+            except zlib.error:
+                raise IntegrityError(f"{path}: {PAYLOAD_NAME} is not valid gzip",
+                                     fix="the file is damaged; export the workspace again") from None
+            rest = lines.pop()
+            yield from lines
+    if rest or not decompressor.eof:
+        raise IntegrityError(f"{path}: {PAYLOAD_NAME} ends in the middle", fix="export the workspace again")
+    if digest.hexdigest() != manifest.payload_sha256:
+        raise IntegrityError(f"{path}: the SHA-256 of {PAYLOAD_NAME} does not match the manifest",
+                             fix="the file was changed after export; export the workspace again")
+
+
+def _parse_event(path: Path, number: int, line: bytes) -> StoredEvent:
+    try:
+        raw = parse_json(line)
+        if not isinstance(raw, dict) or set(raw) != _EVENT_KEYS:
+            raise ValueError("fields")
+        return StoredEvent(seq=int(raw["seq"]), stream=str(raw["stream"]), version=int(raw["version"]),
+                           type=str(raw["type"]), data=dict(raw["data"]), meta=Meta.from_dict(raw["meta"]),
+                           hash=str(raw["hash"]))
+    except (ValueError, TypeError, KeyError):
+        raise IntegrityError(f"{path}: line {number} of {PAYLOAD_NAME} is not an event",
+                             fix="the file is damaged or was changed; export the workspace again") from None
+
+
+def _open_archive(path: Path) -> tarfile.TarFile:
+    path = path.expanduser()
+    if not path.is_file():
+        raise InputError(f"no export file at {path}", fix="pass a file written by `masthead export --out FILE`")
+    try:
+        return tarfile.open(path, mode="r:")
+    except tarfile.TarError:
+        raise InputError(f"{path} is not a Masthead export (not a tar archive)",
+                         fix="pass a file written by `masthead export --out FILE`") from None
+
+
+def _member(archive: tarfile.TarFile, path: Path, name: str) -> IO[bytes]:
+    try:
+        member = archive.extractfile(name)
+    except KeyError:
+        member = None
+    if member is None:
+        raise InputError(f"{path} has no {name}", fix="pass a file written by `masthead export --out FILE`")
+    return member
+
+
+# -- import ---------------------------------------------------------------------------------
+def check_target(store: EventStore, manifest: Manifest, *, append: bool) -> tuple[int, str]:
+    """The head the import goes after; StateError when the file does not start right there."""
+    head = store.head()
+    if not append:
+        if head[0] != 0:
+            raise StateError(f"the workspace's log is not empty ({head[0]:,} events)",
+                             fix="import into a new workspace (masthead init DIR), or pass --append with an"
+                                 f" export made with --since {head[0]} from the same history")
+        if manifest.since != 0:
+            raise StateError(f"the file starts after seq {manifest.since}; an empty workspace needs the whole log",
+                             fix="export without --since")
+    elif (manifest.since, manifest.prev_hash) != head:
+        raise StateError(f"the file starts after seq {manifest.since}, the workspace's log ends at seq {head[0]}"
+                         + (" of another history" if manifest.since == head[0] else ""),
+                         fix=f"export from the source with --since {head[0]}, from the same history")
+    return head
+
+
+def import_history(store: EventStore, path: Path, *, append: bool = False,
+                   progress: Progress | None = None) -> ImportReport:
+    """Verify `path`, then insert and project its events in one transaction, then replay --verify."""
+    manifest = read_manifest(path)
+    head = check_target(store, manifest, append=append)
+    verify_export(path, manifest, progress)
+    imported = store.import_hashed(read_checked_again(path, manifest), after=head,
+                                   progress=(lambda n: progress(n) if n % 100_000 == 0 else None)
+                                   if progress is not None else None)
+    report = verify(store, progress)
+    if not report.ok:
+        raise IntegrityError(f"imported {imported:,} events, but replay --verify failed: {report.problem}",
+                             fix="report this as a bug; the events are in the log as exported")
+    return ImportReport(manifest=manifest, imported=imported, verify=report)
