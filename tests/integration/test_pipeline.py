@@ -107,25 +107,62 @@ def test_rejected_piece_is_never_published(ws):
     assert ws.store.query("SELECT status FROM jobs WHERE id = ?", (job,))[0]["status"] == "done"
 
 
-def test_failing_checks_refine_once_then_go_to_review_flagged(ws, server):
-    # Every draft and every refinement invents a number: grounding fails twice.
-    def ungrounded(body):
+def _refine_with(server, refined: str) -> None:
+    """Every draft invents a number; the refinement answers `refined`."""
+    def reply(body):
         name = body["response_format"]["json_schema"]["name"]
-        if name in ("DraftOutput", "RefineOutput"):
+        if name == "DraftOutput":
             return json.dumps({"text": "Tallybook 3.2 now supports 9000 banks."})
+        if name == "RefineOutput":
+            return json.dumps({"text": refined})
         return content_reply(body)
 
-    server.default_reply = ungrounded
-    # The composed candidates quote the signal, so they carry its banned phrase: no candidate passes.
-    job = add_release_notes(ws, body="# Tallybook 3.2\n- A game changer: bank feeds for 40 more banks.\n")
+    server.default_reply = reply
+
+
+# The composed candidates quote the signal, so they carry its banned phrase: no candidate passes.
+BANNED_IN_SIGNAL = "# Tallybook 3.2\n- A game changer: bank feeds for 40 more banks.\n"
+
+
+def test_a_refinement_that_fails_as_badly_is_not_adopted_and_the_piece_waits_flagged(ws, server):
+    _refine_with(server, "Tallybook 3.2 now supports 9000 banks.")
+    job = add_release_notes(ws, body=BANNED_IN_SIGNAL)
     run(ws)
     x = pieces_by_channel(ws, job)["x"]
     assert x["status"] == "in_review"
-    assert any("9000" in flag for flag in json.loads(x["flags"]))
+    assert json.loads(x["flags"])
+    detail = piece_detail(ws, x["id"])
+    assert [v["kind"] for v in detail["versions"]] == ["draft"]
+    check = ws.store.query("SELECT id FROM tasks WHERE job_id = ? AND step = 'check' AND channel = 'x'", (job,))[0]
+    output = task_detail(ws, check["id"])["output"]
+    assert output["refinements"] == 1 and len(output["refinements_discarded"]) == 1
+    assert not files(ws)
+
+
+def test_a_refinement_that_passes_more_checks_becomes_the_next_version(ws, server):
+    _refine_with(server, "Tallybook 3.2 is out: bank feeds for 40 more banks, so your books stay up to date.")
+    job = add_release_notes(ws, body=BANNED_IN_SIGNAL)
+    run(ws)
+    x = pieces_by_channel(ws, job)["x"]
     detail = piece_detail(ws, x["id"])
     assert [v["kind"] for v in detail["versions"]] == ["draft", "refinement"]
     assert detail["versions"][1]["tier"] == "final"
-    assert not files(ws)
+    assert x["status"] == "published", x["flags"]
+
+
+def test_a_model_subject_line_that_fails_a_check_loses_to_the_composed_one(ws, server):
+    def invented_version(body):
+        if body["response_format"]["json_schema"]["name"] == "SubjectLinesOutput":
+            return json.dumps({"subjects": ["The Tallybook 3.1 release notes"]})
+        return content_reply(body)
+
+    server.default_reply = invented_version
+    job = add_release_notes(ws)
+    run(ws)
+    newsletter = pieces_by_channel(ws, job)["newsletter"]
+    assert "3.1" not in (newsletter["subject"] or "")
+    assert newsletter["subject"] and "3.2" in newsletter["subject"]
+    assert json.loads(newsletter["flags"]) == []
 
 
 def test_signal_text_cannot_steer_a_hard_gate(ws, server):

@@ -35,8 +35,11 @@ def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check
     disclaimer = ctx.project.policies.required_disclaimers.get(channel)
     candidates = compose(channel, extraction, voice, disclaimer=disclaimer)
     if subject and grapheme_length(subject.strip()) <= SUBJECT_LIMIT:
-        # The subject-line agent's pick when it fits; otherwise the composed one stays.
-        candidates = [replace(candidate, subject=subject) for candidate in candidates]
+        # The subject-line agent's pick is a candidate too, not a given: each composed body goes
+        # in with it first and with the composed subject after, so a model subject that fails a
+        # check (an invented "3.1") loses to the composed one instead of failing the piece.
+        candidates = [variant for candidate in candidates
+                      for variant in (replace(candidate, subject=subject), candidate)]
     if model_draft is not None:
         if candidates:
             spliced = splice(channel, model_draft.text, candidates[0], extraction, voice, disclaimer=disclaimer)

@@ -253,7 +253,7 @@ def run_check_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     outcome = StepOutcome(output={})
     outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
     refine = ctx.step.refine
-    rounds = 0
+    rounds, discarded = 0, []
     while failures(results) and refine is not None and rounds < refine.max_rounds:
         values = ctx.agent_values(services.store) | {"text": text, "subject": subject, "failures": failures(results)}
         scope = f"{ctx.task['idempotency_key']}/refine-{rounds}"
@@ -263,16 +263,21 @@ def run_check_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
             break  # the model could not refine: the piece goes to review with its flags, as it is
         rounds += 1
         effect = result.effects[0] if result.effects else DraftEffect(ctx.channel or "", text, subject)
-        text, subject, version = effect.text, effect.subject, version + 1
+        refined = check_piece(ctx, effect.text, effect.subject, services.memory)
+        if len(failures(refined)) >= len(failures(results)):
+            # A refinement is a candidate like any draft: one that fails as many checks (a small
+            # model that drops every item to fix a subject) is recorded here and not adopted.
+            discarded.append({"round": rounds, "agent": agent.name, "flags": failures(refined)})
+            continue
+        text, subject, version, results = effect.text, effect.subject, version + 1, refined
         outcome.events.append((f"agent:{agent.name}", PieceRevised(
             id=ctx.piece_id, version=version, text=text, subject=subject, kind="refinement",
             author=f"agent:{agent.name}", tier=refine.tier, prompt_version=agent.prompt_version,
             task_id=ctx.task["id"],
         ).to_new(stream_of("piece", ctx.piece_id))))
-        results = check_piece(ctx, text, subject, services.memory)
         outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
     outcome.output = {"passed": not failures(results), "version": version, "flags": failures(results),
-                      "refinements": rounds}
+                      "refinements": rounds, "refinements_discarded": discarded}
     return outcome
 
 
