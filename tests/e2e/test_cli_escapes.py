@@ -68,6 +68,11 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Any:
         masthead(root, "run", "--until-idle")
         pieces = json.loads(masthead(root, "pieces", "list", "--json"))
         newsletter = next(p for p in pieces if p["job_id"] == added["job_ids"][0] and p["channel"] == "newsletter")
+        if newsletter["text"] != MODEL_TEXT:
+            # A composed candidate (it quotes the signal's items) may beat the model's draft; the
+            # attack then reaches the piece the other way text does: a person pastes it in.
+            (root / "pasted.md").write_text(MODEL_TEXT, "utf-8")
+            masthead(root, "review", "edit", newsletter["id"], "--file", root / "pasted.md")
         yield root, newsletter["id"]
 
 
