@@ -13,7 +13,6 @@ from tests.support.harness import (
     KEY_ENV,
     PROJECT_YAML,
     add_release_notes,
-    channel_of,
     content_reply,
     make_workspace,
     pieces_by_channel,
@@ -25,12 +24,16 @@ from masthead.app.next_step import next_step
 from masthead.projections.replay import verify
 
 SOFT_DELAY_SECONDS = 1.2
-GOOD_LINKEDIN = "Tallybook 3.2 adds bank feeds for 40 more banks. Posted by the Tallybook team."
+# Every candidate fails: the composed ones quote the banned phrase, the model's invents a number.
+SIGNAL = "# Tallybook 3.2\n- A game changer: bank feeds for 40 more banks.\n- The dashboard loads 35% faster.\n"
+GOOD = ("Tallybook 3.2 adds bank feeds for 40 more banks, and the dashboard loads 35% faster."
+        " Less time on bookkeeping, more on the work.")
+GOOD_LINKEDIN = f"{GOOD} Posted by the Tallybook team."
 
 
 def _ungrounded_linkedin(body: dict) -> str:
     name = body["response_format"]["json_schema"]["name"]
-    if name in ("DraftOutput", "RefineOutput") and channel_of(body) in ("linkedin", "x"):
+    if name in ("DraftOutput", "RefineOutput"):
         return json.dumps({"text": "Tallybook 3.2 supports 9000 banks. Posted by the Tallybook team."})
     return content_reply(body)
 
@@ -54,10 +57,10 @@ def _queue_entry(ws, piece_id: str) -> dict:
 
 
 def test_an_edited_soft_gated_piece_publishes_after_one_deadline(ws):
-    job = add_release_notes(ws)
+    job = add_release_notes(ws, body=SIGNAL)
     _run(ws)
     linkedin = pieces_by_channel(ws, job)["linkedin"]
-    assert linkedin["status"] == "in_review" and "9000" in linkedin["flags"]
+    assert linkedin["status"] == "in_review" and json.loads(linkedin["flags"])
 
     commands.edit(ws, linkedin["id"], operator="ana", text=GOOD_LINKEDIN)
     _run(ws)
@@ -76,37 +79,34 @@ def test_an_edited_soft_gated_piece_publishes_after_one_deadline(ws):
 
 
 def test_an_edited_hard_gated_piece_asks_for_approval_of_the_new_version(ws):
-    job = add_release_notes(ws)
+    job = add_release_notes(ws, body=SIGNAL)
     _run(ws)
     newsletter = pieces_by_channel(ws, job)["newsletter"]
-    # Make it fail first: a person's version with an invented number.
-    commands.edit(ws, newsletter["id"], operator="ana", text="Tallybook 3.2 supports 9000 banks.")
-    _run(ws)
     assert _queue_entry(ws, newsletter["id"])["reason"].startswith("checks failed")
-    commands.edit(ws, newsletter["id"], operator="ana", text="Tallybook 3.2 adds bank feeds for 40 more banks.")
+    commands.edit(ws, newsletter["id"], operator="ana", text=GOOD)
     _run(ws)
     entry = _queue_entry(ws, newsletter["id"])
-    assert entry["version"] == 3
+    assert entry["version"] == newsletter["version"] + 1
     assert entry["reason"].startswith("hard gate"), entry["reason"]
 
 
 def test_a_person_is_told_what_their_edit_will_do_and_every_check_runs_on_it(ws):
-    job = add_release_notes(ws)
+    job = add_release_notes(ws, body=SIGNAL)
     _run(ws)
     pieces = pieces_by_channel(ws, job)
     x, newsletter = pieces["x"], pieces["newsletter"]
     assert x["status"] == "in_review"
 
-    commands.edit(ws, x["id"], operator="ana", text="Tallybook 3.2 is out: bank feeds for 40 more banks.")
+    version = commands.edit(ws, x["id"], operator="ana", text=GOOD)
     said = next_step(ws, x["id"])
-    assert "auto gate publishes it" in said and "approve" not in said
-    checks = {c["name"] for c in ws.store.query("SELECT name FROM checks WHERE piece_id = ? AND version = 3",
-                                                 (x["id"],))}
-    assert "voice" in checks, checks
+    assert "auto gate publishes it" in said and "approve" not in said, said
+    checks = {c["name"] for c in ws.store.query("SELECT name FROM checks WHERE piece_id = ? AND version = ?",
+                                                 (x["id"], version))}
+    assert {"voice", "substance", "provenance"} <= checks, checks
 
-    commands.edit(ws, newsletter["id"], operator="ana", text="Tallybook 3.2 supports 9000 banks.")
+    commands.edit(ws, newsletter["id"], operator="ana", text="Tallybook 3.2 supports 9000 banks, and the dashboard loads 35% faster.")
     assert "fails grounding" in next_step(ws, newsletter["id"])
-    commands.edit(ws, newsletter["id"], operator="ana", text="Tallybook 3.2 adds bank feeds for 40 more banks.")
-    assert f"review approve {newsletter['id']} --version 3" in next_step(ws, newsletter["id"])
+    version = commands.edit(ws, newsletter["id"], operator="ana", text=GOOD)
+    assert f"review approve {newsletter['id']} --version {version}" in next_step(ws, newsletter["id"])
     _run(ws)
     assert pieces_by_channel(ws, job)["x"]["status"] == "published"

@@ -311,7 +311,8 @@ def test_a_job_handed_to_a_person_frees_its_slot(tmp_path, server):
     server.default_reply = lambda body: ("not json at all" if body["response_format"]["json_schema"]["name"]
                                          == "DraftOutput" else content_reply(body))
     ws = make_workspace(tmp_path / "ws", server.base_url, project_yaml=HARD_X_ONE_SLOT)
-    first, second = add_release_notes(ws), add_release_notes(ws)
+    # Nothing to compose from (the signal has no item), so the failed draft needs a person.
+    first, second = add_release_notes(ws, body="Tallybook 3.2"), add_release_notes(ws, body="Tallybook 3.2")
     run(ws)
     assert ws.store.query("SELECT status FROM tasks WHERE id = ?", (f"{first}.draft.x",))[0]["status"] == "needs_human"
     assert "a person must finish a step" in events(ws, "JobReleased")[0].data["reason"]

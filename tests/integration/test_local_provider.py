@@ -129,6 +129,7 @@ def test_usage_matches_llama_cpps_own_count(
             max_tokens=request.max_tokens,
             temperature=request.temperature,
             seed=request.seed,
+            repeat_penalty=local.REPEAT_PENALTY,  # the provider's own sampling, so the texts can agree
             response_format={"type": "json_object", "schema": request.json_schema}
             if request.json_schema
             else None,
