@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from tests.support.harness import KEY_ENV, RELEASE_NOTES, content_reply, make_workspace
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.web import ServeProcess
-from tests.web.failing_pieces import FIXED_X_TEXT, failing_reply
+from tests.web.failing_pieces import FAILING_NOTES, FIXED_X_TEXT, failing_reply
 
 from masthead.app.auth import read_token
 
@@ -63,9 +63,9 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Se
             yield serve, token, llm
 
 
-def add_signal(serve: ServeProcess, token: str, title: str) -> None:
+def add_signal(serve: ServeProcess, token: str, title: str, body: str = RELEASE_NOTES) -> None:
     answer = httpx.post(serve.url + "/api/v1/signals", headers={"Authorization": f"Bearer {token}"},
-                        json={"project": "tallybook", "kind": "release_notes", "body": RELEASE_NOTES, "title": title})
+                        json={"project": "tallybook", "kind": "release_notes", "body": body, "title": title})
     assert answer.status_code == 202, answer.text
 
 
@@ -194,7 +194,7 @@ def test_a_failing_hard_gated_piece_needs_a_second_key(browser: Browser,
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     log_in(page, serve, token)
-    add_signal(serve, token, "Tallybook 3.2")
+    add_signal(serve, token, "Tallybook 3.2", body=FAILING_NOTES)
     x_card, letter_card = card(page, "x"), card(page, "newsletter")
     expect(x_card).to_have_count(1, timeout=60_000)
     expect(letter_card).to_have_count(1, timeout=60_000)

@@ -12,7 +12,7 @@ import pytest
 from tests.support.harness import PROJECT_YAML, RELEASE_NOTES, add_release_notes, pieces_by_channel
 from tests.support.web import csrf_from
 from tests.web.conftest import HOOK_SECRET, log_in, run_until_idle
-from tests.web.failing_pieces import failing_reply
+from tests.web.failing_pieces import FAILING_NOTES, failing_reply
 
 from masthead.app.commands import add_signal, apply_project
 from masthead.app.desk import desk_queue
@@ -107,6 +107,11 @@ async def test_over_the_limit_is_marked(client, token, ws, tmp_path: Path) -> No
     assert 'class="counter over"' in edited.text and "✗" in edited.text  # and the length check failed
 
 
+# A person's edit of the newsletter that passes every check (long enough for the substance
+# check, every number from the release notes): approving it needs no confirmation.
+EDITED_LETTER = "Tallybook 3.2 brings bank feeds\nfor 40 more banks, and the dashboard loads 35% faster. Less typing."
+
+
 async def test_actions_need_csrf_and_are_events_by_the_operator(client, token, ws, reviewed) -> None:
     csrf = await log_in(client, token, operator="cleo")
     piece = reviewed["newsletter"]["id"]
@@ -115,7 +120,7 @@ async def test_actions_need_csrf_and_are_events_by_the_operator(client, token, w
     assert refused.status_code == 403 and "CSRF" in refused.text
     assert ws.store.head() == head
     edited = await client.post(f"/ui/pieces/{piece}/edit", headers=HX | {"X-CSRF-Token": csrf},
-                               data={"text": "Tallybook 3.2 brings bank feeds\r\nfor 40 more banks. Less typing.", "subject": "3.2 is out"})
+                               data={"text": EDITED_LETTER.replace("\n", "\r\n"), "subject": "3.2 is out"})
     assert edited.status_code == 200 and "saved v2" in edited.text
     assert "<del>" in edited.text and "<ins>" in edited.text  # the diff of the edit
     assert '"queue-changed"' in edited.headers["HX-Trigger"]
@@ -127,7 +132,7 @@ async def test_actions_need_csrf_and_are_events_by_the_operator(client, token, w
                           " ORDER BY seq", (piece,))
     assert rows == [{"decision": "edited", "actor": "human:cleo"}, {"decision": "approved", "actor": "human:cleo"}]
     text = ws.store.query("SELECT text, subject FROM pieces WHERE id = ?", (piece,))[0]
-    assert text == {"text": "Tallybook 3.2 brings bank feeds\nfor 40 more banks. Less typing.", "subject": "3.2 is out"}
+    assert text == {"text": EDITED_LETTER, "subject": "3.2 is out"}
 
 
 async def test_reject_refine_and_plain_form_posts(client, token, ws) -> None:
@@ -210,9 +215,9 @@ async def test_no_secret_in_any_page_or_event(client: httpx.AsyncClient, token: 
 
 
 def failing_newsletter(ws: Workspace, llm) -> dict:
-    """A hard-gated newsletter in review whose v2 failed subject_length and grounding."""
+    """A hard-gated newsletter in review whose v2 (the refinement) failed subject_length and grounding."""
     llm.default_reply = failing_reply
-    job = add_release_notes(ws)
+    job = add_release_notes(ws, body=FAILING_NOTES)
     run_until_idle(ws)
     letter = pieces_by_channel(ws, job)["newsletter"]
     assert letter["status"] == "in_review" and letter["version"] == 2
