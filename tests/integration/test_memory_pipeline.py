@@ -217,7 +217,8 @@ channels:
   x: {gate: auto}
 """
 HYPE = "OMG!!! Tallybook 3.2 is HUGE!!! The most INSANE update EVER!!! You will NOT believe it!!!"
-CALM = "Tallybook 3.2 is out. Bank feeds now cover 40 more banks, and the dashboard loads 35% faster."
+# No figure the one-line signal lacks: a refinement is adopted only when it fails fewer checks.
+CALM = "Tallybook 3.2 is out. Bank feeds now cover more banks, and the dashboard loads faster."
 
 
 def test_an_off_voice_draft_fails_the_voice_check_and_is_refined(tmp_path: Path, server: OpenAIServer,

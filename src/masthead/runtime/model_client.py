@@ -56,6 +56,10 @@ MAX_INLINE_WAIT = 2.0
 class AgentOutputError(MastheadError):
     """The model's answers never matched the agent's output schema."""
 
+    # The calls recorded before it gave up (set by the step that ran the agent), so the step's
+    # output still lists every call it paid for.
+    call_keys: list[str] = []  # replaced per instance, never mutated
+
 
 class CircuitOpen(ProviderError):
     pass

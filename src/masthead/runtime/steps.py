@@ -97,22 +97,35 @@ def _model_client(ctx: TaskContext, services: StepServices, tier: str, scope: st
 
 
 def _run_agent(name: str, tier: str, scope: str, values: dict[str, Any], ctx: TaskContext,
-               services: StepServices) -> tuple[AgentResult, RecordingModelClient, Any]:
+               services: StepServices) -> tuple[AgentResult, list[str], Any]:
+    """Run one agent; returns its result, every model call the step paid for on its behalf (a
+    memory summary written first, then the agent's own) and the agent. An AgentOutputError
+    carries the same `call_keys`: a step lists every call it recorded, used or not."""
     agent = get_agent(name)
+    calls: list[str] = []
     if services.memory is not None and "memory" in agent.input_model.model_fields:
         # Recorded before the agent sees it; a re-run of this scope reuses the record.
-        values = values | {"memory": recall(ctx, services.memory, name, scope, values, _summariser(ctx, services))}
+        values = values | {"memory": recall(ctx, services.memory, name, scope, values, _summariser(ctx, services, calls))}
     inp = agent.input_model.model_validate(values)
     client = _model_client(ctx, services, tier, scope, f"agent:{name}")
-    result = agent.run(inp, client)
+    try:
+        result = agent.run(inp, client)
+    except AgentOutputError as exc:
+        exc.call_keys = [*calls, *client.call_keys]
+        raise
     if result.effects and agent.effect == "none":
         raise StateError(f"agent {name} declared effect 'none' but asked to change a piece")
-    return result, client, agent
+    return result, [*calls, *client.call_keys], agent
 
 
-def _summariser(ctx: TaskContext, services: StepServices) -> Callable[[dict[str, Any], str], str]:
+def _summariser(ctx: TaskContext, services: StepServices, calls: list[str]) -> Callable[[dict[str, Any], str], str]:
     def summarise(values: dict[str, Any], scope: str) -> str:
-        result, _client, _agent = _run_agent("summarise", "draft", scope, values, ctx, services)
+        try:
+            result, summary_calls, _agent = _run_agent("summarise", "draft", scope, values, ctx, services)
+        except AgentOutputError as exc:
+            calls.extend(exc.call_keys)  # recall goes on without the summary; the calls were paid for
+            raise
+        calls.extend(summary_calls)
         return str(result.output.model_dump()["summary"])
 
     return summarise
@@ -175,8 +188,8 @@ def _agent_or_fallback(agent: Any, tier: str, values: dict[str, Any], ctx: TaskC
     Other agents, and a drafting agent with no item to compose from, fail as before.
     """
     try:
-        result, client, _agent = _run_agent(agent.name, tier, ctx.task["idempotency_key"], values, ctx, services)
-        return result, client.call_keys, None
+        result, calls, _agent = _run_agent(agent.name, tier, ctx.task["idempotency_key"], values, ctx, services)
+        return result, calls, None
     except AgentOutputError as exc:
         # Provider errors are not caught: retries, the breaker and deferral handle an outage,
         # and a refused request (bad key, unknown model) is the operator's to fix, not to hide.
@@ -184,7 +197,7 @@ def _agent_or_fallback(agent: Any, tier: str, values: dict[str, Any], ctx: TaskC
         substitute = fallback(agent.input_model.model_validate(values)) if fallback is not None else None
         if substitute is None and not (agent.effect == "draft" and ctx.extraction.items):
             raise
-        return substitute, [], f"{type(exc).__name__}: {exc.message}"
+        return substitute, exc.call_keys, f"{type(exc).__name__}: {exc.message}"
 
 
 def _draft_event(ctx: TaskContext, services: StepServices, effect: DraftEffect, prompt_version: str, tier: str) -> NewEvent:
@@ -253,14 +266,16 @@ def run_check_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     outcome = StepOutcome(output={})
     outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
     refine = ctx.step.refine
-    rounds, discarded = 0, []
+    rounds, discarded, calls = 0, [], []
     while failures(results) and refine is not None and rounds < refine.max_rounds:
         values = ctx.agent_values(services.store) | {"text": text, "subject": subject, "failures": failures(results)}
         scope = f"{ctx.task['idempotency_key']}/refine-{rounds}"
         try:
-            result, _client, agent = _run_agent(refine.agent, refine.tier, scope, values, ctx, services)
-        except AgentOutputError:
+            result, refine_calls, agent = _run_agent(refine.agent, refine.tier, scope, values, ctx, services)
+        except AgentOutputError as exc:
+            calls += exc.call_keys
             break  # the model could not refine: the piece goes to review with its flags, as it is
+        calls += refine_calls
         rounds += 1
         effect = result.effects[0] if result.effects else DraftEffect(ctx.channel or "", text, subject)
         refined = check_piece(ctx, effect.text, effect.subject, services.memory)
@@ -277,7 +292,7 @@ def run_check_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         ).to_new(stream_of("piece", ctx.piece_id))))
         outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
     outcome.output = {"passed": not failures(results), "version": version, "flags": failures(results),
-                      "refinements": rounds, "refinements_discarded": discarded}
+                      "refinements": rounds, "refinements_discarded": discarded, "model_calls": calls}
     return outcome
 
 
@@ -442,12 +457,12 @@ def run_refine_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     asks = json.loads(piece["flags"]) + ([f"operator note: {ctx.task['note']}"] if ctx.task["note"] else [])
     values = ctx.agent_values(store) | {"text": piece["text"], "subject": piece["subject"],
                                         "failures": asks or ["make it clearer and more specific"]}
-    result, client, agent = _run_agent("refine", "final", ctx.task["idempotency_key"], values, ctx, services)
+    result, calls, agent = _run_agent("refine", "final", ctx.task["idempotency_key"], values, ctx, services)
     effect = result.effects[0] if result.effects else DraftEffect(ctx.piece_channel, piece["text"], piece["subject"])
     version = piece["version"] + 1
     results = check_piece(ctx, effect.text, effect.subject, services.memory)
     outcome = StepOutcome(output={"refined": True, "version": version, "tier": "final", "agent": agent.name,
-                                  "prompt_version": agent.prompt_version, "model_calls": client.call_keys,
+                                  "prompt_version": agent.prompt_version, "model_calls": calls,
                                   "flags": failures(results)})
     outcome.events.append((f"agent:{agent.name}", PieceRevised(
         id=ctx.piece_id, version=version, text=effect.text, subject=effect.subject, kind="refinement",
