@@ -70,7 +70,9 @@ def serve_cmd(state: CliState, host: str, port: int, no_workers: bool) -> None:
         echo(f"warning: listening on {host}: anyone who can reach port {port} can try the login page;"
              " put TLS in front of it (a reverse proxy) before leaving this network", err=True)
     if not no_workers:
-        check_tier_providers(ws)  # a broken tier is one clear error now, not a failed job per signal
+        # Said up front; only the steps that need a provider it cannot build wait, with the reason.
+        for warning in check_tier_providers(ws):
+            echo(f"warning: {warning}", err=True)
     app = create_app(ws, with_workers=not no_workers, allowed_hosts=allowed_hosts(host))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("httpx", "httpx2", "openai"):  # one line per model call drowns the server's own log

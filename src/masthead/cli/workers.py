@@ -29,7 +29,9 @@ def worker_cmd(state: CliState, concurrency: int | None, name: str | None, quiet
     loses its tasks to the others when their leases run out.
     """
     ws = state.workspace()
-    check_tier_providers(ws)  # a broken tier config is one error now, not a failed job per signal
+    # Said up front; only the steps that need a provider it cannot build wait, with the reason.
+    for warning in check_tier_providers(ws):
+        echo(f"warning: {warning}", err=True)
     runner = ws.runner(concurrency=concurrency, on_report=None if quiet else print_report, name=name)
     # SIGTERM (systemd, docker stop, kill) stops like Ctrl-C: steps in flight are resumed elsewhere.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: runner.stop())
