@@ -214,6 +214,8 @@ def test_find_urls_options() -> None:
         ("(see https://a.dev/Foo_(bar))", [("https://a.dev/Foo_(bar)", "a.dev")]),
         ("bare example.com and foo.jp", [("example.com", "example.com"), ("foo.jp", "foo.jp")]),
         ("ping @alice@mastodon.social", []),  # a remote mention, not a link
+        # Found by the property test below: a bare domain whose path holds another link.
+        ("x.dev/https://a", [("x.dev/https://a", "x.dev"), ("https://a", "a")]),
         ("no links here", []),
     ],
 )

@@ -233,7 +233,15 @@ def find_links(text: str) -> list[Link]:
     for match in _user_at_host_pattern().finditer(text):
         add(_user_at_host_link(match))
     for url in twitter.values():
-        add(_link(url.start, url.url))
+        link = _link(url.start, url.url)
+        if link is None:
+            continue
+        if taken.claim(link.start, link.end):
+            links.append(link)
+        elif not any(other.start <= link.start and link.end <= other.end for other in links):
+            # "x.dev/https://a": a reader may follow x.dev (twitter-text links it) as well as the
+            # https://a inside its path; both go to a host that must be checked, so both are kept.
+            links.append(link)
     return sorted(links)
 
 
@@ -263,10 +271,14 @@ def _trim(url: str) -> str:
     return url
 
 
+_SCHEME_PREFIX = regex.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+
+
 def _link(start: int, url: str) -> Link | None:
-    scheme, _, rest = url.partition("://")
-    if not rest:
-        scheme, rest = "", url
+    # Only a real scheme (RFC 3986: letters, digits, + - .) starts a URL: in "x.dev/https://a"
+    # the "://" sits in the path, and the reader goes to x.dev.
+    prefix = _SCHEME_PREFIX.match(url)
+    scheme, rest = (prefix.group(1), url[prefix.end():]) if prefix else ("", url)
     # Browsers read "\" as "/" in web links: "https://evil.com\@good.com" goes to evil.com.
     parts = urlsplit("//" + rest.replace("\\", "/"))
     try:
