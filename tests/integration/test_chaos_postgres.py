@@ -109,8 +109,15 @@ def test_workers_killed_at_random_finish_every_job_exactly_once(tmp_path: Path, 
         # calls it recorded: nothing was recorded (paid) twice.
         recorded = Counter(e.data["call_key"] for e in events if e.type == "ModelCallRecorded")
         assert recorded and set(recorded.values()) == {1}
-        used = [key for e in events if e.type == "TaskSucceeded" for key in e.data["output"].get("model_calls", [])]
-        assert Counter(used) == recorded
+        used = Counter(key for e in events if e.type == "TaskSucceeded" for key in e.data["output"].get("model_calls", []))
+        assert used and set(used.values()) == {1} and set(used) <= set(recorded)
+        # A worker killed after its step wrote a memory summary (the summary is kept, and the retry
+        # uses it) but before the step's outcome leaves that summary's calls listed by no step:
+        # only ever on a task that was claimed again after a kill, and no more than were in flight.
+        claims = Counter(e.data["id"] for e in events if e.type == "TaskClaimed")
+        orphaned = [e.data for e in events if e.type == "ModelCallRecorded" and e.data["call_key"] not in used]
+        assert all(claims[d["task_id"]] > 1 for d in orphaned), orphaned
+        assert len(orphaned) <= kills * CONCURRENCY * 3
         chats = [c for c in server.calls if c.path.endswith("/chat/completions")]
         assert len(recorded) <= len(chats) <= len(recorded) + kills * CONCURRENCY  # only calls in flight at a kill
 
