@@ -207,7 +207,9 @@ def main() -> None:
                         help="Also time the `src` folder of an earlier version (e.g. from `git archive`), for comparison.")
     parser.add_argument("--no-write", action="store_true", help="Print the section instead of writing RESULTS.md.")
     args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MASTHEAD")}
+    # As a user runs it: no workspace from the environment, and .pyc files written (some CI and
+    # sandbox images set PYTHONDONTWRITEBYTECODE, which makes every run compile Masthead again).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MASTHEAD") and k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])])
     with tempfile.TemporaryDirectory(prefix="masthead-cli-bench-") as folder:
         root = Path(folder) / "ws"

@@ -7,16 +7,19 @@ Environment variables override the file: `MASTHEAD_DATABASE_URL` for the databas
 
 from __future__ import annotations
 
-import os
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from masthead.errors import ConfigError, NotFoundError
-
-CONFIG_NAME = "masthead.toml"
+from masthead.config_files import (  # noqa: F401  (re-exported: the file-level half of the config)
+    CONFIG_NAME,
+    DEFAULT_DATABASE,
+    DEFAULT_SYNCHRONOUS,
+    find_workspace,
+    read_config,
+)
+from masthead.errors import ConfigError
 
 # Provider ids a config may name. Built-ins are here; providers.registry.register_provider adds
 # a plugin's id, so a registered provider is accepted exactly as a built-in one.
@@ -24,14 +27,16 @@ KNOWN_PROVIDERS: set[str] = {"local", "openai"}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Schemas are built when a model first validates, not at import: a command that reads one
+    # table should not pay for the publishers' and memory's models (CLI start-up is a target).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class WorkspaceSection(_Strict):
-    database: str = Field("masthead.db", description="SQLite file (relative to the workspace) or a postgresql:// URL")
+    database: str = Field(DEFAULT_DATABASE, description="SQLite file (relative to the workspace) or a postgresql:// URL")
     out_dir: str = Field("out", description="where the file publisher writes, relative to the workspace")
     synchronous: Literal["FULL", "NORMAL"] = Field(
-        "NORMAL",
+        DEFAULT_SYNCHRONOUS,
         description="NORMAL: commits that record signals, model calls, publications and human decisions are"
         " flushed to disk before they return, bookkeeping rides along; FULL: every commit is flushed",
     )
@@ -80,8 +85,8 @@ class OpenAIProviderSection(_Strict):
 
 
 class ProvidersSection(_Strict):
-    local: LocalProviderSection = LocalProviderSection()
-    openai: OpenAIProviderSection = OpenAIProviderSection()
+    local: LocalProviderSection = Field(default_factory=LocalProviderSection)
+    openai: OpenAIProviderSection = Field(default_factory=OpenAIProviderSection)
 
 
 class PriceSection(_Strict):
@@ -153,7 +158,7 @@ class PublisherSection(BaseModel):
     """One `[publishers.<name>]` table. `kind` picks the publisher; the built-in kinds' keys are
     checked here, a plugin's by its own settings model when the workspace opens."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     kind: str = Field(pattern=r"^[a-z][a-z0-9_\-]*$", description="file, mastodon, bluesky, webhook, feed or a plugin's kind")
 
@@ -264,8 +269,8 @@ class MemorySection(_Strict):
         20, ge=2, le=500, description="uncovered pieces, notes and feedback of a project before a meta-note is written"
     )
     voice_threshold: float = Field(0.3, ge=-1, le=1, description="a draft less similar to the voice exemplars fails")
-    half_life_days: HalfLifeSection = HalfLifeSection()
-    openai: MemoryOpenAISection = MemoryOpenAISection()
+    half_life_days: HalfLifeSection = Field(default_factory=HalfLifeSection)
+    openai: MemoryOpenAISection = Field(default_factory=MemoryOpenAISection)
 
 
 def _default_models() -> dict[str, TierSection]:
@@ -283,17 +288,17 @@ class SnapshotsSection(_Strict):
 
 
 class MastheadConfig(_Strict):
-    workspace: WorkspaceSection = WorkspaceSection()
+    workspace: WorkspaceSection = Field(default_factory=WorkspaceSection)
     models: dict[str, TierSection] = Field(default_factory=_default_models)
-    providers: ProvidersSection = ProvidersSection()
+    providers: ProvidersSection = Field(default_factory=ProvidersSection)
     prices: dict[str, PriceSection] = Field(default_factory=dict, description='keyed "provider:model"')
-    runtime: RuntimeSection = RuntimeSection()
+    runtime: RuntimeSection = Field(default_factory=RuntimeSection)
     rate_limits: dict[str, RateLimitSection] = Field(default_factory=dict, description='keyed "provider:model"')
-    breaker: BreakerSection = BreakerSection()
-    budget: BudgetLimits = BudgetLimits()
+    breaker: BreakerSection = Field(default_factory=BreakerSection)
+    budget: BudgetLimits = Field(default_factory=BudgetLimits)
     webhooks: dict[str, WebhookSection] = Field(default_factory=dict, description="keyed by source name")
-    memory: MemorySection = MemorySection()
-    snapshots: SnapshotsSection = SnapshotsSection()
+    memory: MemorySection = Field(default_factory=MemorySection)
+    snapshots: SnapshotsSection = Field(default_factory=SnapshotsSection)
     publishers: dict[str, PublisherSection] = Field(
         default_factory=dict, description="keyed by publisher name; `file` exists without a table"
     )
@@ -348,64 +353,21 @@ def format_validation_error(source: str, error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def _apply_env_overrides(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
-    if environ.get("MASTHEAD_DATABASE_URL"):
-        raw.setdefault("workspace", {})["database"] = environ["MASTHEAD_DATABASE_URL"]
-    for name, value in environ.items():
-        if not name.startswith("MASTHEAD__"):
-            continue
-        path = [part.lower() for part in name[len("MASTHEAD__"):].split("__") if part]
-        if len(path) < 2:
-            continue
-        node = raw
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = value
-    return raw
-
-
-def load_config(path: Path, environ: dict[str, str] | None = None) -> MastheadConfig:
-    environ = dict(os.environ) if environ is None else environ
-    try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError as exc:
-        raise NotFoundError(f"no {CONFIG_NAME} at {path}", fix="run `masthead init`") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}", fix="correct the line it names") from exc
-    raw = _apply_env_overrides(raw, environ)
-    _anchor_model_path(raw, path.parent)
+def validate_config(raw: dict[str, Any], path: Path) -> MastheadConfig:
     try:
         return MastheadConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(str(path), exc)) from None
 
 
-def _anchor_model_path(raw: dict[str, Any], folder: Path) -> None:
-    """A relative `[providers.local] model_path` is the workspace's, whatever the current folder."""
-    local = raw.get("providers", {}).get("local") if isinstance(raw.get("providers"), dict) else None
-    if isinstance(local, dict) and isinstance(local.get("model_path"), str) and local["model_path"]:
-        given = Path(local["model_path"]).expanduser()
-        local["model_path"] = str(given if given.is_absolute() else folder / given)
+def validate_workspace_section(raw: dict[str, Any], path: Path) -> WorkspaceSection:
+    """Only `[workspace]`: enough to open the database. A command that only reads the log
+    validates the rest when it first needs it (a whole config's schema costs ~60 ms of start-up)."""
+    try:
+        return WorkspaceSection.model_validate(raw.get("workspace", {}))
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(f"{path} [workspace]", exc)) from None
 
 
-def find_workspace(explicit: str | None, environ: dict[str, str] | None = None, cwd: Path | None = None) -> Path:
-    """--workspace, then MASTHEAD_HOME, then the current folder or the nearest parent with masthead.toml."""
-    environ = dict(os.environ) if environ is None else environ
-    if explicit:
-        root = Path(explicit).expanduser().resolve()
-        if not (root / CONFIG_NAME).exists():
-            raise NotFoundError(f"--workspace {root} has no {CONFIG_NAME}", fix=f"run `masthead init {root}`")
-        return root
-    if environ.get("MASTHEAD_HOME"):
-        root = Path(environ["MASTHEAD_HOME"]).expanduser().resolve()
-        if not (root / CONFIG_NAME).exists():
-            raise NotFoundError(f"MASTHEAD_HOME={root} has no {CONFIG_NAME}", fix=f"run `masthead init {root}`")
-        return root
-    here = (cwd or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_NAME).exists():
-            return folder
-    raise NotFoundError(
-        f"no {CONFIG_NAME} in {here} or its parents",
-        fix="run `masthead init` here, pass --workspace DIR, or set MASTHEAD_HOME",
-    )
+def load_config(path: Path, environ: dict[str, str] | None = None) -> MastheadConfig:
+    return validate_config(read_config(path, environ), path)

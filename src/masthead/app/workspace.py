@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from masthead.app.auth import ensure_token
-from masthead.config import CONFIG_NAME, MastheadConfig, find_workspace, load_config
+from masthead.config_files import CONFIG_NAME, find_workspace, read_config, workspace_location
 from masthead.errors import InputError
 from masthead.events.open import is_postgres_url, open_store
 from masthead.events.store import EventStore
@@ -21,6 +18,7 @@ from masthead.projections.read_models import ReadModelProjector
 # uses them, not when a workspace opens: `pieces list` reads a table and should start like it.
 if TYPE_CHECKING:
     from masthead.channels.publisher import Publisher
+    from masthead.config import MastheadConfig
     from masthead.memory.service import MemoryService
     from masthead.providers.registry import ProviderSet
     from masthead.runtime.guards import Guards
@@ -30,14 +28,26 @@ if TYPE_CHECKING:
 
 
 def config_template() -> str:
+    from importlib import resources
+
     return resources.files("masthead").joinpath("masthead.toml.template").read_text("utf-8")
 
 
-@dataclass
 class Workspace:
-    root: Path
-    config: MastheadConfig
-    store: EventStore
+    """`config` may be given as a loader: it is validated when a command first reads it, so a
+    command that only reads the log does not pay for validating every table."""
+
+    def __init__(self, root: Path, config: MastheadConfig | Callable[[], MastheadConfig], store: EventStore):
+        self.root = root
+        self.store = store
+        if callable(config):
+            self._load_config = config
+        else:
+            self.__dict__["config"] = config
+
+    @cached_property
+    def config(self) -> MastheadConfig:
+        return self._load_config()
 
     @cached_property
     def providers(self) -> ProviderSet:
@@ -97,30 +107,51 @@ class Workspace:
         self.store.close()
 
 
-def database_location(root: Path, config: MastheadConfig) -> str | Path:
+def database_location(root: Path, database: str) -> str | Path:
     """A Postgres URL as it is, or the SQLite file (relative paths are inside the workspace)."""
-    database = config.workspace.database
     if is_postgres_url(database):
         return database
     path = Path(database)
     return path if path.is_absolute() else root / path
 
 
-def open_database(root: Path, config: MastheadConfig, *, create: bool, migrate: bool = True) -> EventStore:
-    location = database_location(root, config)
+def open_database(root: Path, database: str, synchronous: str, *, create: bool, migrate: bool = True) -> EventStore:
+    location = database_location(root, database)
     notify_types: frozenset[str] = frozenset()
     if is_postgres_url(location):  # only Postgres wakes workers (NOTIFY); SQLite spares the runtime import
         from masthead.runtime.worker import WAKE_EVENTS
 
         notify_types = WAKE_EVENTS
-    return open_store(location, ReadModelProjector(), synchronous=config.workspace.synchronous, create=create,
+    return open_store(location, ReadModelProjector(), synchronous=synchronous, create=create,
                       migrate=migrate, notify_types=notify_types)
+
+
+def database_settings(root: Path) -> tuple[Path, dict[str, Any], str, str]:
+    """(config path, raw config, database, synchronous) of the workspace at `root`. The simple
+    common case needs no pydantic; anything unusual in `[workspace]` is validated by its model,
+    which names the field and the fix."""
+    path = root / CONFIG_NAME
+    raw = read_config(path)
+    location = workspace_location(raw)
+    if location is None:
+        from masthead.config import validate_workspace_section
+
+        section = validate_workspace_section(raw, path)
+        location = (section.database, section.synchronous)
+    return path, raw, *location
 
 
 def open_workspace(explicit: str | None = None) -> Workspace:
     root = find_workspace(explicit)
-    config = load_config(root / CONFIG_NAME)
-    return Workspace(root=root, config=config, store=open_database(root, config, create=False))
+    path, raw, database, synchronous = database_settings(root)
+    store = open_database(root, database, synchronous, create=False)
+
+    def config() -> MastheadConfig:
+        from masthead.config import validate_config
+
+        return validate_config(raw, path)
+
+    return Workspace(root=root, config=config, store=store)
 
 
 def init_workspace(folder: Path) -> tuple[Workspace, bool]:
@@ -133,7 +164,11 @@ def init_workspace(folder: Path) -> tuple[Workspace, bool]:
     created = not config_path.exists()
     if created:
         config_path.write_text(config_template(), "utf-8")
+    from masthead.config import load_config
+
     config = load_config(config_path)
-    store = open_database(folder, config, create=True)
+    store = open_database(folder, config.workspace.database, config.workspace.synchronous, create=True)
+    from masthead.app.auth import ensure_token
+
     ensure_token(folder)  # the operator token for `masthead serve`, kept outside the log
     return Workspace(root=folder, config=config, store=store), created

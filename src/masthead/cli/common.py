@@ -7,6 +7,7 @@ where text from signals, models and other people is made safe for a terminal.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,14 @@ def terminal_safe(text: str) -> str:
 def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
     """click.echo for anything that may hold text from outside: signals, model output, names."""
     click.echo(terminal_safe(str(message)), err=err, nl=nl)
+
+
+def echo_lines(lines: Iterable[str]) -> None:
+    """Many lines in one write: a listing of 1,000 rows through 1,000 click.echo calls costs
+    ~20 ms of start-up-sized time."""
+    text = "\n".join(lines)
+    if text:
+        echo(text)
 
 
 def echo_json(value: Any, *, one_line: bool = False) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from masthead.app.queries import list_pieces, piece_detail
-from masthead.cli.common import CliState, echo, echo_json, pass_state, short
+from masthead.cli.common import CliState, echo, echo_json, echo_lines, pass_state, short
 
 
 @click.group("pieces")
@@ -28,10 +28,9 @@ def pieces_list(state: CliState, status: str | None, project: str | None, as_jso
         return
     if not pieces:
         echo("no pieces")
-    for piece in pieces:
-        flag = f"  ⚑ {len(piece['flags'])}" if piece["flags"] else ""
-        echo(f"{piece['id']}  {piece['status']:<10} v{piece['version']}  {piece['channel']:<10} "
-             f"{short(piece['text'], 60)}{flag}")
+    echo_lines(f"{piece['id']}  {piece['status']:<10} v{piece['version']}  {piece['channel']:<10} "
+               f"{short(piece['text'], 60)}" + (f"  ⚑ {len(piece['flags'])}" if piece["flags"] else "")
+               for piece in pieces)
 
 
 @click.group("piece")

@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from masthead.app.workspace import open_database
+from masthead.app.workspace import database_settings, open_database
 from masthead.cli.common import CliState, echo, pass_state
-from masthead.config import CONFIG_NAME, find_workspace, load_config
+from masthead.config_files import find_workspace
 
 
 @click.command("migrate")
@@ -21,8 +21,8 @@ def migrate_cmd(state: CliState, check: bool) -> None:
     upgrade, so that workers on other machines start on the new schema.
     """
     root = find_workspace(state.workspace_option)
-    config = load_config(root / CONFIG_NAME)
-    store = open_database(root, config, create=False, migrate=False)
+    _, _, database, synchronous = database_settings(root)
+    store = open_database(root, database, synchronous, create=False, migrate=False)
     try:
         pending = store.pending_migrations()
         if check:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from masthead.app.queries import manual_queue, piece_detail, review_queue
-from masthead.cli.common import CliState, echo, echo_json, pass_state, short
+from masthead.cli.common import CliState, echo, echo_json, echo_lines, pass_state, short
 from masthead.cli.inspect import print_piece
 from masthead.text_input import read_text_file
 
@@ -29,15 +29,17 @@ def review_list(state: CliState, as_json: bool) -> None:
         return
     if not items and not manual:
         echo("the review queue is empty")
+    lines: list[str] = []
     for step in manual:
-        echo(f"{step['id']}  needs a human  ({step['project']}, step {step['step']})")
-        echo(f"    why: {short(step['reason'], 100)}")
-        echo(f"    finish it: masthead review complete {step['id']} --file OUTPUT")
+        lines += [f"{step['id']}  needs a human  ({step['project']}, step {step['step']})",
+                  f"    why: {short(step['reason'], 100)}",
+                  f"    finish it: masthead review complete {step['id']} --file OUTPUT"]
     for item in items:
         flag = f"  ⚑ {len(item['flags'])} failed check(s)" if item["flags"] else ""
-        echo(f"{item['piece_id']}  v{item['version']}  {item['channel']:<10} {item['gate']:<4}  "
-             f"{short(item['text'], 50)}{flag}")
-        echo(f"    why: {short(item['reason'], 100)}")
+        lines += [f"{item['piece_id']}  v{item['version']}  {item['channel']:<10} {item['gate']:<4}  "
+                  f"{short(item['text'], 50)}{flag}",
+                  f"    why: {short(item['reason'], 100)}"]
+    echo_lines(lines)
 
 
 @review_group.command("show")

@@ -12,7 +12,6 @@ from typing import Any
 
 from masthead.events.model import StoredEvent, canonical_json
 from masthead.events.store import Transaction
-from masthead.events.types import signal_trust
 
 Handler = Callable[[Transaction, StoredEvent], None]
 _HANDLERS: dict[str, Handler] = {}
@@ -56,6 +55,8 @@ def _project_applied(tx: Transaction, event: StoredEvent) -> None:
 
 @handles("SignalReceived")
 def _signal_received(tx: Transaction, event: StoredEvent) -> None:
+    from masthead.events.types import signal_trust  # the event models load when a signal is applied
+
     d = event.data
     tx.execute(
         "INSERT INTO signals (id, project, kind, title, priority, body, source, sha256, received_at, seq, trust)"
