@@ -89,6 +89,9 @@ async def test_piece_page_renders_the_channel_count_versions_and_lineage(client,
     assert f"<strong>{len(x['text'])}</strong> / 280 weighted characters" in page
     assert "Lineage" in page and "release_notes" in page and "openai:gpt-test" in page
     assert "approved" in page and "published" in page  # decisions and publication
+    # What the signal says (its extracted items) and the candidates the draft was chosen from.
+    assert "What the signal says" in page and "most salient first" in page
+    assert "Draft candidates" in page and "chosen" in page and "why:" in page
     letter = (await client.get(f"/pieces/{reviewed['newsletter']['id']}")).text
     assert "Subject" in letter and "/60" in letter and "no limit on newsletter" in letter
 
