@@ -26,6 +26,14 @@ from masthead.errors import ConfigError
 KNOWN_PROVIDERS: set[str] = {"local", "openai"}
 
 
+def known_provider_ids() -> set[str]:
+    """The built-in ids, those registered in-process, and every installed `masthead.providers`
+    entry point's name: a plugin's provider is accepted exactly as a built-in one."""
+    from masthead.plugins import PROVIDERS, named
+
+    return KNOWN_PROVIDERS | set(named(PROVIDERS, {}))
+
+
 class _Strict(BaseModel):
     # Schemas are built when a model first validates, not at import: a command that reads one
     # table should not pay for the publishers' and memory's models (CLI start-up is a target).
@@ -58,9 +66,9 @@ class TierSection(_Strict):
     def _provider_model_pairs(cls, value: list[str]) -> list[str]:
         for entry in value:
             provider, _, model = entry.partition(":")
-            if provider not in KNOWN_PROVIDERS or not model:
+            if provider not in known_provider_ids() or not model:
                 raise ValueError(f"fallback {entry!r} must be \"provider:model\" with provider one of "
-                                 f"{', '.join(sorted(KNOWN_PROVIDERS))}")
+                                 f"{', '.join(sorted(known_provider_ids()))}")
         return value
 
 
@@ -330,9 +338,9 @@ class MastheadConfig(_Strict):
         if missing:
             raise ValueError(f"tiers {sorted(missing)} are missing; add [models.draft] and [models.final]")
         for tier, section in value.items():
-            if section.provider not in KNOWN_PROVIDERS:
+            if section.provider not in known_provider_ids():
                 raise ValueError(f"[models.{tier}] provider {section.provider!r} is unknown; use one of "
-                                 f"{', '.join(sorted(KNOWN_PROVIDERS))}")
+                                 f"{', '.join(sorted(known_provider_ids()))}")
         return value
 
     def price(self, provider: str, model: str) -> PriceSection:

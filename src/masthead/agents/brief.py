@@ -21,7 +21,6 @@ from masthead.agents.base import (
     system_prompt,
 )
 from masthead.agents.memory_context import MemoryNote, memory_section
-from masthead.agents.registry import register
 from masthead.providers.base import Message
 
 
@@ -38,7 +37,6 @@ class BriefOutput(AgentOutput):
     angle: str = Field(max_length=200)
 
 
-@register
 class BriefAgent:
     name: ClassVar[str] = "brief"
     prompt_version: ClassVar[str] = "brief/3"

@@ -22,7 +22,6 @@ from masthead.agents.base import (
 )
 from masthead.agents.brief import BriefOutput
 from masthead.agents.memory_context import MemoryNote, memory_section
-from masthead.agents.registry import register
 from masthead.agents.subject_lines import SubjectLinesOutput
 from masthead.providers.base import Message
 
@@ -51,7 +50,6 @@ def pick_subject(options: list[str]) -> str:
     return fitting[0] if fitting else min(options, key=len)
 
 
-@register
 class DraftAgent:
     name: ClassVar[str] = "draft"
     prompt_version: ClassVar[str] = "draft/3"

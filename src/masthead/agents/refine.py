@@ -20,7 +20,6 @@ from masthead.agents.base import (
     system_prompt,
 )
 from masthead.agents.memory_context import MemoryNote, memory_section
-from masthead.agents.registry import register
 from masthead.providers.base import Message
 
 
@@ -41,7 +40,6 @@ class RefineOutput(AgentOutput):
     subject: str | None = Field(None, max_length=120)
 
 
-@register
 class RefineAgent:
     name: ClassVar[str] = "refine"
     prompt_version: ClassVar[str] = "refine/2"

@@ -19,7 +19,6 @@ from masthead.agents.base import (
 )
 from masthead.agents.brief import BriefOutput
 from masthead.agents.memory_context import MemoryNote, memory_section
-from masthead.agents.registry import register
 from masthead.providers.base import Message
 
 
@@ -34,7 +33,6 @@ class SubjectLinesOutput(AgentOutput):
     subjects: list[str] = Field(min_length=1, max_length=3)
 
 
-@register
 class SubjectLinesAgent:
     name: ClassVar[str] = "subject_lines"
     prompt_version: ClassVar[str] = "subject_lines/2"

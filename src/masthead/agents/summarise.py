@@ -17,7 +17,6 @@ from masthead.agents.base import (
     system_prompt,
 )
 from masthead.agents.memory_context import MemoryNote
-from masthead.agents.registry import register
 from masthead.providers.base import Message
 
 ITEM_CHARS = 400  # enough of each item to say what it was about; keeps the prompt bounded
@@ -32,7 +31,6 @@ class SummariseOutput(AgentOutput):
     summary: str = Field(min_length=1, max_length=2000)
 
 
-@register
 class SummariseAgent:
     name: ClassVar[str] = "summarise"
     prompt_version: ClassVar[str] = "summarise/1"

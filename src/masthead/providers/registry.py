@@ -1,4 +1,13 @@
-"""Build providers from masthead.toml. Built-ins register here the way a plugin would."""
+"""Build providers from masthead.toml, found through the entry-point group `masthead.providers`.
+
+An entry point names a factory `(config, environ) -> Provider`; the built-ins are declared in
+pyproject.toml exactly as a plugin package declares its own:
+
+    [project.entry-points."masthead.providers"]
+    local = "masthead.providers.registry:local_provider"
+
+A program that embeds Masthead may also `register_provider(id, factory)` in-process.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +17,42 @@ from collections.abc import Callable
 
 from masthead.config import KNOWN_PROVIDERS, MastheadConfig
 from masthead.errors import ConfigError, NotFoundError
+from masthead.plugins import PROVIDERS, load, named
 from masthead.providers.base import Provider
 
 ProviderFactory = Callable[[MastheadConfig, dict[str, str]], Provider]
-_FACTORIES: dict[str, ProviderFactory] = {}
+BUILTIN: dict[str, str] = {
+    "local": "masthead.providers.registry:local_provider",
+    "openai": "masthead.providers.registry:openai_provider",
+}
+_REGISTERED: dict[str, ProviderFactory] = {}
 
 
 def register_provider(provider_id: str, factory: ProviderFactory) -> None:
-    _FACTORIES[provider_id] = factory
+    """Add a provider in-process; it wins over an entry point of the same id."""
+    _REGISTERED[provider_id] = factory
     KNOWN_PROVIDERS.add(provider_id)
 
 
-def _local(config: MastheadConfig, environ: dict[str, str]) -> Provider:
+def provider_factory(provider_id: str) -> ProviderFactory:
+    if provider_id in _REGISTERED:
+        return _REGISTERED[provider_id]
+    targets = named(PROVIDERS, BUILTIN)
+    if provider_id not in targets:
+        known = sorted(set(targets) | set(_REGISTERED))
+        raise NotFoundError(f"provider {provider_id!r} is unknown", fix=f"use one of: {', '.join(known)}")
+    factory: ProviderFactory = load(targets[provider_id])
+    return factory
+
+
+def local_provider(config: MastheadConfig, environ: dict[str, str]) -> Provider:
     from masthead.providers.local import LocalProvider
 
     section = config.providers.local
     return LocalProvider(model_path=section.model_path or None, n_ctx=section.n_ctx, n_threads=section.n_threads)
 
 
-def _openai(config: MastheadConfig, environ: dict[str, str]) -> Provider:
+def openai_provider(config: MastheadConfig, environ: dict[str, str]) -> Provider:
     from masthead.providers.openai_provider import OpenAIProvider
 
     section = config.providers.openai
@@ -45,10 +71,6 @@ def _openai(config: MastheadConfig, environ: dict[str, str]) -> Provider:
     )
 
 
-register_provider("local", _local)
-register_provider("openai", _openai)
-
-
 class ProviderSet:
     """One provider instance per id for the life of a process (local models load once)."""
 
@@ -61,11 +83,7 @@ class ProviderSet:
     def get(self, provider_id: str) -> Provider:
         with self._lock:
             if provider_id not in self._built:
-                if provider_id not in _FACTORIES:
-                    raise NotFoundError(
-                        f"provider {provider_id!r} is unknown", fix=f"use one of: {', '.join(sorted(_FACTORIES))}"
-                    )
-                self._built[provider_id] = _FACTORIES[provider_id](self._config, self._environ)
+                self._built[provider_id] = provider_factory(provider_id)(self._config, self._environ)
             return self._built[provider_id]
 
     def override(self, provider_id: str, provider: Provider) -> None:

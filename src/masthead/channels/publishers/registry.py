@@ -12,9 +12,8 @@ point of the same kind wins, so a plugin can replace a built-in.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,9 @@ from pydantic import ValidationError
 from masthead.channels.publisher import Publisher, PublisherContext
 from masthead.config import MastheadConfig, PublisherSection, format_validation_error
 from masthead.errors import ConfigError
+from masthead.plugins import PUBLISHERS, load, named
 
-GROUP = "masthead.publishers"
+GROUP = PUBLISHERS
 
 BUILTIN: dict[str, str] = {
     "file": "masthead.channels.file_publisher:FilePublisher",
@@ -35,17 +35,9 @@ BUILTIN: dict[str, str] = {
 }
 
 
-def _load(target: str) -> Any:
-    module, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module), attribute)
-
-
 def publisher_kinds(found: Iterable[EntryPoint] | None = None) -> dict[str, str]:
     """kind -> "module:Class", from the entry points (or `found`, for tests) over BUILTIN."""
-    kinds = dict(BUILTIN)
-    for entry in entry_points(group=GROUP) if found is None else found:
-        kinds[entry.name] = entry.value
-    return kinds
+    return named(GROUP, BUILTIN, found)
 
 
 def publisher_class(kind: str, kinds: Mapping[str, str] | None = None) -> Any:
@@ -53,7 +45,7 @@ def publisher_class(kind: str, kinds: Mapping[str, str] | None = None) -> Any:
     if kind not in kinds:
         raise ConfigError(f"publisher kind {kind!r} is not installed",
                           fix=f"use one of {', '.join(sorted(kinds))}, or install the package that provides it")
-    return _load(kinds[kind])
+    return load(kinds[kind])
 
 
 def build_publisher(name: str, section: PublisherSection, out_dir: Path, environ: Mapping[str, str],
