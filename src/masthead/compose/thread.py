@@ -16,26 +16,32 @@ import regex
 from masthead.channels.limits import body_length, rule_for
 from masthead.channels.threads import MAX_PARTS, THREAD_CHANNELS, numbered, part_number_suffix, thread_text
 from masthead.compose.candidates import Candidate, VoiceRules, cut, headline, item_line, join_post, worth_posting
-from masthead.compose.items import Extraction
+from masthead.compose.items import Extraction, Item
 
 THREAD_ITEMS = 8  # a thread tells the signal's most salient items, as coverage counts them
 _GRAPHEME = regex.compile(r"\X")
 
 
-def compose_thread(channel: str, extraction: Extraction, voice: VoiceRules) -> Candidate | None:
-    """The thread for `channel`, or None when its top items fit one post (or it is not a short channel)."""
+def compose_thread(channel: str, extraction: Extraction, voice: VoiceRules) -> list[Candidate]:
+    """The threads for `channel` (with the release link and without, as for one post, since a
+    link may fail a check); none when its top items fit one post or it is not a short channel."""
     if channel not in THREAD_CHANNELS:
-        return None
+        return []
     items = worth_posting(extraction)[:THREAD_ITEMS]
     if not items:
-        return None
+        return []
+    texts = [_thread(channel, extraction, items, voice, link) for link in dict.fromkeys([extraction.link, None])]
+    return [Candidate("thread", text) for text in dict.fromkeys(texts) if text]
+
+
+def _thread(channel: str, extraction: Extraction, items: list[Item], voice: VoiceRules, link: str | None) -> str:
     limit = rule_for(channel).limit or 500
     length: Callable[[str], int] = lambda text: body_length(channel, text)  # noqa: E731
     first = headline(extraction, items[0])
     lines = [item_line(item, voice) for item in items[1:]]
-    tail = "\n".join(part for part in (extraction.link, voice.sign_off, " ".join(voice.hashtags)) if part)
+    tail = "\n".join(part for part in (link, voice.sign_off, " ".join(voice.hashtags)) if part)
     if length(join_post(first, lines, tail)) <= limit:
-        return None  # one post says it all
+        return ""  # one post says it all
     # Room for text in a part: the limit less the longest number a part may carry.
     room = limit - length(part_number_suffix(MAX_PARTS))
     parts = _pack([fit(first, room, length), *(fit(line, room, length) for line in lines)], room, length)
@@ -44,8 +50,8 @@ def compose_thread(channel: str, extraction: Extraction, voice: VoiceRules) -> C
     elif tail:
         parts.append(fit(tail, room, length))
     if len(parts) < 2 or len(parts) > MAX_PARTS or any(length(part) > limit for part in numbered(parts)):
-        return None
-    return Candidate("thread", thread_text(parts))
+        return ""
+    return thread_text(parts)
 
 
 def _pack(blocks: list[str], room: int, length: Callable[[str], int]) -> list[str]:

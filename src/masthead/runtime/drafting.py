@@ -37,8 +37,8 @@ def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check
     disclaimer = ctx.project.policies.required_disclaimers.get(channel)
     candidates = compose(channel, extraction, voice, disclaimer=disclaimer)
     settings = ctx.project.channels.get(channel)
-    thread = compose_thread(channel, extraction, voice) \
-        if threads_allowed(channel, settings.thread if settings else None) else None
+    threads = compose_thread(channel, extraction, voice) \
+        if threads_allowed(channel, settings.thread if settings else None) else []
     if subject and grapheme_length(subject.strip()) <= SUBJECT_LIMIT:
         # The subject-line agent's pick is a candidate too, not a given: each composed body goes
         # in with it first and with the composed subject after, so a model subject that fails a
@@ -51,7 +51,7 @@ def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check
             candidates += [spliced] if spliced is not None else []
         candidates.append(Candidate("model", model_draft.text, model_draft.subject))
     # The thread competes like any candidate: it wins when it covers more salient items.
-    candidates += [thread] if thread is not None else []
+    candidates += threads
     if not candidates:
         return None, {"candidates": [], "why": "the signal has no item and the model wrote nothing"}
     scored = [_score(ctx, candidate, check) for candidate in candidates]
