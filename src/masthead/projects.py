@@ -109,12 +109,9 @@ class Policies(_Strict):
     @field_validator("required_disclaimers")
     @classmethod
     def _known_channels(cls, value: dict[str, str]) -> dict[str, str]:
-        for channel, settings in value.items():
+        for channel in value:
             if channel not in CHANNELS:
                 raise ValueError(f"channel {channel!r} is unknown; use one of {', '.join(CHANNELS)}")
-            if settings.thread == "auto" and channel not in THREAD_CHANNELS:
-                raise ValueError(f"channels.{channel}.thread is auto, but only {', '.join(THREAD_CHANNELS)} "
-                                 "posts can be threads; remove it or write thread: never")
         return value
 
 
