@@ -12,7 +12,12 @@ from tests.support.harness import KEY_ENV, add_release_notes, content_reply, wri
 from tests.support.loopback import Fault
 from tests.support.mastodon_server import MastodonServer
 from tests.support.openai_server import OpenAIServer
-from tests.support.publishing import BLUESKY_PASSWORD_ENV, MASTODON_TOKEN_ENV, bluesky_table, mastodon_table
+from tests.support.publishing import (
+    BLUESKY_PASSWORD_ENV,
+    MASTODON_TOKEN_ENV,
+    bluesky_table,
+    mastodon_table,
+)
 
 from masthead.app.commands import apply_project
 from masthead.app.queries import piece_detail

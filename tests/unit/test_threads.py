@@ -7,7 +7,14 @@ import pytest
 
 from masthead.channels.checks import run_checks
 from masthead.channels.limits import body_length, rule_for
-from masthead.channels.threads import is_thread, numbered, parts_of, thread_text, threads_allowed, whole_text
+from masthead.channels.threads import (
+    is_thread,
+    numbered,
+    parts_of,
+    thread_text,
+    threads_allowed,
+    whole_text,
+)
 from masthead.compose.candidates import VoiceRules, compose
 from masthead.compose.items import extract_items
 from masthead.compose.select import covered_items

@@ -14,8 +14,22 @@ from collections.abc import Callable
 import regex
 
 from masthead.channels.limits import body_length, rule_for
-from masthead.channels.threads import MAX_PARTS, THREAD_CHANNELS, numbered, part_number_suffix, thread_text
-from masthead.compose.candidates import Candidate, VoiceRules, cut, headline, item_line, join_post, worth_posting
+from masthead.channels.threads import (
+    MAX_PARTS,
+    THREAD_CHANNELS,
+    numbered,
+    part_number_suffix,
+    thread_text,
+)
+from masthead.compose.candidates import (
+    Candidate,
+    VoiceRules,
+    cut,
+    headline,
+    item_line,
+    join_post,
+    worth_posting,
+)
 from masthead.compose.items import Extraction, Item
 
 THREAD_ITEMS = 8  # a thread tells the signal's most salient items, as coverage counts them

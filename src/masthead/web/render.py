@@ -19,11 +19,11 @@ def channel_view(channel: str, text: str, subject: str | None, parts: list[str] 
     (`parts`, numbered) shows each part as its own post with its own count; the headline count
     is its longest part's."""
     rule = rule_for(channel)
-    posts = [{"text": part, "count": body_length(channel, part),
-              "over": rule.limit is not None and body_length(channel, part) > rule.limit,
-              "share": min(1.0, body_length(channel, part) / rule.limit) if rule.limit else None}
-             for part in parts or []]
-    count = max(post["count"] for post in posts) if posts else body_length(channel, text)
+    counts = [body_length(channel, part) for part in parts or []]
+    posts = [{"text": part, "count": n, "over": rule.limit is not None and n > rule.limit,
+              "share": min(1.0, n / rule.limit) if rule.limit else None}
+             for part, n in zip(parts or [], counts, strict=True)]
+    count = max(counts) if counts else body_length(channel, text)
     subject_count = len(subject) if subject is not None else None
     return {
         "channel": channel, "text": text, "subject": subject if rule.has_subject else None, "parts": posts,
