@@ -164,3 +164,43 @@ def test_thread_never_makes_one_post_and_a_publisher_that_cannot_thread_gets_one
         # The file publisher cannot thread: it gets the parts as one text, without numbers.
         assert written.split("---\n\n", 1)[1] == whole_text(piece["text"]) + "\n"
         ws.close()
+
+
+def test_a_person_reads_and_edits_a_thread_post_by_post_and_it_goes_out_as_edited(tmp_path, openai_url):
+    from click.testing import CliRunner
+
+    from masthead.cli.main import cli
+
+    with MastodonServer(token=TOKEN) as mastodon:
+        ws = workspace(tmp_path / "ws", openai_url, mastodon_table(mastodon.base_url), "mastodon")
+        (ws.root / "project.yaml").write_text((ws.root / "project.yaml").read_text("utf-8").replace(
+            "gate: auto", "gate: hard"), "utf-8")
+        apply_project(ws, ws.root / "project.yaml")
+        add_release_notes(ws, LONG_RELEASE)
+        ws.runner().run(until_idle=True)
+        [piece] = ws.store.query("SELECT * FROM pieces")
+        count = len(parts_of(piece["text"]))
+        runner, root = CliRunner(), str(ws.root)
+        listed = runner.invoke(cli, ["-w", root, "review", "list"])
+        assert listed.exit_code == 0 and f"[thread of {count} posts]" in listed.output
+        shown = runner.invoke(cli, ["-w", root, "review", "show", piece["id"]])
+        assert f"--- post {count} of {count} ---" in shown.output
+        assert f"thread of {count} parts:" in shown.output  # the length check, part by part
+
+        # The person keeps the first two posts (their old numbers and all) and adds a third.
+        first, second = piece["text"].split("\n---\n")[:2]
+        edit = tmp_path / "thread.txt"
+        edit.write_text(f"{first}\n---\n{second}\n---\nThat is all for 3.2: bank feeds for 40 more banks.\n", "utf-8")
+        saved = runner.invoke(cli, ["-w", root, "review", "edit", piece["id"], "--file", str(edit)])
+        assert saved.exit_code == 0, saved.output
+        shown = runner.invoke(cli, ["-w", root, "piece", "show", piece["id"]])
+        assert "--- post 3 of 3 ---" in shown.output and "That is all for 3.2: bank feeds for 40 more banks.\n3/3" in shown.output
+        approved = runner.invoke(cli, ["-w", root, "review", "approve", piece["id"]])
+        assert approved.exit_code == 0, approved.output
+        ws.runner().run(until_idle=True)
+        posted = [r.body["status"] for r in mastodon.requests if r.path == STATUSES]
+        assert len(posted) == 3 and [p.rsplit("\n", 1)[1] for p in posted] == ["1/3", "2/3", "3/3"]
+        assert posted[2] == "That is all for 3.2: bank feeds for 40 more banks.\n3/3"
+        assert [s["in_reply_to_id"] for s in mastodon.statuses[1:]] == [s["id"] for s in mastodon.statuses[:2]]
+        assert verify(ws.store).ok
+        ws.close()
