@@ -4,6 +4,8 @@ part, reading them back after a person's edit, and the `thread:` setting."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from masthead.channels.checks import run_checks
 from masthead.channels.limits import body_length, rule_for
@@ -121,3 +123,19 @@ def test_the_thread_setting_defaults_to_auto_on_short_channels_and_is_refused_el
         parse_project_yaml(base + "  linkedin: {thread: auto}\n", "project.yaml")
     with pytest.raises(ConfigError, match="thread"):
         parse_project_yaml(base + "  x: {thread: sometimes}\n", "project.yaml")
+
+
+_WORDS = st.sampled_from(["invoices", "bank", "feeds", "faster", "請求書", "消費税", "🚀", "👨‍👩‍👧", "café",
+                          "https://tallybook.app/r/3", "40", "35%", "dashboard", "ｔａｌｌｙ", "🇯🇵"])
+_ITEMS = st.lists(st.lists(_WORDS, min_size=3, max_size=60).map(" ".join), min_size=2, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(items=_ITEMS, channel=st.sampled_from(["x", "bluesky", "mastodon"]))
+def test_every_part_of_any_composed_thread_fits_its_limit_with_its_number(items, channel):
+    body = "# Tallybook 3.3\n" + "".join(f"- {item}\n" for item in items)
+    for candidate in compose_thread(channel, extract_items(body, "Tallybook 3.3"), VOICE):
+        parts = numbered(parts_of(candidate.text))
+        assert len(parts) >= 2
+        assert all(body_length(channel, part) <= (rule_for(channel).limit or 0) for part in parts)
+        assert [part.rsplit("\n", 1)[1] for part in parts] == [f"{i}/{len(parts)}" for i in range(1, len(parts) + 1)]

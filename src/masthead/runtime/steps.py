@@ -443,7 +443,8 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         return StepOutcome(output={"published": published}, wait_reason="; ".join(w.reason for w in waits),
                            wait_until=until)
     first = published[settings.publish_to[0]]
-    remembered = published_piece_memory(ctx, services.memory, piece, human_approval(store, ctx.piece_id, version) is not None)
+    said = {**piece, "text": whole_text(piece["text"])} if piece_threads(ctx) else piece  # memory: what it says
+    remembered = published_piece_memory(ctx, services.memory, said, human_approval(store, ctx.piece_id, version) is not None)
     return StepOutcome(output={"key": first["key"], "location": first["location"], "published": published},
                        events=list(remembered))
 
