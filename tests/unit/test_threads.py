@@ -111,6 +111,7 @@ def test_a_persons_edit_is_renumbered_whatever_numbers_it_carries():
     assert is_thread(edited) and not is_thread("One post.\n1/2")
     assert whole_text(edited) == "First part.\n\nSecond part.\n\nA part I added, open 24/7"
     assert parts_of(thread_text(["a", "b"])) == ["a", "b"]
+    assert parts_of("First part.\r\n1/2\r\n---\r\nSecond part.\r\n") == ["First part.", "Second part."]
 
 
 def test_the_thread_setting_defaults_to_auto_on_short_channels_and_is_refused_elsewhere():

@@ -18,9 +18,9 @@ THREAD_CHANNELS: tuple[str, ...] = ("x", "bluesky", "mastodon")
 PART_BREAK = "\n\n---\n\n"  # how parts are written; any line of only `---` separates them
 MAX_PARTS = 25  # a thread longer than this is a blog post
 
-_BREAK = regex.compile(r"(?m)^[ \t]*---[ \t]*$")
+_BREAK = regex.compile(r"(?m)^[ \t]*---[ \t\r]*$")  # \r: a file saved with Windows line ends
 # A part's own number: a last line of only "k/n" (k <= n). "24/7" inside a sentence is text.
-_NUMBER = regex.compile(r"\n[ \t]*(\d{1,2})/(\d{1,2})[ \t]*$")
+_NUMBER = regex.compile(r"\r?\n[ \t]*(\d{1,2})/(\d{1,2})[ \t\r]*$")
 
 
 def threads_allowed(channel: str, setting: str | None) -> bool:
@@ -34,7 +34,7 @@ def parts_of(text: str) -> list[str]:
     """The parts of a thread's text without their numbers; one part for a text without `---`."""
     parts = []
     for raw in _BREAK.split(text):
-        part = raw.strip("\n").rstrip()
+        part = raw.strip("\r\n").rstrip()
         number = _NUMBER.search(part)
         if number and int(number[1]) <= int(number[2]):
             part = part[: number.start()].rstrip()
