@@ -145,6 +145,28 @@ def test_a_failure_at_part_two_resumes_there_and_sends_each_part_once(tmp_path, 
         ws.close()
 
 
+@pytest.mark.parametrize("fault", [Fault.status_reply(500, {"error": "InternalServerError"}),
+                                   Fault.accept_then_hang(2.0)], ids=["500", "timeout-after-accepting"])
+def test_bluesky_resumes_a_thread_at_part_two_with_one_record_per_part(tmp_path, openai_url, fault):
+    with BlueskyServer(password=PASSWORD) as pds:
+        ws = workspace(tmp_path / "ws", openai_url, bluesky_table(pds.base_url, pds.handle, timeout=0.5), "bluesky")
+        pds.fault("POST", CREATE, Fault.none(), fault)
+        add_release_notes(ws, LONG_RELEASE)
+        ws.runner().run(until_idle=True)
+        [piece] = ws.store.query("SELECT * FROM pieces")
+        count = len(parts_of(piece["text"]))
+        creates = [r.body for r in pds.requests if r.path == CREATE]
+        resent = 1 if fault.kind == "status" else 0
+        assert len(pds.records) == count and len(creates) == count + resent
+        rkeys = [c["rkey"] for c in creates]
+        assert rkeys.count(rkeys[0]) == 1 and rkeys.count(rkeys[1]) == 1 + resent
+        # Every later part still names the first record as its root.
+        assert {c["record"]["reply"]["root"]["uri"].rsplit("/", 1)[1] for c in creates[1:]} == {rkeys[0]}
+        assert {row["status"] for row in publications(ws)} == {"delivered"}
+        assert verify(ws.store).ok
+        ws.close()
+
+
 def test_thread_never_makes_one_post_and_a_publisher_that_cannot_thread_gets_one_text(tmp_path, openai_url):
     with MastodonServer(token=TOKEN) as mastodon:
         ws = workspace(tmp_path / "never", openai_url, mastodon_table(mastodon.base_url), "mastodon", thread="never")
