@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from masthead.channels.limits import CHANNELS
+from masthead.channels.threads import THREAD_CHANNELS
 from masthead.config import BudgetLimits, format_validation_error
 from masthead.errors import ConfigError
 from masthead.events.types import SignalTrust
@@ -41,6 +42,9 @@ class ChannelSettings(_Strict):
     publish_to: list[str] = Field(default_factory=lambda: ["file"], min_length=1,
                                   description="publisher names from masthead.toml [publishers.<name>], or file")
     min_chars: int | None = Field(None, ge=0, description="substance check minimum; default per channel (X 80, LinkedIn 300...)")
+    thread: Literal["auto", "never"] | None = Field(
+        None, description="auto: items that do not fit one post become a numbered thread (default for x, "
+                          "bluesky, mastodon); never: always one post (the only choice elsewhere)")
 
     # Older project specs (and the ProjectApplied events that carry them, which replay reads)
     # name one publisher: `publisher: file` reads as `publish_to: [file]`.
@@ -199,9 +203,12 @@ class Project(_Strict):
     @field_validator("channels")
     @classmethod
     def _channel_names(cls, value: dict[str, ChannelSettings]) -> dict[str, ChannelSettings]:
-        for channel in value:
+        for channel, settings in value.items():
             if channel not in CHANNELS:
                 raise ValueError(f"channel {channel!r} is unknown; use one of {', '.join(CHANNELS)}")
+            if settings.thread == "auto" and channel not in THREAD_CHANNELS:
+                raise ValueError(f"channels.{channel}.thread is auto, but only {', '.join(THREAD_CHANNELS)} "
+                                 "posts can be threads; remove it or write thread: never")
         return value
 
     @model_validator(mode="after")

@@ -30,6 +30,8 @@ from tests.support.publishing import (
     webhook_table,
 )
 
+from masthead.channels.threads import parts_of
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {KEY_ENV: "sk-test", MASTODON_TOKEN_ENV: "mastodon-token-123456",
            BLUESKY_PASSWORD_ENV: "app-pass-1234", HOOK_SECRET_ENV: "hook-secret-abcdef"}
@@ -107,6 +109,64 @@ def test_kill_9_between_send_and_confirmation(tmp_path, monkeypatch, service, ex
         assert publication["status"] == expected
         delivered = [e for e in ws.store.read() if e.type == "PublicationDelivered"]
         assert len(delivered) == (1 if expected == "delivered" else 0)
+        verified = subprocess.run(masthead(ws.root, "replay", "--verify"), env=env, capture_output=True, text=True,
+                                  timeout=120)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        ws.close()
+
+
+# Eight items: a thread of several posts on X (see test_threads_publishing.py).
+LONG_RELEASE = """\
+# Tallybook 3.2
+- Bank feeds now cover 40 more banks across Europe, including ING, Rabobank and ABN AMRO, with daily sync.
+- The dashboard loads 35% faster thanks to a rewritten query planner and cached totals.
+- Invoices can be written in Japanese (請求書), with consumption tax worked out for you.
+- Recurring invoices can now be paused and resumed without losing their schedule or numbering.
+- PDF invoices include a QR code for instant bank transfer payments in SEPA countries.
+- Fixed currency rounding on invoices with more than 20 line items in JPY and KRW.
+- Expense categories can be exported to CSV with their tax codes for your accountant.
+- Dark mode for the whole app, following your system setting.
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("service", [mastodon, bluesky], ids=["mastodon", "bluesky"])
+def test_kill_9_between_send_and_confirmation_of_a_threads_second_part(tmp_path, monkeypatch, service):
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    env = {**os.environ, **SECRETS, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    with OpenAIServer(api_key="sk-test", reply=content_reply) as openai, service() as (fake, path, table, posts):
+        name = table.split("]")[0].removeprefix("[publishers.")
+        ws = publishing_workspace(tmp_path / "ws", openai.base_url, table, [name])
+        add_release_notes(ws, LONG_RELEASE)
+        # Part 1 is answered; part 2 is made and never answered: the run is killed in between.
+        fake.fault("POST", path, Fault.none(), Fault.accept_then_hang(60))
+        run = subprocess.Popen(masthead(ws.root, "run", "--until-idle"), env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while posts() < 2 and time.time() < deadline and run.poll() is None:
+            time.sleep(0.05)
+        assert posts() == 2 and run.poll() is None, "the run never reached the second part"
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=30)
+        states = {row["idempotency_key"].rsplit("/", 1)[1]: row["status"]
+                  for row in ws.store.query("SELECT idempotency_key, status FROM publications")}
+        assert states == {"part-1": "delivered", "part-2": "requested"}
+
+        fake.clear_faults()
+        again = subprocess.run(masthead(ws.root, "run", "--until-idle"), env=env, capture_output=True,
+                               text=True, timeout=120)
+        assert again.returncode == 0, again.stderr
+        [piece] = ws.store.query("SELECT text FROM pieces")
+        count = len(parts_of(piece["text"]))
+        assert count >= 3
+        # One copy of each part: part 2 was found at the service, not sent again.
+        assert posts() == count and fake.count("POST", path) == count
+        rows = ws.store.query("SELECT idempotency_key, status FROM publications ORDER BY idempotency_key")
+        assert [row["idempotency_key"].rsplit("/", 1)[1] for row in rows] == [f"part-{i}" for i in range(1, count + 1)]
+        assert {row["status"] for row in rows} == {"delivered"}
+        delivered = [e for e in ws.store.read() if e.type == "PublicationDelivered"]
+        assert len(delivered) == count
         verified = subprocess.run(masthead(ws.root, "replay", "--verify"), env=env, capture_output=True, text=True,
                                   timeout=120)
         assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -7,7 +7,8 @@ password, 400 ExpiredToken for a stale access token, 400 RecordNotFound, 400 Inv
 record key that is taken; answers carry RateLimit-* headers. `expire_access()` makes the current
 access token stale (a refresh fixes it); `expire_refresh()` the refresh token as well.
 Records are checked as the PDS checks them: the rkey must be a TID, facets must fall inside
-the text's UTF-8 bytes.
+the text's UTF-8 bytes, and a reply's root and parent must be strong references (uri and cid)
+to records that exist, as the AppView needs them to show a thread.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class BlueskyServer(LoopbackService):
         self.handle = handle
         self.password = password
         self.records: dict[str, dict[str, Any]] = {}  # rkey -> record
+        self.cids: dict[str, str] = {}  # rkey -> the record's cid
         self.sessions_created = 0
         self.sessions_refreshed = 0
         self._serial = itertools.count(1)
@@ -104,7 +106,7 @@ class BlueskyServer(LoopbackService):
             return Answer(400, {"error": "InvalidRequest", "message": f"Record already exists at {rkey}"},
                           self._headers())
         self.records[rkey] = record
-        cid = "bafyrei" + hashlib.sha256(repr(record).encode()).hexdigest()[:40]
+        cid = self.cids[rkey] = "bafyrei" + hashlib.sha256(repr(record).encode()).hexdigest()[:40]
         return Answer(200, {"uri": self._uri(body["collection"], rkey), "cid": cid,
                             "commit": {"cid": cid, "rev": rkey}, "validationStatus": "valid"}, self._headers())
 
@@ -116,11 +118,25 @@ class BlueskyServer(LoopbackService):
         text = record.get("text", "")
         if record.get("$type") != "app.bsky.feed.post" or not isinstance(text, str) or "createdAt" not in record:
             return "Invalid app.bsky.feed.post record"
+        if "reply" in record:
+            problem = self._invalid_reply(record["reply"])
+            if problem:
+                return problem
         size = len(text.encode("utf-8"))
         for facet in record.get("facets", []):
             index = facet["index"]
             if not 0 <= index["byteStart"] < index["byteEnd"] <= size:
                 return f"Invalid facet byte range {index}"
+        return None
+
+    def _invalid_reply(self, reply: Any) -> str | None:
+        for ref in ("root", "parent"):
+            strong = reply.get(ref) if isinstance(reply, dict) else None
+            if not isinstance(strong, dict) or not strong.get("uri") or not strong.get("cid"):
+                return f"Invalid app.bsky.feed.post record: reply.{ref} must have uri and cid"
+            rkey = str(strong["uri"]).rsplit("/", 1)[-1]
+            if self.cids.get(rkey) != strong["cid"] or strong["uri"] != self._uri("app.bsky.feed.post", rkey):
+                return f"Invalid reply.{ref}: no record {strong['uri']} with cid {strong['cid']}"
         return None
 
     def _get_record(self, request: Request, match: re.Match[str]) -> Answer:
@@ -129,8 +145,11 @@ class BlueskyServer(LoopbackService):
         if rkey not in self.records:
             return Answer(400, {"error": "RecordNotFound", "message": f"Could not locate record: {self._uri(collection, rkey)}"},
                           self._headers())
-        return Answer(200, {"uri": self._uri(collection, rkey), "value": self.records[rkey]}, self._headers())
+        return Answer(200, {"uri": self._uri(collection, rkey), "cid": self.cids[rkey], "value": self.records[rkey]},
+                      self._headers())
 
     def _delete_record(self, request: Request, match: re.Match[str]) -> Answer:
-        self.records.pop((request.body or {}).get("rkey", ""), None)
+        rkey = (request.body or {}).get("rkey", "")
+        self.records.pop(rkey, None)
+        self.cids.pop(rkey, None)
         return Answer(200, {"commit": {"cid": "bafyreideleted", "rev": "x"}}, self._headers())

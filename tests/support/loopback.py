@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str  # status | accept_then_hang | accept_then_reset | reset
+    kind: str  # status | accept_then_hang | accept_then_reset | reset | none
     status: int = 0
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -51,6 +51,11 @@ class Fault:
     @staticmethod
     def reset() -> Fault:
         return Fault("reset")
+
+    @staticmethod
+    def none() -> Fault:
+        """Answer normally: queued before other faults, it lets earlier requests through."""
+        return Fault("none")
 
 
 @dataclass

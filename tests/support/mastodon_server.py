@@ -5,6 +5,7 @@ Routes: GET /api/v2/instance, GET /api/v1/accounts/verify_credentials, POST /api
 /api/v1/accounts/:id/statuses, DELETE /api/v1/statuses/:id. Bearer tokens are checked (401
 `{"error": "The access token is invalid"}`), every answer carries X-RateLimit-* headers, and
 `expire_token()` revokes the token as an instance does when a user revokes the app.
+`in_reply_to_id` must name a status that exists (404 otherwise, as Mastodon answers).
 """
 
 from __future__ import annotations
@@ -70,12 +71,16 @@ class MastodonServer(LoopbackService):
         if len(text) > self.max_characters:
             return Answer(422, {"error": f"Validation failed: Text character limit of {self.max_characters} exceeded"},
                           self._headers())
+        parent = (request.body or {}).get("in_reply_to_id")
+        if parent is not None and not any(s["id"] == parent for s in self.statuses):
+            return Answer(404, {"error": "Record not found"}, self._headers())
         status_id = str(next(self._ids))
         paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n"))
         status = {"id": status_id, "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
                   "content": paragraphs.replace("\n", "<br />"), "visibility": request.body.get("visibility", "public"),
                   "uri": f"{self.base_url}/users/tallybook/statuses/{status_id}",
-                  "url": f"{self.base_url}/@tallybook/{status_id}", "account": self.account}
+                  "url": f"{self.base_url}/@tallybook/{status_id}", "account": self.account,
+                  "in_reply_to_id": parent, "in_reply_to_account_id": self.account["id"] if parent else None}
         self.statuses.append(status)
         if key:
             self._by_key[key] = status

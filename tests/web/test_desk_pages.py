@@ -110,6 +110,23 @@ async def test_over_the_limit_is_marked(client, token, ws, tmp_path: Path) -> No
     assert 'class="counter over"' in edited.text and "✗" in edited.text  # and the length check failed
 
 
+async def test_a_thread_is_shown_post_by_post_with_each_posts_count(client, token, ws, tmp_path: Path) -> None:
+    (tmp_path / "project.yaml").write_text(PROJECT_YAML.replace("x: {gate: auto}", "x: {gate: hard}"), "utf-8")
+    apply_project(ws, tmp_path / "project.yaml")
+    job = add_release_notes(ws)
+    run_until_idle(ws)
+    x_piece = pieces_by_channel(ws, job)["x"]["id"]
+    csrf = await log_in(client, token)
+    thread = "Tallybook 3.2: bank feeds for 40 more banks.\n---\nThe dashboard loads 35% faster. " + "界" * 130
+    edited = await client.post(f"/ui/pieces/{x_piece}/edit", data={"text": thread, "csrf_token": csrf}, headers=HX)
+    assert edited.status_code == 200
+    assert "A thread of 2 posts" in edited.text
+    # Each post with its number, counted as X counts it: 44 + "1/2" line = 48; 32 + 260 + 4 = 296.
+    assert "<strong>48</strong> / 280 weighted characters" in edited.text
+    assert "<strong>296</strong> / 280 weighted characters · over by 16" in edited.text
+    assert "part 2 is 296 (16 over)" in edited.text and "a line of only <code>---</code>" in edited.text
+
+
 # A person's edit of the newsletter that passes every check (long enough for the substance
 # check, every number from the release notes): approving it needs no confirmation.
 EDITED_LETTER = "Tallybook 3.2 brings bank feeds\nfor 40 more banks, and the dashboard loads 35% faster. Less typing."

@@ -8,7 +8,9 @@ from typing import Any
 
 from masthead.app.listings import TASKS_WITH_OUTPUT, task_row
 from masthead.app.workspace import Workspace
+from masthead.channels.threads import numbered, parts_of, threads_allowed
 from masthead.errors import InputError, NotFoundError
+from masthead.projects import project_from_spec
 
 PIECE_STATUSES = ("drafted", "in_review", "approved", "rejected", "published")
 
@@ -40,7 +42,25 @@ def review_queue(ws: Workspace) -> list[dict[str, Any]]:
         "SELECT q.*, p.channel, p.project, p.text, p.subject, p.flags, p.job_id FROM review_queue q"
         " JOIN pieces p ON p.id = q.piece_id ORDER BY q.priority DESC, q.deadline IS NULL, q.deadline, q.since"
     )
-    return [{**r, "flags": json.loads(r["flags"])} for r in rows]
+    threads = _thread_settings(ws)
+    return [{**r, "flags": json.loads(r["flags"]), "parts": thread_parts(r, threads)} for r in rows]
+
+
+def _thread_settings(ws: Workspace) -> dict[tuple[str, str], str | None]:
+    """Each project channel's `thread:` setting, keyed by (project, channel)."""
+    settings: dict[tuple[str, str], str | None] = {}
+    for row in ws.store.query("SELECT name, spec FROM projects"):
+        for channel, channel_settings in project_from_spec(row["spec"]).channels.items():
+            settings[(row["name"], channel)] = channel_settings.thread
+    return settings
+
+
+def thread_parts(piece: dict[str, Any], threads: dict[tuple[str, str], str | None]) -> list[str] | None:
+    """A thread's numbered parts as they will be posted; None for a piece that is one post."""
+    if not threads_allowed(piece["channel"], threads.get((piece["project"], piece["channel"]))):
+        return None
+    parts = parts_of(piece["text"])
+    return numbered(parts) if len(parts) > 1 else None
 
 
 def manual_queue(ws: Workspace) -> list[dict[str, Any]]:
@@ -121,6 +141,7 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
     publications = store.query("SELECT * FROM publications WHERE piece_id = ? ORDER BY requested_at", (piece_id,))
     return {
         **piece,
+        "parts": thread_parts(piece, _thread_settings(ws)),
         "versions": versions,
         "lineage": {
             "signal": signal,

@@ -13,6 +13,7 @@ from typing import Any
 import regex
 
 from masthead.channels.limits import ChannelRule, body_length, grapheme_length, rule_for
+from masthead.channels.threads import numbered, parts_of, whole_text
 from masthead.channels.tokens import distinct_tokens, is_grounded, known_tokens
 
 _UNIT_NAMES = {"weighted": "weighted characters", "graphemes": "graphemes", "chars": "characters"}
@@ -33,14 +34,22 @@ def run_checks(
     banned_phrases: Sequence[str],
     required_disclaimer: str | None,
     grounding_sources: Sequence[str],
+    thread: bool = False,
 ) -> list[CheckResult]:
     """Every check for a draft of `channel`, in a fixed order.
 
     "subject_length" is only there for channels with a subject line (newsletter, email);
-    the other four checks are always there.
+    the other four checks are always there. With `thread` (the channel may thread), a text of
+    several parts is held to the limit part by part, numbers included, and the other checks
+    read what the parts say together.
     """
     rule = rule_for(channel)
-    results = [_check_length(rule, text)]
+    parts = numbered(parts_of(text)) if thread else [text]
+    if len(parts) > 1:
+        results = [_check_thread_length(rule, parts)]
+        text = whole_text(text)
+    else:
+        results = [_check_length(rule, text)]
     if rule.has_subject:
         results.append(_check_subject(rule, subject))
     results.append(_check_banned_phrases(text, subject, banned_phrases))
@@ -58,6 +67,19 @@ def _check_length(rule: ChannelRule, text: str) -> CheckResult:
     if length > rule.limit:
         return CheckResult("length", False, f"{measured} ({length - rule.limit} over)")
     return CheckResult("length", True, measured)
+
+
+def _check_thread_length(rule: ChannelRule, parts: list[str]) -> CheckResult:
+    if rule.limit is None:
+        return CheckResult("length", True, f"{rule.name} has no length limit")
+    lengths = [body_length(rule.name, part) for part in parts]
+    unit = _UNIT_NAMES[rule.unit]
+    over = [f"part {i} is {n} ({n - rule.limit} over)" for i, n in enumerate(lengths, start=1) if n > rule.limit]
+    if over:
+        return CheckResult("length", False, f"thread of {len(parts)} parts, limit {rule.limit} {unit} each: "
+                                            + "; ".join(over))
+    listed = ", ".join(str(n) for n in lengths)
+    return CheckResult("length", True, f"thread of {len(parts)} parts: {listed} of {rule.limit} {unit} each")
 
 
 def _check_subject(rule: ChannelRule, subject: str | None) -> CheckResult:

@@ -45,6 +45,13 @@ class Delivery:
     # When the intent was first recorded: stable across retries, so anything derived from it
     # (a Bluesky record key, a createdAt) is the same on every attempt.
     requested_at: str = ""
+    # A thread goes out as one delivery per part, each a reply to the one before (only to
+    # publishers whose capabilities say `threads`): part k of n answers `reply_to` (part k-1)
+    # under `thread_root` (part 1). Part 1, and a single post, reply to nothing.
+    reply_to: Receipt | None = None
+    thread_root: Receipt | None = None
+    part: int = 1
+    parts: int = 1
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,7 @@ class Capabilities:
     exactly_once: Literal["safe_retry", "reconcile"]
     retry_window_seconds: float | None = None  # None: a safe retry stays safe forever
     retract: bool = False
-    threads: bool = False
+    threads: bool = False  # posts a thread as a reply chain (Delivery.reply_to); else gets it as one text
 
 
 @dataclass(frozen=True)

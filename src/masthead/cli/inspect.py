@@ -47,7 +47,8 @@ def print_piece(detail: dict[str, Any]) -> None:
     if detail["subject"]:
         echo(f"subject: {detail['subject']}")
     echo("")
-    echo(detail["text"])
+    for line in text_lines(detail):
+        echo(line)
     echo("")
     for version in detail["versions"]:
         made = f"{version['author']}" + (f" ({version['tier']}, {version['prompt_version']})" if version["tier"] else "")
@@ -107,6 +108,18 @@ def piece_retract(state: CliState, piece_id: str, reason: str | None, operator: 
             echo(f"{'retracted' if row['retracted'] else 'KEPT':<9} {row['publisher']:<12} {row['detail']}")
     if not all(row["retracted"] for row in rows):
         raise SystemExit(1)
+
+
+def text_lines(detail: dict[str, Any]) -> list[str]:
+    """The piece's text; a thread part by part, each headed with its number, as it will be posted."""
+    parts = detail.get("parts")
+    if not parts:
+        return [detail["text"]]
+    lines = [f"thread of {len(parts)} posts, each a reply to the one before"
+             " (`review edit`: a line of only --- separates two posts; numbers are counted again):"]
+    for index, part in enumerate(parts, start=1):
+        lines += [f"--- post {index} of {len(parts)} ---", part]
+    return lines
 
 
 def item_lines(items: dict[str, Any] | None) -> list[str]:

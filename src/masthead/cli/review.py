@@ -36,8 +36,9 @@ def review_list(state: CliState, as_json: bool) -> None:
                   f"    finish it: masthead review complete {step['id']} --file OUTPUT"]
     for item in items:
         flag = f"  ⚑ {len(item['flags'])} failed check(s)" if item["flags"] else ""
+        thread = f"  [thread of {len(item['parts'])} posts]" if item["parts"] else ""
         lines += [f"{item['piece_id']}  v{item['version']}  {item['channel']:<10} {item['gate']:<4}  "
-                  f"{short(item['text'], 50)}{flag}",
+                  f"{short(item['text'], 50)}{thread}{flag}",
                   f"    why: {short(item['reason'], 100)}"]
     echo_lines(lines)
 
@@ -92,7 +93,11 @@ def review_reject(state: CliState, piece_id: str, reason: str, operator: str | N
 @click.option("--as", "operator", help="Operator name recorded as human:<name>.")
 @pass_state
 def review_edit(state: CliState, piece_id: str, file: Path, subject: str | None, operator: str | None) -> None:
-    """Make a new version by hand; its checks run at once and the gate decides what happens next."""
+    """Make a new version by hand; its checks run at once and the gate decides what happens next.
+
+    A thread (X, Bluesky, Mastodon) is written as its posts separated by lines of only `---`;
+    each post's number ("2/3") is counted again on save, so adding or removing a post needs no
+    renumbering."""
     from masthead.app.commands import (
         edit,  # agents, recipes, runtime: loaded only to change a piece
     )

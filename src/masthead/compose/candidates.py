@@ -40,14 +40,14 @@ class VoiceRules:
 
 @dataclass(frozen=True)
 class Candidate:
-    kind: str  # composed | model | spliced
+    kind: str  # composed | model | spliced | thread
     text: str
     subject: str | None = None
 
 
 def compose(channel: str, extraction: Extraction, voice: VoiceRules, *, disclaimer: str | None = None) -> list[Candidate]:
     """The composed candidates for `channel`; none when the signal has no item."""
-    items = _worth_posting(extraction)
+    items = worth_posting(extraction)
     if not items:
         return []
     if channel in SHORT_CHANNELS:
@@ -65,7 +65,7 @@ def splice(channel: str, hook: str, composed: Candidate, extraction: Extraction,
     said = word_set(" ".join([extraction.title or "", *extraction.headings, *_TITLE_WORDS]))
     if not 20 <= grapheme_length(sentence) <= 160 or word_set(sentence) <= said:
         return None  # a hook that only repeats the title adds nothing
-    items = _worth_posting(extraction)
+    items = worth_posting(extraction)
     if channel in SHORT_CHANNELS:
         text = _short_post(channel, extraction, items, voice, extraction.link, opening=sentence)
     else:
@@ -74,10 +74,10 @@ def splice(channel: str, hook: str, composed: Candidate, extraction: Extraction,
 
 
 def compose_subject(extraction: Extraction, items: list[Item]) -> str:
-    return _cut(f"{_name(extraction)}: {_lower_first(items[0].short)}", SUBJECT_LIMIT, grapheme_length)
+    return cut(f"{_name(extraction)}: {_lower_first(items[0].short)}", SUBJECT_LIMIT, grapheme_length)
 
 
-def _worth_posting(extraction: Extraction) -> list[Item]:
+def worth_posting(extraction: Extraction) -> list[Item]:
     ranked = extraction.ranked()
     public = [item for item in ranked if item.kind not in ("internal", "docs")]
     return public or ranked
@@ -88,7 +88,7 @@ def _name(extraction: Extraction) -> str:
     return " ".join(parts) if parts else (extraction.title or "This release")
 
 
-def _headline(extraction: Extraction, top: Item) -> str:
+def headline(extraction: Extraction, top: Item) -> str:
     return f"{_name(extraction)}: {_lower_first(_full_stop(top.short))}"
 
 
@@ -97,27 +97,27 @@ def _short_post(channel: str, extraction: Extraction, items: list[Item], voice: 
     limit = rule_for(channel).limit or 500
     fits: Callable[[str], bool] = lambda text: body_length(channel, text) <= limit  # noqa: E731
     tail = "\n".join(part for part in (link, voice.sign_off, " ".join(voice.hashtags)) if part)
-    first = opening or _headline(extraction, items[0])
+    first = opening or headline(extraction, items[0])
     # A hook that already says an item does not need it again below.
     rest = [item for item in items if not carries(word_set(opening), item.text)] if opening else items[1:]
     if opening and not rest:
         return ""  # the hook says it all: that is the model's own candidate
-    if not fits(_join(first, [], tail)):
-        first = _cut(first, limit - body_length(channel, tail) - 2, lambda t: body_length(channel, t))
+    if not fits(join_post(first, [], tail)):
+        first = cut(first, limit - body_length(channel, tail) - 2, lambda t: body_length(channel, t))
     lines: list[str] = []
     for item in rest:
-        line = _line(item, voice)
-        if fits(_join(first, [*lines, line], tail)):
+        line = item_line(item, voice)
+        if fits(join_post(first, [*lines, line], tail)):
             lines.append(line)
-    text = _join(first, lines, tail)
+    text = join_post(first, lines, tail)
     return text if fits(text) else ""
 
 
-def _join(first: str, lines: list[str], tail: str) -> str:
+def join_post(first: str, lines: list[str], tail: str) -> str:
     return "\n\n".join(part for part in (first, "\n".join(lines), tail) if part)
 
 
-def _line(item: Item, voice: VoiceRules) -> str:
+def item_line(item: Item, voice: VoiceRules) -> str:
     mark = _EMOJI.get(item.kind, "•") if voice.emoji else "-"
     return f"{mark} {_full_stop(_said_as_kind(item))}"
 
@@ -144,7 +144,7 @@ def _long_form(channel: str, extraction: Extraction, items: list[Item], voice: V
 def _long_text(channel: str, extraction: Extraction, items: list[Item], voice: VoiceRules,
                disclaimer: str | None, opening: str | None) -> str:
     speaker = {"we": "Here is what we changed", "i": "Here is what I changed"}.get(voice.person, "Here is what changed")
-    blocks = ["Hi," if channel == "email" else "", opening or _headline(extraction, items[0]), f"{speaker}:"]
+    blocks = ["Hi," if channel == "email" else "", opening or headline(extraction, items[0]), f"{speaker}:"]
     for kind in sorted({item.kind for item in items}, key=lambda k: _LABEL_ORDER.index(k) if k in _LABELS else 99):
         group = sorted((item for item in items if item.kind == kind), key=lambda item: item.position)
         blocks.append(_LABELS.get(kind, kind.title()) + "\n" + "\n".join(_line_long(item, voice) for item in group))
@@ -170,7 +170,7 @@ def _lower_first(text: str) -> str:
     return text
 
 
-def _cut(text: str, limit: int, length: Callable[[str], int]) -> str:
+def cut(text: str, limit: int, length: Callable[[str], int]) -> str:
     """`text` shortened at a word boundary to fit `limit`, with an ellipsis when cut."""
     if length(text) <= limit:
         return text

@@ -16,7 +16,7 @@ from masthead.compose.items import Extraction
 from masthead.compose.text import carries, word_set
 
 SALIENT_TOP = 8  # coverage counts the signal's most salient items
-_KIND_PREFERENCE = {"spliced": 0, "model": 1, "composed": 2}
+_KIND_PREFERENCE = {"spliced": 0, "model": 1, "composed": 2, "thread": 3}  # on a tie one post beats a thread
 _EMOJI = regex.compile(r"\p{Extended_Pictographic}")
 
 

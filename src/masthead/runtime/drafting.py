@@ -15,8 +15,10 @@ from typing import Any
 from masthead.agents.base import DraftEffect
 from masthead.channels.checks import CheckResult
 from masthead.channels.limits import SUBJECT_LIMIT, grapheme_length
+from masthead.channels.threads import threads_allowed
 from masthead.compose.candidates import Candidate, compose, splice
 from masthead.compose.select import Scored, covered_items, select, voice_score
+from masthead.compose.thread import compose_thread
 from masthead.events.model import NewEvent
 from masthead.events.types import ItemOutline, ItemsExtracted
 from masthead.runtime.context import TaskContext
@@ -34,6 +36,9 @@ def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check
     voice = ctx.voice_rules
     disclaimer = ctx.project.policies.required_disclaimers.get(channel)
     candidates = compose(channel, extraction, voice, disclaimer=disclaimer)
+    settings = ctx.project.channels.get(channel)
+    threads = compose_thread(channel, extraction, voice) \
+        if threads_allowed(channel, settings.thread if settings else None) else []
     if subject and grapheme_length(subject.strip()) <= SUBJECT_LIMIT:
         # The subject-line agent's pick is a candidate too, not a given: each composed body goes
         # in with it first and with the composed subject after, so a model subject that fails a
@@ -45,6 +50,8 @@ def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check
             spliced = splice(channel, model_draft.text, candidates[0], extraction, voice, disclaimer=disclaimer)
             candidates += [spliced] if spliced is not None else []
         candidates.append(Candidate("model", model_draft.text, model_draft.subject))
+    # The thread competes like any candidate: it wins when it covers more salient items.
+    candidates += threads
     if not candidates:
         return None, {"candidates": [], "why": "the signal has no item and the model wrote nothing"}
     scored = [_score(ctx, candidate, check) for candidate in candidates]

@@ -11,6 +11,10 @@ A publication's status says what the next attempt may do:
   say, send again only where that cannot post twice (`SAFE_RETRY` within its window);
   otherwise hand the publication to a person. Never a blind resend.
 - `delivered`: nothing to do. `needs_human`: wait for the person.
+
+A thread is one publication per part (key `<publication key>/part-<i>`), delivered in order,
+each replying to the one before; so every part has its own intent and confirmation, a retry
+resumes at the first part not delivered, and a delivered part is never sent again.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from masthead.channels.publisher import (
     PublisherBusy,
     Receipt,
 )
+from masthead.channels.threads import numbered, parts_of, whole_text
 from masthead.errors import ConfigError, ProviderError
 from masthead.events.model import ANY_VERSION, Meta, stream_of
 from masthead.events.store import EventStore
@@ -56,6 +61,11 @@ def publication_key_for(piece: str, version: int, channel: str, publisher: str) 
     return key if publisher == "file" else f"{key}:{publisher}"
 
 
+def part_key(key: str, part: int) -> str:
+    """The publication key of part `part` of a thread published under `key`."""
+    return f"{key}/part-{part}"
+
+
 @dataclass(frozen=True)
 class Waiting:
     """The publication cannot go now: `until` None means a person must act first."""
@@ -71,6 +81,26 @@ class Outbox:
     meta: Callable[[], Meta]
     redact: Callable[[str], str]
     clock: Callable[[], float] = time.time
+
+    def deliver_piece(self, name: str, publisher: Publisher, delivery: Delivery, *, thread: bool) -> Receipt | Waiting:
+        """Deliver a piece version: a thread (`thread`, and a text of several parts) part by part as a
+        reply chain where the publisher can thread, else as one text; returns the first post's receipt."""
+        parts = numbered(parts_of(delivery.text)) if thread else [delivery.text]
+        if len(parts) < 2:
+            return self.deliver(name, publisher, delivery)
+        if not publisher.capabilities.threads:
+            return self.deliver(name, publisher, replace(delivery, text=whole_text(delivery.text)))
+        root: Receipt | None = None
+        previous: Receipt | None = None
+        for index, text in enumerate(parts, start=1):
+            part = replace(delivery, key=part_key(delivery.key, index), text=text, part=index, parts=len(parts),
+                           reply_to=previous, thread_root=root)
+            result = self.deliver(name, publisher, part)
+            if isinstance(result, Waiting):
+                return result  # the later parts wait too: each must answer the one before
+            root, previous = root or result, result
+        assert root is not None
+        return root
 
     def deliver(self, name: str, publisher: Publisher, delivery: Delivery) -> Receipt | Waiting:
         try:

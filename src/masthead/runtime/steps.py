@@ -26,6 +26,7 @@ from masthead.channels.provenance import (
 )
 from masthead.channels.publisher import Delivery, Publisher
 from masthead.channels.substance import substance_check
+from masthead.channels.threads import threads_allowed, whole_text
 from masthead.channels.urls import host_of
 from masthead.config import MastheadConfig
 from masthead.errors import ConfigError, StateError
@@ -138,6 +139,11 @@ def channel_settings(ctx: TaskContext) -> ChannelSettings:
     return ctx.project.channels.get(ctx.piece_channel) or ChannelSettings(gate="hard")
 
 
+def piece_threads(ctx: TaskContext) -> bool:
+    """Whether the piece may be a thread: a short channel whose `thread:` is auto (the default)."""
+    return threads_allowed(ctx.piece_channel, channel_settings(ctx).thread)
+
+
 def step_tier(ctx: TaskContext) -> str:
     """Progressive refinement: drafts use the step's tier, except that a piece bound for a hard
     gate is written by the `final` tier straight away (a person will read it anyway)."""
@@ -232,13 +238,18 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: Memory
     sources = [SourceText(t, "the project's facts", vouched=True) for t in operator_texts] + [signal_source]
     allowed = frozenset(host_of(d) for d in policies.allowed_domains) if policies.allowed_domains is not None \
         else default_allowed_domains(operator_texts)
-    draft = draft_text(text, subject)
-    return run_checks(
+    thread = piece_threads(ctx)
+    results = run_checks(
         channel, text, subject=subject,
         banned_phrases=policies.banned_phrases,
         required_disclaimer=disclaimer,
         grounding_sources=[signal["body"], signal["title"] or "", *operator_texts],
-    ) + [
+        thread=thread,
+    )
+    # A thread's parts are read as one text (its numbers are not figures to ground).
+    text = whole_text(text) if thread else text
+    draft = draft_text(text, subject)
+    return results + [
         check_provenance(draft, sources, allowed),
         check_injection(draft, signal_source, trust),
     ] + voice_check(ctx, memory, text) + [substance_check(
@@ -420,7 +431,7 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         key = publication_key_for(ctx.piece_id, version, ctx.channel, name)
         delivery = Delivery(key=key, piece_id=ctx.piece_id, version=version, channel=ctx.channel,
                             project=ctx.project.name, text=piece["text"], subject=piece["subject"], at=utc_now())
-        result = outbox.deliver(name, _publisher(services, ctx, name), delivery)
+        result = outbox.deliver_piece(name, _publisher(services, ctx, name), delivery, thread=piece_threads(ctx))
         if isinstance(result, Waiting):
             waits.append(result)
         else:
@@ -432,7 +443,8 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         return StepOutcome(output={"published": published}, wait_reason="; ".join(w.reason for w in waits),
                            wait_until=until)
     first = published[settings.publish_to[0]]
-    remembered = published_piece_memory(ctx, services.memory, piece, human_approval(store, ctx.piece_id, version) is not None)
+    said = {**piece, "text": whole_text(piece["text"])} if piece_threads(ctx) else piece  # memory: what it says
+    remembered = published_piece_memory(ctx, services.memory, said, human_approval(store, ctx.piece_id, version) is not None)
     return StepOutcome(output={"key": first["key"], "location": first["location"], "published": published},
                        events=list(remembered))
 

@@ -38,7 +38,7 @@ def piece_panel(ws: Workspace, piece_id: str) -> dict[str, Any]:
     previous, following = queue_neighbours(queue, piece_id)
     return {
         "piece": detail, "label": piece_label(detail),
-        "view": channel_view(detail["channel"], detail["text"], detail["subject"]),
+        "view": channel_view(detail["channel"], detail["text"], detail["subject"], detail["parts"]),
         "checks": current["checks"], "failed_checks": [c for c in current["checks"] if not c["passed"]],
         "versions": list(reversed(versions)), "entry": entry, "handoff": handoff,
         "previous_id": previous, "next_id": following,

@@ -13,14 +13,20 @@ UNIT_NAMES = {"weighted": "weighted characters", "graphemes": "characters (graph
 _WORDS = re.compile(r"\s+|\w+|[^\w\s]")  # runs of space, words, single marks
 
 
-def channel_view(channel: str, text: str, subject: str | None) -> dict[str, Any]:
+def channel_view(channel: str, text: str, subject: str | None, parts: list[str] | None = None) -> dict[str, Any]:
     """What the channel will show and how it counts it: the count uses the channel's own rule
-    (X weights CJK and links, Bluesky counts graphemes...), the same one the checks use."""
+    (X weights CJK and links, Bluesky counts graphemes...), the same one the checks use. A thread
+    (`parts`, numbered) shows each part as its own post with its own count; the headline count
+    is its longest part's."""
     rule = rule_for(channel)
-    count = body_length(channel, text)
+    counts = [body_length(channel, part) for part in parts or []]
+    posts = [{"text": part, "count": n, "over": rule.limit is not None and n > rule.limit,
+              "share": min(1.0, n / rule.limit) if rule.limit else None}
+             for part, n in zip(parts or [], counts, strict=True)]
+    count = max(counts) if counts else body_length(channel, text)
     subject_count = len(subject) if subject is not None else None
     return {
-        "channel": channel, "text": text, "subject": subject if rule.has_subject else None,
+        "channel": channel, "text": text, "subject": subject if rule.has_subject else None, "parts": posts,
         "count": count, "limit": rule.limit, "unit": UNIT_NAMES.get(rule.unit, rule.unit),
         "over": rule.limit is not None and count > rule.limit,
         "share": min(1.0, count / rule.limit) if rule.limit else None,

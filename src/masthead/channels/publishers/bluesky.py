@@ -1,6 +1,9 @@
 """Bluesky: an `app.bsky.feed.post` record written with a record key derived from the
 publication key, so a retry after an unknown outcome finds the record or writes that same key;
 the repository cannot hold two records under one key, so there is never a second post.
+A thread's parts are posts whose `reply` names the thread's first post (root) and the part
+before (parent) as strong references (uri + cid); the cids are read back with getRecord, so a
+part sent after a restart links to the posts as the service stored them.
 
 The session is created once per process (com.atproto.server.createSession: logins are rate
 limited) and refreshed with its refresh token when the access token expires.
@@ -50,7 +53,7 @@ def record_key(delivery: Delivery) -> str:
 class BlueskyPublisher:
     kind: ClassVar[str] = "bluesky"
     # Safe without a time limit: a record key, unlike Mastodon's Idempotency-Key, never lapses.
-    capabilities: ClassVar[Capabilities] = Capabilities(exactly_once=SAFE_RETRY, retract=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(exactly_once=SAFE_RETRY, retract=True, threads=True)
     settings_model: ClassVar[type[BlueskyPublisherSection]] = BlueskyPublisherSection
 
     def __init__(self, name: str, settings: BlueskyPublisherSection, environ: dict[str, str]):
@@ -120,6 +123,10 @@ class BlueskyPublisher:
         facets = facets_for(delivery.text)
         if facets:
             record["facets"] = facets
+        if delivery.reply_to is not None:
+            parent = self._strong_ref(delivery.reply_to)
+            root = self._strong_ref(delivery.thread_root) if delivery.thread_root is not None else parent
+            record["reply"] = {"root": root, "parent": parent}
         response = self._xrpc("POST", "com.atproto.repo.createRecord",
                               json={"repo": session["did"], "collection": POST, "rkey": rkey, "record": record})
         if 400 <= response.status_code < 500:
@@ -140,6 +147,18 @@ class BlueskyPublisher:
             return None
         raise_for_answer(response, self.name, None)
         return self._receipt(response.json()["uri"], rkey)
+
+    def _strong_ref(self, receipt: Receipt) -> dict[str, str]:
+        """The uri and cid of a post this account made (a reply must name both)."""
+        if not receipt.remote_id or not receipt.remote_id.startswith("at://"):
+            raise PublicationRejected(f"publisher {self.name}: cannot reply to {receipt.remote_id!r},"
+                                      " which is not an at:// record URI")
+        repo, collection, rkey = receipt.remote_id.removeprefix("at://").split("/", 2)
+        response = self._xrpc("GET", "com.atproto.repo.getRecord",
+                              params={"repo": repo, "collection": collection, "rkey": rkey})
+        raise_for_answer(response, self.name, None)
+        found = response.json()
+        return {"uri": str(found["uri"]), "cid": str(found["cid"])}
 
     def retract(self, receipt: Receipt) -> None:
         if not receipt.remote_id or not receipt.remote_id.startswith("at://"):

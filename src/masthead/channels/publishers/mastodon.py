@@ -3,6 +3,7 @@
 Mastodon answers a repeated request with the same key by returning the status it already
 made, for one hour; so within that hour a retry after an unknown outcome is safe, and after it
 the outbox reconciles first: the account's recent statuses are searched for the text.
+A thread's parts are statuses in reply to the part before (`in_reply_to_id`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ RECENT_STATUSES = 40  # the most one page of an account's statuses returns
 class MastodonPublisher:
     kind: ClassVar[str] = "mastodon"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        exactly_once=SAFE_RETRY, retry_window_seconds=KEY_LIFETIME_SECONDS, retract=True)
+        exactly_once=SAFE_RETRY, retry_window_seconds=KEY_LIFETIME_SECONDS, retract=True, threads=True)
     settings_model: ClassVar[type[MastodonPublisherSection]] = MastodonPublisherSection
 
     def __init__(self, name: str, settings: MastodonPublisherSection, environ: dict[str, str]):
@@ -64,19 +65,24 @@ class MastodonPublisher:
 
     # -- the protocol -----------------------------------------------------------------------
     def publish(self, delivery: Delivery) -> Receipt:
+        status: dict[str, Any] = {"status": delivery.text, "visibility": self.settings.visibility}
+        if delivery.reply_to is not None:
+            status["in_reply_to_id"] = delivery.reply_to.remote_id
         response = self._call("POST", "/api/v1/statuses",
-                              headers=self._headers(**{"Idempotency-Key": delivery.key}),
-                              json={"status": delivery.text, "visibility": self.settings.visibility})
+                              headers=self._headers(**{"Idempotency-Key": delivery.key}), json=status)
         return _receipt(response.json())
 
     def reconcile(self, delivery: Delivery) -> Receipt | None:
         account = self._call("GET", "/api/v1/accounts/verify_credentials", headers=self._headers()).json()
-        statuses = self._call("GET", f"/api/v1/accounts/{account['id']}/statuses",
-                              params={"limit": RECENT_STATUSES, "exclude_replies": "true"},
+        replying = delivery.reply_to is not None
+        # A thread's later parts are replies (to our own statuses): look among replies for them.
+        params = {"limit": RECENT_STATUSES} | ({} if replying else {"exclude_replies": "true"})
+        statuses = self._call("GET", f"/api/v1/accounts/{account['id']}/statuses", params=params,
                               headers=self._headers()).json()
         wanted = _plain(delivery.text)
+        parent = delivery.reply_to.remote_id if delivery.reply_to is not None else None
         for status in statuses:
-            if _plain(_html_text(status.get("content", ""))) == wanted:
+            if _plain(_html_text(status.get("content", ""))) == wanted and status.get("in_reply_to_id") == parent:
                 return _receipt(status)
         return None
 

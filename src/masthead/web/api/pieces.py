@@ -25,7 +25,7 @@ def get_pieces(request: Request, _op: ApiOperator, status: str | None = None,
 @router.get("/pieces/{piece_id}", summary="One piece: text, channel count, versions with checks, full lineage")
 def get_piece(request: Request, piece_id: str, _op: ApiOperator) -> dict[str, Any]:
     detail = piece_detail(desk(request).workspace, piece_id)
-    return detail | {"rendering": channel_view(detail["channel"], detail["text"], detail["subject"])}
+    return detail | {"rendering": channel_view(detail["channel"], detail["text"], detail["subject"], detail["parts"])}
 
 
 @router.get("/pieces/{piece_id}/versions", summary="Every version of a piece with its checks and diff")
