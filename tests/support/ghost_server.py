@@ -28,10 +28,9 @@ def ghost_error(status: int, kind: str, message: str) -> Answer:
 
 
 class GhostServer(LoopbackService):
-    def __init__(self) -> None:
+    def __init__(self, admin_key: str | None = None) -> None:
         super().__init__()
-        self.key_id = "6748592f4b9b7700010f6564"
-        self.secret = secrets.token_hex(32)
+        self.key_id, _, self.secret = (admin_key or f"6748592f4b9b7700010f6564:{secrets.token_hex(32)}").partition(":")
         self.posts: list[dict[str, Any]] = []
         self.tokens: list[dict[str, Any]] = []  # the verified claims of every request
         self._ids = itertools.count(1)
