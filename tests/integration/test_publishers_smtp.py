@@ -9,11 +9,21 @@ from pathlib import Path
 import pytest
 from tests.support.harness import KEY_ENV, add_release_notes, content_reply
 from tests.support.openai_server import OpenAIServer
-from tests.support.publishing import SMTP_PASSWORD_ENV, SMTP_USER_ENV, publishing_workspace, smtp_table
+from tests.support.publishing import (
+    SMTP_PASSWORD_ENV,
+    SMTP_USER_ENV,
+    publishing_workspace,
+    smtp_table,
+)
 from tests.support.smtp_server import SmtpServer
 
 from masthead.app.publishers import check_publishers
-from masthead.channels.publisher import CredentialsRejected, Delivery, PublicationRejected, PublisherBusy
+from masthead.channels.publisher import (
+    CredentialsRejected,
+    Delivery,
+    PublicationRejected,
+    PublisherBusy,
+)
 from masthead.channels.publishers.smtp import SmtpPublisher
 from masthead.config import SmtpPublisherSection
 from masthead.errors import ConfigError

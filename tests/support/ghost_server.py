@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jwt
-
 from tests.support.loopback import Answer, LoopbackService, Request
 
 ADMIN = "/ghost/api/admin"
