@@ -231,6 +231,17 @@ class SmtpPublisherSection(_Strict):
     def _name(cls, value: str | None) -> str | None:
         return None if value is None else env_var_name(value, "SMTP_PASSWORD")
 
+    @field_validator("sender", "to")
+    @classmethod
+    def _addresses(cls, value: str | list[str]) -> str | list[str]:
+        from email.utils import parseaddr
+
+        for each in [value] if isinstance(value, str) else value:
+            address = parseaddr(each)[1]
+            if "@" not in address or address.startswith("@") or address.endswith("@"):
+                raise ValueError(f"{each!r} is not an email address; write name@domain or \"Name <name@domain>\"")
+        return value
+
     @model_validator(mode="after")
     def _credentials_travel_encrypted(self) -> SmtpPublisherSection:
         if (self.username_env is None) != (self.password_env is None):

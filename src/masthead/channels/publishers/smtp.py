@@ -47,7 +47,8 @@ _NOT_ATEXT = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
 
 def message_id(key: str, sender: str) -> str:
     """`<key@domain>` with the key's colons as dots: stable across retries, searchable by a person."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "masthead.invalid"
+    address = parseaddr(sender)[1]
+    domain = address.rpartition("@")[2] if "@" in address else "masthead.invalid"
     local = re.sub(r"\.{2,}", ".", _NOT_ATEXT.sub(".", key.replace(":", "."))).strip(".")
     return f"<{local}@{domain}>"
 
