@@ -175,6 +175,29 @@ def test_check_and_retract_through_the_workspace(tmp_path, openai_url, blog):
     ws.close()
 
 
+@pytest.mark.parametrize("status", ["draft", "publish"])
+def test_a_send_racing_an_earlier_attempt_keeps_the_earlier_post(monkeypatch, status):
+    """The retry looked while the first request was still being processed, found nothing and sent
+    again: the second post is found at once (a renamed or a twin slug) and deleted."""
+    from masthead.channels.publishers.wordpress import WordPressPublisher
+    from masthead.config import WordPressPublisherSection
+
+    delivery = Delivery(key="pc-5:v1:blog:p", piece_id="pc-5", version=1, channel="blog", project="p",
+                        text="Bank feeds\n\nTallybook 3.2 imports your bank.", subject=None, at="2026-12-07T10:00:00Z")
+    with GhostServer() as ghost, WordPressServer(app_password=WP_PASSWORD) as wordpress:
+        ghost_settings = GhostPublisherSection(base_url=ghost.base_url, admin_key_env=GHOST_KEY_ENV,
+                                               status="published" if status == "publish" else "draft")
+        wp_settings = WordPressPublisherSection(base_url=wordpress.base_url, username="ana",
+                                                app_password_env=WORDPRESS_PASSWORD_ENV, status=status)
+        publishers = [(GhostPublisher("ghost", ghost_settings, {GHOST_KEY_ENV: ghost.admin_key}), ghost),
+                      (WordPressPublisher("wordpress", wp_settings, {WORDPRESS_PASSWORD_ENV: WP_PASSWORD}), wordpress)]
+        for publisher, server in publishers:
+            first = publisher.publish(delivery)
+            assert publisher.publish(delivery) == first
+            assert [str(p["id"]) for p in server.posts] == [first.remote_id]
+            assert sum(1 for r in server.requests if r.method == "DELETE") == 1
+
+
 def test_ghost_tokens_are_short_lived_admin_jwts_signed_with_the_key(monkeypatch):
     with GhostServer() as ghost:
         settings = GhostPublisherSection(base_url=ghost.base_url, admin_key_env=GHOST_KEY_ENV, status="draft")

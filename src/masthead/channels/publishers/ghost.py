@@ -7,7 +7,9 @@ five minutes (Ghost refuses longer ones).
 Ghost takes no idempotency key, but it takes the post's slug, and the slug is derived from the
 publication key (markup.slug_for). A retry after an unknown outcome asks for that slug first
 (GET posts/slug/<slug>/); a post there is this publication, and a 404 means the first attempt
-made nothing, so sending again is safe. The outbox always looks before it sends again.
+made nothing, so sending again is safe. The outbox always looks before it sends again; and
+should an earlier attempt still have been under way when it looked, Ghost gives the second post
+another slug, and the publisher deletes that second post at once.
 """
 
 from __future__ import annotations
@@ -81,7 +83,15 @@ class GhostPublisher:
         post = {"title": title_of(delivery), "html": markdown_html(body_of(delivery)),
                 "status": self.settings.status, "slug": slug_for(delivery)}
         response = self._call("POST", "/posts/", params={"source": "html"}, json={"posts": [post]})
-        return _receipt(response.json()["posts"][0])
+        made = response.json()["posts"][0]
+        if made["slug"] != post["slug"]:
+            # Ghost renamed the slug because a post already has it: this publication's earlier
+            # attempt, still being processed when the retry looked. Keep that one.
+            earlier = self.reconcile(delivery)
+            if earlier is not None:
+                self._call("DELETE", f"/posts/{made['id']}/")
+                return earlier
+        return _receipt(made)
 
     def reconcile(self, delivery: Delivery) -> Receipt | None:
         response = send(self._client, self.name, "GET", f"{self._base}/posts/slug/{slug_for(delivery)}/",

@@ -4,7 +4,9 @@ WordPress takes no idempotency key, but it takes the post's slug, derived here f
 publication key (markup.slug_for). A retry after an unknown outcome asks for that slug first
 (GET /wp-json/wp/v2/posts?slug=<slug>&status=any&context=edit: drafts and private posts too);
 a post there is this publication, none means the first attempt made nothing, so sending again
-is safe. The outbox always looks before it sends again.
+is safe. The outbox always looks before it sends again; and should an earlier attempt still
+have been under way when it looked, the publisher finds the twin right after creating and
+deletes the newer post.
 """
 
 from __future__ import annotations
@@ -65,13 +67,24 @@ class WordPressPublisher:
     def publish(self, delivery: Delivery) -> Receipt:
         post = {"title": title_of(delivery), "content": markdown_html(body_of(delivery)),
                 "status": self.settings.status, "slug": slug_for(delivery)}
-        response = self._call("POST", POSTS, json=post)
-        return _receipt(response.json())
+        made = self._call("POST", POSTS, json=post).json()
+        # An earlier attempt still under way when the retry looked may have made the post since
+        # (WordPress gives a published twin another slug, a draft twin the same one): keep the
+        # earlier post and delete the one just made.
+        earlier = [p for p in self._with_slug(str(post["slug"])) if p["id"] != made["id"]]
+        if earlier:
+            self.retract(Receipt(location="", remote_id=str(made["id"])))
+            return _receipt(earlier[0])
+        return _receipt(made)
 
     def reconcile(self, delivery: Delivery) -> Receipt | None:
-        found = self._call("GET", POSTS, params={"slug": slug_for(delivery), "status": "any",
-                                                 "context": "edit"}).json()
+        found = self._with_slug(slug_for(delivery))
         return _receipt(found[0]) if found else None
+
+    def _with_slug(self, slug: str) -> list[dict[str, Any]]:
+        posts: list[dict[str, Any]] = self._call("GET", POSTS, params={"slug": slug, "status": "any",
+                                                                      "context": "edit"}).json()
+        return sorted(posts, key=lambda p: int(p["id"]))  # the oldest first: the one kept
 
     def retract(self, receipt: Receipt) -> None:
         # force=true deletes for good; without it the post would only move to the trash.
