@@ -114,15 +114,15 @@ def kill_when(ws_root: Path, env: dict[str, str], sent: Callable[[], bool]) -> N
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("service, expected", [(mastodon, "delivered"), (bluesky, "delivered"),
-                                               (webhook, "needs_human"), (ghost, "delivered"),
-                                               (wordpress, "delivered")],
-                         ids=["mastodon", "bluesky", "webhook", "ghost", "wordpress"])
-def test_kill_9_between_send_and_confirmation(tmp_path, monkeypatch, service, expected):
+@pytest.mark.parametrize("service, expected, channel", [
+    (mastodon, "delivered", "x"), (bluesky, "delivered", "x"), (webhook, "needs_human", "x"),
+    (ghost, "delivered", "blog"), (wordpress, "delivered", "blog")],
+    ids=["mastodon", "bluesky", "webhook", "ghost", "wordpress"])
+def test_kill_9_between_send_and_confirmation(tmp_path, monkeypatch, service, expected, channel):
     env = environment(monkeypatch)
     with OpenAIServer(api_key="sk-test", reply=content_reply) as openai, service() as (fake, path, table, posts):
         name = table.split("]")[0].removeprefix("[publishers.")
-        ws = publishing_workspace(tmp_path / "ws", openai.base_url, table, [name])
+        ws = publishing_workspace(tmp_path / "ws", openai.base_url, table, [name], channel=channel)
         add_release_notes(ws)
         # The service makes the post, then never answers: the worker sits between send and
         # confirmation until it is killed.

@@ -33,13 +33,13 @@ USER, PASSWORD = "ana@tallybook.example", "smtp-pass-123456"
 ENVIRON = {SMTP_USER_ENV: USER, SMTP_PASSWORD_ENV: PASSWORD}
 DELIVERY = Delivery(key="pc-7:v2:newsletter:mail", piece_id="pc-7", version=2, channel="newsletter", project="tallybook",
                     text="Tallybook 3.2 ships **bank feeds**.\n\n.A line that starts with a dot\n\n- Café ✓\n- <b>raw</b>",
-                    subject="Tallybook 3.2: bank feeds", at="2026-12-07T10:00:05Z", requested_at="2026-12-07T10:00:00Z")
+                    subject="Tallybook 3.2: bank feeds, at last ✓", at="2026-12-07T10:00:05Z", requested_at="2026-12-07T10:00:00Z")
 
 
 def publisher(server: SmtpServer, **overrides: object) -> SmtpPublisher:
     table = {"host": "127.0.0.1", "port": server.port, "starttls": server.cert_file is not None,
              "username_env": SMTP_USER_ENV, "password_env": SMTP_PASSWORD_ENV,
-             "from": "Tallybook <news@tallybook.example>", "to": ["readers@lists.tallybook.example", USER],
+             "from": "Tallybook Café <news@tallybook.example>", "to": ["readers@lists.tallybook.example", USER],
              "list_unsubscribe": "https://tallybook.example/unsubscribe", "timeout_seconds": 2.0,
              "ca_file": str(server.cert_file) if server.cert_file else None, **overrides}
     return SmtpPublisher("mail", SmtpPublisherSection.model_validate(table), dict(ENVIRON))
@@ -56,7 +56,9 @@ def test_a_multipart_message_goes_over_starttls_with_headers_derived_from_the_ke
     receipt = mail.publish(DELIVERY)
     [message] = tls_server.messages
     assert message.get_content_type() == "multipart/alternative"
-    assert message["Subject"] == "Tallybook 3.2: bank feeds"
+    assert max(tls_server.raw[0]) < 128  # 7-bit on the wire: servers without 8BITMIME take it as is
+    assert message["Subject"] == "Tallybook 3.2: bank feeds, at last ✓"  # RFC 2047 on the wire, read back
+    assert message["From"].addresses[0].display_name == "Tallybook Café"
     assert message["Message-ID"] == "<pc-7.v2.newsletter.mail@tallybook.example>" == receipt.remote_id
     assert message["X-Masthead-Delivery"] == DELIVERY.key
     assert message["List-Unsubscribe"] == "<https://tallybook.example/unsubscribe>"

@@ -61,6 +61,7 @@ class SmtpServer:
         self.password = password
         self.stall_seconds = stall_seconds
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # each message as it came over the wire
         self.envelopes: list[tuple[str, list[str]]] = []
         self.auth_attempts = 0
         self.answers: dict[str, deque[str]] = {"MAIL": deque(), "RCPT": deque(), "DATA": deque()}
@@ -113,7 +114,9 @@ class SmtpServer:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.answers["DATA"]:
             return self.answers["DATA"].popleft()
-        parsed = message_from_bytes(envelope.original_content or envelope.content, policy=default)
+        raw = envelope.original_content or envelope.content
+        self.raw.append(raw)
+        parsed = message_from_bytes(raw, policy=default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
