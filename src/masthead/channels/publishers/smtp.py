@@ -121,7 +121,7 @@ class SmtpPublisher:
         except (OSError, smtplib.SMTPException) as exc:
             raise PublisherBusy(f"{self._where} is unreachable ({type(exc).__name__})") from None
         try:
-            smtp.ehlo()
+            self._ehlo(smtp)
             if self.settings.starttls:
                 self._starttls(smtp)
             if credentials is not None:
@@ -130,6 +130,14 @@ class SmtpPublisher:
             _close(smtp)
             raise
         return smtp
+
+    def _ehlo(self, smtp: smtplib.SMTP) -> None:
+        try:
+            code, reply = smtp.ehlo()
+        except (OSError, smtplib.SMTPException) as exc:
+            raise PublisherBusy(f"{self._where}: EHLO got no answer ({type(exc).__name__})") from None
+        if code != 250:
+            raise _refusal(self._where, "EHLO", code, reply)
 
     def _starttls(self, smtp: smtplib.SMTP) -> None:
         context = ssl.create_default_context(cafile=self.settings.ca_file)
