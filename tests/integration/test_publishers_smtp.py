@@ -18,6 +18,7 @@ from tests.support.publishing import (
 from tests.support.smtp_server import SmtpServer
 
 from masthead.app.publishers import check_publishers
+from masthead.app.retraction import retract_piece
 from masthead.channels.publisher import (
     CredentialsRejected,
     Delivery,
@@ -164,6 +165,11 @@ def test_a_newsletter_is_mailed_once_through_the_outbox(tmp_path, openai_url):
         assert message["X-Masthead-Delivery"] == publication["idempotency_key"]
         [check] = [r for r in check_publishers(ws, "mail")]
         assert check["ok"] and PASSWORD not in repr(check)
+        # An email cannot be unsent: retraction refuses it by name and changes nothing.
+        [row] = retract_piece(ws, publication["piece_id"], reason="typo", operator="ana")
+        assert (row["publisher"], row["retracted"]) == ("mail", False) and "cannot take a post back" in row["detail"]
+        assert ws.store.query("SELECT status FROM publications")[0]["status"] == "delivered"
+        assert not [e for e in ws.store.read() if e.type == "PublicationRetracted"]
         assert verify(ws.store).ok
         ws.close()
 
