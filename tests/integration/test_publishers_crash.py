@@ -1,6 +1,6 @@
 """kill -9 of `masthead run` between a send and its confirmation, then a restart: exactly one
-remote post (Mastodon, Bluesky), or one publication handed to a person (webhook), and the log
-still verifies."""
+remote post (Mastodon, Bluesky, Ghost, WordPress), or one publication handed to a person
+(webhook, SMTP), and the log still verifies."""
 
 from __future__ import annotations
 
@@ -16,25 +16,37 @@ from pathlib import Path
 
 import pytest
 from tests.support.bluesky_server import BlueskyServer
+from tests.support.ghost_server import ADMIN, GhostServer
 from tests.support.harness import KEY_ENV, add_release_notes, content_reply
 from tests.support.loopback import Answer, Fault, LoopbackService, Request
 from tests.support.mastodon_server import MastodonServer
 from tests.support.openai_server import OpenAIServer
 from tests.support.publishing import (
     BLUESKY_PASSWORD_ENV,
+    GHOST_KEY_ENV,
     HOOK_SECRET_ENV,
     MASTODON_TOKEN_ENV,
+    SMTP_PASSWORD_ENV,
+    SMTP_USER_ENV,
+    WORDPRESS_PASSWORD_ENV,
     bluesky_table,
+    ghost_table,
     mastodon_table,
     publishing_workspace,
+    smtp_table,
     webhook_table,
+    wordpress_table,
 )
+from tests.support.smtp_server import SmtpServer
+from tests.support.wordpress_server import POSTS, WordPressServer
 
 from masthead.channels.threads import parts_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {KEY_ENV: "sk-test", MASTODON_TOKEN_ENV: "mastodon-token-123456",
-           BLUESKY_PASSWORD_ENV: "app-pass-1234", HOOK_SECRET_ENV: "hook-secret-abcdef"}
+           BLUESKY_PASSWORD_ENV: "app-pass-1234", HOOK_SECRET_ENV: "hook-secret-abcdef",
+           WORDPRESS_PASSWORD_ENV: "abcd EFGH 1234 ijkl MNOP 5678", SMTP_USER_ENV: "ana@tallybook.example",
+           SMTP_PASSWORD_ENV: "smtp-pass-123456", GHOST_KEY_ENV: "6748592f4b9b7700010f6564:" + "5e" * 32}
 
 
 class Receiver(LoopbackService):
@@ -69,32 +81,55 @@ def webhook() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]:
         yield server, "/hook", webhook_table(server.base_url + "/hook", name="webhook", timeout=30), lambda: len(server.items)
 
 
+@contextmanager
+def ghost() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]:
+    with GhostServer(admin_key=SECRETS[GHOST_KEY_ENV]) as server:
+        yield server, f"{ADMIN}/posts/", ghost_table(server.base_url, timeout=30), lambda: len(server.posts)
+
+
+@contextmanager
+def wordpress() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]:
+    with WordPressServer(app_password=SECRETS[WORDPRESS_PASSWORD_ENV]) as server:
+        yield server, POSTS, wordpress_table(server.base_url, timeout=30), lambda: len(server.posts)
+
+
 def masthead(root: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "masthead.cli.main", "-w", str(root), *args]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("service, expected", [(mastodon, "delivered"), (bluesky, "delivered"),
-                                               (webhook, "needs_human")], ids=["mastodon", "bluesky", "webhook"])
-def test_kill_9_between_send_and_confirmation(tmp_path, monkeypatch, service, expected):
+def environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
-    env = {**os.environ, **SECRETS, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    return {**os.environ, **SECRETS, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+
+
+def kill_when(ws_root: Path, env: dict[str, str], sent: Callable[[], bool]) -> None:
+    """Run `masthead run` until `sent()`, then kill -9 it (it is waiting for the answer)."""
+    run = subprocess.Popen(masthead(ws_root, "run", "--until-idle"), env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not sent() and time.time() < deadline and run.poll() is None:
+        time.sleep(0.05)
+    assert sent() and run.poll() is None, "the run never reached the send"
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("service, expected, channel", [
+    (mastodon, "delivered", "x"), (bluesky, "delivered", "x"), (webhook, "needs_human", "x"),
+    (ghost, "delivered", "blog"), (wordpress, "delivered", "blog")],
+    ids=["mastodon", "bluesky", "webhook", "ghost", "wordpress"])
+def test_kill_9_between_send_and_confirmation(tmp_path, monkeypatch, service, expected, channel):
+    env = environment(monkeypatch)
     with OpenAIServer(api_key="sk-test", reply=content_reply) as openai, service() as (fake, path, table, posts):
         name = table.split("]")[0].removeprefix("[publishers.")
-        ws = publishing_workspace(tmp_path / "ws", openai.base_url, table, [name])
+        ws = publishing_workspace(tmp_path / "ws", openai.base_url, table, [name], channel=channel)
         add_release_notes(ws)
         # The service makes the post, then never answers: the worker sits between send and
         # confirmation until it is killed.
         fake.fault("POST", path, Fault.accept_then_hang(60))
-        run = subprocess.Popen(masthead(ws.root, "run", "--until-idle"), env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 60
-        while posts() == 0 and time.time() < deadline and run.poll() is None:
-            time.sleep(0.05)
-        assert posts() == 1 and run.poll() is None, "the run never reached the send"
-        run.send_signal(signal.SIGKILL)
-        run.wait(timeout=30)
+        kill_when(ws.root, env, lambda: posts() > 0)
         assert ws.store.query("SELECT status FROM publications")[0]["status"] == "requested"
 
         fake.clear_faults()
@@ -103,7 +138,8 @@ def test_kill_9_between_send_and_confirmation(tmp_path, monkeypatch, service, ex
         assert again.returncode == 0, again.stderr
         assert posts() == 1
         # The restart looked first (Mastodon: the account's statuses; Bluesky: the record at the
-        # derived key) and found the post; the webhook cannot be asked and was not sent again.
+        # derived key; Ghost, WordPress: the post at the derived slug) and found the post; the
+        # webhook cannot be asked and was not sent again.
         assert fake.count("POST", path) == 1
         [publication] = ws.store.query("SELECT * FROM publications")
         assert publication["status"] == expected
@@ -167,6 +203,33 @@ def test_kill_9_between_send_and_confirmation_of_a_threads_second_part(tmp_path,
         assert {row["status"] for row in rows} == {"delivered"}
         delivered = [e for e in ws.store.read() if e.type == "PublicationDelivered"]
         assert len(delivered) == count
+        verified = subprocess.run(masthead(ws.root, "replay", "--verify"), env=env, capture_output=True, text=True,
+                                  timeout=120)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        ws.close()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # a relay on 127.0.0.1
+def test_kill_9_after_the_smtp_message_was_sent_hands_it_to_a_person(tmp_path, monkeypatch):
+    env = environment(monkeypatch)
+    with OpenAIServer(api_key="sk-test", reply=content_reply) as openai, \
+            SmtpServer(user=SECRETS[SMTP_USER_ENV], password=SECRETS[SMTP_PASSWORD_ENV], stall_seconds=60) as smtp:
+        ws = publishing_workspace(tmp_path / "ws", openai.base_url, smtp_table(smtp.port, timeout=30), ["mail"],
+                                  channel="email")
+        add_release_notes(ws)
+        # The server keeps the message and holds its answer back: killed while waiting for it.
+        kill_when(ws.root, env, lambda: len(smtp.messages) > 0)
+        assert ws.store.query("SELECT status FROM publications")[0]["status"] == "requested"
+
+        smtp.stall_seconds = 0
+        again = subprocess.run(masthead(ws.root, "run", "--until-idle"), env=env, capture_output=True,
+                               text=True, timeout=120)
+        assert again.returncode == 0, again.stderr
+        # SMTP cannot be asked: one message, and a person decides (never a second send).
+        assert len(smtp.messages) == 1
+        [publication] = ws.store.query("SELECT * FROM publications")
+        assert publication["status"] == "needs_human" and "may have been delivered by mail" in publication["reason"]
         verified = subprocess.run(masthead(ws.root, "replay", "--verify"), env=env, capture_output=True, text=True,
                                   timeout=120)
         assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -172,7 +172,9 @@ class LoopbackService:
 
 
 def _write(handler: BaseHTTPRequestHandler, answer: Answer) -> None:
-    data = json.dumps(answer.body).encode()
+    # No body at all for None (a 204 must have none: a client would read stray bytes as the
+    # start of the next answer on the kept-alive connection).
+    data = b"" if answer.body is None else json.dumps(answer.body).encode()
     try:
         handler.send_response(answer.status)
         handler.send_header("Content-Type", "application/json; charset=utf-8")

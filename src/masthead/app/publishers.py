@@ -1,7 +1,7 @@
 """The configured publishers, for `masthead publishers list|check` (and the API, later).
 
 `check` asks each service whether it accepts the credentials (Mastodon verify_credentials,
-Bluesky createSession) and says which environment variable to renew when it does not; no
+Bluesky createSession, SMTP EHLO + STARTTLS + AUTH, a read for Ghost and WordPress) and says which environment variable to renew when it does not; no
 secret's value is ever part of a row.
 """
 

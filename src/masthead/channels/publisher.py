@@ -6,7 +6,9 @@ before `publish` and the receipt after; between the two a crash or a timeout lea
 unknown, and what happens next depends on how the publisher keeps a retry from posting twice:
 
 - `SAFE_RETRY`: sending again with the same key cannot make a second post (Mastodon's
-  Idempotency-Key, a Bluesky record key derived from the key, a file named after it).
+  Idempotency-Key, a Bluesky record key derived from the key, a file named after it), or
+  `reconcile` answers for sure, so "not found" means "not made" (a Ghost or WordPress slug
+  derived from the key): the outbox always reconciles before it sends again.
   `retry_window_seconds` bounds how long that holds (Mastodon forgets keys after an hour);
   past it the outbox calls `reconcile` first.
 - `RECONCILE`: no such guarantee: `reconcile` looks for the post at the service; when it cannot

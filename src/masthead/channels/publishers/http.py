@@ -62,13 +62,19 @@ def raise_for_answer(response: httpx.Response, publisher: str, credential_env: s
 
 
 def error_text(response: httpx.Response) -> str:
-    """The service's own words, short: `error`/`message` from a JSON body, else the text."""
+    """The service's own words, short: `error`/`code`/`message` from a JSON body (or Ghost's
+    first `errors` item), else the text."""
     try:
         body = response.json()
     except ValueError:
         return response.text[:200]
+    if isinstance(body, dict) and isinstance(body.get("errors"), list):
+        # Ghost: {"errors": [{"message": ..., "type": ...}]}
+        body = next((e for e in body["errors"] if isinstance(e, dict)), {})
+        body = {"error": body.get("type"), "message": body.get("message")}
     if isinstance(body, dict):
-        parts = [str(body[k]) for k in ("error", "message", "error_description") if body.get(k)]
+        # WordPress names the error in `code` ({"code": "rest_cannot_create", "message": ...}).
+        parts = [str(body[k]) for k in ("error", "code", "message", "error_description") if body.get(k)]
         if parts:
             return ": ".join(parts)[:300]
     return response.text[:200]

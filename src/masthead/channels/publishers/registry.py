@@ -30,6 +30,9 @@ BUILTIN: dict[str, str] = {
     "file": "masthead.channels.file_publisher:FilePublisher",
     "mastodon": "masthead.channels.publishers.mastodon:MastodonPublisher",
     "bluesky": "masthead.channels.publishers.bluesky:BlueskyPublisher",
+    "smtp": "masthead.channels.publishers.smtp:SmtpPublisher",
+    "ghost": "masthead.channels.publishers.ghost:GhostPublisher",
+    "wordpress": "masthead.channels.publishers.wordpress:WordPressPublisher",
     "webhook": "masthead.channels.publishers.webhook:WebhookPublisher",
     "feed": "masthead.channels.publishers.feed:FeedPublisher",
 }
