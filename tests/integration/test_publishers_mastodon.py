@@ -208,3 +208,22 @@ def test_past_the_key_lifetime_a_status_not_found_goes_to_a_person(tmp_path, ope
     assert publication["status"] == "needs_human" and "may have been delivered by mastodon" in publication["reason"]
     assert mastodon.count("POST", STATUSES) == 1
     ws.close()
+
+
+@pytest.mark.parametrize(("channel", "instance_limit", "measured"),
+                         [("mastodon", 200, 200), ("mastodon", 1000, 1000), ("x", 1000, 280), ("x", 200, 200)])
+def test_the_instances_own_limit_is_what_drafts_are_composed_and_checked_against(tmp_path, openai_url, channel,
+                                                                                  instance_limit, measured):
+    """An instance's `max_characters` sets the Mastodon channel's limit; when another channel's
+    pieces also go to Mastodon, it can only lower that channel's own."""
+    with MastodonServer(token=TOKEN, max_characters=instance_limit) as instance:
+        ws = publishing_workspace(tmp_path / "ws", openai_url, mastodon_table(instance.base_url), ["mastodon"],
+                                  channel=channel)
+        add_release_notes(ws)
+        ws.runner().run(until_idle=True)
+        [piece] = ws.store.query("SELECT * FROM pieces")
+        checks = piece_detail(ws, piece["id"])["versions"][-1]["checks"]
+        [length] = [c for c in checks if c["name"] == "length"]
+        assert f" of {measured} " in length["detail"], length
+        assert len(piece["text"]) <= measured
+        ws.close()

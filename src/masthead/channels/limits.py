@@ -14,8 +14,10 @@ twitter-text view, the checks with its reader's view (see that module).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 
 import regex
 
@@ -53,8 +55,25 @@ _RULES: dict[str, ChannelRule] = {
 }
 
 
+# What the services a step publishes to say about a post's size (a Mastodon instance's
+# `max_characters`): set for the length of one step by `service_limits`, read by `rule_for`, so
+# composition, checks and refinement all measure against the limit the service will apply.
+_REPORTED: ContextVar[Mapping[str, int] | None] = ContextVar("masthead_service_limits", default=None)
+
+
+@contextmanager
+def service_limits(limits: Mapping[str, int]) -> Iterator[None]:
+    """Within the block, `rule_for(channel)` uses the limit a service reported for it."""
+    token = _REPORTED.set({**(_REPORTED.get() or {}), **limits})
+    try:
+        yield
+    finally:
+        _REPORTED.reset(token)
+
+
 def rule_for(channel: str) -> ChannelRule:
-    """The rule for `channel` (case and surrounding spaces do not matter)."""
+    """The rule for `channel` (case and surrounding spaces do not matter), with the limit its
+    service reported when a step set one (see `service_limits`)."""
     rule = _RULES.get(channel.strip().lower())
     if rule is None:
         valid = ", ".join(CHANNELS)
@@ -63,7 +82,8 @@ def rule_for(channel: str) -> ChannelRule:
             field="channel",
             fix=f"use one of: {valid}",
         )
-    return rule
+    reported = (_REPORTED.get() or {}).get(rule.name)
+    return replace(rule, limit=reported) if reported and rule.limit is not None else rule
 
 
 def body_length(channel: str, text: str) -> int:
@@ -176,4 +196,5 @@ _COUNTERS: dict[str, Callable[[str], int]] = {
 }
 
 
-__all__ = ["CHANNELS", "ChannelRule", "UrlMatch", "body_length", "find_urls", "grapheme_length", "rule_for"]
+__all__ = ["CHANNELS", "ChannelRule", "UrlMatch", "body_length", "find_urls", "grapheme_length", "rule_for",
+           "service_limits"]

@@ -18,6 +18,7 @@ from masthead.agents.base import AgentResult, DraftEffect
 from masthead.agents.draft import pick_subject
 from masthead.agents.registry import get_agent
 from masthead.channels.checks import CheckResult, draft_text, run_checks
+from masthead.channels.limits import rule_for, service_limits
 from masthead.channels.provenance import (
     SourceText,
     check_injection,
@@ -29,7 +30,7 @@ from masthead.channels.substance import substance_check
 from masthead.channels.threads import threads_allowed, whole_text
 from masthead.channels.urls import host_of
 from masthead.config import MastheadConfig
-from masthead.errors import ConfigError, StateError
+from masthead.errors import ConfigError, MastheadError, StateError
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
 from masthead.events.store import EventStore
 from masthead.events.types import (
@@ -489,10 +490,47 @@ def run_refine_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     return outcome
 
 
-HANDLERS: dict[str, Callable[[TaskContext, StepServices], StepOutcome]] = {
-    "refine": run_refine_step,
-    "agent": run_agent_step,
-    "check": run_check_step,
+Handler = Callable[[TaskContext, StepServices], StepOutcome]
+
+
+def reported_limits(ctx: TaskContext, services: StepServices) -> dict[str, int]:
+    """The post size the channel's publishers report (Mastodon's instance setting), if any does:
+    a step composes and checks against what the service will accept. A service of the channel's
+    own kind sets the limit (an instance may allow 5,000 characters); one of another kind (a
+    Mastodon account fed by the X channel) can only lower it. A service that cannot be asked now
+    leaves the default in place; its publication will say why."""
+    if ctx.channel is None:
+        return {}
+    default = _default_limit(ctx.channel)
+    limits = []
+    for name in channel_settings(ctx).publish_to:
+        publisher = services.publishers.get(name)
+        if publisher is None:
+            continue
+        try:
+            size = publisher.limits().max_characters
+        except (MastheadError, OSError):
+            continue
+        if size:
+            limits.append(size if publisher.kind == ctx.channel or default is None else min(size, default))
+    return {ctx.channel: min(limits)} if limits else {}
+
+
+def _default_limit(channel: str) -> int | None:
+    return rule_for(channel).limit  # called outside any `service_limits` block: the channel's own
+
+
+def with_service_limits(handler: Handler) -> Handler:
+    def run(ctx: TaskContext, services: StepServices) -> StepOutcome:
+        with service_limits(reported_limits(ctx, services)):
+            return handler(ctx, services)
+    return run
+
+
+HANDLERS: dict[str, Handler] = {
+    "refine": with_service_limits(run_refine_step),
+    "agent": with_service_limits(run_agent_step),
+    "check": with_service_limits(run_check_step),
     "gate": run_gate_step,
     "publish": run_publish_step,
 }
