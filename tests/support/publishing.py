@@ -12,6 +12,8 @@ from masthead.app.workspace import Workspace, init_workspace
 MASTODON_TOKEN_ENV = "MASTHEAD_TEST_MASTODON_TOKEN"
 BLUESKY_PASSWORD_ENV = "MASTHEAD_TEST_BLUESKY_PASSWORD"
 HOOK_SECRET_ENV = "MASTHEAD_TEST_PUBLISH_HOOK_SECRET"
+X_TOKEN_ENV = "MASTHEAD_TEST_X_TOKEN"
+LINKEDIN_TOKEN_ENV = "MASTHEAD_TEST_LINKEDIN_TOKEN"
 
 
 def project_yaml(publish_to: list[str], channel: str = "x") -> str:
@@ -33,6 +35,17 @@ def mastodon_table(base_url: str, name: str = "mastodon", timeout: float = 5.0) 
 def bluesky_table(base_url: str, handle: str, name: str = "bluesky", timeout: float = 5.0) -> str:
     return (f'[publishers.{name}]\nkind = "bluesky"\nbase_url = "{base_url}"\nhandle = "{handle}"\n'
             f'app_password_env = "{BLUESKY_PASSWORD_ENV}"\ntimeout_seconds = {timeout}\n')
+
+
+def x_table(base_url: str, name: str = "x", timeout: float = 5.0) -> str:
+    return (f'[publishers.{name}]\nkind = "x"\nbase_url = "{base_url}"\n'
+            f'token_env = "{X_TOKEN_ENV}"\ntimeout_seconds = {timeout}\n')
+
+
+def linkedin_table(base_url: str, author: str, name: str = "linkedin", timeout: float = 5.0,
+                   api_version: str = "202511") -> str:
+    return (f'[publishers.{name}]\nkind = "linkedin"\nbase_url = "{base_url}"\nauthor = "{author}"\n'
+            f'api_version = "{api_version}"\ntoken_env = "{LINKEDIN_TOKEN_ENV}"\ntimeout_seconds = {timeout}\n')
 
 
 def webhook_table(url: str, name: str = "hook", timeout: float = 5.0) -> str:

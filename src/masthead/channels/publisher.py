@@ -45,6 +45,12 @@ class Delivery:
     # When the intent was first recorded: stable across retries, so anything derived from it
     # (a Bluesky record key, a createdAt) is the same on every attempt.
     requested_at: str = ""
+    # A thread: the post this part answers (the previous part's receipt), the first part's
+    # receipt, and where this part sits. A single post is part 1 of 1 and replies to nothing.
+    reply_to: Receipt | None = None
+    thread_root: Receipt | None = None
+    part: int = 1
+    parts: int = 1
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,9 @@ class Capabilities:
     retry_window_seconds: float | None = None  # None: a safe retry stays safe forever
     retract: bool = False
     threads: bool = False
+    # The service's documented posting limit, as posts per minute: the default of
+    # `[rate_limits."publisher:<name>"] requests_per_minute` when the operator sets none.
+    requests_per_minute: float | None = None
 
 
 @dataclass(frozen=True)

@@ -62,13 +62,14 @@ def raise_for_answer(response: httpx.Response, publisher: str, credential_env: s
 
 
 def error_text(response: httpx.Response) -> str:
-    """The service's own words, short: `error`/`message` from a JSON body, else the text."""
+    """The service's own words, short: `error`/`message` from a JSON body (X's problem+json
+    `title`/`detail`, LinkedIn's `code`/`message`), else the text."""
     try:
         body = response.json()
     except ValueError:
         return response.text[:200]
     if isinstance(body, dict):
-        parts = [str(body[k]) for k in ("error", "message", "error_description") if body.get(k)]
+        parts = [str(body[k]) for k in ("error", "title", "code", "message", "detail", "error_description") if body.get(k)]
         if parts:
             return ": ".join(parts)[:300]
     return response.text[:200]
@@ -76,7 +77,7 @@ def error_text(response: httpx.Response) -> str:
 
 def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> float | None:
     """How long the service asked us to wait: Retry-After (seconds or an HTTP date), else the
-    reset time of its rate-limit window (Mastodon: ISO 8601; Bluesky: Unix seconds)."""
+    reset time of its rate-limit window (Mastodon: ISO 8601; Bluesky and X: Unix seconds)."""
     now = time.time() if now is None else now
     value = headers.get("retry-after")
     if value:
@@ -86,7 +87,7 @@ def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> flo
             return max(0.0, parsedate_to_datetime(value).timestamp() - now)
         except (TypeError, ValueError):
             pass
-    reset = headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset")
+    reset = headers.get("x-ratelimit-reset") or headers.get("x-rate-limit-reset") or headers.get("ratelimit-reset")
     if reset:
         try:
             moment = float(reset) if reset.replace(".", "", 1).isdigit() else \

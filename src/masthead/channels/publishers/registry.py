@@ -30,6 +30,8 @@ BUILTIN: dict[str, str] = {
     "file": "masthead.channels.file_publisher:FilePublisher",
     "mastodon": "masthead.channels.publishers.mastodon:MastodonPublisher",
     "bluesky": "masthead.channels.publishers.bluesky:BlueskyPublisher",
+    "x": "masthead.channels.publishers.x:XPublisher",
+    "linkedin": "masthead.channels.publishers.linkedin:LinkedInPublisher",
     "webhook": "masthead.channels.publishers.webhook:WebhookPublisher",
     "feed": "masthead.channels.publishers.feed:FeedPublisher",
 }
