@@ -1,6 +1,6 @@
 """kill -9 of `masthead run` between a send and its confirmation, then a restart: exactly one
-remote post (Mastodon, Bluesky), or one publication handed to a person (webhook), and the log
-still verifies."""
+remote post (Mastodon, Bluesky, X, LinkedIn), or one publication handed to a person (webhook;
+LinkedIn when the token may not read posts), and the log still verifies."""
 
 from __future__ import annotations
 
@@ -17,22 +17,29 @@ from pathlib import Path
 import pytest
 from tests.support.bluesky_server import BlueskyServer
 from tests.support.harness import KEY_ENV, add_release_notes, content_reply
+from tests.support.linkedin_server import LinkedInServer
 from tests.support.loopback import Answer, Fault, LoopbackService, Request
 from tests.support.mastodon_server import MastodonServer
 from tests.support.openai_server import OpenAIServer
 from tests.support.publishing import (
     BLUESKY_PASSWORD_ENV,
     HOOK_SECRET_ENV,
+    LINKEDIN_TOKEN_ENV,
     MASTODON_TOKEN_ENV,
+    X_TOKEN_ENV,
     bluesky_table,
+    linkedin_table,
     mastodon_table,
     publishing_workspace,
     webhook_table,
+    x_table,
 )
+from tests.support.x_server import XServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {KEY_ENV: "sk-test", MASTODON_TOKEN_ENV: "mastodon-token-123456",
-           BLUESKY_PASSWORD_ENV: "app-pass-1234", HOOK_SECRET_ENV: "hook-secret-abcdef"}
+           BLUESKY_PASSWORD_ENV: "app-pass-1234", HOOK_SECRET_ENV: "hook-secret-abcdef",
+           X_TOKEN_ENV: "x-user-token-123456", LINKEDIN_TOKEN_ENV: "linkedin-token-123456"}
 
 
 class Receiver(LoopbackService):
@@ -67,13 +74,37 @@ def webhook() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]:
         yield server, "/hook", webhook_table(server.base_url + "/hook", name="webhook", timeout=30), lambda: len(server.items)
 
 
+@contextmanager
+def x() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]:
+    with XServer() as server:
+        yield server, "/2/tweets", x_table(server.base_url, timeout=30), lambda: len(server.posts)
+
+
+@contextmanager
+def linkedin() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]:
+    with LinkedInServer() as server:
+        yield (server, "/rest/posts", linkedin_table(server.base_url, server.author, timeout=30),
+               lambda: len(server.posts))
+
+
+@contextmanager
+def linkedin_unreadable() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]:
+    """A token that may post but not read posts (no r_member_social): the restart cannot look."""
+    with linkedin() as (server, path, table, posts):
+        assert isinstance(server, LinkedInServer)
+        server.can_read_posts = False
+        yield server, path, table, posts
+
+
 def masthead(root: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "masthead.cli.main", "-w", str(root), *args]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("service, expected", [(mastodon, "delivered"), (bluesky, "delivered"),
-                                               (webhook, "needs_human")], ids=["mastodon", "bluesky", "webhook"])
+@pytest.mark.parametrize("service, expected", [
+    (mastodon, "delivered"), (bluesky, "delivered"), (webhook, "needs_human"), (x, "delivered"),
+    (linkedin, "delivered"), (linkedin_unreadable, "needs_human"),
+], ids=["mastodon", "bluesky", "webhook", "x", "linkedin", "linkedin-unreadable"])
 def test_kill_9_between_send_and_confirmation(tmp_path, monkeypatch, service, expected):
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
@@ -101,7 +132,8 @@ def test_kill_9_between_send_and_confirmation(tmp_path, monkeypatch, service, ex
         assert again.returncode == 0, again.stderr
         assert posts() == 1
         # The restart looked first (Mastodon: the account's statuses; Bluesky: the record at the
-        # derived key) and found the post; the webhook cannot be asked and was not sent again.
+        # derived key; X and LinkedIn: the account's recent posts) and found the post; the
+        # webhook (and LinkedIn without read access) cannot be asked and was not sent again.
         assert fake.count("POST", path) == 1
         [publication] = ws.store.query("SELECT * FROM publications")
         assert publication["status"] == expected
