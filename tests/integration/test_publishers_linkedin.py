@@ -220,3 +220,23 @@ def test_publishers_check_names_the_credential_to_renew_and_never_prints_a_secre
         assert one.returncode == 1 and X_TOKEN_ENV in one.stdout and "Traceback" not in one.stderr
         for output in (checked.stdout, checked.stderr, one.stdout, one.stderr):
             assert "good-x-token-abc" not in output and "stale-li-token-xyz" not in output
+
+
+def test_one_channel_to_x_and_linkedin_then_retracted_from_both(tmp_path, openai_url, linkedin, monkeypatch):
+    from masthead.app.retraction import retract_piece
+
+    monkeypatch.setenv(X_TOKEN_ENV, "x-user-token-123456")
+    with XServer() as x:
+        tables = x_table(x.base_url) + "\n" + linkedin_table(linkedin.base_url, linkedin.author)
+        ws = publishing_workspace(tmp_path / "ws", openai_url, tables, ["x", "linkedin"])
+        add_release_notes(ws)
+        ws.runner().run(until_idle=True)
+        assert len(x.posts) == 1 and len(linkedin.posts) == 1
+        [piece] = ws.store.query("SELECT id FROM pieces")
+        rows = retract_piece(ws, piece["id"], operator="ana", reason="wrong figure")
+        assert sorted((r["publisher"], r["retracted"]) for r in rows) == [("linkedin", True), ("x", True)]
+        assert not x.posts and not linkedin.posts
+        statuses = {r["publisher"]: r["status"] for r in ws.store.query("SELECT * FROM publications")}
+        assert statuses == {"x": "retracted", "linkedin": "retracted"}
+        assert verify(ws.store).ok
+        ws.close()
