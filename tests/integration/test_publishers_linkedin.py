@@ -189,7 +189,12 @@ def test_retract_deletes_by_encoded_urn_and_check_names_the_member(linkedin):
     [deleted] = [r for r in linkedin.requests if r.method == "DELETE"]
     assert deleted.path == "/rest/posts/urn%3Ali%3Ashare%3A" + receipt.remote_id.rsplit(":", 1)[1]
     assert deleted.header("LinkedIn-Version") == "202511"
-    assert f"Tally Book ({linkedin.author})" in li.check()
+    assert f"Tally Book ({linkedin.author})" in li.check() and "among the author's posts" in li.check()
+    linkedin.can_read_posts = False
+    assert "goes to a person" in li.check()
+    linkedin.active_versions = {"202601"}
+    with pytest.raises(ConfigError, match=r"\[publishers.linkedin\] api_version = '202511'.*not active"):
+        li.check()
     with pytest.raises(ConfigError, match=r"author urn:li:person:someoneelse is not the token's member"):
         publisher(linkedin, author="urn:li:person:someoneelse").check()
 

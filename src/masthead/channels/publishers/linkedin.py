@@ -121,13 +121,19 @@ class LinkedInPublisher:
                                       "without the post's id (x-restli-id)")
         return _receipt(urn)
 
-    def reconcile(self, delivery: Delivery) -> Receipt | None:
+    def _recent_posts(self, count: int) -> httpx.Response:
+        """The author's newest posts (the FINDER q=author); 403 when the token may not read them."""
         author = quote(self.settings.author, safe="")
-        path = f"/rest/posts?author={author}&q=author&count={RECENT_POSTS}&sortBy=CREATED"
+        path = f"/rest/posts?author={author}&q=author&count={count}&sortBy=CREATED"
         response = self._rest("GET", path, headers=self._rest_headers(**{"X-RestLi-Method": "FINDER"}))
+        if response.status_code != 403:
+            raise_for_answer(response, self.name, self.settings.token_env)
+        return response
+
+    def reconcile(self, delivery: Delivery) -> Receipt | None:
+        response = self._recent_posts(RECENT_POSTS)
         if response.status_code == 403:
             return None  # the token may post but not read posts: the service cannot be asked
-        raise_for_answer(response, self.name, self.settings.token_env)
         wanted = _plain(delivery.text)
         for post in response.json().get("elements") or []:
             if post.get("author") == self.settings.author and _plain(plain_text(str(post.get("commentary", "")))) == wanted:
@@ -145,7 +151,8 @@ class LinkedInPublisher:
         return Limits(max_characters=MAX_CHARACTERS)
 
     def check(self) -> str:
-        """The token's member (OpenID Connect userinfo); a person author must be that member."""
+        """The token's member (OpenID Connect userinfo; a person author must be that member),
+        then one versioned read: a retired api_version shows here, not at the first post."""
         response = send(self._client, self.name, "GET", self._base + "/v2/userinfo",
                         headers={"Authorization": f"Bearer {self._token()}"})
         raise_for_answer(response, self.name, self.settings.token_env)
@@ -155,7 +162,11 @@ class LinkedInPublisher:
         if author.startswith("urn:li:person:") and author != person:
             raise ConfigError(f"publisher {self.name}: author {author} is not the token's member ({person})",
                               fix=f"set [publishers.{self.name}] author = \"{person}\", or use that member's token")
-        return f"{member.get('name', person)} ({person}) posting as {author}, LinkedIn-Version {self.settings.api_version}"
+        reads = self._recent_posts(1).status_code < 300
+        after_lost_answer = "looks for it among the author's posts" if reads else \
+            "goes to a person (the token may not read posts: r_member_social)"
+        return (f"{member.get('name', person)} ({person}) posting as {author}, LinkedIn-Version "
+                f"{self.settings.api_version}; a post whose answer is lost {after_lost_answer}")
 
 
 def _receipt(urn: str) -> Receipt:

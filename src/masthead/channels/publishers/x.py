@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import threading
 import time
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -175,4 +176,5 @@ def _answers(tweet: dict[str, Any], reply_to: Receipt | None) -> bool:
 
 
 def _plain(text: str) -> str:
-    return " ".join(text.split())
+    # X stores text NFC-normalised; whitespace runs compare as one space.
+    return " ".join(unicodedata.normalize("NFC", text).split())
