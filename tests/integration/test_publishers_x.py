@@ -202,7 +202,14 @@ def test_retract_deletes_the_post_and_check_names_the_account(x):
 
 def test_the_posting_limit_is_the_guards_default_unless_configured(tmp_path, openai_url, x):
     ws = workspace(tmp_path, openai_url, x)
-    assert ws.guards.limiter("publisher:x").rpm == 13  # 200 per 15 minutes, per minute
+    limiter = ws.guards.limiter("publisher:x")
+    assert limiter.rpm == 13  # 200 per 15 minutes, per minute
+    for _ in range(13):
+        permit, _wait, _why = limiter.try_acquire(0)
+        assert permit is not None
+        permit.settle(0)
+    permit, wait, why = limiter.try_acquire(0)
+    assert permit is None and 0 < wait <= 60 and "limit 13" in why
     assert ws.guards.limiter("publisher:file").rpm is None
     ws.close()
     configured = workspace(tmp_path / "two", openai_url, x,

@@ -53,12 +53,12 @@ class Guards:
         return text
 
     def limiter(self, endpoint: str) -> RateLimiter:
-        section = self.config.rate_limits.get(endpoint) or self._service_limit(endpoint)
-        if section is None:
-            return UNLIMITED
         with self._lock:
             if endpoint not in self._limiters:
-                self._limiters[endpoint] = RateLimiter(
+                # Decided once per endpoint: a publisher's default is found through the
+                # entry points, which is worth doing once, not on every send.
+                section = self.config.rate_limits.get(endpoint) or self._service_limit(endpoint)
+                self._limiters[endpoint] = UNLIMITED if section is None else RateLimiter(
                     requests_per_minute=section.requests_per_minute,
                     tokens_per_minute=section.tokens_per_minute,
                     max_concurrent=section.max_concurrent,
