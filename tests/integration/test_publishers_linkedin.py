@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -106,10 +106,27 @@ def test_reserved_characters_are_escaped_so_the_post_reads_as_written(linkedin):
     assert publisher(linkedin).reconcile(delivery(text)) == receipt
 
 
-def test_429_is_retried_later_and_posts_once(tmp_path, openai_url, linkedin):
+def test_a_spent_daily_quota_waits_until_midnight_utc(tmp_path, openai_url, linkedin):
+    ws = workspace(tmp_path, openai_url, linkedin)
+    message = "Resource level throttle MEMBER DAY limit for calls to this resource is reached."
+    linkedin.fault("POST", POSTS, Fault.status_reply(429, {"status": 429, "serviceErrorCode": 101,
+                                                           "code": "TOO_MANY_REQUESTS", "message": message}))
+    add_release_notes(ws)
+    ws.runner().run(until_idle=True)
+    [task] = ws.store.query("SELECT * FROM tasks WHERE kind = 'publish'")
+    midnight = (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert task["status"] == "waiting_rate_limit" and abs(task["run_after"] - midnight.timestamp()) < 5
+    [deferred] = [e for e in events(ws, "TaskDeferred") if e.data["state"] == "waiting_rate_limit"]
+    assert "daily quota is spent" in deferred.data["reason"] and "MEMBER DAY limit" in deferred.data["reason"]
+    assert linkedin.count("POST", POSTS) == 1 and not linkedin.posts
+    assert ws.store.query("SELECT status FROM publications")[0]["status"] == "failed"
+    ws.close()
+
+
+def test_another_429_is_retried_with_backoff_and_posts_once(tmp_path, openai_url, linkedin):
     ws = workspace(tmp_path, openai_url, linkedin)
     linkedin.fault("POST", POSTS, Fault.status_reply(429, {"status": 429, "serviceErrorCode": 101, "code": "TOO_MANY_REQUESTS",
-                                                           "message": "Resource level throttle limit reached"}))
+                                                           "message": "Too many requests"}))
     add_release_notes(ws)
     ws.runner().run(until_idle=True)
     assert linkedin.count("POST", POSTS) == 2 and len(linkedin.posts) == 1

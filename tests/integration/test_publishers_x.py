@@ -70,7 +70,7 @@ def test_a_piece_is_posted_once_and_its_link_is_recorded(tmp_path, openai_url, x
 
 def test_429_waits_until_the_windows_reset(tmp_path, openai_url, x):
     ws = workspace(tmp_path, openai_url, x)
-    x.fault("POST", TWEETS, XServer.rate_limited(reset_in=1.0))
+    x.rate_limit_posts(1, reset_in=1.0)
     add_release_notes(ws)
     ws.runner().run(until_idle=True)
     assert x.count("POST", TWEETS) == 2 and len(x.posts) == 1

@@ -7,19 +7,21 @@ DELETE /2/tweets/:id. As X does, a stored post's links become t.co links (the or
 `entities.urls`) and &, < and > come back escaped. Errors are problem+json ({"title",
 "detail", "type", "status"}); every answer carries x-rate-limit-limit/remaining/reset
 (reset in epoch seconds); `expire_token()` makes the token lapse as an OAuth 2.0 user token
-does after two hours; `rate_limited()` is the 429 X sends past its window.
+does after two hours; `rate_limit_posts()` answers the next posts with the 429 X sends
+past its window.
 """
 
 from __future__ import annotations
 
 import html
 import itertools
+import math
 import re
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.support.loopback import Answer, Fault, LoopbackService, Request
+from tests.support.loopback import Answer, LoopbackService, Request
 
 URL = re.compile(r"https?://\S+")
 PROBLEM = {"Content-Type": "application/problem+json"}
@@ -37,6 +39,7 @@ class XServer(LoopbackService):
         self.posts: list[dict[str, Any]] = []  # newest last, with "created_at" and "author_id"
         self._ids = itertools.count(1866000000000000001)
         self._links = itertools.count(1)
+        self._limited = (0, 0.0)
         self.route("GET", "/2/users/me", self._authed(self._me))
         self.route("POST", "/2/tweets", self._authed(self._post))
         self.route("GET", r"/2/users/(\d+)/tweets", self._authed(self._timeline))
@@ -45,11 +48,20 @@ class XServer(LoopbackService):
     def expire_token(self) -> None:
         self.token = "expired-" + self.token
 
-    @staticmethod
-    def rate_limited(reset_in: float = 1.0) -> Fault:
-        reset = str(int(time.time() + reset_in + 0.999))
+    def rate_limit_posts(self, times: int = 1, reset_in: float = 1.0) -> None:
+        """The next `times` posts get the 429 X sends past its window, whose reset (epoch
+        seconds, rounded up) is `reset_in` after the moment it answers."""
+        with self.lock:
+            self._limited = (times, reset_in)
+
+    def _rate_limited(self) -> Answer | None:
+        times, reset_in = self._limited
+        if times <= 0:
+            return None
+        self._limited = (times - 1, reset_in)
+        reset = str(math.ceil(time.time() + reset_in))
         headers = {**PROBLEM, "x-rate-limit-limit": "200", "x-rate-limit-remaining": "0", "x-rate-limit-reset": reset}
-        return Fault.status_reply(429, problem(429, "Too Many Requests", "Too Many Requests"), headers)
+        return Answer(429, problem(429, "Too Many Requests", "Too Many Requests"), headers)
 
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         reset = str(int(time.time()) + 900)
@@ -67,6 +79,9 @@ class XServer(LoopbackService):
         return Answer(200, {"data": self.user}, self._headers())
 
     def _post(self, request: Request, match: re.Match[str]) -> Answer:
+        limited = self._rate_limited()
+        if limited is not None:
+            return limited
         body = request.body if isinstance(request.body, dict) else {}
         text = body.get("text", "")
         if not text or len(text) > 280:

@@ -17,6 +17,7 @@ is a setting to change (ConfigError naming it), not a failure to retry.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -28,6 +29,7 @@ from masthead.channels.publisher import (
     Delivery,
     Limits,
     PublicationRejected,
+    PublisherBusy,
     PublisherContext,
     Receipt,
 )
@@ -92,8 +94,10 @@ class LinkedInPublisher:
                 "X-Restli-Protocol-Version": RESTLI_PROTOCOL, **extra}
 
     def _rest(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """A versioned call, its answer whatever the status; a retired version is a ConfigError."""
+        """A versioned call, its answer whatever the status; a retired version is a ConfigError,
+        a spent daily quota waits until it resets."""
         response = send(self._client, self.name, method, self._base + path, **kwargs)
+        _raise_for_daily_quota(response, self.name)
         if response.status_code == 426 or _code(response) == "NONEXISTENT_VERSION":
             setting = f"[publishers.{self.name}] api_version"
             raise ConfigError(f"publisher {self.name}: LinkedIn does not serve {setting} = "
@@ -167,6 +171,19 @@ class LinkedInPublisher:
             "goes to a person (the token may not read posts: r_member_social)"
         return (f"{member.get('name', person)} ({person}) posting as {author}, LinkedIn-Version "
                 f"{self.settings.api_version}; a post whose answer is lost {after_lost_answer}")
+
+
+def _raise_for_daily_quota(response: httpx.Response, publisher: str, now: datetime | None = None) -> None:
+    """LinkedIn's quotas are per day and reset at midnight UTC; its 429 says which one ran out
+    ("... MEMBER DAY limit ...") and carries no Retry-After. Other 429s (LinkedIn also sheds
+    load with them) are retried with backoff like any busy service."""
+    if response.status_code != 429 or response.headers.get("retry-after") or \
+            "DAY limit" not in error_text(response):
+        return
+    now = now or datetime.now(UTC)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    raise PublisherBusy(f"publisher {publisher}: LinkedIn's daily quota is spent (429 {error_text(response)}); "
+                        "it resets at midnight UTC", retry_after=(midnight - now).total_seconds())
 
 
 def _receipt(urn: str) -> Receipt:
