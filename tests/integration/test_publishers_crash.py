@@ -1,6 +1,7 @@
 """kill -9 of `masthead run` between a send and its confirmation, then a restart: exactly one
 remote post (Mastodon, Bluesky, X, LinkedIn), or one publication handed to a person (webhook;
-LinkedIn when the token may not read posts), and the log still verifies."""
+X when its timeline does not list the post yet; LinkedIn when the token may not read posts),
+and the log still verifies."""
 
 from __future__ import annotations
 
@@ -81,6 +82,15 @@ def x() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]:
 
 
 @contextmanager
+def x_lagging() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]:
+    """X lists the post late: the restart cannot find it and must not post again."""
+    with x() as (server, path, table, posts):
+        assert isinstance(server, XServer)
+        server.listed_after_seconds = 3600
+        yield server, path, table, posts
+
+
+@contextmanager
 def linkedin() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]:
     with LinkedInServer() as server:
         yield (server, "/rest/posts", linkedin_table(server.base_url, server.author, timeout=30),
@@ -103,8 +113,8 @@ def masthead(root: Path, *args: str) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("service, expected", [
     (mastodon, "delivered"), (bluesky, "delivered"), (webhook, "needs_human"), (x, "delivered"),
-    (linkedin, "delivered"), (linkedin_unreadable, "needs_human"),
-], ids=["mastodon", "bluesky", "webhook", "x", "linkedin", "linkedin-unreadable"])
+    (x_lagging, "needs_human"), (linkedin, "delivered"), (linkedin_unreadable, "needs_human"),
+], ids=["mastodon", "bluesky", "webhook", "x", "x-lagging", "linkedin", "linkedin-unreadable"])
 def test_kill_9_between_send_and_confirmation(tmp_path, monkeypatch, service, expected):
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)

@@ -40,6 +40,8 @@ class XServer(LoopbackService):
         self._ids = itertools.count(1866000000000000001)
         self._links = itertools.count(1)
         self._limited = (0, 0.0)
+        # X's timeline can lag behind a write: a post is listed only this long after it is made.
+        self.listed_after_seconds = 0.0
         self.route("GET", "/2/users/me", self._authed(self._me))
         self.route("POST", "/2/tweets", self._authed(self._post))
         self.route("GET", r"/2/users/(\d+)/tweets", self._authed(self._timeline))
@@ -111,7 +113,7 @@ class XServer(LoopbackService):
             link["end"] = link["start"] + len(link["url"])
         post: dict[str, Any] = {"id": post_id, "text": shown, "sent": text, "author_id": self.user["id"],
                                 "created_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                                "edit_history_tweet_ids": [post_id]}
+                                "edit_history_tweet_ids": [post_id], "made_at": time.time()}
         if links:
             post["entities"] = {"urls": links}
         if in_reply_to:
@@ -132,6 +134,8 @@ class XServer(LoopbackService):
             if "replies" in exclude and post.get("referenced_tweets"):
                 continue
             if start and post["created_at"] < start.replace("Z", ".000Z"):
+                continue
+            if post["made_at"] > time.time() - self.listed_after_seconds:
                 continue
             shown.append({k: v for k, v in post.items()
                           if k in ("id", "text", "edit_history_tweet_ids") or k in fields})
