@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.support.harness import KEY_ENV, add_release_notes, content_reply, write_config
 from tests.support.linkedin_server import LinkedInServer, rendered
 from tests.support.loopback import Fault
@@ -262,3 +264,11 @@ def test_one_channel_to_x_and_linkedin_then_retracted_from_both(tmp_path, openai
         assert statuses == {"x": "retracted", "linkedin": "retracted"}
         assert verify(ws.store).ok
         ws.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab é#_@()[]{}<>|\\*~\n")) | st.characters(), max_size=60))
+def test_any_text_reads_back_as_written_after_escaping(text):
+    escaped = commentary(text)
+    assert rendered(escaped) == text  # LinkedIn cuts nothing
+    assert plain_text(escaped) == text  # and reconcile reads it back
