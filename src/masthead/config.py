@@ -168,7 +168,9 @@ class PublisherSection(BaseModel):
 
     model_config = ConfigDict(extra="allow", defer_build=True)
 
-    kind: str = Field(pattern=r"^[a-z][a-z0-9_\-]*$", description="file, mastodon, bluesky, smtp, ghost, wordpress, webhook, feed or a plugin's kind")
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_\-]*$",
+                      description="file, mastodon, bluesky, x, linkedin, smtp, ghost, wordpress, webhook, feed"
+                      " or a plugin's kind")
 
 
 class FilePublisherSection(_Strict):
@@ -199,6 +201,36 @@ class BlueskyPublisherSection(_Strict):
     @classmethod
     def _name(cls, value: str) -> str:
         return env_var_name(value, "BLUESKY_APP_PASSWORD")
+
+
+class XPublisherSection(_Strict):
+    kind: Literal["x"] = "x"
+    base_url: str = Field("https://api.x.com", pattern=r"^https?://", description="the X API")
+    token_env: str = Field(description="NAME of the environment variable holding an OAuth 2.0 user access token "
+                                       "(scopes tweet.read tweet.write users.read)")
+    timeout_seconds: float = Field(30.0, gt=0)
+
+    @field_validator("token_env")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return env_var_name(value, "X_USER_TOKEN")
+
+
+class LinkedInPublisherSection(_Strict):
+    kind: Literal["linkedin"] = "linkedin"
+    base_url: str = Field("https://api.linkedin.com", pattern=r"^https?://", description="the LinkedIn API")
+    token_env: str = Field(description="NAME of the environment variable holding a member access token "
+                                       "(scopes w_member_social, openid, profile)")
+    author: str = Field(pattern=r"^urn:li:(person|organization):[A-Za-z0-9_\-]+$",
+                        description="who posts: urn:li:person:<id> or urn:li:organization:<id>")
+    api_version: str = Field(pattern=r"^20[0-9]{2}(0[1-9]|1[0-2])$",
+                             description='the LinkedIn-Version header, "YYYYMM" (LinkedIn retires each after about a year)')
+    timeout_seconds: float = Field(30.0, gt=0)
+
+    @field_validator("token_env")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return env_var_name(value, "LINKEDIN_TOKEN")
 
 
 class WebhookPublisherSection(_Strict):
@@ -299,6 +331,8 @@ BUILTIN_PUBLISHER_SECTIONS: dict[str, type[BaseModel]] = {
     "file": FilePublisherSection,
     "mastodon": MastodonPublisherSection,
     "bluesky": BlueskyPublisherSection,
+    "x": XPublisherSection,
+    "linkedin": LinkedInPublisherSection,
     "webhook": WebhookPublisherSection,
     "feed": FeedPublisherSection,
     "smtp": SmtpPublisherSection,

@@ -1,6 +1,7 @@
 """kill -9 of `masthead run` between a send and its confirmation, then a restart: exactly one
-remote post (Mastodon, Bluesky, Ghost, WordPress), or one publication handed to a person
-(webhook, SMTP), and the log still verifies."""
+remote post (Mastodon, Bluesky, Ghost, WordPress, X, LinkedIn), or one publication handed to a
+person (webhook, SMTP; X when its timeline does not list the post yet; LinkedIn when the token may
+not read posts), and the log still verifies."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 from tests.support.bluesky_server import BlueskyServer
 from tests.support.ghost_server import ADMIN, GhostServer
 from tests.support.harness import KEY_ENV, add_release_notes, content_reply
+from tests.support.linkedin_server import LinkedInServer
 from tests.support.loopback import Answer, Fault, LoopbackService, Request
 from tests.support.mastodon_server import MastodonServer
 from tests.support.openai_server import OpenAIServer
@@ -25,20 +27,25 @@ from tests.support.publishing import (
     BLUESKY_PASSWORD_ENV,
     GHOST_KEY_ENV,
     HOOK_SECRET_ENV,
+    LINKEDIN_TOKEN_ENV,
     MASTODON_TOKEN_ENV,
     SMTP_PASSWORD_ENV,
     SMTP_USER_ENV,
     WORDPRESS_PASSWORD_ENV,
+    X_TOKEN_ENV,
     bluesky_table,
     ghost_table,
+    linkedin_table,
     mastodon_table,
     publishing_workspace,
     smtp_table,
     webhook_table,
     wordpress_table,
+    x_table,
 )
 from tests.support.smtp_server import SmtpServer
 from tests.support.wordpress_server import POSTS, WordPressServer
+from tests.support.x_server import XServer
 
 from masthead.channels.threads import parts_of
 
@@ -46,7 +53,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {KEY_ENV: "sk-test", MASTODON_TOKEN_ENV: "mastodon-token-123456",
            BLUESKY_PASSWORD_ENV: "app-pass-1234", HOOK_SECRET_ENV: "hook-secret-abcdef",
            WORDPRESS_PASSWORD_ENV: "abcd EFGH 1234 ijkl MNOP 5678", SMTP_USER_ENV: "ana@tallybook.example",
-           SMTP_PASSWORD_ENV: "smtp-pass-123456", GHOST_KEY_ENV: "6748592f4b9b7700010f6564:" + "5e" * 32}
+           SMTP_PASSWORD_ENV: "smtp-pass-123456", GHOST_KEY_ENV: "6748592f4b9b7700010f6564:" + "5e" * 32,
+           X_TOKEN_ENV: "x-user-token-123456", LINKEDIN_TOKEN_ENV: "linkedin-token-123456"}
 
 
 class Receiver(LoopbackService):
@@ -93,6 +101,37 @@ def wordpress() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]
         yield server, POSTS, wordpress_table(server.base_url, timeout=30), lambda: len(server.posts)
 
 
+@contextmanager
+def x() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]:
+    with XServer() as server:
+        yield server, "/2/tweets", x_table(server.base_url, timeout=30), lambda: len(server.posts)
+
+
+@contextmanager
+def x_lagging() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]:
+    """X lists the post late: the restart cannot find it and must not post again."""
+    with x() as (server, path, table, posts):
+        assert isinstance(server, XServer)
+        server.listed_after_seconds = 3600
+        yield server, path, table, posts
+
+
+@contextmanager
+def linkedin() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]:
+    with LinkedInServer() as server:
+        yield (server, "/rest/posts", linkedin_table(server.base_url, server.author, timeout=30),
+               lambda: len(server.posts))
+
+
+@contextmanager
+def linkedin_unreadable() -> Iterator[tuple[LoopbackService, str, str, Callable[[], int]]]:
+    """A token that may post but not read posts (no r_member_social): the restart cannot look."""
+    with linkedin() as (server, path, table, posts):
+        assert isinstance(server, LinkedInServer)
+        server.can_read_posts = False
+        yield server, path, table, posts
+
+
 def masthead(root: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "masthead.cli.main", "-w", str(root), *args]
 
@@ -118,8 +157,9 @@ def kill_when(ws_root: Path, env: dict[str, str], sent: Callable[[], bool]) -> N
 @pytest.mark.slow
 @pytest.mark.parametrize("service, expected, channel", [
     (mastodon, "delivered", "x"), (bluesky, "delivered", "x"), (webhook, "needs_human", "x"),
-    (ghost, "delivered", "blog"), (wordpress, "delivered", "blog")],
-    ids=["mastodon", "bluesky", "webhook", "ghost", "wordpress"])
+    (ghost, "delivered", "blog"), (wordpress, "delivered", "blog"), (x, "delivered", "x"),
+    (x_lagging, "needs_human", "x"), (linkedin, "delivered", "x"), (linkedin_unreadable, "needs_human", "x")],
+    ids=["mastodon", "bluesky", "webhook", "ghost", "wordpress", "x", "x-lagging", "linkedin", "linkedin-unreadable"])
 def test_kill_9_between_send_and_confirmation(tmp_path, monkeypatch, service, expected, channel):
     env = environment(monkeypatch)
     with OpenAIServer(api_key="sk-test", reply=content_reply) as openai, service() as (fake, path, table, posts):
@@ -138,8 +178,9 @@ def test_kill_9_between_send_and_confirmation(tmp_path, monkeypatch, service, ex
         assert again.returncode == 0, again.stderr
         assert posts() == 1
         # The restart looked first (Mastodon: the account's statuses; Bluesky: the record at the
-        # derived key; Ghost, WordPress: the post at the derived slug) and found the post; the
-        # webhook cannot be asked and was not sent again.
+        # derived key; Ghost, WordPress: the post at the derived slug; X and LinkedIn: the
+        # account's recent posts) and found the post; the webhook (and X that lists the post late,
+        # LinkedIn without read access) cannot be asked and was not sent again.
         assert fake.count("POST", path) == 1
         [publication] = ws.store.query("SELECT * FROM publications")
         assert publication["status"] == expected

@@ -172,14 +172,14 @@ class LoopbackService:
 
 
 def _write(handler: BaseHTTPRequestHandler, answer: Answer) -> None:
-    # No body at all for None (a 204 must have none: a client would read stray bytes as the
-    # start of the next answer on the kept-alive connection).
+    # A body of None is an empty answer (LinkedIn's 201 and 204); a Content-Type among the
+    # answer's headers replaces the JSON one (X's errors are application/problem+json).
     data = b"" if answer.body is None else json.dumps(answer.body).encode()
+    headers = {"Content-Type": "application/json; charset=utf-8", **answer.headers}
     try:
         handler.send_response(answer.status)
-        handler.send_header("Content-Type", "application/json; charset=utf-8")
         handler.send_header("Content-Length", str(len(data)))
-        for name, value in answer.headers.items():
+        for name, value in headers.items():
             handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(data)

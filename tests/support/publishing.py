@@ -16,6 +16,8 @@ GHOST_KEY_ENV = "MASTHEAD_TEST_GHOST_ADMIN_KEY"
 WORDPRESS_PASSWORD_ENV = "MASTHEAD_TEST_WORDPRESS_APP_PASSWORD"
 SMTP_USER_ENV = "MASTHEAD_TEST_SMTP_USER"
 SMTP_PASSWORD_ENV = "MASTHEAD_TEST_SMTP_PASSWORD"
+X_TOKEN_ENV = "MASTHEAD_TEST_X_TOKEN"
+LINKEDIN_TOKEN_ENV = "MASTHEAD_TEST_LINKEDIN_TOKEN"
 
 
 def project_yaml(publish_to: list[str], channel: str = "x") -> str:
@@ -37,6 +39,17 @@ def mastodon_table(base_url: str, name: str = "mastodon", timeout: float = 5.0) 
 def bluesky_table(base_url: str, handle: str, name: str = "bluesky", timeout: float = 5.0) -> str:
     return (f'[publishers.{name}]\nkind = "bluesky"\nbase_url = "{base_url}"\nhandle = "{handle}"\n'
             f'app_password_env = "{BLUESKY_PASSWORD_ENV}"\ntimeout_seconds = {timeout}\n')
+
+
+def x_table(base_url: str, name: str = "x", timeout: float = 5.0) -> str:
+    return (f'[publishers.{name}]\nkind = "x"\nbase_url = "{base_url}"\n'
+            f'token_env = "{X_TOKEN_ENV}"\ntimeout_seconds = {timeout}\n')
+
+
+def linkedin_table(base_url: str, author: str, name: str = "linkedin", timeout: float = 5.0,
+                   api_version: str = "202511") -> str:
+    return (f'[publishers.{name}]\nkind = "linkedin"\nbase_url = "{base_url}"\nauthor = "{author}"\n'
+            f'api_version = "{api_version}"\ntoken_env = "{LINKEDIN_TOKEN_ENV}"\ntimeout_seconds = {timeout}\n')
 
 
 def webhook_table(url: str, name: str = "hook", timeout: float = 5.0) -> str:

@@ -1,8 +1,9 @@
 """The configured publishers, for `masthead publishers list|check` (and the API, later).
 
 `check` asks each service whether it accepts the credentials (Mastodon verify_credentials,
-Bluesky createSession, SMTP EHLO + STARTTLS + AUTH, a read for Ghost and WordPress) and says which environment variable to renew when it does not; no
-secret's value is ever part of a row.
+Bluesky createSession, X users/me, LinkedIn userinfo, SMTP EHLO + STARTTLS + AUTH, a read for
+Ghost and WordPress) and says which environment variable to renew when it does not; no secret's
+value is ever part of a row.
 """
 
 from __future__ import annotations

@@ -71,7 +71,10 @@ class Capabilities:
     exactly_once: Literal["safe_retry", "reconcile"]
     retry_window_seconds: float | None = None  # None: a safe retry stays safe forever
     retract: bool = False
-    threads: bool = False  # posts a thread as a reply chain (Delivery.reply_to); else gets it as one text
+    threads: bool = False
+    # The service's documented posting limit, as posts per minute: the default of
+    # `[rate_limits."publisher:<name>"] requests_per_minute` when the operator sets none.
+    requests_per_minute: float | None = None
 
 
 @dataclass(frozen=True)

@@ -95,8 +95,8 @@ def print_piece(detail: dict[str, Any]) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def piece_retract(state: CliState, piece_id: str, reason: str | None, operator: str | None, as_json: bool) -> None:
-    """Delete the piece's published posts where the service allows (Mastodon, Bluesky, feed);
-    exits 1 when a publisher cannot take its post back (file, webhook)."""
+    """Delete the piece's published posts where the service allows (Mastodon, Bluesky, X,
+    LinkedIn, feed); exits 1 when a publisher cannot take its post back (file, webhook)."""
     from masthead.app.retraction import retract_piece
 
     ws = state.workspace()

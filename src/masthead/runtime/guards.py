@@ -7,7 +7,7 @@ import os
 import threading
 from collections.abc import Callable
 
-from masthead.config import MastheadConfig
+from masthead.config import MastheadConfig, RateLimitSection
 from masthead.errors import MastheadError
 from masthead.events.model import Meta, utc_now
 from masthead.events.store import EventStore
@@ -53,17 +53,30 @@ class Guards:
         return text
 
     def limiter(self, endpoint: str) -> RateLimiter:
-        section = self.config.rate_limits.get(endpoint)
-        if section is None:
-            return UNLIMITED
         with self._lock:
             if endpoint not in self._limiters:
-                self._limiters[endpoint] = RateLimiter(
+                # Decided once per endpoint: a publisher's default is found through the
+                # entry points, which is worth doing once, not on every send.
+                section = self.config.rate_limits.get(endpoint) or self._service_limit(endpoint)
+                self._limiters[endpoint] = UNLIMITED if section is None else RateLimiter(
                     requests_per_minute=section.requests_per_minute,
                     tokens_per_minute=section.tokens_per_minute,
                     max_concurrent=section.max_concurrent,
                 )
             return self._limiters[endpoint]
+
+    def _service_limit(self, endpoint: str) -> RateLimitSection | None:
+        """A publisher's documented posting limit (X: 200 posts per 15 minutes per user) when
+        `[rate_limits."publisher:<name>"]` sets none: the service would refuse past it anyway,
+        and a 429 mid-thread costs more than waiting here."""
+        name = endpoint.removeprefix("publisher:")
+        section = self.config.publishers.get(name) if endpoint.startswith("publisher:") else None
+        if section is None:
+            return None
+        from masthead.channels.publishers.registry import publisher_class
+
+        per_minute = publisher_class(section.kind).capabilities.requests_per_minute
+        return RateLimitSection(requests_per_minute=per_minute) if per_minute else None
 
     def breaker(self, provider: str) -> CircuitBreaker:
         with self._lock:

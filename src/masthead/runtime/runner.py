@@ -40,13 +40,23 @@ class RunSummary:
         return sum(1 for r in self.reports if r.status == status)
 
 
-def is_idle(store: EventStore) -> bool:
+# The longest rate-limit wait that still counts as work in progress: X's 15-minute window,
+# with room to spare. A longer one is a daily quota (LinkedIn's reset at midnight UTC, X's
+# 24-hour cap) and waits like a budget does.
+SHORT_RATE_LIMIT_WAIT_SECONDS = 1200.0
+
+
+def is_idle(store: EventStore, now: float | None = None) -> bool:
     """Nothing running and nothing queued except timed waits (soft gates) and human waits."""
     # Rate-limit waits are short and count as work in progress; budget, off-peak, review and
-    # soft-gate waits can last hours, so `--until-idle` stops with them still waiting.
+    # soft-gate waits (and a spent daily quota) can last hours, so `--until-idle` stops with
+    # them still waiting.
+    horizon = (time.time() if now is None else now) + SHORT_RATE_LIMIT_WAIT_SECONDS
     rows = store.query(
-        "SELECT COUNT(*) AS n FROM tasks WHERE status IN ('running', 'waiting_rate_limit')"
-        " OR (status = 'queued' AND wait_reason IS NULL)"
+        "SELECT COUNT(*) AS n FROM tasks WHERE status = 'running'"
+        " OR (status = 'waiting_rate_limit' AND run_after <= ?)"
+        " OR (status = 'queued' AND wait_reason IS NULL)",
+        (horizon,),
     )
     return int(rows[0]["n"]) == 0
 

@@ -62,8 +62,9 @@ def raise_for_answer(response: httpx.Response, publisher: str, credential_env: s
 
 
 def error_text(response: httpx.Response) -> str:
-    """The service's own words, short: `error`/`code`/`message` from a JSON body (or Ghost's
-    first `errors` item), else the text."""
+    """The service's own words, short: `error`/`code`/`message` from a JSON body (X's
+    problem+json `title`/`detail`, LinkedIn's and WordPress's `code`, Ghost's first `errors`
+    item), else the text."""
     try:
         body = response.json()
     except ValueError:
@@ -73,8 +74,7 @@ def error_text(response: httpx.Response) -> str:
         body = next((e for e in body["errors"] if isinstance(e, dict)), {})
         body = {"error": body.get("type"), "message": body.get("message")}
     if isinstance(body, dict):
-        # WordPress names the error in `code` ({"code": "rest_cannot_create", "message": ...}).
-        parts = [str(body[k]) for k in ("error", "code", "message", "error_description") if body.get(k)]
+        parts = [str(body[k]) for k in ("error", "title", "code", "message", "detail", "error_description") if body.get(k)]
         if parts:
             return ": ".join(parts)[:300]
     return response.text[:200]
@@ -82,7 +82,7 @@ def error_text(response: httpx.Response) -> str:
 
 def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> float | None:
     """How long the service asked us to wait: Retry-After (seconds or an HTTP date), else the
-    reset time of its rate-limit window (Mastodon: ISO 8601; Bluesky: Unix seconds)."""
+    reset time of its rate-limit window (Mastodon: ISO 8601; Bluesky and X: Unix seconds)."""
     now = time.time() if now is None else now
     value = headers.get("retry-after")
     if value:
@@ -92,7 +92,7 @@ def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> flo
             return max(0.0, parsedate_to_datetime(value).timestamp() - now)
         except (TypeError, ValueError):
             pass
-    reset = headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset")
+    reset = headers.get("x-ratelimit-reset") or headers.get("x-rate-limit-reset") or headers.get("ratelimit-reset")
     if reset:
         try:
             moment = float(reset) if reset.replace(".", "", 1).isdigit() else \

@@ -33,6 +33,8 @@ BUILTIN: dict[str, str] = {
     "smtp": "masthead.channels.publishers.smtp:SmtpPublisher",
     "ghost": "masthead.channels.publishers.ghost:GhostPublisher",
     "wordpress": "masthead.channels.publishers.wordpress:WordPressPublisher",
+    "x": "masthead.channels.publishers.x:XPublisher",
+    "linkedin": "masthead.channels.publishers.linkedin:LinkedInPublisher",
     "webhook": "masthead.channels.publishers.webhook:WebhookPublisher",
     "feed": "masthead.channels.publishers.feed:FeedPublisher",
 }
