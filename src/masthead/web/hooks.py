@@ -6,8 +6,9 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from masthead.app.github_sources import receive_github
 from masthead.app.webhooks import (
     DELIVERY_HEADER,
     LEGACY_SIGNATURES_UNTIL,
@@ -39,6 +40,28 @@ def require_json(request: Request) -> None:
                              field="Content-Type", fix="send the body as JSON with Content-Type: application/json")
 
 
+@router.post(
+    "/hooks/github", status_code=202,
+    summary="Receive a GitHub webhook delivery for the github_releases sources",
+    description="Signed by GitHub (X-Hub-Signature-256 over the raw body with the source's secret_env secret)."
+                " 202 with the signal ids for a published release; 200 for a ping or a delivery received before;"
+                " 204 for any other event or action (recorded as ignored in the source's state); 401 bad or"
+                " missing signature (nothing recorded); 400 malformed headers or JSON; 415 not JSON.",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}},
+)
+async def receive_github_hook(request: Request) -> Any:
+    state = desk(request)
+    require_json(request)
+    body = await request.body()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    receipt = await anyio.to_thread.run_sync(lambda: receive_github(state.workspace, headers, body))
+    if receipt.status == 204:
+        return Response(status_code=204)
+    return JSONResponse({"signal_ids": receipt.signal_ids, "job_ids": receipt.job_ids, "note": receipt.note},
+                        status_code=receipt.status)
+
+
+# Declared after /hooks/github, which it would otherwise match.
 @router.post(
     "/hooks/{source}", status_code=202,
     summary="Receive a signed webhook delivery as a signal",
