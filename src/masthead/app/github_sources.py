@@ -24,6 +24,7 @@ from masthead.app.source_state import (
     ConfiguredSource,
     add_signal_once,
     configured_sources,
+    find_source_signal,
     record_poll,
 )
 from masthead.app.webhooks import WebhookRefused
@@ -102,7 +103,8 @@ def _deliver(ws: Workspace, source: ConfiguredSource, delivery: str, event: str,
     spec, project = source.spec, source.project.name
     key = f"github:{spec.name}:{delivery}"
     if _seen(ws, source, delivery):
-        return GithubReceipt(200, note=f"delivery {delivery} was received before")
+        earlier = find_source_signal(ws, project, key)
+        return GithubReceipt(200, [earlier] if earlier else [], note=f"delivery {delivery} was received before")
     repository = repository_of(payload)
     if spec.repository and repository != spec.repository:
         return _ignored(ws, source, delivery, f"{event} event of {repository or 'no repository'}, "
