@@ -28,7 +28,7 @@ from masthead.app.workspace import Workspace
 from masthead.sources.feed import new_client
 
 log = logging.getLogger("masthead.sources")
-TICK_SECONDS = 5.0
+TICK_SECONDS = 1.0  # a look at the clock: sources are polled on their own `every`
 MAX_PARALLEL_POLLS = 4
 
 
