@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 from tests.support.feed_server import FeedServer
-from tests.support.harness import KEY_ENV, PROJECT_YAML, add_release_notes, content_reply, make_workspace
+from tests.support.harness import (
+    KEY_ENV,
+    PROJECT_YAML,
+    add_release_notes,
+    content_reply,
+    make_workspace,
+)
 from tests.support.openai_server import OpenAIServer
 
 from masthead.app.calendar_sources import poll_calendar
