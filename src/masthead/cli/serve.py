@@ -59,8 +59,9 @@ class DeskServer(uvicorn.Server):
               help="Do not poll the project sources or fire the schedules here (another process does).")
 @pass_state
 def serve_cmd(state: CliState, host: str, port: int, no_workers: bool, no_poll: bool) -> None:
-    """Serve the JSON API, the review desk and the live stream; run the workers and poll the
-    project sources on their `every` (and fire the cron schedules) too."""
+    """Serve the JSON API, the review desk and the live stream; run the workers too.
+
+    Also polls the project sources on their `every` and fires the cron schedules (--no-poll: not here)."""
     ws = state.workspace()
     loopback = is_loopback(host)
     if read_token(ws.root) is None:
