@@ -224,6 +224,12 @@ def test_the_unique_index_refuses_a_second_signal_per_source_item_on_sqlite(tmp_
         with pytest.raises(Exception, match="UNIQUE"):
             add_signal(ws, "tallybook", source=key, **signal)  # type: ignore[arg-type]
         assert add_signal_once(ws, "tallybook", key, **signal).signal_id == first.signal_id
+    # The lookup carries the index's condition, so it is an index search, not a scan.
+    from masthead.app.source_state import SOURCE_KEYED
+
+    plan = ws.store.query(f"EXPLAIN QUERY PLAN SELECT id FROM signals WHERE project = ? AND source = ? AND {SOURCE_KEYED}",
+                          ("tallybook", "feed:blog:x"))
+    assert "signals_source_once" in str(plan)
     # Operator signals keep their free-form sources: the same one twice is fine.
     add_signal(ws, "tallybook", source="cli", **signal)  # type: ignore[arg-type]
     add_signal(ws, "tallybook", source="cli", **signal)  # type: ignore[arg-type]

@@ -52,3 +52,40 @@ def test_bad_sources_are_refused_with_the_field_and_the_fix(sources: str, proble
     with pytest.raises(ConfigError, match=problem) as caught:
         parse(sources)
     assert "sources" in str(caught.value)
+
+
+def test_github_calendar_and_schedule_entries_parse_with_defaults() -> None:
+    project = parse_project_yaml(
+        BASE + "timezone: Europe/Berlin\nsources:\n"
+        "  - {name: gh, kind: github_releases, secret_env: GH_HOOK_SECRET}\n"
+        '  - {name: plan, kind: calendar, url: "calendars/plan.ics", lead_days: [1, 7, 0]}\n'
+        "schedules:\n  - {recipe: weekly-digest, cron: \"0  9 * * TUE\"}\n", "project.yaml")
+    gh, plan = project.sources
+    assert (gh.drafts, gh.prereleases, gh.repository, gh.is_polled) == (False, False, None, False)
+    assert (plan.lead_days, plan.launch_tag, plan.blackout_tag, plan.is_polled) == ([7, 1, 0], "launch", "blackout", True)
+    [schedule] = project.schedules
+    assert (schedule.recipe, schedule.cron, schedule.key) == ("weekly-digest", "0 9 * * TUE", "weekly-digest:0_9_*_*_TUE")
+
+
+@pytest.mark.parametrize(("entries", "problem"), [
+    ("sources:\n  - {name: gh, kind: github_releases}\n", "needs secret_env"),
+    ("sources:\n  - {name: gh, kind: github_releases, secret_env: 'not a name'}\n", "needs secret_env"),
+    ("sources:\n  - {name: gh, kind: github_releases, secret_env: S, repository: nope}\n", "is not owner/name"),
+    ('sources:\n  - {name: gh, kind: github_releases, secret_env: S, url: "https://e.com"}\n', "remove url"),
+    ('sources:\n  - {name: blog, kind: feed, url: "https://e.com/f", secret_env: S}\n', "remove secret_env"),
+    ('sources:\n  - {name: plan, kind: calendar, url: "../plan.ics"}\n', "must be inside the workspace"),
+    ('sources:\n  - {name: plan, kind: calendar, url: "p.ics", lead_days: []}\n', "lead_days"),
+    ('sources:\n  - {name: plan, kind: calendar, url: "p.ics", lead_days: [1, 1]}\n', "lead_days"),
+    ('sources:\n  - {name: plan, kind: calendar, url: "p.ics", lead_days: [400]}\n', "lead_days"),
+    ('sources:\n  - {name: plan, kind: calendar, url: "p.ics", launch_tag: "a,b"}\n', "is not a calendar tag"),
+    ('schedules:\n  - {recipe: digest, cron: "0 0 30 2 *"}\n', "never fires"),
+    ('schedules:\n  - {recipe: digest, cron: "0 9 * * TUE *"}\n', "has 6 fields"),
+    ('schedules:\n  - {recipe: digest, cron: "every tuesday"}\n', "has 2 fields"),
+    ('schedules:\n  - {recipe: digest, cron: "0 9 * * XYZ"}\n', "is not a cron expression"),
+    ('schedules:\n  - {recipe: Digest!, cron: "0 9 * * 2"}\n', "recipe"),
+    ('schedules:\n  - {recipe: digest, cron: "0 9 * * 2"}\n  - {recipe: digest, cron: "0 9 * * 2"}\n', "listed twice"),
+])
+def test_bad_github_calendar_and_schedule_entries_are_refused(entries: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem) as caught:
+        parse_project_yaml(BASE + entries, "project.yaml")
+    assert entries.split(":")[0] in str(caught.value)  # the field: sources... or schedules...

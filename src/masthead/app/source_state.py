@@ -117,8 +117,15 @@ class SourceSignal:
     created: bool  # False: the item had its signal already (an earlier poll, or a racing poller)
 
 
+# The condition of the unique index of migration 0015, repeated word for word: a query that
+# carries it lets SQLite and Postgres look the key up in that index instead of scanning.
+SOURCE_KEYED = ("(source LIKE 'feed:%' OR source LIKE 'analytics:%' OR source LIKE 'github:%'"
+                " OR source LIKE 'calendar:%' OR source LIKE 'schedule:%')")
+
+
 def find_source_signal(ws: Workspace, project: str, source_key: str) -> str | None:
-    rows = ws.store.query("SELECT id FROM signals WHERE project = ? AND source = ?", (project, source_key))
+    rows = ws.store.query(f"SELECT id FROM signals WHERE project = ? AND source = ? AND {SOURCE_KEYED}",
+                          (project, source_key))
     return rows[0]["id"] if rows else None
 
 

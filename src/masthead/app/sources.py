@@ -53,7 +53,7 @@ def poll_sources(ws: Workspace, *, name: str | None = None, project: str | None 
                  client: httpx.Client | None = None) -> list[dict[str, Any]]:
     """Poll each chosen source once; one result per source. A source that fails is recorded
     with its state and the others go on."""
-    sources = [source for source in configured_sources(ws, project, name) if source.spec.is_polled]
+    sources = configured_sources(ws, project, name)
     owned = client is None
     http = client or new_client()
     try:
@@ -65,6 +65,10 @@ def poll_sources(ws: Workspace, *, name: str | None = None, project: str | None 
 
 def poll_source(ws: Workspace, source: ConfiguredSource, client: httpx.Client) -> dict[str, Any]:
     """Poll one source once by its kind (GitHub releases are not polled: they are pushed)."""
+    if not source.spec.is_polled:
+        return {"project": source.project.name, "name": source.spec.name, "state": "pushed", "imported": 0,
+                "signals": [], "error": None, "polled": False,
+                "detail": "GitHub posts releases to POST /hooks/github; there is nothing to poll"}
     if source.spec.kind == "feed":
         return poll_feed(ws, source, client)
     if source.spec.kind == "calendar":

@@ -67,7 +67,7 @@ def sources_poll(state: CliState, name: str | None, project: str | None, as_json
             if result.get("skipped"):
                 line += f", {result['skipped']} older entries passed over (backfill)"
             echo(line)
-            if result["error"]:
-                echo(f"    {result['error']}")
+            if result["error"] or result.get("detail") and not result["polled"]:
+                echo(f"    {result['error'] or result['detail']}")
     if any(result["state"] == "error" for result in results):
         raise SystemExit(1)
