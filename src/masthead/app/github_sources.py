@@ -73,7 +73,9 @@ def receive_github(ws: Workspace, headers: Mapping[str, str], body: bytes) -> Gi
             from None
     receipts = [_deliver(ws, source, delivery, event, payload) for source in sources]
     signals = [sid for receipt in receipts for sid in receipt.signal_ids]
-    status = min(receipt.status for receipt in receipts)  # any new signal makes it 202
+    # A new signal anywhere makes it 202; else a repeat or ping 200; else every source ignored it.
+    statuses = {receipt.status for receipt in receipts}
+    status = 202 if 202 in statuses else 200 if 200 in statuses else 204
     return GithubReceipt(status, signals, [job for receipt in receipts for job in receipt.job_ids],
                          "; ".join(receipt.note for receipt in receipts if receipt.note) or None)
 
@@ -106,12 +108,12 @@ def _deliver(ws: Workspace, source: ConfiguredSource, delivery: str, event: str,
         earlier = find_source_signal(ws, project, key)
         return GithubReceipt(200, [earlier] if earlier else [], note=f"delivery {delivery} was received before")
     repository = repository_of(payload)
+    if event == "ping":  # answered 200 from any repository: GitHub shows it as the hook's health
+        _record(ws, source, delivery, "ok", f"ping from {repository or 'GitHub'}: the webhook is connected")
+        return GithubReceipt(200, note="pong")
     if spec.repository and repository != spec.repository:
         return _ignored(ws, source, delivery, f"{event} event of {repository or 'no repository'}, "
                                               f"not {spec.repository}")
-    if event == "ping":
-        _record(ws, source, delivery, "ok", f"ping from {repository or 'GitHub'}: the webhook is connected")
-        return GithubReceipt(200, note="pong")
     if event != "release":
         return _ignored(ws, source, delivery, f"{event} event (only release events make signals)")
     try:
