@@ -107,3 +107,33 @@ def test_a_bad_schedule_is_refused_with_the_field(tmp_path: Path, schedules: str
     assert "schedules" in str(caught.value)
     assert ws.store.head() == head
     ws.close()
+
+
+def test_the_poller_fires_schedules_and_says_a_broken_one_once(tmp_path: Path) -> None:
+    from importlib import resources
+
+    from masthead.app.poller import SourcePoller
+
+    root = tmp_path / "ws"
+    (root / "recipes").mkdir(parents=True)
+    builtin = resources.files("masthead.recipes").joinpath("builtin/release-notes.yaml").read_text("utf-8")
+    (root / "recipes" / "digest.yaml").write_text(builtin.replace("name: release-notes", "name: digest"), "utf-8")
+    ws = make_workspace(root, "http://127.0.0.1:9/v1", PROJECT.replace("recipe: release-notes", "recipe: digest"))
+    first = next_firing(CRON, applied_at(ws))
+    lines: list[tuple[str, bool]] = []
+    moment = [first.timestamp()]
+    poller = SourcePoller(ws, clock=lambda: moment[0], report=lambda line, failed: lines.append((line, failed)))
+    try:
+        poller.tick()
+        assert [s["recipe"] for s in schedule_signals(ws)] == ["digest"]  # started by name, whatever its trigger
+        assert lines and lines[-1][0].startswith("schedule tallybook/digest (0 9 * * TUE): fired for ")
+        (root / "recipes" / "digest.yaml").unlink()  # removed after the project was applied
+        moment[0] = (first + timedelta(days=7)).timestamp()
+        for _ in range(3):
+            poller.tick()
+        errors = [line for line, failed in lines if failed]
+        assert len(errors) == 1 and "recipe 'digest' is unknown" in errors[0]
+        assert len(schedule_signals(ws)) == 1
+    finally:
+        poller.stop()
+        ws.close()

@@ -48,6 +48,7 @@ class SourcePoller:
         self._pool = ThreadPoolExecutor(MAX_PARALLEL_POLLS, thread_name_prefix="masthead-poll")
         self._next_due: dict[str, float] = {}
         self._in_flight: dict[str, Future[Any]] = {}
+        self._schedule_errors: dict[str, str] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -124,7 +125,11 @@ class SourcePoller:
         for fired in run_schedules(self.ws, now=now):
             where = f"schedule {fired['project']}/{fired['recipe']} ({fired['cron']})"
             if fired.get("error"):
-                self.report(f"{where}: {fired['error']}", True)
+                # Tried again every tick: said once, not once a second, until it changes.
+                if self._schedule_errors.get(where) != fired["error"]:
+                    self.report(f"{where} did not fire: {fired['error']}", True)
+                self._schedule_errors[where] = fired["error"]
                 continue
+            self._schedule_errors.pop(where, None)
             caught_up = f", caught up once ({fired['missed']} earlier tick(s) passed over)" if fired["missed"] else ""
             self.report(f"{where}: fired for {fired['tick']}{caught_up}; signal {fired['signal_id']}", False)

@@ -11,7 +11,6 @@ signal and its record is finished by the next look: the signal is found, the rec
 from __future__ import annotations
 
 import json
-import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +26,6 @@ from masthead.source_specs import ScheduleSpec
 from masthead.sources.schedule import due_tick
 from masthead.windows import zone
 
-log = logging.getLogger("masthead.schedules")
 SCHEDULE_SIGNAL_KIND = "schedule"
 
 
@@ -37,7 +35,8 @@ def schedule_stream(project: str, schedule: ScheduleSpec) -> str:
 
 def run_schedules(ws: Workspace, *, now: float | None = None, project: str | None = None) -> list[dict[str, Any]]:
     """Fire every schedule that is due at `now` (default: the clock), once; one result per firing.
-    A schedule that cannot fire (its recipe was removed) is logged and the others go on."""
+    A schedule that cannot fire (its recipe was removed since) is a result with its error, tried
+    again at the next look; the others go on."""
     moment = time.time() if now is None else now
     fired = []
     for proj, applied_at in _projects(ws, project):
@@ -45,7 +44,6 @@ def run_schedules(ws: Workspace, *, now: float | None = None, project: str | Non
             try:
                 result = fire_if_due(ws, proj, schedule, moment, applied_at)
             except MastheadError as exc:
-                log.warning("schedule %s %r of %s did not fire: %s", schedule.recipe, schedule.cron, proj.name, exc)
                 fired.append({"project": proj.name, "recipe": schedule.recipe, "cron": schedule.cron,
                               "error": str(exc)})
                 continue
@@ -94,8 +92,5 @@ def fire_if_due(ws: Workspace, project: Project, schedule: ScheduleSpec, now: fl
                         Meta(actor="system", at=utc_now()))
     except ConcurrencyConflict:
         return None  # a racing poller recorded this firing (and made its signal) first
-    if due.missed:
-        log.info("schedule %s %r of %s: caught up once for %s, %d earlier tick(s) passed over",
-                 schedule.recipe, schedule.cron, project.name, tick, due.missed)
     return {"project": project.name, "recipe": schedule.recipe, "cron": schedule.cron, "tick": tick,
             "signal_id": added.signal_id, "job_ids": added.job_ids, "missed": due.missed, "error": None}

@@ -85,7 +85,8 @@ def serve_cmd(state: CliState, host: str, port: int, no_workers: bool, no_poll: 
                             timeout_graceful_shutdown=5, lifespan="on")
     server = DeskServer(config, app.state.desk.broadcaster.close)
     shown = f"[{host}]" if ":" in host else host
-    echo(f"serving {ws.root} on http://{shown}:{port}/ ({'no workers' if no_workers else 'with workers'});"
+    echo(f"serving {ws.root} on http://{shown}:{port}/ ({'no workers' if no_workers else 'with workers'}"
+         f"{'' if no_poll else ', polling the sources'});"
          " log in with the token from `masthead token`; Ctrl-C stops")
     # uvicorn re-raises Ctrl-C after its graceful shutdown; here that is the normal way out.
     with contextlib.suppress(KeyboardInterrupt):
