@@ -101,7 +101,7 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
 
 
 def test_launch_leads_fire_once_per_occurrence_and_lead(ws: Workspace) -> None:
-    first = poll(ws, at("2026-12-07T12:00:00"))
+    first = poll(ws, at("2026-12-06T12:00:00"))
     assert (first["state"], first["imported"]) == ("ok", 2)
     titles = [s["title"] for s in launch_signals(ws)]
     # Both are 7-day leads: the launch (Dec 10, 08:00 UTC) and the webinar's first occurrence (Dec 8).
@@ -111,8 +111,9 @@ def test_launch_leads_fire_once_per_occurrence_and_lead(ws: Workspace) -> None:
     assert "Thursday 2026-12-10 08:00 (UTC)" in signal["body"]  # the Berlin TZID read as 09:00+01:00
     assert "Recurring invoices and bank feeds." in signal["body"]
 
-    assert poll(ws, at("2026-12-07T12:30:00"))["imported"] == 0  # nothing new: deduplicated
-    later = poll(ws, at("2026-12-07T15:00:00"))  # the webinar's 1-day lead (Dec 7, 14:00 UTC) came
+    assert poll(ws, at("2026-12-06T12:30:00"))["imported"] == 0  # nothing new: deduplicated
+    assert poll(ws, at("2026-12-06T23:59:00"))["imported"] == 0
+    later = poll(ws, at("2026-12-07T00:00:00"))  # the webinar's 1-day lead: the day before, from midnight
     assert later["imported"] == 1 and launch_signals(ws)[-1]["title"] == "Launch in 1 day: Weekly webinar"
     two_days = poll(ws, at("2026-12-09T12:00:00"))
     assert two_days["imported"] == 2  # the launch's 1-day lead and the webinar's second occurrence (7 days)
@@ -121,7 +122,7 @@ def test_launch_leads_fire_once_per_occurrence_and_lead(ws: Workspace) -> None:
 
 
 def test_a_missed_lead_is_not_made_up_later(ws: Workspace) -> None:
-    # First poll a day before the launch: the 1-day lead is due, the 7-day one passed unseen.
+    # First poll the day before the launch: the 1-day lead is due, the 7-day one passed unseen.
     poll(ws, at("2026-12-09T09:00:00"))
     launch = [s["title"] for s in launch_signals(ws) if "3.0" in s["title"]]
     assert launch == ["Launch in 1 day: Tallybook 3.0 launch"]
@@ -213,3 +214,23 @@ def test_publication_waits_with_the_reason_inside_a_blackout(tmp_path: Path, mon
         assert not list(ws.out_dir.rglob("*.md"))  # nothing published
         assert time.time() < end.timestamp()
         ws.close()
+
+
+def test_an_exchange_export_with_its_own_vtimezone_exdate_and_rdate(tmp_path: Path) -> None:
+    fixture = Path(__file__).parent.parent / "fixtures" / "calendars" / "exchange.ics"
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "launches.ics").write_bytes(fixture.read_bytes())
+    ws = make_workspace(root, "http://127.0.0.1:9/v1", PROJECT.format(url="launches.ics").replace(
+        "lead_days: [7, 1]", "lead_days: [0]"))
+    starts = []
+    for day in ("2026-12-10T08:00:00", "2026-12-17T08:00:00", "2026-12-18T08:00:00", "2026-12-24T08:00:00"):
+        poll(ws, at(day) - 3600)  # an hour before each would-be start: its lead-0 signal (due since midnight)
+        starts = [s["body"].splitlines()[2] for s in launch_signals(ws)]
+    # "W. Europe Standard Time" is defined by the file's VTIMEZONE (09:00 there is 08:00 UTC); the
+    # 17th is an EXDATE, the 18th an RDATE.
+    assert starts == ["Starts Thursday 2026-12-10 08:00 (UTC).", "Starts Friday 2026-12-18 08:00 (UTC).",
+                      "Starts Thursday 2026-12-24 08:00 (UTC)."]
+    [state] = list_sources(ws)
+    assert [w["summary"] for w in state["blackouts"]] == ["New year freeze"]
+    ws.close()

@@ -56,7 +56,7 @@ def poll_calendar(ws: Workspace, source: ConfiguredSource, client: httpx.Client,
         return result | {"state": "error", "error": str(exc)}
     launches = [o for o in found if spec.launch_tag.lower() in o.tags]
     blackouts = [o for o in found if spec.blackout_tag.lower() in o.tags and o.end > moment]
-    signals = [sid for sid in (_launch_signal(ws, source, lead) for lead in due_leads(launches, spec.lead_days, moment))
+    signals = [sid for sid in (_launch_signal(ws, source, lead) for lead in due_leads(launches, spec.lead_days, moment, zone(project.timezone)))
                if sid is not None]
     changed = _blackouts_event(ws, source, blackouts)
     record_poll(ws, source, SourcePolled(

@@ -149,15 +149,23 @@ class LaunchLead:
     lead_days: int
 
 
-def due_leads(launches: list[Occurrence], lead_days: list[int], now: datetime) -> list[LaunchLead]:
+def lead_time(launch: Occurrence, days: int, local: tzinfo) -> datetime:
+    """When a lead of `days` is due: the start of the day `days` days before the launch's date,
+    in the project's time zone (lead 1 of a Thursday 09:00 launch: Wednesday 00:00; lead 0:
+    the launch day's midnight)."""
+    day = launch.start.astimezone(local).date() - timedelta(days=days)
+    return datetime.combine(day, time(0, 0), tzinfo=local).astimezone(UTC)
+
+
+def due_leads(launches: list[Occurrence], lead_days: list[int], now: datetime, local: tzinfo) -> list[LaunchLead]:
     """For each coming launch, the lead that is due now: the smallest of `lead_days` whose time
-    (start minus that many days) has come. Larger leads missed while nothing polled are not
-    made up for later: one catch-up, like a schedule."""
+    has come. Larger leads missed while nothing polled are not made up for later: one catch-up,
+    like a schedule."""
     due = []
     for launch in launches:
         if launch.start <= now:
             continue  # launched already
-        reached = [days for days in lead_days if launch.start - timedelta(days=days) <= now]
+        reached = [days for days in lead_days if lead_time(launch, days, local) <= now]
         if reached:
             due.append(LaunchLead(launch, min(reached)))
     return due
