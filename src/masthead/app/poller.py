@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import Any
 
@@ -58,10 +58,12 @@ class SourcePoller:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop looking; polls in flight finish in the background (their HTTP timeout bounds them)."""
+        """Stop looking and give the polls in flight `timeout` seconds to record what they
+        fetched (before the workspace closes); a stuck one is left to its HTTP timeout."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        wait(list(self._in_flight.values()), timeout=timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self._owns_client:
             self._client.close()
