@@ -234,3 +234,11 @@ def test_an_exchange_export_with_its_own_vtimezone_exdate_and_rdate(tmp_path: Pa
     [state] = list_sources(ws)
     assert [w["summary"] for w in state["blackouts"]] == ["New year freeze"]
     ws.close()
+
+
+def test_a_windows_zone_name_without_vtimezone_is_read_not_refused(ws: Workspace) -> None:
+    (ws.root / "launches.ics").write_text(
+        CALENDAR.replace("TZID=Europe/Berlin:20261210", "TZID=W. Europe Standard Time:20261210"), "utf-8")
+    result = poll(ws, at("2026-12-09T12:00:00"))
+    assert result["state"] == "ok", result["error"]
+    assert any("Starts Thursday 2026-12-10 08:00 (UTC)." in s["body"] for s in launch_signals(ws))

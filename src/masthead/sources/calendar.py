@@ -12,7 +12,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _TIMED_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
 MAX_DESCRIPTION_CHARS = 20_000
@@ -52,25 +51,27 @@ def read_calendar(body: bytes, shown: str) -> Any:
 
 
 def _check_zones(calendar: Any, shown: str) -> None:
-    """A TZID that nothing defines would be read as floating time, silently hours off: refused."""
-    defined = {str(tz.get("TZID")) for tz in calendar.walk("VTIMEZONE")}
+    """A TZID that nothing resolves would be read as floating time, silently hours off: refused.
+    icalendar resolves the file's VTIMEZONEs, IANA names and Windows names (Exchange exports);
+    a time with a TZID that came out without a zone is one it could not."""
     for event in calendar.walk("VEVENT"):
         for name in _TIMED_PROPERTIES:
             values = event.get(name)
             for value in values if isinstance(values, list) else [values]:
                 tzid = getattr(value, "params", {}).get("TZID") if value is not None else None
-                if tzid and tzid not in defined and not _known_zone(tzid):
+                if tzid and any(_floating(moment) for moment in _moments(value)):
                     raise CalendarUnusable(
                         f"{shown}: event {event.get('UID', '(no UID)')} uses TZID {tzid!r}, which neither the file "
                         "(VTIMEZONE) nor the time-zone database defines; use an IANA name like Europe/Berlin")
 
 
-def _known_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+def _moments(value: Any) -> list[Any]:
+    listed = getattr(value, "dts", None)  # EXDATE and RDATE hold lists
+    return [item.dt for item in listed] if listed is not None else [getattr(value, "dt", None)]
+
+
+def _floating(moment: Any) -> bool:
+    return isinstance(moment, datetime) and moment.tzinfo is None
 
 
 def occurrences(calendar: Any, start: datetime, end: datetime, tags: set[str], default_zone: tzinfo,
