@@ -106,6 +106,8 @@ def _check_named_recipes(ws: Workspace, project: Project, path: str) -> None:
     not fail at its first firing."""
     named = [(f"schedules.{index}.recipe", schedule.recipe) for index, schedule in enumerate(project.schedules)]
     named += [(f"sources.{index}.recipe", source.recipe) for index, source in enumerate(project.sources) if source.recipe]
+    if not named:
+        return
     known = set(load_recipes(ws.root))
     for field, name in named:
         if name not in known:
