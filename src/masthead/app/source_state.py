@@ -108,8 +108,6 @@ def append_to_source(ws: Workspace, source: ConfiguredSource, events: Sequence[E
                     Meta(actor="system", at=utc_now()))
 
 
-
-
 @dataclass(frozen=True)
 class SourceSignal:
     signal_id: str
@@ -138,14 +136,11 @@ def add_signal_once(ws: Workspace, project: str, source_key: str, **signal: Any)
         return SourceSignal(existing, [], created=False)
     try:
         added = add_signal(ws, project, source=source_key, **signal)
-    except MastheadError as exc:
-        if not isinstance(exc, ConcurrencyConflict):
+    except Exception as exc:
+        # The racing poller stored it first: the backend's unique violation, or a conflict the
+        # store reports as such. Bad input (any other MastheadError) is the caller's to see.
+        if isinstance(exc, MastheadError) and not isinstance(exc, ConcurrencyConflict):
             raise
-        raced = find_source_signal(ws, project, source_key)
-        if raced is None:
-            raise
-        return SourceSignal(raced, [], created=False)
-    except Exception:  # the backend's unique violation: the racing poller stored it first
         raced = find_source_signal(ws, project, source_key)
         if raced is None:
             raise
