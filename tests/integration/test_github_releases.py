@@ -156,3 +156,37 @@ def test_a_trusted_source_makes_trusted_signals_and_the_generic_github_webhook_s
         assert plain.status_code == 404  # no [webhooks.github] in this workspace
     assert [s["trust"] for s in release_signals(ws)] == ["trusted"]
     ws.close()
+
+
+def test_a_redelivery_to_another_serve_process_on_postgres_is_recognised(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.harness import write_config
+    from tests.support.postgres import fresh_database
+
+    from masthead.app.commands import apply_project
+    from masthead.app.github_sources import receive_github
+    from masthead.app.workspace import init_workspace
+
+    monkeypatch.setenv("MASTHEAD_TEST_GH_SECRET", SECRET)
+    root = tmp_path / "ws"
+    root.mkdir()
+    body = release_payload()
+    headers = {"x-github-event": "release", "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+               "x-hub-signature-256": github_signature(SECRET.encode(), body)}
+    with fresh_database() as url:
+        write_config(root, "http://127.0.0.1:9/v1")
+        config = (root / "masthead.toml").read_text("utf-8")
+        (root / "masthead.toml").write_text(config.replace("[workspace]\n", f'[workspace]\ndatabase = "{url}"\n'), "utf-8")
+        one, _ = init_workspace(root)
+        (root / "project.yaml").write_text(PROJECT, "utf-8")
+        apply_project(one, root / "project.yaml")
+        two = open_workspace(str(root))
+        first = receive_github(one, headers, body)
+        again = receive_github(two, headers, body)
+        assert (first.status, again.status) == (202, 200) and again.signal_ids == first.signal_ids
+        ignored = receive_github(two, {**headers, "x-github-event": "issues", "x-github-delivery": "d-2",
+                                       "x-hub-signature-256": github_signature(SECRET.encode(), b"{}")}, b"{}")
+        assert ignored.status == 204 and list_sources(one)[0]["state"] == "ignored"
+        assert len(release_signals(one)) == 1
+        one.close()
+        two.close()
