@@ -16,6 +16,7 @@ from masthead.channels.threads import THREAD_CHANNELS
 from masthead.config import BudgetLimits, format_validation_error
 from masthead.errors import ConfigError
 from masthead.events.types import SignalTrust
+from masthead.source_specs import ScheduleSpec, SourceSpec
 from masthead.windows import parse_window, zone
 from masthead.yaml_input import load_mapping
 
@@ -115,54 +116,6 @@ class Policies(_Strict):
         return value
 
 
-_EVERY = re.compile(r"^([1-9][0-9]{0,5})([smhd])$")
-_EVERY_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-class SourceSpec(_Strict):
-    """One signal source that arrives by itself (masthead.sources); `masthead sources poll` reads it."""
-
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,62}$", description="lowercase letters, digits, _ and -")
-    kind: Literal["feed", "analytics"]
-    url: str | None = Field(None, description="feed: the RSS/Atom/JSON feed's http(s) URL")
-    path: str | None = Field(None, description="analytics: a folder (relative to the workspace) of exports")
-    every: str = Field("15m", description='how often to poll: a number and s, m, h or d, e.g. "15m"')
-    backfill: int = Field(3, ge=0, le=1000, description="feed: entries the first poll imports (newest)")
-    format: Literal["plausible", "umami", "csv"] | None = Field(None, description="analytics: the export layout")
-
-    @field_validator("every")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        if not _EVERY.match(value):
-            raise ValueError(f"{value!r} is not a duration; write a number and s, m, h or d, e.g. \"15m\"")
-        return value
-
-    @property
-    def every_seconds(self) -> int:
-        match = _EVERY.match(self.every)
-        assert match is not None  # validated above
-        return int(match.group(1)) * _EVERY_SECONDS[match.group(2)]
-
-    @model_validator(mode="after")
-    def _fields_of_kind(self) -> SourceSpec:
-        if self.kind == "feed":
-            if not self.url or not re.match(r"^https?://[^\s/]+", self.url):
-                raise ValueError(f"source {self.name!r} is a feed and needs url: an http(s) URL, "
-                                 'e.g. url: "https://example.com/feed.xml"')
-            if self.path is not None or self.format is not None:
-                raise ValueError(f"source {self.name!r} is a feed: remove path/format (they are for analytics)")
-        else:
-            if not self.path or self.format is None:
-                raise ValueError(f"source {self.name!r} is analytics and needs path: (a folder) and "
-                                 "format: plausible, umami or csv")
-            if self.url is not None:
-                raise ValueError(f"source {self.name!r} is analytics: remove url (give path: a folder)")
-            if self.path.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", self.path) or ":" in self.path:
-                raise ValueError(f"source {self.name!r}: path {self.path!r} must be a folder inside the workspace, "
-                                 'relative to it, e.g. "analytics/"')
-        return self
-
-
 class Project(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{0,62}$", description="lowercase letters, digits, dashes")
     description: str = Field(min_length=1)
@@ -176,7 +129,9 @@ class Project(_Strict):
     off_peak: list[str] = Field(default_factory=list, description='windows for background work, e.g. "22:00-06:00"')
     max_active_jobs: int | None = Field(None, ge=1, description="backpressure bound; default from masthead.toml")
     review_sla_minutes: float | None = Field(None, gt=0, description="pieces waiting longer move up the review queue")
-    sources: list[SourceSpec] = Field(default_factory=list, description="feeds and analytics folders to poll")
+    sources: list[SourceSpec] = Field(default_factory=list,
+                                      description="feeds, GitHub releases, analytics folders and calendars")
+    schedules: list[ScheduleSpec] = Field(default_factory=list, description="recipes started on a cron schedule")
 
     @field_validator("sources")
     @classmethod
@@ -185,6 +140,15 @@ class Project(_Strict):
         for name in names:
             if names.count(name) > 1:
                 raise ValueError(f"two sources are named {name!r}; give each source its own name")
+        return value
+
+    @field_validator("schedules")
+    @classmethod
+    def _distinct_schedules(cls, value: list[ScheduleSpec]) -> list[ScheduleSpec]:
+        keys = [schedule.key for schedule in value]
+        for schedule in value:
+            if keys.count(schedule.key) > 1:
+                raise ValueError(f"the schedule {schedule.recipe} {schedule.cron!r} is listed twice; keep one")
         return value
 
     @field_validator("timezone")

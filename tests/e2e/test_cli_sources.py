@@ -98,3 +98,31 @@ def test_an_analytics_folder_through_the_cli(tmp_path: Path) -> None:
     assert failed.returncode == 1 and "bad.csv, line 2, column value: 'three' is not a number" in failed.stdout
     listed = masthead(root, "sources", "list")
     assert "stats" in listed.stdout and "error" in listed.stdout and "analytics/ (csv)" in listed.stdout
+
+
+def test_calendar_blackouts_and_a_github_source_through_the_cli(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    start = (datetime.now(UTC) + timedelta(days=2)).date()
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "plan.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:freeze@t\r\n"
+        f"DTSTART;VALUE=DATE:{start:%Y%m%d}\r\nDTEND;VALUE=DATE:{start + timedelta(days=2):%Y%m%d}\r\n"
+        "SUMMARY:Release freeze\r\nCATEGORIES:BLACKOUT\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", "utf-8")
+    project = PROJECT.format(url="", gone="").split("sources:")[0] + (
+        'sources:\n  - {name: plan, kind: calendar, url: "plan.ics"}\n'
+        "  - {name: gh, kind: github_releases, secret_env: GH_HOOK_SECRET}\n")
+    make_workspace(root, "http://127.0.0.1:9/v1", project).close()
+
+    polled = masthead(root, "sources", "poll")
+    assert polled.returncode == 0, polled.stderr
+    assert "tallybook/plan: ok, 0 new signal(s)" in polled.stdout
+    assert "tallybook/gh: pushed" in polled.stdout and "POST /hooks/github" in polled.stdout
+
+    listed = masthead(root, "sources", "list")
+    assert listed.returncode == 0
+    assert f"blackout {start.isoformat()}T00:00:00+00:00 .. " in listed.stdout and "Release freeze" in listed.stdout
+    assert "no_delivery_yet" in listed.stdout and "pushed" in listed.stdout
+    [plan, gh] = json.loads(masthead(root, "sources", "list", "--json").stdout)
+    assert plan["blackouts"][0]["summary"] == "Release freeze" and gh["kind"] == "github_releases"

@@ -34,6 +34,7 @@ class FeedServer:
     def __init__(self) -> None:
         self.items: list[tuple[str, str, str, float]] = []  # guid, title, text, published
         self.requests: list[Seen] = []
+        self.calendars: dict[str, bytes] = {}  # served at /cal/<name> as text/calendar
         self.slow_seconds = 5.0
         self.last_modified = formatdate(time.time() - 3600, usegmt=True)
         self._lock = threading.Lock()
@@ -106,7 +107,11 @@ def _handler_for(feed: FeedServer) -> type[BaseHTTPRequestHandler]:
                                                    {"Content-Type": "text/html"}),
                      "/huge": self._huge, "/slow": self._slow,
                      "/fresh": lambda: self._answer(200, feed.document(), {"Content-Type": "application/rss+xml"})}.get(self.path.split("?")[0])
-            if route is None:
+            path = self.path.split("?")[0]
+            calendar = feed.calendars.get(path.removeprefix("/cal/")) if path.startswith("/cal/") else None
+            if calendar is not None:
+                self._answer(200, calendar, {"Content-Type": "text/calendar"})
+            elif route is None:
                 self._answer(404, b"not found")
             else:
                 route()

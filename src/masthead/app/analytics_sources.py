@@ -17,9 +17,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from masthead.app.commands import MAX_SIGNAL_BYTES, add_signal
+from masthead.app.commands import MAX_SIGNAL_BYTES
 from masthead.app.source_state import (
     ConfiguredSource,
+    add_signal_once,
     append_to_source,
     last_event,
     record_poll,
@@ -49,7 +50,7 @@ def poll_analytics(ws: Workspace, source: ConfiguredSource) -> dict[str, Any]:
                                              error=missing))
         return result | {"state": "error", "error": missing, "files": []}
     files, errors = _import_files(ws, source, folder)
-    signals = [_signal(ws, source, trend) for trend in _new_trends(ws, source)]
+    signals = [signal for signal in (_signal(ws, source, trend) for trend in _new_trends(ws, source)) if signal]
     error = "; ".join(errors) or None
     record_poll(ws, source, SourcePolled(project=source.project.name, source=spec.name,
                                          status="error" if errors else "ok", error=error,
@@ -128,9 +129,11 @@ def trend_body(trend: Trend) -> str:
     return f"{words}\n\nEvidence:\n{json.dumps(evidence, indent=2)}"[:MAX_SIGNAL_BYTES]
 
 
-def _signal(ws: Workspace, source: ConfiguredSource, trend: Trend) -> str:
+def _signal(ws: Workspace, source: ConfiguredSource, trend: Trend) -> str | None:
+    """The trend's new signal; None when a poller racing this one stored it first."""
     series = trend.metric + (f" {trend.dimension}" if trend.dimension else "")
-    added = add_signal(ws, source.project.name, kind=TREND_SIGNAL_KIND, body=trend_body(trend),
-                       title=f"Trend: {series} {trend.direction} on {trend.date}"[:200], priority="normal",
-                       source=f"{_series_key(source, trend.metric, trend.dimension)}:{trend.date}", trust="untrusted")
-    return added.signal_id
+    added = add_signal_once(ws, source.project.name, f"{_series_key(source, trend.metric, trend.dimension)}:{trend.date}",
+                            kind=TREND_SIGNAL_KIND, body=trend_body(trend),
+                            title=f"Trend: {series} {trend.direction} on {trend.date}"[:200], priority="normal",
+                            trust="untrusted")
+    return added.signal_id if added.created else None

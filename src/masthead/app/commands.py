@@ -38,6 +38,7 @@ from masthead.events.types import (
 from masthead.memory.sync import edit_feedback_events, project_file_events
 from masthead.projects import Project, parse_project_yaml, project_from_spec
 from masthead.recipes.loader import load_recipes
+from masthead.recipes.schema import Recipe
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.ids import new_id
 from masthead.runtime.jobs import PRIORITIES, schedule, start_job, wake_deferred
@@ -83,6 +84,7 @@ def check_tier_providers(ws: Workspace) -> list[str]:
 def apply_project(ws: Workspace, path: Path) -> tuple[Project, int, bool]:
     """Create or update a project from YAML; returns (project, revision, changed)."""
     project = parse_project_yaml(read_text_file(path, "project", MAX_SIGNAL_BYTES), str(path))
+    _check_named_recipes(ws, project, str(path))
     spec = project.model_dump(mode="json")
     with ws.store.transaction() as tx:
         rows = tx.query("SELECT spec, revision FROM projects WHERE name = ?", (project.name,))
@@ -97,6 +99,20 @@ def apply_project(ws: Workspace, path: Path) -> tuple[Project, int, bool]:
     # A raised budget lets deferred work go on at once instead of at the period's end.
     wake_deferred(ws.store, project.name, f"project {project.name} revision {revision} applied")
     return project, revision, True
+
+
+def _check_named_recipes(ws: Workspace, project: Project, path: str) -> None:
+    """A schedule (or a calendar's launches) names the recipe it starts: it must exist now,
+    not fail at its first firing."""
+    named = [(f"schedules.{index}.recipe", schedule.recipe) for index, schedule in enumerate(project.schedules)]
+    named += [(f"sources.{index}.recipe", source.recipe) for index, source in enumerate(project.sources) if source.recipe]
+    if not named:
+        return
+    known = set(load_recipes(ws.root))
+    for field, name in named:
+        if name not in known:
+            raise ConfigError(f"{path}: {field}: recipe {name!r} is unknown", field=field,
+                              fix=f"use one of: {', '.join(sorted(known))}, or add recipes/{name}.yaml to the workspace")
 
 
 def get_project(ws: Workspace, name: str) -> Project:
@@ -128,10 +144,12 @@ def _deferral_reasons(tx: Transaction, job_ids: list[str]) -> dict[str, str]:
 
 
 def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title: str | None,
-               priority: str, source: str, trust: SignalTrust = "operator") -> SignalAdded:
+               priority: str, source: str, trust: SignalTrust = "operator", recipe: str | None = None) -> SignalAdded:
     """Store a signal and start its jobs. `trust` is who vouches for the text: "operator" for
     what the operator types or adds (CLI, desk, API); hooks and feeds pass "untrusted", which
-    becomes "trusted" when the project's `policies.trusted_sources` names the source."""
+    becomes "trusted" when the project's `policies.trusted_sources` names the source. The jobs
+    are those of the recipes the kind triggers, or, with `recipe`, that one recipe by name
+    (a schedule or a calendar launch names the recipe it starts)."""
     if trust not in SIGNAL_TRUST_LEVELS:
         raise InputError(f"trust {trust!r} is not one of {', '.join(SIGNAL_TRUST_LEVELS)}",
                          field="trust", fix='use "operator" for your own input, "untrusted" for anyone else\'s')
@@ -144,7 +162,7 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
     if len(body.encode("utf-8")) > MAX_SIGNAL_BYTES:
         raise InputError(f"the signal is over {MAX_SIGNAL_BYTES:,} bytes", fix="pass an excerpt")
     project = get_project(ws, project_name)
-    recipes = [r for r, _ in load_recipes(ws.root).values() if kind in r.trigger.signal_kinds]
+    recipes = _recipes_for(ws, kind, recipe)
     if trust != "operator":
         trust = project.policies.source_trust(source)
     signal_id = new_id("sig")
@@ -163,6 +181,16 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
                           (project.name,))
     return SignalAdded(signal_id, jobs, [r.name for r in recipes], deferred,
                        budget[0]["wait_reason"] if budget and jobs else None)
+
+
+def _recipes_for(ws: Workspace, kind: str, name: str | None) -> list[Recipe]:
+    known = {recipe.name: recipe for recipe, _ in load_recipes(ws.root).values()}
+    if name is None:
+        return [recipe for recipe in known.values() if kind in recipe.trigger.signal_kinds]
+    if name not in known:
+        raise NotFoundError(f"recipe {name!r} is unknown", field="recipe",
+                            fix=f"use one of: {', '.join(sorted(known))}, or add recipes/{name}.yaml to the workspace")
+    return [known[name]]
 
 
 # -- review -----------------------------------------------------------------------------

@@ -12,8 +12,13 @@ from typing import Any
 
 import httpx
 
-from masthead.app.commands import add_signal
-from masthead.app.source_state import ConfiguredSource, last_event, record_poll, source_events
+from masthead.app.source_state import (
+    ConfiguredSource,
+    add_signal_once,
+    last_event,
+    record_poll,
+    source_events,
+)
 from masthead.app.workspace import Workspace
 from masthead.events.source_types import FeedEntriesPassedOver, SourcePolled
 from masthead.sources.feed import FeedEntry, FeedUnusable, entry_source_key, fetch_feed
@@ -44,7 +49,7 @@ def poll_feed(ws: Workspace, source: ConfiguredSource, client: httpx.Client) -> 
     passed = [event for event in source_events(ws, source, "FeedEntriesPassedOver") if event.data["url"] == spec.url]
     fresh = _unseen(ws, source, {key for event in passed for key in event.data["keys"]}, fetched.entries)
     chosen, skipped = (fresh, []) if passed else _backfill(fetched.entries, fresh, spec.backfill)
-    signals = [_import(ws, source, entry) for entry in chosen]
+    signals = [signal for signal in (_import(ws, source, entry) for entry in chosen) if signal is not None]
     first = [] if passed else [FeedEntriesPassedOver(project=source.project.name, source=spec.name, url=spec.url,
                                                      keys=[entry.key for entry in skipped])]
     record_poll(ws, source, SourcePolled(
@@ -77,8 +82,9 @@ def _backfill(entries: list[FeedEntry], fresh: list[FeedEntry],
     return [e for e in fresh if e.key in newest], [e for e in fresh if e.key not in newest]
 
 
-def _import(ws: Workspace, source: ConfiguredSource, entry: FeedEntry) -> str:
-    added = add_signal(ws, source.project.name, kind=FEED_SIGNAL_KIND, body=entry.signal_body(),
-                       title=(entry.title or "")[:TITLE_CHARS] or None, priority="normal",
-                       source=entry_source_key(source.spec.name, entry.key), trust="untrusted")
-    return added.signal_id
+def _import(ws: Workspace, source: ConfiguredSource, entry: FeedEntry) -> str | None:
+    """The entry's new signal; None when a poller racing this one stored it first."""
+    added = add_signal_once(ws, source.project.name, entry_source_key(source.spec.name, entry.key),
+                            kind=FEED_SIGNAL_KIND, body=entry.signal_body(),
+                            title=(entry.title or "")[:TITLE_CHARS] or None, priority="normal", trust="untrusted")
+    return added.signal_id if added.created else None

@@ -12,13 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from masthead.app.commands import get_project
+from masthead.app.commands import add_signal, get_project
 from masthead.app.workspace import Workspace
-from masthead.errors import NotFoundError
+from masthead.errors import ConcurrencyConflict, MastheadError, NotFoundError
 from masthead.events.model import Meta, stream_of, utc_now
 from masthead.events.source_types import SourcePolled
 from masthead.events.types import EventData
 from masthead.projects import Project, SourceSpec, project_from_spec
+
+RECORD_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,18 @@ def _event(row: dict[str, Any]) -> SourceEvent:
 
 def record_poll(ws: Workspace, source: ConfiguredSource, event: SourcePolled,
                 also: Sequence[EventData] = ()) -> None:
-    """Append the poll (and any events that go with it) in one write, with the running total."""
-    last = last_event(ws, source)
-    total = (int(last.data.get("imported_total", 0)) if last else 0) + event.imported
-    append_to_source(ws, source, [*also, event.model_copy(update={"imported_total": total})])
+    """Append the poll (and any events that go with it) in one write, with the running total.
+    A poller racing on the same source (another serve process) may append in between: then
+    the total is read again on top of its record."""
+    for attempt in range(RECORD_ATTEMPTS):
+        last = last_event(ws, source)
+        total = (int(last.data.get("imported_total", 0)) if last else 0) + event.imported
+        try:
+            append_to_source(ws, source, [*also, event.model_copy(update={"imported_total": total})])
+            return
+        except ConcurrencyConflict:
+            if attempt == RECORD_ATTEMPTS - 1:
+                raise
 
 
 def append_to_source(ws: Workspace, source: ConfiguredSource, events: Sequence[EventData]) -> None:
@@ -98,3 +108,41 @@ def append_to_source(ws: Workspace, source: ConfiguredSource, events: Sequence[E
                     Meta(actor="system", at=utc_now()))
 
 
+@dataclass(frozen=True)
+class SourceSignal:
+    signal_id: str
+    job_ids: list[str]
+    created: bool  # False: the item had its signal already (an earlier poll, or a racing poller)
+
+
+# The condition of the unique index of migration 0015, repeated word for word: a query that
+# carries it lets SQLite and Postgres look the key up in that index instead of scanning.
+SOURCE_KEYED = ("(source LIKE 'feed:%' OR source LIKE 'analytics:%' OR source LIKE 'github:%'"
+                " OR source LIKE 'calendar:%' OR source LIKE 'schedule:%')")
+
+
+def find_source_signal(ws: Workspace, project: str, source_key: str) -> str | None:
+    rows = ws.store.query(f"SELECT id FROM signals WHERE project = ? AND source = ? AND {SOURCE_KEYED}",
+                          (project, source_key))
+    return rows[0]["id"] if rows else None
+
+
+def add_signal_once(ws: Workspace, project: str, source_key: str, **signal: Any) -> SourceSignal:
+    """The signal of one source item (a feed entry, a trend, a delivery, a launch lead, a
+    schedule tick), made once: the unique index on (project, source) of migration 0015
+    refuses a second one from a poller racing this one, here or in another process."""
+    existing = find_source_signal(ws, project, source_key)
+    if existing is not None:
+        return SourceSignal(existing, [], created=False)
+    try:
+        added = add_signal(ws, project, source=source_key, **signal)
+    except Exception as exc:
+        # The racing poller stored it first: the backend's unique violation, or a conflict the
+        # store reports as such. Bad input (any other MastheadError) is the caller's to see.
+        if isinstance(exc, MastheadError) and not isinstance(exc, ConcurrencyConflict):
+            raise
+        raced = find_source_signal(ws, project, source_key)
+        if raced is None:
+            raise
+        return SourceSignal(raced, [], created=False)
+    return SourceSignal(added.signal_id, added.job_ids, created=True)

@@ -65,8 +65,8 @@ COMMANDS: dict[str, LazyCommand] = {
                             "Snapshot every read model as of the newest event, so `replay --rebuild` reads only"
                             " later events."),
     "sources": LazyCommand("masthead.cli.sources:sources_group",
-                           "Signal sources that arrive by themselves: feeds and analytics exports "
-                           "(project YAML `sources:`)."),
+                           "Signal sources that arrive by themselves: feeds, analytics exports, calendars, "
+                           "GitHub releases."),
     "token": LazyCommand("masthead.cli.token:token_cmd",
                          "Print the operator token (stored in .masthead/token, mode 0600, never in the log)."),
     "worker": LazyCommand("masthead.cli.workers:worker_cmd",

@@ -9,7 +9,7 @@ import click
 from masthead.app.commands import check_tier_providers
 from masthead.app.listings import held_work
 from masthead.cli.common import CliState, echo, pass_state, short
-from masthead.errors import MastheadError
+from masthead.errors import InputError, MastheadError
 from masthead.runtime.worker import TaskReport
 
 SYMBOLS = {"done": "✓", "waiting": "…", "retry": "↻", "deferred": "⏸", "needs_human": "✋", "failed": "✗", "lost": "?"}
@@ -34,9 +34,15 @@ def print_report(report: TaskReport) -> None:
 @click.option("--until-idle", is_flag=True,
               help="Stop when no task can run now (humans and soft-gate deadlines aside); exit 1 if a task failed.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=None, help="Worker threads (default: [runtime] concurrency).")
+@click.option("--watch", is_flag=True,
+              help="Also poll the project sources on their `every` and fire the cron schedules, as serve does.")
 @pass_state
-def run_cmd(state: CliState, until_idle: bool, concurrency: int | None) -> None:
+def run_cmd(state: CliState, until_idle: bool, concurrency: int | None, watch: bool) -> None:
     """Run queued tasks; safe to stop and start again at any moment."""
+    if watch and until_idle:
+        raise InputError("--watch and --until-idle do not go together: watching never becomes idle",
+                         field="--watch", fix="use `masthead run --watch` alone, or `masthead sources poll` then "
+                                              "`masthead run --until-idle`")
     ws = state.workspace()
     # A missing key or model file is said up front, but nothing is refused: only the steps that
     # need that provider wait (with the reason), everything else runs.
@@ -45,7 +51,19 @@ def run_cmd(state: CliState, until_idle: bool, concurrency: int | None) -> None:
     runner = ws.runner(concurrency=concurrency, on_report=print_report)
     if not until_idle:
         echo("running; Ctrl-C to stop (nothing is lost)")
-    summary = runner.run(until_idle=until_idle)
+    poller = None
+    if watch:
+        from masthead.app.poller import (
+            SourcePoller,  # httpx and the sources load only when watching
+        )
+
+        poller = SourcePoller(ws, report=lambda line, failed: echo(line, err=failed)).start()
+        echo("watching the project sources and schedules")
+    try:
+        summary = runner.run(until_idle=until_idle)
+    finally:
+        if poller is not None:
+            poller.stop()
     if summary.released:
         echo(f"resumed {len(summary.released)} task(s) left by a stopped process")
     waiting = ws.store.query("SELECT COUNT(*) AS n FROM review_queue")[0]["n"]

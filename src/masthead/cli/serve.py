@@ -55,9 +55,13 @@ class DeskServer(uvicorn.Server):
               help="Address to listen on. Anything but loopback exposes the desk to the network.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="TCP port.")
 @click.option("--no-workers", is_flag=True, help="Serve only; run tasks elsewhere (`masthead run`).")
+@click.option("--no-poll", is_flag=True,
+              help="Do not poll the project sources or fire the schedules here (another process does).")
 @pass_state
-def serve_cmd(state: CliState, host: str, port: int, no_workers: bool) -> None:
-    """Serve the JSON API, the review desk and the live stream; run the workers too."""
+def serve_cmd(state: CliState, host: str, port: int, no_workers: bool, no_poll: bool) -> None:
+    """Serve the JSON API, the review desk and the live stream; run the workers too.
+
+    Also polls the project sources on their `every` and fires the cron schedules (--no-poll: not here)."""
     ws = state.workspace()
     loopback = is_loopback(host)
     if read_token(ws.root) is None:
@@ -73,7 +77,7 @@ def serve_cmd(state: CliState, host: str, port: int, no_workers: bool) -> None:
         # Said up front; only the steps that need a provider it cannot build wait, with the reason.
         for warning in check_tier_providers(ws):
             echo(f"warning: {warning}", err=True)
-    app = create_app(ws, with_workers=not no_workers, allowed_hosts=allowed_hosts(host))
+    app = create_app(ws, with_workers=not no_workers, allowed_hosts=allowed_hosts(host), with_poller=not no_poll)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("httpx", "httpx2", "openai"):  # one line per model call drowns the server's own log
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -81,7 +85,8 @@ def serve_cmd(state: CliState, host: str, port: int, no_workers: bool) -> None:
                             timeout_graceful_shutdown=5, lifespan="on")
     server = DeskServer(config, app.state.desk.broadcaster.close)
     shown = f"[{host}]" if ":" in host else host
-    echo(f"serving {ws.root} on http://{shown}:{port}/ ({'no workers' if no_workers else 'with workers'});"
+    echo(f"serving {ws.root} on http://{shown}:{port}/ ({'no workers' if no_workers else 'with workers'}"
+         f"{'' if no_poll else ', polling the sources'});"
          " log in with the token from `masthead token`; Ctrl-C stops")
     # uvicorn re-raises Ctrl-C after its graceful shutdown; here that is the normal way out.
     with contextlib.suppress(KeyboardInterrupt):

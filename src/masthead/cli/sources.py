@@ -1,4 +1,5 @@
-"""`masthead sources list` and `masthead sources poll`: feeds and analytics folders of the project YAML."""
+"""`masthead sources list` and `masthead sources poll`: feeds, analytics folders, calendars and
+GitHub release webhooks of the project YAML."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from masthead.cli.common import CliState, echo, echo_json, pass_state
 
 @click.group("sources")
 def sources_group() -> None:
-    """Signal sources that arrive by themselves: feeds and analytics exports (project YAML `sources:`)."""
+    """Signal sources that arrive by themselves: feeds, analytics exports, calendars, GitHub releases."""
 
 
 def _where(source: dict[str, Any]) -> str:
+    if source["kind"] == "github_releases":
+        return "POST /hooks/github"
     return source["url"] or f"{source['path']} ({source['format']})"
 
 
@@ -24,7 +27,8 @@ def _where(source: dict[str, Any]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="A JSON array.")
 @pass_state
 def sources_list(state: CliState, project: str | None, as_json: bool) -> None:
-    """Each source with its state: never_polled, ok, not_modified, gone or error (with the reason)."""
+    """Each source with its state: never_polled, ok, not_modified, gone, error (with the reason) or, for
+    GitHub releases, ignored (the last delivery's reason); a calendar's blackout windows."""
     sources = list_sources(state.workspace(), project)
     if as_json:
         echo_json(sources)
@@ -33,10 +37,13 @@ def sources_list(state: CliState, project: str | None, as_json: bool) -> None:
         echo("no sources: add a sources: list to a project YAML (docs/configuration.md)")
     for source in sources:
         polled = source["last_polled_at"] or "never"
-        echo(f"{source['project']:<12} {source['name']:<16} {source['kind']:<9} {source['state']:<12} "
-             f"every {source['every']:<5} imported {source['imported']:<5} last poll {polled}  {_where(source)}")
-        if source["error"]:
-            echo(f"    {source['error']}")
+        every = f"every {source['every']:<5}" if source["every"] else "pushed    "
+        echo(f"{source['project']:<12} {source['name']:<16} {source['kind']:<15} {source['state']:<15} "
+             f"{every} imported {source['imported']:<5} last {polled}  {_where(source)}")
+        if source["error"] or source["detail"]:
+            echo(f"    {source['error'] or source['detail']}")
+        for window in source["blackouts"]:
+            echo(f"    blackout {window['start']} .. {window['end']}  {window['summary']}")
 
 
 @sources_group.command("poll")
@@ -45,7 +52,8 @@ def sources_list(state: CliState, project: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="A JSON array: one result per source.")
 @pass_state
 def sources_poll(state: CliState, name: str | None, project: str | None, as_json: bool) -> None:
-    """Poll every source (or the one called NAME) once and import what is new as signals."""
+    """Poll every source (or the one called NAME) once and import what is new as signals
+    (GitHub releases are not polled: GitHub posts them to /hooks/github)."""
     results = poll_sources(state.workspace(), name=name, project=project)
     if as_json:
         echo_json(results)
@@ -59,7 +67,7 @@ def sources_poll(state: CliState, name: str | None, project: str | None, as_json
             if result.get("skipped"):
                 line += f", {result['skipped']} older entries passed over (backfill)"
             echo(line)
-            if result["error"]:
-                echo(f"    {result['error']}")
+            if result["error"] or result.get("detail") and not result["polled"]:
+                echo(f"    {result['error'] or result['detail']}")
     if any(result["state"] == "error" for result in results):
         raise SystemExit(1)

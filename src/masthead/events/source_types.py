@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from masthead.events.types import EventData
 
 # ok: answered and read; not_modified: a 304; gone: a 410 (polls stop until the URL changes);
-# error: anything else unusable (HTML, 5xx, too big, a redirect loop, a timeout).
-SourceStatus = Literal["ok", "not_modified", "gone", "error"]
+# error: anything else unusable (HTML, 5xx, too big, a redirect loop, a timeout, a broken
+# calendar); ignored: a GitHub delivery that is not a release to act on (the reason in detail).
+SourceStatus = Literal["ok", "not_modified", "gone", "error", "ignored"]
 
 
 class SourcePolled(EventData):
@@ -29,6 +30,8 @@ class SourcePolled(EventData):
     skipped: int = Field(0, ge=0)  # entries a first poll passed over (FeedEntriesPassedOver)
     error: str | None = None
     files: list[str] = Field(default_factory=list)  # analytics: the files imported by this poll
+    delivery: str | None = None  # github_releases: the X-GitHub-Delivery this event records
+    detail: str | None = None  # what the source answered, in words (an ignored delivery's reason)
 
 
 class FeedEntriesPassedOver(EventData):
@@ -52,3 +55,36 @@ class AnalyticsImported(EventData):
     sha256: str
     format: str
     points: list[tuple[str, str, str, float]]
+
+
+class BlackoutWindow(BaseModel):
+    """One occurrence of a calendar event tagged as a blackout: no publication inside [start, end)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    uid: str
+    start: str  # ISO 8601 UTC
+    end: str
+    summary: str
+
+
+class CalendarBlackoutsRecorded(EventData):
+    """The blackout windows a calendar source holds now (every coming or current occurrence),
+    recorded when they differ from the last record; the publish step reads the latest."""
+
+    project: str
+    source: str
+    windows: list[BlackoutWindow]
+
+
+class ScheduleFired(EventData):
+    """A `schedules:` entry fired for `tick` (the latest cron time at or before the firing): one
+    `schedule` signal for its recipe. After downtime only the latest missed tick fires;
+    `missed` counts the ticks before it that were passed over."""
+
+    project: str
+    recipe: str
+    cron: str
+    tick: str  # ISO 8601 with the project's offset
+    signal_id: str
+    missed: int = Field(0, ge=0)

@@ -45,6 +45,7 @@ from masthead.events.types import (
 from masthead.memory.service import MemoryService
 from masthead.projects import ChannelSettings
 from masthead.providers.registry import ProviderSet
+from masthead.runtime.blackouts import blackouts_at
 from masthead.runtime.context import TaskContext
 from masthead.runtime.drafting import choose_draft, record_items
 from masthead.runtime.guards import Guards
@@ -423,6 +424,13 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     settings = channel_settings(ctx)
     if settings.gate == "hard" and human_approval(store, ctx.piece_id, version) is None:
         raise StateError(f"piece {ctx.piece_id} v{version} has a hard gate and no human approval; refusing to publish")
+    held = blackouts_at(store, ctx.project.name, services.clock())
+    if held:
+        # A calendar blackout holds every publication of the project; the task looks again
+        # when the window ends (a window recorded or removed since is read again then).
+        return StepOutcome(output={"published": {}, "blackout": [b.uid for b in held]},
+                           wait_reason="; ".join(b.reason for b in held),
+                           wait_until=max(b.end for b in held).timestamp())
     outbox = Outbox(store, services.guards, redact=services.guards.redact, clock=services.clock,
                     meta=lambda: Meta(actor="system", at=utc_now(), causation_id=ctx.task["id"],
                                       correlation_id=ctx.job["id"]))

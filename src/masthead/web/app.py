@@ -29,7 +29,7 @@ from masthead.web.limits import BodyLimits
 from masthead.web.render import ago, minutes, percent, seconds_text, usd
 from masthead.web.sse import POLL_SECONDS, Broadcaster
 from masthead.web.state import WEB_DIR, DeskState
-from masthead.web.workers import start_workers, stop_workers
+from masthead.web.workers import start_poller, start_workers, stop_poller, stop_workers
 
 # No inline script or style anywhere, so the policy can forbid both: injected markup cannot run.
 SECURITY_HEADERS = {
@@ -89,8 +89,9 @@ def openapi_schema(request: Request, _op: ApiOperator) -> JSONResponse:
 
 
 def create_app(workspace: Workspace, *, with_workers: bool, allowed_hosts: list[str] | None = None,
-               poll_seconds: float = POLL_SECONDS) -> FastAPI:
-    """The API, the desk and the live stream for one workspace; with the workers if asked."""
+               poll_seconds: float = POLL_SECONDS, with_poller: bool = False) -> FastAPI:
+    """The API, the desk and the live stream for one workspace; with the workers and the source
+    poller (sources and cron schedules) if asked."""
     state = DeskState(workspace=workspace, templates=make_templates(), token_file=TokenFile(workspace.root),
                       broadcaster=Broadcaster(), inbox=WebhookInbox(workspace), poll_seconds=poll_seconds)
 
@@ -99,10 +100,13 @@ def create_app(workspace: Workspace, *, with_workers: bool, allowed_hosts: list[
         workspace.store.listeners.append(state.broadcaster.on_append)
         if with_workers:
             start_workers(state)
+        if with_poller:
+            start_poller(state)
         try:
             yield
         finally:
             state.broadcaster.close()
+            stop_poller(state)
             stop_workers(state)
             workspace.store.listeners.remove(state.broadcaster.on_append)
 

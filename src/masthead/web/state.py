@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from masthead.app.auth import TokenFile
+from masthead.app.poller import SourcePoller
 from masthead.app.webhooks import WebhookInbox
 from masthead.app.workspace import Workspace
 from masthead.runtime.runner import Runner
@@ -29,6 +30,7 @@ class DeskState:
     poll_seconds: float
     runner: Runner | None = None
     runner_thread: threading.Thread | None = None
+    poller: SourcePoller | None = None
     throttle: FailureThrottle = field(default_factory=FailureThrottle)
 
 

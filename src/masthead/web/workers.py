@@ -1,10 +1,12 @@
-"""The scheduler and workers inside `masthead serve`: the workspace's Runner on a thread."""
+"""The scheduler and workers inside `masthead serve`: the workspace's Runner on a thread, and
+the source poller (sources on their `every`, cron schedules) on another."""
 
 from __future__ import annotations
 
 import logging
 import threading
 
+from masthead.app.poller import SourcePoller
 from masthead.web.state import DeskState
 
 log = logging.getLogger("masthead.web")
@@ -31,3 +33,13 @@ def stop_workers(state: DeskState, timeout: float = 10.0) -> None:
     state.runner.stop()
     state.runner_thread.join(timeout)
     state.runner, state.runner_thread = None, None
+
+
+def start_poller(state: DeskState) -> None:
+    state.poller = SourcePoller(state.workspace).start()
+
+
+def stop_poller(state: DeskState) -> None:
+    if state.poller is not None:
+        state.poller.stop()
+        state.poller = None
