@@ -15,6 +15,7 @@ from masthead.channels.limits import CHANNELS
 from masthead.config import BudgetLimits, format_validation_error
 from masthead.errors import ConfigError
 from masthead.events.types import SignalTrust
+from masthead.slots import parse_slot
 from masthead.windows import parse_window, zone
 from masthead.yaml_input import load_mapping
 
@@ -41,6 +42,8 @@ class ChannelSettings(_Strict):
     publish_to: list[str] = Field(default_factory=lambda: ["file"], min_length=1,
                                   description="publisher names from masthead.toml [publishers.<name>], or file")
     min_chars: int | None = Field(None, ge=0, description="substance check minimum; default per channel (X 80, LinkedIn 300...)")
+    slots: list[str] = Field(default_factory=list, description='publication times in the project\'s time zone, e.g.'
+                             ' "mon-fri 09:30"; auto and soft pieces take the next free one')
 
     # Older project specs (and the ProjectApplied events that carry them, which replay reads)
     # name one publisher: `publisher: file` reads as `publish_to: [file]`.
@@ -54,6 +57,13 @@ class ChannelSettings(_Strict):
                 raise ValueError("give publish_to only; publisher is the old spelling of a one-item publish_to")
             data["publish_to"] = [old]
         return data
+
+    @field_validator("slots")
+    @classmethod
+    def _slots(cls, value: list[str]) -> list[str]:
+        for slot in value:
+            parse_slot(slot)
+        return value
 
     @field_validator("publish_to")
     @classmethod
