@@ -41,6 +41,14 @@ def openai_url(monkeypatch: pytest.MonkeyPatch):
         yield server.base_url
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The same log and queue on either backend."""
+    if request.param == "postgres":
+        monkeypatch.setenv("MASTHEAD_DATABASE_URL", request.getfixturevalue("pg_url"))
+    return str(request.param)
+
+
 def drive(ws: Workspace, now: float) -> None:
     """Run every task ready at `now` (or later, as real time passes: tasks the run enqueues are
     ready at the real time), with the runtime's clock set so; a fresh worker, as after a restart."""
@@ -64,7 +72,7 @@ def local(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, BERLIN).strftime("%Y-%m-%d %H:%M")
 
 
-def test_auto_and_soft_pieces_take_the_next_free_slots_and_publish_then_not_before(tmp_path, openai_url):
+def test_auto_and_soft_pieces_take_the_next_free_slots_and_publish_then_not_before(tmp_path, openai_url, backend):
     ws = make_workspace(tmp_path / "ws", openai_url, SLOTTED_YAML)
     first, second = add_release_notes(ws), add_release_notes(ws, RELEASE_NOTES + "- Dark mode.\n")
     now = time.time()
@@ -103,7 +111,7 @@ def test_auto_and_soft_pieces_take_the_next_free_slots_and_publish_then_not_befo
     ws.close()
 
 
-def test_approve_at_publishes_at_that_time_and_a_second_approval_moves_it(tmp_path, openai_url):
+def test_approve_at_publishes_at_that_time_and_a_second_approval_moves_it(tmp_path, openai_url, backend):
     ws = make_workspace(tmp_path / "ws", openai_url, SLOTTED_YAML)
     job = add_release_notes(ws)
     now = time.time()
@@ -185,3 +193,54 @@ def test_waiting_for_renewed_credentials_does_not_use_up_attempts(tmp_path, monk
         assert ws.store.query("SELECT status FROM tasks WHERE kind = 'publish'")[0]["status"] == "done"
         assert verify(ws.store).ok
         ws.close()
+
+
+def test_two_pieces_taking_one_slot_at_once_conflict_and_the_second_looks_again(tmp_path, openai_url):
+    from masthead.app.commands import get_project
+    from masthead.errors import ConcurrencyConflict
+    from masthead.events.model import Meta, utc_now
+    from masthead.runtime.scheduling import publish_hold
+
+    yaml = SLOTTED_YAML.replace("newsletter: {gate: hard}", 'newsletter: {gate: hard, slots: ["mon-fri 09:30"]}')
+    ws = make_workspace(tmp_path / "ws", openai_url, yaml)
+    first, second = add_release_notes(ws), add_release_notes(ws, RELEASE_NOTES + "- Dark mode.\n")
+    now = time.time()
+    drive(ws, now)
+    project = get_project(ws, "tallybook")
+    a, b = piece_of(ws, first, "newsletter"), piece_of(ws, second, "newsletter")
+    hold_a = publish_hold(ws.store.query, project, a, now, human_approved=False)
+    hold_b = publish_hold(ws.store.query, project, b, now, human_approved=False)
+    assert hold_a is not None and hold_b is not None and hold_a.scheduled_at == hold_b.scheduled_at
+    ws.store.append(hold_a.events, Meta(actor="system", at=utc_now()))
+    with pytest.raises(ConcurrencyConflict):
+        ws.store.append(hold_b.events, Meta(actor="system", at=utc_now()))
+    again = publish_hold(ws.store.query, project, b, now, human_approved=False)
+    assert again is not None and again.scheduled_at > hold_a.scheduled_at
+    ws.close()
+
+
+def test_the_cli_schedules_moves_and_shows_the_time(tmp_path, openai_url):
+    from click.testing import CliRunner
+
+    from masthead.cli.main import cli
+
+    ws = make_workspace(tmp_path / "ws", openai_url, SLOTTED_YAML)
+    job = add_release_notes(ws)
+    drive(ws, time.time())
+    newsletter = piece_of(ws, job, "newsletter")
+    root = str(ws.root)
+    ws.close()
+    when = local(time.time() + 2 * 86400)
+    runner = CliRunner()
+    approved = runner.invoke(cli, ["-w", root, "review", "approve", newsletter["id"], "--at", when])
+    assert approved.exit_code == 0, approved.output
+    assert f"publishes at {when} Europe/Berlin" in approved.output
+    listed = runner.invoke(cli, ["-w", root, "review", "list"])
+    assert f"{newsletter['id']}  v1  newsletter scheduled for {when} Europe/Berlin" in listed.output
+    later = local(time.time() + 3 * 86400)
+    moved = runner.invoke(cli, ["-w", root, "review", "approve", newsletter["id"], "--at", later])
+    assert moved.exit_code == 0 and f"moved {newsletter['id']} to {later} Europe/Berlin" in moved.output
+    shown = runner.invoke(cli, ["-w", root, "piece", "show", newsletter["id"]])
+    assert f"scheduled for {later} Europe/Berlin" in shown.output
+    as_json = runner.invoke(cli, ["-w", root, "review", "list", "--json"])
+    assert '"scheduled": "' + later in as_json.output
