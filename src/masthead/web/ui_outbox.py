@@ -21,7 +21,7 @@ from masthead.app.settlement import settle_publication
 from masthead.web.auth import PageOperator
 from masthead.web.pages import page_context, piece_panel
 from masthead.web.state import desk
-from masthead.web.ui_actions import Where, _after
+from masthead.web.ui_actions import Where, after_action
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,7 +47,7 @@ def retract(request: Request, piece_id: str, operator: PageOperator,
     message = f"retracted {piece_label(piece)} from {', '.join(done) or 'nowhere'}"
     if kept:
         message += "; not retracted: " + "; ".join(kept)
-    return _after(request, operator, piece_id, message, where)
+    return after_action(request, operator, piece_id, message, where)
 
 
 @router.post("/ui/publications/settle")
