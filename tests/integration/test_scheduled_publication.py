@@ -244,3 +244,21 @@ def test_the_cli_schedules_moves_and_shows_the_time(tmp_path, openai_url):
     assert f"scheduled for {later} Europe/Berlin" in shown.output
     as_json = runner.invoke(cli, ["-w", root, "review", "list", "--json"])
     assert '"scheduled": "' + later in as_json.output
+
+
+def test_rejecting_a_scheduled_piece_ends_its_publication_and_frees_its_slot(tmp_path, openai_url):
+    from masthead.app.commands import reject
+
+    yaml = SLOTTED_YAML.replace("newsletter: {gate: hard}", 'newsletter: {gate: hard, slots: ["mon-fri 09:30"]}')
+    ws = make_workspace(tmp_path / "ws", openai_url, yaml)
+    first, second = add_release_notes(ws), add_release_notes(ws, RELEASE_NOTES + "- Dark mode.\n")
+    drive(ws, time.time())
+    a, b = piece_of(ws, first, "newsletter"), piece_of(ws, second, "newsletter")
+    taken = approve(ws, a["id"], operator="ana", next_slot=True)["scheduled_at"]
+    drive(ws, time.time())
+    reject(ws, a["id"], operator="ana", reason="not this week")
+    drive(ws, time.time())
+    assert publish_task(ws, first, "newsletter")["status"] == "done"  # halted at once, not at its time
+    assert approve(ws, b["id"], operator="ana", next_slot=True)["scheduled_at"] == taken
+    assert verify(ws.store).ok
+    ws.close()

@@ -229,6 +229,8 @@ def reject(ws: Workspace, piece_id: str, *, operator: str, reason: str) -> dict:
         event = ReviewRejected(piece_id=piece_id, version=piece["version"], reason=reason.strip())
         tx.append([event.to_new(stream, _stream_version(tx, stream))], meta)
         _wake_gate(tx, piece, meta, "rejected")
+        # A scheduled piece's publish task ends now (it halts on a rejected piece), not at its time.
+        scheduling.wake_publish(tx, piece, meta, "rejected")
         return piece
 
 

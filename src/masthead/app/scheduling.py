@@ -15,12 +15,12 @@ from masthead.errors import InputError, StateError
 from masthead.events.model import Meta, NewEvent, stream_of
 from masthead.events.store import Transaction
 from masthead.events.types import TaskWoken
-from masthead.projects import project_from_spec
+from masthead.projects import Project, project_from_spec
 from masthead.runtime.scheduling import next_slot, scheduled_event, taken_times
 from masthead.slots import local_label, parse_local_time
 
 
-def _project(tx: Transaction, name: str) -> Any:
+def _project(tx: Transaction, name: str) -> Project:
     return project_from_spec(tx.query("SELECT spec FROM projects WHERE name = ?", (name,))[0]["spec"])
 
 
