@@ -16,6 +16,7 @@ from masthead.channels.threads import THREAD_CHANNELS
 from masthead.config import BudgetLimits, format_validation_error
 from masthead.errors import ConfigError
 from masthead.events.types import SignalTrust
+from masthead.slots import parse_slot
 from masthead.source_specs import ScheduleSpec, SourceSpec
 from masthead.windows import parse_window, zone
 from masthead.yaml_input import load_mapping
@@ -46,6 +47,8 @@ class ChannelSettings(_Strict):
     thread: Literal["auto", "never"] | None = Field(
         None, description="auto: items that do not fit one post become a numbered thread (default for x, "
                           "bluesky, mastodon); never: always one post (the only choice elsewhere)")
+    slots: list[str] = Field(default_factory=list, description='publication times in the project\'s time zone, e.g.'
+                             ' "mon-fri 09:30"; auto and soft pieces take the next free one')
 
     # Older project specs (and the ProjectApplied events that carry them, which replay reads)
     # name one publisher: `publisher: file` reads as `publish_to: [file]`.
@@ -59,6 +62,13 @@ class ChannelSettings(_Strict):
                 raise ValueError("give publish_to only; publisher is the old spelling of a one-item publish_to")
             data["publish_to"] = [old]
         return data
+
+    @field_validator("slots")
+    @classmethod
+    def _slots(cls, value: list[str]) -> list[str]:
+        for slot in value:
+            parse_slot(slot)
+        return value
 
     @field_validator("publish_to")
     @classmethod

@@ -28,7 +28,7 @@ ROUTES = {
     ("get", "/api/v1/review-queue"), ("post", "/api/v1/pieces/{piece_id}/approve"),
     ("post", "/api/v1/pieces/{piece_id}/reject"), ("post", "/api/v1/pieces/{piece_id}/edit"),
     ("post", "/api/v1/pieces/{piece_id}/refine"), ("post", "/api/v1/pieces/{piece_id}/complete"),
-    ("get", "/api/v1/publications"), ("get", "/api/v1/costs"), ("get", "/api/v1/dashboard"),
+    ("get", "/api/v1/publications"), ("post", "/api/v1/publications/{key}/settle"), ("get", "/api/v1/costs"), ("get", "/api/v1/dashboard"),
     ("get", "/api/v1/events"), ("get", "/api/v1/stream"),
     ("get", "/api/v1/memory"), ("get", "/api/v1/memory/search"), ("post", "/api/v1/memory"),
     ("post", "/api/v1/memory/{item_id}/forget"),
@@ -45,7 +45,8 @@ def error_of(answer: httpx.Response) -> dict[str, Any]:
 
 def concrete(path: str) -> str:
     return (path.replace("{name}", "tallybook").replace("{signal_id}", "sig-x").replace("{job_id}", "job-x")
-            .replace("{task_id}", "t-x").replace("{piece_id}", "pc-x").replace("{source}", "github").replace("{item_id}", "mem-x"))
+            .replace("{task_id}", "t-x").replace("{piece_id}", "pc-x").replace("{source}", "github").replace("{item_id}", "mem-x")
+            .replace("{key}", "pc-x:v1:x"))
 
 
 async def test_every_api_route_is_covered(client: httpx.AsyncClient, bearer: dict[str, str]) -> None:
@@ -327,3 +328,18 @@ async def test_memory_remember_search_and_forget(client, bearer, ws) -> None:
     twice = await client.post(f"/api/v1/memory/{item_id}/forget", headers=bearer, json={})
     assert twice.status_code == 409
     assert verify(ws.store).ok
+
+
+async def test_approve_schedules_and_settle_refuses_what_needs_no_person(client, bearer, reviewed) -> None:
+    newsletter = reviewed["newsletter"]["id"]
+    past = await client.post(f"/api/v1/pieces/{newsletter}/approve", headers=bearer, json={"at": "2020-01-01 09:00"})
+    assert past.status_code == 422 and error_of(past)["field"] == "--at"
+    answer = await client.post(f"/api/v1/pieces/{newsletter}/approve", headers=bearer, json={"at": "2099-01-01 09:00"})
+    assert answer.status_code == 200 and answer.json()["scheduled_at"] == "2099-01-01T09:00:00Z"
+    [delivered] = (await client.get("/api/v1/publications?status=delivered&limit=1", headers=bearer)).json()
+    settle = await client.post(f"/api/v1/publications/{delivered['idempotency_key']}/settle", headers=bearer,
+                               json={"outcome": "not_published"})
+    assert settle.status_code == 409 and "only a needs_human publication" in error_of(settle)["message"]
+    missing = await client.post("/api/v1/publications/pc-none:v1:x/settle", headers=bearer, json={"outcome": "published",
+                                                                                                 "url": "https://a.example/1"})
+    assert missing.status_code == 404

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from masthead.agents.registry import get_agent
+from masthead.app import scheduling
 from masthead.app.workspace import Workspace
 from masthead.channels.checks import CheckResult
 from masthead.errors import ConfigError, InputError, NotFoundError, StateError
@@ -215,12 +216,21 @@ def _wake_gate(tx: Transaction, piece: dict, meta: Meta, reason: str) -> None:
         tx.append([woken.to_new(stream_of("task", task["id"]), task["version"])], meta)
 
 
-def approve(ws: Workspace, piece_id: str, *, operator: str, version: int | None = None) -> dict:
+def approve(ws: Workspace, piece_id: str, *, operator: str, version: int | None = None,
+            at: str | None = None, next_slot: bool = False) -> dict:
+    """Approve the current version; with `at` (project time) or `next_slot` it publishes then.
+    Approving an approved, not yet published piece again with a time moves it."""
     meta = _meta(human(operator))
     with ws.store.transaction() as tx:
         piece = _piece(tx, piece_id)
+        timed = at is not None or next_slot
+        scheduled = scheduling.schedule_for(tx, piece, at=at, next_free=next_slot) if timed else None
+        if piece["status"] == "approved" and scheduled is not None:
+            return scheduling.reschedule(tx, piece, *scheduled, meta)
         if piece["status"] not in ("in_review", "drafted"):
-            raise StateError(f"piece {piece_id} is {piece['status']}; only drafted or in-review pieces can be approved")
+            raise StateError(f"piece {piece_id} is {piece['status']}; only drafted or in-review pieces can be approved",
+                             fix="an approved piece that is not published yet can be moved with --at or --next-slot"
+                             if piece["status"] == "approved" else None)
         current = piece["version"]
         if version is not None and version != current:
             raise StateError(f"piece {piece_id} is at v{current}, not v{version}",
@@ -228,8 +238,11 @@ def approve(ws: Workspace, piece_id: str, *, operator: str, version: int | None 
         stream = stream_of("piece", piece_id)
         event = ReviewApproved(piece_id=piece_id, version=current, reason="approved by the operator")
         tx.append([event.to_new(stream, _stream_version(tx, stream))], meta)
+        if scheduled is not None:
+            tx.append([scheduled[0]], meta)
         _wake_gate(tx, piece, meta, f"approved v{current}")
-        return piece | {"approved_version": current}
+        when = {"scheduled_at": scheduled[0].data["at"], "scheduled": scheduled[1]} if scheduled else {}
+        return piece | {"approved_version": current} | when
 
 
 def reject(ws: Workspace, piece_id: str, *, operator: str, reason: str) -> dict:
@@ -244,6 +257,8 @@ def reject(ws: Workspace, piece_id: str, *, operator: str, reason: str) -> dict:
         event = ReviewRejected(piece_id=piece_id, version=piece["version"], reason=reason.strip())
         tx.append([event.to_new(stream, _stream_version(tx, stream))], meta)
         _wake_gate(tx, piece, meta, "rejected")
+        # A scheduled piece's publish task ends now (it halts on a rejected piece), not at its time.
+        scheduling.wake_publish(tx, piece, meta, "rejected")
         return piece
 
 

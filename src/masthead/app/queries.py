@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from masthead.app.listings import TASKS_WITH_OUTPUT, task_row
+from masthead.app.schedule_views import scheduled_label
 from masthead.app.workspace import Workspace
 from masthead.channels.threads import numbered, parts_of, threads_allowed
 from masthead.errors import InputError, NotFoundError
@@ -19,7 +20,7 @@ def piece_summary(row: dict[str, Any]) -> dict[str, Any]:
         "id": row["id"], "job_id": row["job_id"], "project": row["project"], "channel": row["channel"],
         "status": row["status"], "version": row["version"], "text": row["text"], "subject": row["subject"],
         "flags": json.loads(row["flags"]), "approved_version": row["approved_version"],
-        "created_at": row["created_at"], "updated_at": row["updated_at"],
+        "created_at": row["created_at"], "updated_at": row["updated_at"], "scheduled_at": row.get("scheduled_at"),
     }
 
 
@@ -143,6 +144,7 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
     return {
         **piece,
         "parts": thread_parts(piece, _thread_settings(ws)),
+        "scheduled": scheduled_label(ws, piece["project"], piece.get("scheduled_at")),
         "versions": versions,
         "lineage": {
             "signal": signal,

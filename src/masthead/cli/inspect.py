@@ -46,6 +46,8 @@ def print_piece(detail: dict[str, Any]) -> None:
          f"(project {detail['project']}, job {detail['job_id']})")
     if detail["subject"]:
         echo(f"subject: {detail['subject']}")
+    if detail.get("scheduled"):
+        echo(f"scheduled for {detail['scheduled']}")
     echo("")
     for line in text_lines(detail):
         echo(line)

@@ -44,6 +44,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "pieces": LazyCommand("masthead.cli.inspect:pieces_group", "Content items."),
     "project": LazyCommand("masthead.cli.project:project_group",
                            "Products, clients or campaigns: voice, audience, facts, channels, policies."),
+    "publications": LazyCommand("masthead.cli.publications:publications_group",
+                                "The outbox: one publication per piece version, channel and publisher."),
     "publishers": LazyCommand("masthead.cli.publishers:publishers_group",
                               "Where pieces go: the [publishers.<name>] tables of masthead.toml (and `file`)."),
     "recipe": LazyCommand("masthead.cli.project:recipe_group",

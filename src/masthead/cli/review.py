@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from masthead.app.queries import manual_queue, piece_detail, review_queue
+from masthead.app.schedule_views import publication_queue
 from masthead.cli.common import CliState, echo, echo_json, echo_lines, pass_state, short
 from masthead.cli.inspect import print_piece
 from masthead.text_input import read_text_file
@@ -24,8 +25,9 @@ def review_list(state: CliState, as_json: bool) -> None:
     """Pieces waiting for a decision and steps waiting for a person, most urgent first."""
     items = review_queue(state.workspace())
     manual = manual_queue(state.workspace())
+    scheduled = [(row, piece) for row in publication_queue(state.workspace()) for piece in row["pieces"]]
     if as_json:
-        echo_json({"pieces": items, "steps": manual})
+        echo_json({"pieces": items, "steps": manual, "scheduled": [p for _, p in scheduled]})
         return
     if not items and not manual:
         echo("the review queue is empty")
@@ -40,6 +42,9 @@ def review_list(state: CliState, as_json: bool) -> None:
         lines += [f"{item['piece_id']}  v{item['version']}  {item['channel']:<10} {item['gate']:<4}  "
                   f"{short(item['text'], 50)}{thread}{flag}",
                   f"    why: {short(item['reason'], 100)}"]
+    for row, piece in scheduled:
+        lines.append(f"{piece['id']}  v{piece['version']}  {row['channel']:<10} scheduled for {piece['scheduled']}  "
+                     f"{short(piece['text'], 40)}")
     echo_lines(lines)
 
 
@@ -58,17 +63,27 @@ def _operator(state: CliState, name: str | None) -> str:
 @review_group.command("approve")
 @click.argument("piece_id")
 @click.option("--version", type=int, help="The version you read (default: the current one).")
+@click.option("--at", "at", metavar="'YYYY-MM-DD HH:MM'",
+              help="Publish at this time (project time zone) instead of now; on a scheduled piece, moves it.")
+@click.option("--next-slot", is_flag=True, help="Publish at the channel's next free slot (its `slots:`).")
 @click.option("--as", "operator", help="Operator name recorded as human:<name>.")
 @pass_state
-def review_approve(state: CliState, piece_id: str, version: int | None, operator: str | None) -> None:
-    """Approve the exact current version of a piece."""
+def review_approve(state: CliState, piece_id: str, version: int | None, at: str | None, next_slot: bool,
+                   operator: str | None) -> None:
+    """Approve the exact current version of a piece (now, at a time, or at the next free slot)."""
     from masthead.app.commands import (
         approve,  # agents, recipes, runtime: loaded only to change a piece
     )
 
-    piece = approve(state.workspace(), piece_id, operator=_operator(state, operator), version=version)
+    piece = approve(state.workspace(), piece_id, operator=_operator(state, operator), version=version,
+                    at=at, next_slot=next_slot)
+    if piece.get("scheduled") and piece["status"] == "approved":
+        echo(f"moved {piece_id} to {piece['scheduled']}; `masthead run` publishes it then")
+        return
     flags = " (it has failed checks; you approved it anyway)" if piece["flags"] != "[]" else ""
-    echo(f"approved {piece_id} v{piece['approved_version']}{flags}; `masthead run --until-idle` publishes it")
+    when = f"; publishes at {piece['scheduled']} (`masthead run` must be running then)" if piece.get("scheduled") \
+        else "; `masthead run --until-idle` publishes it"
+    echo(f"approved {piece_id} v{piece['approved_version']}{flags}{when}")
 
 
 @review_group.command("reject")

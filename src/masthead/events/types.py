@@ -144,6 +144,10 @@ class TaskWaiting(EventData):
     id: str
     reason: str
     run_after: float | None
+    # A wait is not a failed attempt: the attempt its claim counted is given back, so a step that
+    # waits many times (renewed credentials, a scheduled time) keeps its retries for real
+    # failures. False in logs written before, whose waits kept the attempt.
+    attempt_given_back: bool = False
 
 
 class TaskWoken(EventData):
@@ -389,3 +393,27 @@ class PublicationNeedsHuman(EventData):
 
     key: str
     reason: str
+
+
+class PublicationScheduled(EventData):
+    """A piece's publication time on its channel: a slot the runtime took for an auto or soft
+    piece, or a time a person chose (`review approve --at`). A later one for the same piece
+    moves it. On the stream `schedule-<project>/<channel>`, so two pieces taking a slot at
+    once conflict and one looks again."""
+
+    piece_id: str
+    version: int
+    project: str
+    channel: str
+    at: str  # UTC, ISO 8601
+    slot: str | None = None  # the slot spec it came from ("mon-fri 09:30"), None for a chosen time
+
+
+class PublicationSettled(EventData):
+    """A person said what became of a publication whose outcome Masthead could not know:
+    `published` (at `url`; it is never sent again) or `not_published` (the next attempt sends)."""
+
+    key: str
+    outcome: Literal["published", "not_published"]
+    url: str | None = None
+    note: str | None = None

@@ -152,6 +152,9 @@ def _task_waiting(tx: Transaction, event: StoredEvent) -> None:
                                "wait_reason": d["reason"]}
     if d["run_after"] is not None:
         columns["run_after"] = d["run_after"]
+    if d.get("attempt_given_back"):
+        tx.execute("UPDATE tasks SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = ?",
+                   (d["id"],))
     _task_update(tx, event, **columns)
 
 
@@ -372,19 +375,43 @@ def _publication_requested(tx: Transaction, event: StoredEvent) -> None:
     )
 
 
-@handles("PublicationDelivered")
-def _publication_delivered(tx: Transaction, event: StoredEvent) -> None:
-    d = event.data
+def _delivered(tx: Transaction, event: StoredEvent, key: str, location: str, remote_id: str | None,
+               url: str | None, reason: str | None) -> None:
     tx.execute(
         "UPDATE publications SET status = 'delivered', location = ?, delivered_at = ?, remote_id = ?, url = ?,"
-        " reason = NULL WHERE idempotency_key = ?",
-        (d["location"], event.meta.at, d.get("remote_id"), d.get("url"), d["key"]),
+        " reason = ? WHERE idempotency_key = ?",
+        (location, event.meta.at, remote_id, url, reason, key),
     )
     tx.execute(
         "UPDATE pieces SET status = 'published', updated_at = ? WHERE id ="
         " (SELECT piece_id FROM publications WHERE idempotency_key = ?)",
-        (event.meta.at, d["key"]),
+        (event.meta.at, key),
     )
+
+
+@handles("PublicationDelivered")
+def _publication_delivered(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    _delivered(tx, event, d["key"], d["location"], d.get("remote_id"), d.get("url"), None)
+
+
+@handles("PublicationSettled")
+def _publication_settled(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    said = f"settled by {event.meta.actor}" + (f": {d['note']}" if d.get("note") else "")
+    if d["outcome"] == "published":
+        _delivered(tx, event, d["key"], d["url"], None, d["url"], said)
+    else:
+        # Like a failure the service reported: nothing was posted, so the next attempt sends.
+        tx.execute("UPDATE publications SET status = 'failed', reason = ? WHERE idempotency_key = ?",
+                   (f"not published ({said})", d["key"]))
+
+
+@handles("PublicationScheduled")
+def _publication_scheduled(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    tx.execute("UPDATE pieces SET scheduled_at = ?, scheduled_slot = ? WHERE id = ?",
+               (d["at"], d.get("slot"), d["piece_id"]))
 
 
 @handles("PublicationFailed")

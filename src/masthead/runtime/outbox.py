@@ -10,7 +10,8 @@ A publication's status says what the next attempt may do:
   and confirmation). Reconcile first: ask the service whether the post exists. If it cannot
   say, send again only where that cannot post twice (`SAFE_RETRY` within its window);
   otherwise hand the publication to a person. Never a blind resend.
-- `delivered`: nothing to do. `needs_human`: wait for the person.
+- `delivered`: nothing to do. `needs_human`: wait for the person, who settles it
+  (`PublicationSettled`): as delivered at a URL, or as not published (`failed`: send again).
 
 A thread is one publication per part (key `<publication key>/part-<i>`), delivered in order,
 each replying to the one before; so every part has its own intent and confirmation, a retry

@@ -52,6 +52,7 @@ from masthead.runtime.guards import Guards
 from masthead.runtime.model_client import AgentOutputError, CallScope, RecordingModelClient
 from masthead.runtime.outbox import Outbox, Waiting, publication_key_for
 from masthead.runtime.recall import published_piece_memory, recall, voice_check
+from masthead.runtime.scheduling import publish_hold
 
 
 @dataclass
@@ -422,12 +423,19 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     if piece["status"] not in ("approved", "published") or piece["approved_version"] != version:
         raise StateError(f"piece {ctx.piece_id} v{version} is not approved; refusing to publish")
     settings = channel_settings(ctx)
-    if settings.gate == "hard" and human_approval(store, ctx.piece_id, version) is None:
+    by_person = human_approval(store, ctx.piece_id, version) is not None
+    if settings.gate == "hard" and not by_person:
         raise StateError(f"piece {ctx.piece_id} v{version} has a hard gate and no human approval; refusing to publish")
+    hold = publish_hold(store.query, ctx.project, piece, services.clock(), by_person)
+    if hold is not None:
+        # Waiting for its time is not an attempt; a restart finds the time in the log.
+        return StepOutcome(output={"scheduled_for": hold.scheduled_at}, wait_reason=hold.reason,
+                           wait_until=hold.until, events=[("system", event) for event in hold.events])
     held = blackouts_at(store, ctx.project.name, services.clock())
     if held:
-        # A calendar blackout holds every publication of the project; the task looks again
-        # when the window ends (a window recorded or removed since is read again then).
+        # A calendar blackout holds every publication of the project, a scheduled one at its
+        # time too; the task looks again when the window ends (a window recorded or removed
+        # since is read again then).
         return StepOutcome(output={"published": {}, "blackout": [b.uid for b in held]},
                            wait_reason="; ".join(b.reason for b in held),
                            wait_until=max(b.end for b in held).timestamp())

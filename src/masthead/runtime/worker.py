@@ -124,7 +124,7 @@ class Worker:
     def claim(self, now: float | None = None) -> dict[str, Any] | None:
         try:
             with self.store.claim_transaction() as tx:
-                return self._claim_in(tx, time.time() if now is None else now)
+                return self._claim_in(tx, self.services.clock() if now is None else now)
         except ConcurrencyConflict:
             return None  # someone changed the task first; the next look finds what is ready now
 
@@ -244,7 +244,8 @@ class Worker:
             stream = stream_of("task", task["id"])
             done: TaskWaiting | TaskSucceeded
             if outcome.waiting:
-                done = TaskWaiting(id=task["id"], reason=outcome.wait_reason or "", run_after=outcome.wait_until)
+                done = TaskWaiting(id=task["id"], reason=outcome.wait_reason or "", run_after=outcome.wait_until,
+                                   attempt_given_back=True)
             else:
                 output = dict(outcome.output)
                 if outcome.halt:

@@ -20,7 +20,7 @@ from masthead import __version__
 from masthead.app.auth import TokenFile
 from masthead.app.webhooks import WebhookInbox
 from masthead.app.workspace import Workspace
-from masthead.web import auth, dashboard, hooks, metrics, pages, ui_actions
+from masthead.web import auth, dashboard, hooks, metrics, pages, ui_actions, ui_outbox
 from masthead.web.api import api_router
 from masthead.web.auth import ApiOperator
 from masthead.web.charts import meter
@@ -130,6 +130,6 @@ def create_app(workspace: Workspace, *, with_workers: bool, allowed_hosts: list[
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     app.include_router(api_router())
     app.include_router(schema_router)
-    for module in (metrics, auth, pages, ui_actions, dashboard):
+    for module in (metrics, auth, pages, ui_actions, ui_outbox, dashboard):
         app.include_router(module.router)
     return app

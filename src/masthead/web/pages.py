@@ -8,7 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from masthead.app.desk import desk_queue, piece_label, queue_neighbours
+from masthead.app.listings import list_publications
 from masthead.app.queries import PIECE_STATUSES, list_pieces, manual_queue, piece_detail
+from masthead.app.schedule_views import publication_queue
 from masthead.app.workspace import Workspace
 from masthead.errors import InputError, NotFoundError
 from masthead.web.auth import Operator, PageOperator
@@ -44,11 +46,13 @@ def piece_panel(ws: Workspace, piece_id: str) -> dict[str, Any]:
         "previous_id": previous, "next_id": following,
         "can_decide": detail["status"] in ("drafted", "in_review"),
         "can_reject": detail["status"] not in ("published", "rejected"),
+        "can_retract": any(p["status"] == "delivered" for p in detail["lineage"]["publications"]),
     }
 
 
 def desk_context(ws: Workspace) -> dict[str, Any]:
-    return {"queue": desk_queue(ws), "handoffs": manual_queue(ws)}
+    return {"queue": desk_queue(ws), "handoffs": manual_queue(ws), "schedule": publication_queue(ws),
+            "unsettled": list_publications(ws, status="needs_human", limit=100, offset=0)}
 
 
 @router.get("/", response_class=HTMLResponse)

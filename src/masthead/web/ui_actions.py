@@ -23,7 +23,7 @@ from masthead.web.state import desk
 router = APIRouter(include_in_schema=False)
 
 
-def _after(request: Request, operator: PageOperator, piece_id: str, message: str, where: str) -> Response:
+def after_action(request: Request, operator: PageOperator, piece_id: str, message: str, where: str) -> Response:
     if not request.headers.get("hx-request"):
         return RedirectResponse(f"/pieces/{piece_id}", status_code=303)
     state = desk(request)
@@ -57,14 +57,14 @@ def approve(request: Request, piece_id: str, operator: PageOperator, version: An
     if confirm is not None and confirm_failed_checks != version:
         return _ask_to_confirm(request, operator, confirm, where)
     piece = commands.approve(workspace, piece_id, operator=operator.name, version=version)
-    return _after(request, operator, piece_id, f"approved {piece_label(piece)} v{piece['approved_version']}", where)
+    return after_action(request, operator, piece_id, f"approved {piece_label(piece)} v{piece['approved_version']}", where)
 
 
 @router.post("/ui/pieces/{piece_id}/reject")
 def reject(request: Request, piece_id: str, operator: PageOperator,
            reason: Annotated[str, Form(max_length=2000)] = "", where: Where = "desk") -> Response:
     commands.reject(desk(request).workspace, piece_id, operator=operator.name, reason=reason)
-    return _after(request, operator, piece_id, "rejected", where)
+    return after_action(request, operator, piece_id, "rejected", where)
 
 
 @router.post("/ui/pieces/{piece_id}/edit")
@@ -74,14 +74,14 @@ def edit(request: Request, piece_id: str, operator: PageOperator, text: Annotate
     text = text.replace("\r\n", "\n")
     version = commands.edit(desk(request).workspace, piece_id, operator=operator.name, text=text,
                             subject=subject.strip() if subject and subject.strip() else None)
-    return _after(request, operator, piece_id, f"saved v{version}", where)
+    return after_action(request, operator, piece_id, f"saved v{version}", where)
 
 
 @router.post("/ui/pieces/{piece_id}/refine")
 def refine(request: Request, piece_id: str, operator: PageOperator,
            note: Annotated[str, Form(max_length=2000)] = "", where: Where = "desk") -> Response:
     task = commands.refine(desk(request).workspace, piece_id, operator=operator.name, note=note)
-    return _after(request, operator, piece_id, f"refinement queued ({task})", where)
+    return after_action(request, operator, piece_id, f"refinement queued ({task})", where)
 
 
 @router.post("/ui/tasks/{task_id}/complete")
@@ -89,7 +89,7 @@ def complete(request: Request, task_id: str, operator: PageOperator, text: Annot
              piece_id: Annotated[str | None, Form()] = None, where: Where = "desk") -> Response:
     done = commands.complete(desk(request).workspace, task_id, operator=operator.name, text=text.replace("\r\n", "\n"))
     if piece_id:
-        return _after(request, operator, piece_id, f"completed {done} by hand", where)
+        return after_action(request, operator, piece_id, f"completed {done} by hand", where)
     if not request.headers.get("hx-request"):
         return RedirectResponse("/", status_code=303)
     state = desk(request)

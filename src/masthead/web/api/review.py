@@ -28,8 +28,9 @@ def get_queue(request: Request, _op: ApiOperator) -> dict[str, Any]:
 @router.post("/pieces/{piece_id}/approve", summary="Approve the piece's current version (or refuse if it moved on)")
 def approve(request: Request, piece_id: str, body: ApproveIn, operator: ApiOperator) -> dict[str, Any]:
     piece = commands.approve(desk(request).workspace, piece_id, operator=body.operator or operator.name,
-                             version=body.version)
-    return {"piece_id": piece_id, "status": "approved", "approved_version": piece["approved_version"]}
+                             version=body.version, at=body.at, next_slot=body.next_slot)
+    scheduled = {"scheduled_at": piece["scheduled_at"]} if piece.get("scheduled_at") else {}
+    return {"piece_id": piece_id, "status": "approved", "approved_version": piece["approved_version"]} | scheduled
 
 
 @router.post("/pieces/{piece_id}/reject", summary="Reject the piece with a reason; it will not be published")

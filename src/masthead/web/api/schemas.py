@@ -33,6 +33,16 @@ class SignalIn(_Body):
 class ApproveIn(_Body):
     version: int | None = Field(None, ge=1, le=MAX_OFFSET, description="the version you read; refused if the piece moved on")
     operator: str | None = OPERATOR_FIELD
+    at: str | None = Field(None, max_length=40, description='publish at this time, "YYYY-MM-DD HH:MM" in the project'
+                           " time zone; on an approved piece, moves it")
+    next_slot: bool = Field(False, description="publish at the channel's next free slot")
+
+
+class SettleIn(_Body):
+    outcome: Literal["published", "not_published"]
+    url: str | None = Field(None, max_length=2000, description="where it is published (outcome published)")
+    note: str | None = Field(None, max_length=2000)
+    operator: str | None = OPERATOR_FIELD
 
 
 class RejectIn(_Body):

@@ -97,7 +97,7 @@
   }
 
   function closeConfirm() {
-    const dialog = $("#panel .confirm-approve");
+    const dialog = $("#panel .confirm-approve, #panel .confirm-retract");
     if (dialog) dialog.remove();
   }
 
@@ -251,12 +251,12 @@
     });
     document.body.addEventListener("htmx:afterSwap", (event) => {
       if (event.detail.target && event.detail.target.id === "queue") afterQueueSwap();
-      const dialog = $("#panel .confirm-approve");
+      const dialog = $("#panel .confirm-approve, #panel .confirm-retract");
       if (dialog && event.detail.target && event.detail.target.id === "panel") dialog.focus();
     });
     document.body.addEventListener("queue-changed", () => refreshQueue());
     document.addEventListener("click", (event) => {
-      const cancel = event.target.closest(".confirm-approve .cancel");
+      const cancel = event.target.closest(".confirm-approve .cancel, .confirm-retract .cancel");
       if (!cancel) return;
       event.preventDefault();
       closeConfirm();
