@@ -40,6 +40,16 @@ def test_coverage_then_voice_then_the_models_work_decide():
     assert select([two, model]).chosen.candidate.kind == "model"
 
 
+def test_a_thread_must_say_two_more_items_than_one_post_to_win():
+    single = scored("composed", "Bank feeds for 40 more European banks. The dashboard loads 35% faster on large accounts.")
+    one_more = scored("thread", single.candidate.text + "\n1/2\n\n---\n\nPDF invoices now include your VAT number.\n2/2")
+    two_more = scored("thread", one_more.candidate.text.replace(
+        "VAT number.", "VAT number.\n- Fixed: currency rounding on multi-currency invoices."))
+    assert len(one_more.covered) == len(single.covered) + 1 and len(two_more.covered) == len(single.covered) + 2
+    assert select([single, one_more]).chosen.candidate.kind == "composed"  # a second post for one item: no
+    assert select([single, two_more]).chosen.candidate.kind == "thread"
+
+
 def test_when_nothing_passes_the_least_failing_candidate_goes_on_to_refinement():
     a = scored("composed", "Tallybook 3.2", failures=("substance: x", "length: y"))
     b = scored("model", "Tallybook 3.2 is here", failures=("substance: x",))

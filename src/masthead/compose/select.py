@@ -83,6 +83,12 @@ def select(scored: list[Scored]) -> Selection:
     return Selection(winner=winner, scored=tuple(scored), reason=reason)
 
 
+# A thread asks more of a reader than one post: it wins only when it says at least two more of
+# the salient items (a second post holding one minor fix is not worth the click).
+THREAD_COST = 1
+
+
 def _rank(s: Scored, index: int) -> tuple[int, int, int, float, int, int]:
-    return (0 if s.passed else 1, len(s.failures), -len(s.covered), -s.voice,
+    coverage = len(s.covered) - (THREAD_COST if s.candidate.kind == "thread" else 0)
+    return (0 if s.passed else 1, len(s.failures), -coverage, -s.voice,
             _KIND_PREFERENCE.get(s.candidate.kind, 9), index)
