@@ -242,3 +242,31 @@ def test_a_windows_zone_name_without_vtimezone_is_read_not_refused(ws: Workspace
     result = poll(ws, at("2026-12-09T12:00:00"))
     assert result["state"] == "ok", result["error"]
     assert any("Starts Thursday 2026-12-10 08:00 (UTC)." in s["body"] for s in launch_signals(ws))
+
+
+def test_a_slot_inside_a_blackout_is_not_free(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An auto piece on a channel with slots takes the first slot after the blackout ends."""
+    now = datetime.now(UTC)
+    start, end = now - timedelta(hours=1), now + timedelta(hours=7)
+    stamp = "%Y%m%dT%H%M%SZ"
+    ics = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:freeze@tallybook\r\n"
+           f"DTSTART:{start:{stamp}}\r\nDTEND:{end:{stamp}}\r\nSUMMARY:Code freeze\r\nCATEGORIES:blackout\r\n"
+           "END:VEVENT\r\nEND:VCALENDAR\r\n")
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "plan.ics").write_text(ics, "utf-8")
+    hourly = ", ".join(f'"{hour:02d}:00"' for hour in range(24))
+    with OpenAIServer(api_key="sk-test", reply=content_reply) as server:
+        project = PROJECT_YAML.replace("x: {gate: auto}", f"x: {{gate: auto, slots: [{hourly}]}}") \
+            + 'sources:\n  - {name: plan, kind: calendar, url: "plan.ics"}\n'
+        ws = make_workspace(root, server.base_url, project)
+        assert poll_sources(ws)[0]["state"] == "ok"
+        add_release_notes(ws)
+        ws.runner(concurrency=2).run(until_idle=True)
+        [piece] = ws.store.query("SELECT scheduled_at FROM pieces WHERE channel = 'x'")
+        scheduled = datetime.fromisoformat(piece["scheduled_at"].replace("Z", "+00:00"))
+        # Hourly slots: without the blackout the next one is within the hour.
+        assert end <= scheduled < end + timedelta(hours=1), (scheduled, end)
+        assert verify(ws.store).ok
+        ws.close()

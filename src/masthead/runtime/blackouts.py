@@ -8,12 +8,16 @@ calendar source the project still lists is what holds now.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from masthead.events.model import stream_of
 from masthead.events.store import EventStore
 from masthead.projects import project_from_spec
+
+Query = Callable[..., list[dict[str, Any]]]  # a store's `query`
 
 
 @dataclass(frozen=True)
@@ -30,9 +34,11 @@ class Blackout:
         return f"blackout until {self.end.isoformat().replace('+00:00', 'Z')}: {what} (calendar source {self.source})"
 
 
-def blackouts_of(store: EventStore, project: str) -> list[Blackout]:
-    """Every recorded blackout window of the project's calendar sources, by start."""
-    rows = store.query("SELECT spec FROM projects WHERE name = ?", (project,))
+def blackouts_of(store: EventStore | Query, project: str) -> list[Blackout]:
+    """Every recorded blackout window of the project's calendar sources, by start (`store` may
+    be a store or its `query` function, as the slot scheduler has)."""
+    query = store if callable(store) else store.query
+    rows = query("SELECT spec FROM projects WHERE name = ?", (project,))
     if not rows:
         return []
     found = []
@@ -40,8 +46,8 @@ def blackouts_of(store: EventStore, project: str) -> list[Blackout]:
         if source.kind != "calendar":
             continue
         # Newest first through the (stream, version) index: the latest record is all that holds.
-        latest = store.query("SELECT data FROM events WHERE stream = ? AND type = 'CalendarBlackoutsRecorded'"
-                             " ORDER BY version DESC LIMIT 1", (stream_of("source", f"{project}:{source.name}"),))
+        latest = query("SELECT data FROM events WHERE stream = ? AND type = 'CalendarBlackoutsRecorded'"
+                       " ORDER BY version DESC LIMIT 1", (stream_of("source", f"{project}:{source.name}"),))
         for window in json.loads(latest[0]["data"])["windows"] if latest else []:
             found.append(Blackout(source=source.name, uid=window["uid"], start=_moment(window["start"]),
                                   end=_moment(window["end"]), summary=window["summary"]))

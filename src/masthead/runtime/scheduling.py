@@ -9,7 +9,6 @@ two pieces taking the same slot at once conflict and the second looks again: one
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,10 +17,9 @@ from masthead.errors import StateError
 from masthead.events.model import NewEvent, stream_of
 from masthead.events.types import PublicationScheduled
 from masthead.projects import ChannelSettings, Project
+from masthead.runtime.blackouts import Query, blackouts_of
 from masthead.slots import from_iso, iso_utc, local_label, next_free_slot, parse_slot
 from masthead.windows import zone
-
-Query = Callable[..., list[dict[str, Any]]]
 
 
 def schedule_stream(project: str, channel: str) -> str:
@@ -47,8 +45,11 @@ def next_slot(query: Query, project: Project, channel: str, piece_id: str, now: 
     if not settings.slots:
         raise StateError(f"channel {channel} of project {project.name} has no slots",
                          fix=f'add slots: ["mon-fri 09:30"] under channels.{channel} in the project YAML, or give --at')
+    # A slot inside a calendar blackout is not free: the piece takes the first one after it.
+    windows = blackouts_of(query, project.name)
     at = next_free_slot(settings.slots, project.timezone, datetime.fromtimestamp(now, UTC),
-                        taken_times(query, project.name, channel, piece_id))
+                        taken_times(query, project.name, channel, piece_id),
+                        blocked=lambda t: any(w.start <= t < w.end for w in windows))
     if at is None:
         raise StateError(f"every slot of channel {channel} is taken for the coming year",
                          fix="add slots to the channel, or give --at")
