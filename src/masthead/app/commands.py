@@ -155,7 +155,7 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
                                   trust=trust)
         tx.append([received.to_new(stream_of("signal", signal_id), 0)], meta)
         bound = project.max_active_jobs or ws.config.runtime.max_active_jobs_per_project
-        jobs = [start_job(tx, project=project.name, channels=list(project.channels), recipe=recipe,
+        jobs = [start_job(tx, project=project.name, channels=recipe.channels_for(list(project.channels)), recipe=recipe,
                           signal_id=signal_id, priority=priority, meta=meta, max_active=bound) for recipe in recipes]
         deferred = _deferral_reasons(tx, jobs)
         budget = tx.query("SELECT t.wait_reason FROM tasks t JOIN jobs j ON j.id = t.job_id"

@@ -110,6 +110,7 @@ def channel_guide(channel: str) -> str:
         "newsletter": "A newsletter section: a short headline line, then two or three paragraphs.",
         "email": "An email body: a greeting, two short paragraphs and a sign-off.",
         "blog": "A blog post: a title line, then several paragraphs.",
+        "proposal": "A proposal section: plain paragraphs that answer the client's request.",
     }.get(channel, f"A {channel} piece.")
     if rule.limit is not None and channel not in ("x", "bluesky", "mastodon", "linkedin"):
         guide += f" At most {rule.limit} characters."
