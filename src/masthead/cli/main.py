@@ -67,6 +67,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "sources": LazyCommand("masthead.cli.sources:sources_group",
                            "Signal sources that arrive by themselves: feeds and analytics exports "
                            "(project YAML `sources:`)."),
+    "template": LazyCommand("masthead.cli.template:template_group",
+                            "Document templates (proposals): built-in and the workspace's templates/<name>.md."),
     "token": LazyCommand("masthead.cli.token:token_cmd",
                          "Print the operator token (stored in .masthead/token, mode 0600, never in the log)."),
     "worker": LazyCommand("masthead.cli.workers:worker_cmd",
