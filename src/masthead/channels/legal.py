@@ -133,7 +133,7 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     left = max(text.rfind(stop, 0, start) for stop in (".", "\n", ";")) + 1
     rights = [i for i in (text.find(stop, end) for stop in (".", "\n", ";")) if i >= 0]
     right = min(rights) if rights else len(text)
-    quote = text[left:right].strip()
+    quote = text[left:right].strip().lstrip("-*•+ ").strip()
     return quote if len(quote) <= 200 else text[start:end]
 
 

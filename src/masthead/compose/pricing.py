@@ -67,12 +67,24 @@ def _normal(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+_LEADING = ("a ", "an ", "the ", "one ", "our ", "your ", "new ", "full ")
+
+
+def _head(words: str) -> str:
+    """The request's words without leading articles: "A brand audit of..." -> "brand audit of..."."""
+    said = _normal(words).lstrip("0123456789.)-*• ")
+    while said.startswith(_LEADING):
+        said = said.split(" ", 1)[1]
+    return said
+
+
 def _match(words: str, project: Project) -> str | None:
-    """The longest rate-card item named in the request's words."""
+    """The longest rate-card item the request's words start with ("A brand audit of our site"
+    is a brand audit; "Translation of the messaging guide" is not a messaging guide)."""
     assert project.rate_card is not None
-    said = f" {_normal(words)} "
+    said = _head(words) + " "
     names = sorted(project.rate_card.items, key=len, reverse=True)
-    return next((name for name in names if f" {_normal(name)} " in said or _normal(name) in _normal(words)), None)
+    return next((name for name in names if said.startswith(_normal(name) + " ")), None)
 
 
 def price_table(project: Project, request: str) -> PriceTable:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from masthead.channels.legal import scan
 from masthead.compose.pricing import PriceTable, money, price_table
 from masthead.compose.templates import TemplateSource, render
 from masthead.projects import Project
@@ -68,10 +69,25 @@ def template_context(project: Project, requirements: list[dict[str, Any]], table
     }
 
 
+def counter_terms(project: Project, requirements: list[dict[str, Any]]) -> dict[str, str]:
+    """Requirement id -> our answer, for requirements that ask for a risky term (unlimited
+    liability, IP on signature...): the project's own term, whatever a model wrote."""
+    assert project.terms is not None
+    answers = {}
+    for requirement in requirements:
+        flags = scan(requirement["text"], "request", project.terms)
+        if flags:
+            answers[requirement["id"]] = "Not as written: " + " ".join(dict.fromkeys(f.alternative for f in flags)) \
+                + " See Terms."
+    return answers
+
+
 def render_proposal(template: TemplateSource, project: Project, request: str, requirements: list[dict[str, Any]],
                     prose: ProseSections | None, *, received: date, passages: list[str] | None = None) -> str:
     table = price_table(project, request)
     prose = prose or plain_sections(project, requirements, table)
+    prose = ProseSections(prose.summary, prose.approach, prose.next_steps,
+                          prose.responses | counter_terms(project, requirements))
     return render(template, template_context(project, requirements, table, prose, received=received, passages=passages))
 
 

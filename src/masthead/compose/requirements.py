@@ -16,6 +16,9 @@ _MARKER = regex.compile(r"^\s*(?:[-*•+]|\(?[0-9]{1,3}[.)]|\(?[a-zA-Z][.)]|[A-Z
 _HEADING = regex.compile(r"^\s{0,3}(?:#{1,6}\s+(.+?)\s*#*\s*$|([A-Z][A-Za-z /&-]{2,60}):\s*$)")
 _MODAL = regex.compile(r"\b(?:must|shall|should|needs?(?:\s+to)?|required|requires?|is expected to|will need)\b",
                        regex.IGNORECASE)
+# Outside a list, only the strong modals make a sentence a requirement ("here is what we need"
+# in a greeting is not one).
+_STRONG_MODAL = regex.compile(r"\b(?:must|shall|required|requires?)\b", regex.IGNORECASE)
 _SCOPE_HEADING = regex.compile(r"\b(?:deliverables?|scope|what we need|services? required)\b", regex.IGNORECASE)
 _SENTENCE = regex.compile(r"[^.!?\n]+[.!?]?")
 STRENGTH_WORDS = ("must", "shall", "should", "need", "required")
@@ -66,7 +69,8 @@ def _heading(line: str) -> str | None:
 
 
 def extract_requirements(request: str) -> list[Requirement]:
-    """Every list line with a modal verb, and every other sentence with one, in request order."""
+    """Every list line with a modal verb (must, shall, should, need...), and every other
+    sentence with a strong one (must, shall, required), in request order."""
     found: list[Requirement] = []
     section: str | None = None
     for offset, line in _lines(request):
@@ -83,7 +87,7 @@ def extract_requirements(request: str) -> list[Requirement]:
             continue
         for sentence in _SENTENCE.finditer(line):
             text = sentence.group(0).strip()
-            if text and _MODAL.search(text):
+            if text and _STRONG_MODAL.search(text):
                 found.append(_requirement(len(found), text, offset + sentence.start() + sentence.group(0).index(text),
                                           section))
     return found

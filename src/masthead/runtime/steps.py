@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from masthead.agents.base import AgentResult, DraftEffect
@@ -44,6 +45,7 @@ from masthead.memory.service import MemoryService
 from masthead.projects import ChannelSettings
 from masthead.providers.registry import ProviderSet
 from masthead.runtime.context import TaskContext
+from masthead.runtime.documents import document_checks, document_facts, document_values
 from masthead.runtime.drafting import choose_draft, record_items
 from masthead.runtime.guards import Guards
 from masthead.runtime.model_client import AgentOutputError, CallScope, RecordingModelClient
@@ -75,6 +77,7 @@ class StepServices:
     clock: Callable[[], float] = time.time
     on_text: Callable[[str, str], None] | None = None  # (task id, text chunk) while a model writes
     memory: MemoryService | None = None
+    root: Path | None = None  # the workspace folder: its templates/ (None: built-in templates only)
 
 
 def piece_row(store: EventStore, piece: str) -> dict[str, Any] | None:
@@ -152,6 +155,8 @@ def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     values = ctx.agent_values(services.store)
     tier = step_tier(ctx)
     agent = get_agent(ctx.step.agent)
+    if ctx.document is not None and "client_project" in agent.input_model.model_fields:
+        values |= document_values(ctx.project, ctx.document, services.root, ctx.piece_channel)
     result, calls, dropped = _agent_or_fallback(agent, tier, values, ctx, services)
     outcome = StepOutcome(output={
         "agent": agent.name, "prompt_version": agent.prompt_version, "tier": tier,
@@ -166,11 +171,15 @@ def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     if agent.effect == "draft":
         # Structure before the model: the model's draft is one candidate among composed ones.
         subjects = values.get("subjects") or {}
+        # A document agent composes its own model-free candidate (the template with plain prose).
+        compose = getattr(agent, "compose", None)
+        composed = [compose(agent.input_model.model_validate(values))] if compose is not None else None
         chosen, lineage = choose_draft(ctx, effects[0] if effects else None,
                                        # Without memory: the embedding-based voice check runs once, on the
                                        # winner, in the check step; candidates are held to the rules.
                                        lambda text, subject: check_piece(ctx, text, subject, None),
-                                       subject=pick_subject(subjects["subjects"]) if subjects.get("subjects") else None)
+                                       subject=pick_subject(subjects["subjects"]) if subjects.get("subjects") else None,
+                                       composed=composed)
         outcome.output["selection"] = lineage
         effects = [chosen] if chosen is not None else []
     for effect in effects:
@@ -224,8 +233,11 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: Memory
     policies = ctx.project.policies
     disclaimer = policies.required_disclaimers.get(channel)
     signal = ctx.signal
-    # The required disclaimer is the project's own text: its numbers and links are grounded.
+    # The required disclaimer is the project's own text: its numbers and links are grounded; so
+    # are a document's computed figures (price table, dates) and the client's rate card and terms.
     operator_texts = [*ctx.project.facts, disclaimer or ""]
+    if ctx.document is not None:
+        operator_texts += document_facts(ctx.document, ctx.project)
     signal_text = "\n".join(part for part in (signal["title"], signal["body"]) if part)
     trust = signal["trust"]
     signal_source = SourceText(signal_text, f"{trust} signal text ({signal['source']})", vouched=trust != "untrusted")
@@ -243,7 +255,8 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: Memory
         check_injection(draft, signal_source, trust),
     ] + voice_check(ctx, memory, text) + [substance_check(
         channel, text, ctx.extraction, signal_text=f"{signal['title'] or ''}\n{signal['body']}",
-        min_chars=channel_settings(ctx).min_chars)]
+        min_chars=channel_settings(ctx).min_chars)] + (
+        document_checks(ctx.document, ctx.project, text) if ctx.document is not None else [])
 
 
 def _recorded(piece: str, version: int, results: list[CheckResult]) -> NewEvent:
