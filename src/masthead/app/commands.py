@@ -166,7 +166,7 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
 
 
 # -- review -----------------------------------------------------------------------------
-def _piece(tx: Transaction, piece_id: str) -> dict:
+def _piece(tx: Transaction | EventStore, piece_id: str) -> dict:
     rows = tx.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
     if not rows:
         raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead review list` or `masthead pieces list`")
@@ -177,7 +177,7 @@ def _stream_version(tx: Transaction, stream: str) -> int:
     return int(tx.query("SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream,))[0]["v"] or 0)
 
 
-def _wake_gate(tx: Transaction, piece: dict, meta: Meta, reason: str) -> None:
+def wake_gate(tx: Transaction, piece: dict, meta: Meta, reason: str) -> None:
     """A human decision lets the piece's gate task look again right away."""
     for task in tx.query(
         "SELECT id, version FROM tasks WHERE job_id = ? AND channel = ? AND kind = 'gate'"
@@ -188,9 +188,18 @@ def _wake_gate(tx: Transaction, piece: dict, meta: Meta, reason: str) -> None:
 
 
 def approve(ws: Workspace, piece_id: str, *, operator: str, version: int | None = None) -> dict:
+    from masthead.app.proposals import refuse_if_blocked
+
     meta = _meta(human(operator))
+    seen = _piece(ws.store, piece_id)
+    # A proposal's high-severity legal flags block its sign-off (read before the write: they are
+    # computed from the request and the text; the version check below keeps them current).
+    refuse_if_blocked(ws, seen)
     with ws.store.transaction() as tx:
         piece = _piece(tx, piece_id)
+        if piece["version"] != seen["version"]:
+            raise StateError(f"piece {piece_id} changed while it was being approved (now v{piece['version']})",
+                             fix="read it again and approve the version you read")
         if piece["status"] not in ("in_review", "drafted"):
             raise StateError(f"piece {piece_id} is {piece['status']}; only drafted or in-review pieces can be approved")
         current = piece["version"]
@@ -200,7 +209,7 @@ def approve(ws: Workspace, piece_id: str, *, operator: str, version: int | None 
         stream = stream_of("piece", piece_id)
         event = ReviewApproved(piece_id=piece_id, version=current, reason="approved by the operator")
         tx.append([event.to_new(stream, _stream_version(tx, stream))], meta)
-        _wake_gate(tx, piece, meta, f"approved v{current}")
+        wake_gate(tx, piece, meta, f"approved v{current}")
         return piece | {"approved_version": current}
 
 
@@ -215,7 +224,7 @@ def reject(ws: Workspace, piece_id: str, *, operator: str, reason: str) -> dict:
         stream = stream_of("piece", piece_id)
         event = ReviewRejected(piece_id=piece_id, version=piece["version"], reason=reason.strip())
         tx.append([event.to_new(stream, _stream_version(tx, stream))], meta)
-        _wake_gate(tx, piece, meta, "rejected")
+        wake_gate(tx, piece, meta, "rejected")
         return piece
 
 
@@ -246,7 +255,7 @@ def edit(ws: Workspace, piece_id: str, *, operator: str, text: str, subject: str
         events += edit_feedback_events(tx.query, project=piece["project"], piece_id=piece_id, version=version,
                                        text=revised.text, embedding_model=ws.memory.model_id)
         tx.append(events, meta)
-        _wake_gate(tx, piece, meta, f"edited to v{version}")
+        wake_gate(tx, piece, meta, f"edited to v{version}")
         return version
 
 

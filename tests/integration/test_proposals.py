@@ -1,0 +1,104 @@
+"""The proposal workflow end to end on the loopback OpenAI-compatible server: two clients in one
+workspace, a request with risky terms, compliance and legal checks, sign-off and export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.support.harness import KEY_ENV, write_config
+from tests.support.openai_server import OpenAIServer
+
+from masthead.app import commands
+from masthead.app.workspace import Workspace, init_workspace
+from masthead.errors import StateError
+from masthead.projections.replay import verify
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+def proposal_reply(body: dict[str, Any]) -> str:
+    """A capable model: a few additions quoted from the request, and prose with no figures."""
+    name = (body.get("response_format") or {}).get("json_schema", {}).get("name", "")
+    if name == "ModelAdditions":
+        return json.dumps({"additions": [{"quote": "Please reply to marketing@acme.example by 15 January 2027."},
+                                         {"quote": "an invented requirement that is not in the request"}]})
+    if name == "ProposalProse":
+        return json.dumps({
+            "summary": "You want a brand that looks as current as your fasteners are precise.",
+            "approach": "We audit what you have, agree the messages in two workshops in Cork, then write the guide.",
+            "next_steps": "Reply to accept and we will book the first workshop.",
+            "answers": [{"id": "R1", "answer": "Both workshops are part of the plan."},
+                        {"id": "R5", "answer": "Yes, unlimited liability is fine."}],
+        })
+    return json.dumps({"text": "ok"})
+
+
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    with OpenAIServer(api_key="sk-test", reply=proposal_reply) as server:
+        root = tmp_path / "ws"
+        root.mkdir()
+        write_config(root, server.base_url)
+        workspace, _ = init_workspace(root)
+        for name in ("acme", "globex"):
+            commands.apply_project(workspace, FIXTURES / "proposals" / f"{name}.yaml")
+        yield workspace
+        workspace.close()
+
+
+def _run(ws: Workspace) -> None:
+    ws.runner(concurrency=1).run(until_idle=True)
+
+
+def _request(ws: Workspace, project: str, rfp: str) -> str:
+    body = (FIXTURES / "rfps" / f"{rfp}.md").read_text()
+    added = commands.add_signal(ws, project, kind="request", body=body, title=None, priority="normal", source="test")
+    assert added.recipes == ["proposal"]
+    return added.job_ids[0]
+
+
+def _piece(ws: Workspace, job: str) -> dict[str, Any]:
+    [piece] = ws.store.query("SELECT * FROM pieces WHERE job_id = ?", (job,))
+    return piece
+
+
+def test_a_request_with_risky_terms_waits_for_each_flag_then_exports(ws: Workspace) -> None:
+    job = _request(ws, "acme-rebrand", "acme-brand-refresh")
+    _run(ws)
+    piece = _piece(ws, job)
+    text = piece["text"]
+    assert piece["channel"] == "proposal" and piece["status"] == "in_review"
+    assert "| **Total (items without a price excluded)** | **EUR 10,500** |" in text
+    assert "| Translation of the messaging guide into German | no price: decide |" in text
+    assert "Globex" not in text and "hank@globex.example" not in text
+    assert "unlimited liability is fine" not in text  # a risky term is answered with the project's own
+    assert "Not as written: Liability is capped at the fees paid." in text
+    requirements = json.loads(ws.store.query(
+        "SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq WHERE t.id = ?",
+        (f"{job}.requirements",))[0]["data"])["output"]["output"]["requirements"]
+    body = (FIXTURES / "rfps" / "acme-brand-refresh.md").read_text()
+    assert all(body[r["start"]:r["end"]] == r["quote"] for r in requirements)
+    assert [r["source"] for r in requirements].count("model") == 1  # the invented one was dropped
+    flags = json.loads(piece["flags"])
+    assert any(f.startswith("legal:") and "unlimited-liability" in f for f in flags)
+    assert any(f.startswith("compliance_amounts:") and "no price: decide" in f for f in flags)
+    with pytest.raises(StateError) as blocked:
+        commands.approve(ws, piece["id"], operator="ana")
+    assert "unlimited-liability" in str(blocked.value) and "review resolve" in (blocked.value.fix or "")
+    # A person accepts each high flag with a note; then the sign-off goes through.
+    from masthead.app.proposals import blocking_flags, resolve_flag
+
+    for flag in blocking_flags(ws, _piece(ws, job)):
+        resolve_flag(ws, piece["id"], flag.id, operator="ana", note="capped in the signed contract")
+    resolutions = ws.store.query("SELECT data FROM events WHERE type = 'LegalFlagResolved'")
+    assert len(resolutions) == 3
+    assert not any(f.startswith("legal:") for f in json.loads(_piece(ws, job)["flags"]))
+    commands.approve(ws, piece["id"], operator="ana")
+    _run(ws)
+    assert _piece(ws, job)["status"] == "published"
+    report = verify(ws.store)
+    assert report.ok, report.problem
