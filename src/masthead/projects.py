@@ -228,6 +228,13 @@ def _client_defaults(data: Any) -> Any:
     client = data["client"] if isinstance(data.get("client"), dict) else {}
     name = client.get("name") or "the client"
     data = dict(data)
+    channels = data.get("channels")
+    if isinstance(channels, dict) and "proposal" in channels:
+        # A proposal goes to the `proposal` publisher (Markdown, PDF, DOCX) unless told otherwise.
+        settings = dict(channels["proposal"] or {})
+        if "publish_to" not in settings and "publisher" not in settings:
+            settings["publish_to"] = ["proposal"]
+        data["channels"] = {**channels, "proposal": settings}
     data.setdefault("description", f"proposals and documents for {name}")
     data.setdefault("audience", f"{name}: the people who read and sign proposals")
     data.setdefault("voice", {"description": client.get("tone") or "plain and specific"})

@@ -102,3 +102,27 @@ def test_a_request_with_risky_terms_waits_for_each_flag_then_exports(ws: Workspa
     assert _piece(ws, job)["status"] == "published"
     report = verify(ws.store)
     assert report.ok, report.problem
+    _check_export(ws, _piece(ws, job))
+
+
+def _check_export(ws: Workspace, piece: dict[str, Any]) -> None:
+    """Markdown, PDF and DOCX in out/proposal/, with version, approver and date; the PDF's text
+    (read back with pypdf) states the computed total."""
+    from docx import Document
+    from pypdf import PdfReader
+
+    folder = ws.out_dir / "proposal"
+    stem = f"{piece['id']}-v{piece['version']}"
+    assert sorted(p.name for p in folder.iterdir()) == [f"{stem}.docx", f"{stem}.md", f"{stem}.pdf"]
+    markdown = (folder / f"{stem}.md").read_text()
+    assert "approver: human:ana" in markdown and f"version: {piece['version']}" in markdown
+    reader = PdfReader(folder / f"{stem}.pdf")
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert "EUR 10,500" in text and "Proposal for Acme Corp" in text
+    assert reader.metadata is not None and reader.metadata.author == "human:ana"
+    assert f"Version {piece['version']}, approved by ana on " in " ".join(text.split())
+    docx = Document(str(folder / f"{stem}.docx"))
+    props = docx.core_properties
+    assert props.author == "human:ana" and props.version == f"v{piece['version']}" and props.created is not None
+    cells = [cell.text for table in docx.tables for row in table.rows for cell in row.cells]
+    assert "EUR 10,500" in cells

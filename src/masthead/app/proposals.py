@@ -105,3 +105,8 @@ def _legal_result(ws: Workspace, piece: dict[str, Any], resolved: frozenset[str]
 
     flags, _ = piece_flags(ws, piece)
     return legal_check(flags, set(resolved)) if flags else None
+
+
+def open_flags(ws: Workspace, piece_id: str) -> list[LegalFlag]:
+    """The piece's unresolved high-severity legal flags."""
+    return blocking_flags(ws, _piece_row(ws, piece_id))

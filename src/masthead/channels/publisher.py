@@ -45,6 +45,9 @@ class Delivery:
     # When the intent was first recorded: stable across retries, so anything derived from it
     # (a Bluesky record key, a createdAt) is the same on every attempt.
     requested_at: str = ""
+    # Who approved this version and when (None for auto and soft gates): documents carry them.
+    approver: str | None = None
+    approved_at: str | None = None
 
 
 @dataclass(frozen=True)

@@ -429,10 +429,13 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
                                       correlation_id=ctx.job["id"]))
     published: dict[str, dict[str, Any]] = {}
     waits: list[Waiting] = []
+    approval = human_approval(store, ctx.piece_id, version)
     for name in settings.publish_to:
         key = publication_key_for(ctx.piece_id, version, ctx.channel, name)
         delivery = Delivery(key=key, piece_id=ctx.piece_id, version=version, channel=ctx.channel,
-                            project=ctx.project.name, text=piece["text"], subject=piece["subject"], at=utc_now())
+                            project=ctx.project.name, text=piece["text"], subject=piece["subject"], at=utc_now(),
+                            approver=approval["actor"] if approval else None,
+                            approved_at=approval["at"] if approval else None)
         result = outbox.deliver(name, _publisher(services, ctx, name), delivery)
         if isinstance(result, Waiting):
             waits.append(result)
