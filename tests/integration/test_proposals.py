@@ -126,3 +126,41 @@ def _check_export(ws: Workspace, piece: dict[str, Any]) -> None:
     assert props.author == "human:ana" and props.version == f"v{piece['version']}" and props.created is not None
     cells = [cell.text for table in docx.tables for row in table.rows for cell in row.cells]
     assert "EUR 10,500" in cells
+
+
+def test_past_wins_are_preferred_and_the_outcome_becomes_memory(ws: Workspace) -> None:
+    from masthead.app.costs import cost_report
+    from masthead.app.proposals import record_outcome
+    from masthead.memory.service import Outcome
+
+    past = FIXTURES / "proposals" / "past"
+    for name, outcome in (("acme-packaging-won.md", "won"), ("acme-trade-show-lost.md", "lost")):
+        ws.memory.import_folder([past / name], project="acme-rebrand", kind="proposal", actor="human:ana",
+                                outcome=Outcome(outcome, "Acme Corp", "9000"))
+    job = _request(ws, "acme-rebrand", "acme-website")
+    _run(ws)
+    piece = _piece(ws, job)
+    assert "## Relevant experience" in piece["text"] and "packaging copy" in piece["text"]
+    assert "trade-show stand concept" not in piece["text"]  # a lost proposal is not quoted as experience
+    [retrieval] = ws.store.query("SELECT items FROM memory_retrievals WHERE task_id = ?", (f"{job}.draft.proposal",))
+    items = json.loads(retrieval["items"])
+    by_id = {i["id"]: i for i in items}
+    [won] = [by_id[i] for i in _ids(ws, "won")]
+    assert won["parts"]["confidence"] == 1.0 and won["parts"]["kind_match"] == 1.0
+    lost = [by_id[i] for i in _ids(ws, "lost") if i in by_id]
+    assert all(entry["parts"]["total"] < won["parts"]["total"] for entry in lost)
+    # Sign-off, then the outcome: the proposal becomes memory, and costs count the win.
+    commands.approve(ws, piece["id"], operator="ana")
+    _run(ws)
+    ids = record_outcome(ws, piece["id"], "won", operator="ana", value="12000", note="fast answer")
+    assert ids and all(ws.memory.items(ids)[i].kind == "proposal" for i in ids)
+    with pytest.raises(StateError):
+        record_outcome(ws, piece["id"], "lost", operator="ana")
+    report = cost_report(ws, project="acme-rebrand")
+    assert report["won_proposals"] == 1 and report["cost_per_won_proposal"] == report["proposal_spend_usd"] > 0
+    assert verify(ws.store).ok
+
+
+def _ids(ws: Workspace, outcome: str) -> set[str]:
+    return {r["id"] for r in ws.store.query("SELECT id, source FROM memory_items WHERE kind = 'proposal'")
+            if r["source"].startswith(f"proposal:{outcome}")}

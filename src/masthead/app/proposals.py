@@ -8,6 +8,7 @@ its request every time, never stored beside the log.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from masthead.app.workspace import Workspace
@@ -17,6 +18,8 @@ from masthead.channels.limits import DOCUMENT_CHANNELS
 from masthead.errors import InputError, NotFoundError, StateError
 from masthead.events.model import Meta, stream_of, utc_now
 from masthead.events.types import CheckOutcome, ChecksRecorded, LegalFlagResolved
+from masthead.memory.service import Outcome
+from masthead.projects import project_from_spec
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.documents import legal_flags
 
@@ -110,3 +113,83 @@ def _legal_result(ws: Workspace, piece: dict[str, Any], resolved: frozenset[str]
 def open_flags(ws: Workspace, piece_id: str) -> list[LegalFlag]:
     """The piece's unresolved high-severity legal flags."""
     return blocking_flags(ws, _piece_row(ws, piece_id))
+
+
+def _value(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value.replace(",", "").strip())
+    except InvalidOperation:
+        amount = Decimal(-1)
+    if not amount.is_finite() or amount < 0:
+        raise InputError(f"--value {value!r} is not an amount", fix="write a number, e.g. --value 12000")
+    return str(amount)
+
+
+def proposal_outcome_of(ws: Workspace, project: str, kind: str, outcome: str | None, client: str | None,
+                        value: str | None) -> Outcome | None:
+    """The outcome of past proposals being imported (None for other kinds); the client's name
+    defaults to the client project's own."""
+    if kind != "proposal":
+        if outcome or client or value:
+            raise InputError("--outcome, --client and --value are for --kind proposal", fix="add --kind proposal")
+        return None
+    if outcome is None:
+        raise InputError("a past proposal needs its --outcome", fix="add --outcome won or --outcome lost")
+    rows = ws.store.query("SELECT spec FROM projects WHERE name = ?", (project,))
+    named = project_from_spec(rows[0]["spec"]).client if rows else None
+    return Outcome(outcome=outcome, client=client or (named.name if named else None), value=_value(value))
+
+
+def record_outcome(ws: Workspace, piece_id: str, outcome: str, *, operator: str, value: str | None = None,
+                   note: str | None = None) -> list[str]:
+    """Record that a proposal was won or lost, and remember its passages as `proposal` memory
+    with that outcome (as their confidence); returns the memory item ids."""
+    from masthead.app.commands import human
+    from masthead.events.types import ProposalOutcomeRecorded
+    from masthead.memory.chunking import chunk_text
+    from masthead.memory.items import (
+        OUTCOME_CONFIDENCE,
+        OUTCOMES,
+        added_event,
+        check_choice,
+        live_ids,
+        new_event,
+        proposal_source,
+    )
+
+    check_choice(outcome, OUTCOMES, "OUTCOME")
+    amount = _value(value)
+    piece = _piece_row(ws, piece_id)
+    if piece["channel"] not in DOCUMENT_CHANNELS:
+        raise StateError(f"piece {piece_id} is a {piece['channel']} piece, not a proposal")
+    if piece["status"] not in ("approved", "published"):
+        raise StateError(f"piece {piece_id} is {piece['status']}; only a signed-off proposal has an outcome",
+                         fix=f"approve it first: masthead review approve {piece_id}")
+    stream = stream_of("piece", piece_id)
+    if ws.store.query("SELECT 1 FROM events WHERE stream = ? AND type = 'ProposalOutcomeRecorded'", (stream,)):
+        raise StateError(f"proposal {piece_id} already has its outcome", fix="see `masthead piece show` for it")
+    rows = ws.store.query("SELECT spec FROM projects WHERE name = ?", (piece["project"],))
+    client = project_from_spec(rows[0]["spec"]).client if rows else None
+    version = piece["approved_version"] or piece["version"]
+    rows = ws.store.query("SELECT text FROM piece_versions WHERE piece_id = ? AND version = ?", (piece_id, version))
+    passages = chunk_text(rows[0]["text"] if rows else piece["text"])
+    remembered = [added_event(tier="project", kind="proposal", text=passage, source=proposal_source(
+        outcome, f"piece:{piece_id}:v{version}" + (f"#{n}" if len(passages) > 1 else ""),
+        client=client.name if client else None, value=amount), confidence=OUTCOME_CONFIDENCE[outcome],
+        project=piece["project"], job_id=None, embedding_model=ws.memory.model_id)
+        for n, passage in enumerate(passages, start=1)]
+    ws.memory.load_embedder()
+    meta = Meta(actor=human(operator), at=utc_now())
+    with ws.store.transaction() as tx:
+        seen = int(tx.query("SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream,))[0]["v"] or 0)
+        ids = [item.id for item in remembered]
+        events = [ProposalOutcomeRecorded(piece_id=piece_id, version=version, project=piece["project"], outcome=outcome,
+                                          value=amount, note=(note or "").strip() or None,
+                                          memory_ids=ids).to_new(stream, seen)]
+        known = live_ids(tx.query, ids)
+        events += [new_event(item) for item in remembered if item.id not in known]
+        tx.append(events, meta)
+    ws.memory.keeper.current()
+    return ids

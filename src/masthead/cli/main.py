@@ -44,6 +44,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "pieces": LazyCommand("masthead.cli.inspect:pieces_group", "Content items."),
     "project": LazyCommand("masthead.cli.project:project_group",
                            "Products, clients or campaigns: voice, audience, facts, channels, policies."),
+    "proposal": LazyCommand("masthead.cli.proposal:proposal_group",
+                            "Client proposals: record whether each was won or lost (it becomes memory)."),
     "publishers": LazyCommand("masthead.cli.publishers:publishers_group",
                               "Where pieces go: the [publishers.<name>] tables of masthead.toml (and `file`)."),
     "recipe": LazyCommand("masthead.cli.project:recipe_group",

@@ -365,14 +365,15 @@ class LegalFlagResolved(EventData):
 
 
 class ProposalOutcomeRecorded(EventData):
-    """A proposal was won or lost; its text became `proposal` memory with that outcome."""
+    """A proposal was won or lost; its text became `proposal` memory (passages) with that outcome."""
 
     piece_id: str
+    version: int
     project: str
     outcome: Literal["won", "lost"]
     value: str | None = None  # the contract value, as written (a decimal in the rate card's currency)
     note: str | None = None
-    memory_id: str | None = None
+    memory_ids: list[str] = []
 
 
 # -- publications (the outbox) -----------------------------------------------------------

@@ -39,9 +39,30 @@ def text_files(folder: Path) -> list[Path]:
     return files
 
 
+def read_paths(paths: list[Path], progress: FileProgress | None = None) -> list[FileChunks]:
+    """The chunks of every file named, and of every .md/.txt file in every folder named."""
+    if not paths:
+        raise InputError("no file or folder given", fix="name the files (or a folder) to import")
+    found: list[FileChunks] = []
+    for path in paths:
+        if path.is_dir():
+            found += read_chunks(path, progress)
+        elif not path.exists():
+            raise NotFoundError(f"{path} does not exist", fix="check the path")
+        elif path.suffix.lower() not in SUFFIXES:
+            raise InputError(f"{path} is not a .md or .txt file", fix="convert it to Markdown or plain text first")
+        else:
+            found += _read_files([path], path.parent, progress)
+    return found
+
+
 def read_chunks(folder: Path, progress: FileProgress | None = None) -> list[FileChunks]:
+    return _read_files(text_files(folder), folder, progress)
+
+
+def _read_files(paths: list[Path], folder: Path, progress: FileProgress | None) -> list[FileChunks]:
     found = []
-    for path in text_files(folder):
+    for path in paths:
         raw = read_capped(path, str(path), MAX_FILE_BYTES, allow_stdin=False)
         size = len(raw)
         text = decode_text(raw, str(path), fix_suffix=", or move it out of the folder")
