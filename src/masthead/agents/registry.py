@@ -15,7 +15,15 @@ def register(agent_class: type) -> type:
 
 def _load_builtins() -> None:
     # Imported for their register() side effect; kept here so `agent_names()` is always complete.
-    from masthead.agents import brief, draft, proposal, refine, requirements, subject_lines, summarise  # noqa: F401
+    from masthead.agents import (  # noqa: F401
+        brief,
+        draft,
+        proposal,
+        refine,
+        requirements,
+        subject_lines,
+        summarise,
+    )
 
 
 def agent_names() -> set[str]:

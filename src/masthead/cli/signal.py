@@ -32,7 +32,9 @@ def signal_add(state: CliState, project: str, kind: str, file: Path | None, text
     if (file is None) == (text is None):
         raise InputError("give exactly one of --file or --text", fix="e.g. --file release-notes.md")
     if file is not None and file.suffix.lower() in (".pdf", ".docx", ".doc"):
-        from masthead.document_input import read_request_file  # pypdf, python-docx: only for these files
+        from masthead.document_input import (
+            read_request_file,  # pypdf, python-docx: only for these files
+        )
 
         body = read_request_file(file, MAX_SIGNAL_BYTES)
     else:

@@ -29,12 +29,13 @@ from masthead.channels.publisher import (
 )
 
 Format = Literal["pdf", "docx"]
+ALL_FORMATS: tuple[Format, ...] = ("pdf", "docx")
 
 
 class ProposalPublisherSection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     kind: Literal["proposal"] = "proposal"
-    formats: list[Format] = Field(default_factory=lambda: ["pdf", "docx"],
+    formats: list[Format] = Field(default_factory=lambda: list(ALL_FORMATS),
                                   description="besides the Markdown: pdf, docx or both")
     folder: str = Field("proposal", pattern=r"^[A-Za-z0-9_\-]+$", description="the folder under out/")
 
