@@ -23,7 +23,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "backup": LazyCommand("masthead.cli.history:backup_cmd",
                           "Back up the workspace's database into a new folder, consistent while writers run."),
     "costs": LazyCommand("masthead.cli.costs:costs_cmd",
-                         "Money and tokens spent on model calls, cost per published piece, budget use."),
+                         "Money and tokens spent on model calls, cost per published piece and per won proposal,"
+                         " budget use."),
     "demo": LazyCommand("masthead.cli.demo:demo_cmd",
                         "Create a sample workspace and turn sample release notes into reviewed pieces."),
     "export": LazyCommand("masthead.cli.history:export_cmd",

@@ -9,7 +9,7 @@ from masthead.cli.common import CliState, echo, echo_json, pass_state
 
 @click.group("proposal")
 def proposal_group() -> None:
-    """Client proposals: record what each came to."""
+    """Client proposals: record whether each was won or lost (it becomes memory)."""
 
 
 @proposal_group.command("outcome")

@@ -11,7 +11,7 @@ from masthead.cli.common import CliState, echo, echo_json, pass_state
 
 @click.group("template")
 def template_group() -> None:
-    """Document templates: built-in and the workspace's templates/<name>.md."""
+    """Document templates (proposals): built-in and the workspace's templates/<name>.md."""
 
 
 @template_group.command("list")
