@@ -39,6 +39,7 @@ def test_templates_from_the_command_line(tmp_path: Path, server: OpenAIServer) -
         assert refused.returncode != 0 and message in refused.stderr and "fix:" in refused.stderr
 
 
+@pytest.mark.slow  # some 20 subprocesses: over a minute on a busy machine
 def test_a_proposal_from_request_to_outcome(tmp_path: Path, server: OpenAIServer) -> None:
     root = tmp_path / "ws"
     cli = Cli(tmp_path, workspace=root)

@@ -12,7 +12,7 @@ from masthead.agents.base import quote_data
 class MemoryNote(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
-    kind: str  # fact | exemplar | piece | note | meta_note | feedback
+    kind: str  # fact | exemplar | piece | note | meta_note | feedback | proposal
     tier: str  # session | project | global
     text: str
     source: str
@@ -21,6 +21,7 @@ class MemoryNote(BaseModel):
 _LABELS = {
     "fact": "fact", "exemplar": "voice example", "piece": "earlier published piece", "note": "operator note",
     "meta_note": "summary of earlier work", "feedback": "the operator's own edit of an earlier draft",
+    "proposal": "passage of an earlier proposal",
 }
 
 
@@ -28,6 +29,9 @@ def _label(note: MemoryNote) -> str:
     # Feedback comes from a person's edit or from an A/B test's outcome; say which.
     if note.kind == "feedback" and note.source.startswith("abtest:"):
         return "A/B test result with this audience"
+    if note.kind == "proposal":  # its outcome leads its source: "proposal:won;..."
+        outcome = note.source.split(";", 1)[0].removeprefix("proposal:")
+        return f"passage of an earlier proposal that was {outcome}"
     return _LABELS.get(note.kind, note.kind)
 
 

@@ -32,6 +32,7 @@ from masthead.agents.requirements import RequirementsOutput
 from masthead.compose.pricing import price_table
 from masthead.compose.proposal import ProseSections, render_proposal
 from masthead.compose.templates import TemplateSource
+from masthead.memory.items import proposal_outcome
 from masthead.projects import Project
 from masthead.providers.base import Message
 
@@ -73,7 +74,7 @@ class ProposalProse(AgentOutput):
 def winning_passages(memory: list[MemoryNote]) -> list[str]:
     """Passages of past proposals that won, as the template's `passages` (shortened)."""
     return [note.text if len(note.text) <= PASSAGE_CHARS else note.text[:PASSAGE_CHARS].rstrip() + "…"
-            for note in memory if note.kind == "proposal" and ":won" in note.source]
+            for note in memory if note.kind == "proposal" and proposal_outcome(note.source) == "won"]
 
 
 def document(inp: ProposalInput, prose: ProseSections | None) -> str:
