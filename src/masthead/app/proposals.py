@@ -96,8 +96,14 @@ def resolve_flag(ws: Workspace, piece_id: str, flag_id: str, *, operator: str, n
         events = [LegalFlagResolved(piece_id=piece_id, version=piece["version"], flag=flag.id, rule=flag.rule,
                                     severity=flag.severity, quote=flag.quote, note=note.strip()).to_new(stream, seen)]
         if legal is not None:
-            events.append(ChecksRecorded(piece_id=piece_id, version=piece["version"], results=[
-                CheckOutcome(name=legal.name, passed=legal.passed, detail=legal.detail)]).to_new(stream))
+            # A ChecksRecorded event sets the piece's flags from its results: it carries every check
+            # of the version as recorded, with the legal one as it reads now.
+            recorded = tx.query("SELECT name, passed, detail FROM checks WHERE piece_id = ? AND version = ?"
+                                " ORDER BY name", (piece_id, piece["version"]))
+            results = [CheckOutcome(name=r["name"], passed=bool(r["passed"]), detail=r["detail"])
+                       for r in recorded if r["name"] != legal.name]
+            results.append(CheckOutcome(name=legal.name, passed=legal.passed, detail=legal.detail))
+            events.append(ChecksRecorded(piece_id=piece_id, version=piece["version"], results=results).to_new(stream))
         tx.append(events, meta)
         wake_gate(tx, piece, meta, f"legal flag {flag.id} resolved")
     return flag
