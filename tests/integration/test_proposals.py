@@ -76,7 +76,7 @@ def test_a_request_with_risky_terms_waits_for_each_flag_then_exports(ws: Workspa
     assert "| Translation of the messaging guide into German | no price: decide |" in text
     assert "Globex" not in text and "hank@globex.example" not in text
     assert "unlimited liability is fine" not in text  # a risky term is answered with the project's own
-    assert "Not as written: Liability is capped at the fees paid." in text
+    assert "Our answer: not as written. Liability is capped at the fees paid." in text
     requirements = json.loads(ws.store.query(
         "SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq WHERE t.id = ?",
         (f"{job}.requirements",))[0]["data"])["output"]["output"]["requirements"]

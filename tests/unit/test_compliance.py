@@ -45,7 +45,7 @@ def test_the_rendered_draft_passes_all_but_the_unpriced_item() -> None:
 
 @pytest.mark.parametrize(("change", "check", "words"), [
     (("EUR 6,500", "EUR 6,000"), "compliance_amounts", '"EUR 6,000" (chars'),
-    (("- **R3** (need): We need weekly written status updates.\n  We will meet this requirement as part of the work"
+    (("- **R3** (need): We need weekly written status updates.\n  Our answer: we will meet this requirement as part of the work"
       " below.\n", ""), "compliance_requirements", 'R3 "We need weekly written status updates." (request chars'),
     (("Liability cap", "Our cap"), "compliance_clauses", '"liability cap" is missing'),
     (("## Approach\n", "## Approach\nWe also offer a day rate.\n"), "compliance_deliverables", "'day rate'"),

@@ -77,7 +77,7 @@ def counter_terms(project: Project, requirements: list[dict[str, Any]]) -> dict[
     for requirement in requirements:
         flags = scan(requirement["text"], "request", project.terms)
         if flags:
-            answers[requirement["id"]] = "Not as written: " + " ".join(dict.fromkeys(f.alternative for f in flags)) \
+            answers[requirement["id"]] = "not as written. " + " ".join(dict.fromkeys(f.alternative for f in flags)) \
                 + " See Terms."
     return answers
 
