@@ -8,6 +8,7 @@ user file); the extracted text is capped again, since a small compressed PDF can
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 from masthead.errors import InputError
@@ -15,9 +16,11 @@ from masthead.text_input import read_capped, read_text_file
 
 MAX_DOCUMENT_BYTES = 50_000_000
 DOCUMENT_SUFFIXES = (".pdf", ".docx")
+PageProgress = Callable[[int, int], None]  # (pages read, pages in all): a 200-page RFP takes a while
 
 
-def read_request_file(path: Path, max_text_bytes: int, *, option: str = "--file") -> str:
+def read_request_file(path: Path, max_text_bytes: int, *, option: str = "--file",
+                      progress: PageProgress | None = None) -> str:
     """The text of a .pdf, .docx or UTF-8 text file."""
     suffix = path.suffix.lower()
     label = f"request file {path} (from {option})"
@@ -26,7 +29,7 @@ def read_request_file(path: Path, max_text_bytes: int, *, option: str = "--file"
     if suffix not in DOCUMENT_SUFFIXES:
         return read_text_file(path, "signal", max_text_bytes, option=option)
     raw = read_capped(path, label, MAX_DOCUMENT_BYTES, allow_stdin=False)
-    text = _pdf_text(raw, label) if suffix == ".pdf" else _docx_text(raw, label)
+    text = _pdf_text(raw, label, progress) if suffix == ".pdf" else _docx_text(raw, label)
     if not text.strip():
         raise InputError(f"{label} has no text to read (a scanned document?)",
                          fix="run OCR on it first (e.g. ocrmypdf) or paste its text into a .md file")
@@ -35,7 +38,7 @@ def read_request_file(path: Path, max_text_bytes: int, *, option: str = "--file"
     return text
 
 
-def _pdf_text(raw: bytes, label: str) -> str:
+def _pdf_text(raw: bytes, label: str, progress: PageProgress | None) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -43,7 +46,11 @@ def _pdf_text(raw: bytes, label: str) -> str:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted:
             raise InputError(f"{label} is encrypted", fix="save an unprotected copy (print to PDF) and pass that")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = []
+        for number, page in enumerate(reader.pages, start=1):
+            pages.append(page.extract_text() or "")
+            if progress is not None:
+                progress(number, len(reader.pages))
     except (PdfReadError, ValueError, KeyError) as exc:
         raise InputError(f"{label} is not a readable PDF ({exc})", fix="open and save it again, or pass its text") from None
     return "\n\n".join(page.strip() for page in pages if page.strip())

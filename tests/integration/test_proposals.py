@@ -13,7 +13,7 @@ from tests.support.openai_server import OpenAIServer
 
 from masthead.app import commands
 from masthead.app.workspace import Workspace, init_workspace
-from masthead.errors import StateError
+from masthead.errors import InputError, StateError
 from masthead.projections.replay import verify
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -89,11 +89,19 @@ def test_a_request_with_risky_terms_waits_for_each_flag_then_exports(ws: Workspa
     with pytest.raises(StateError) as blocked:
         commands.approve(ws, piece["id"], operator="ana")
     assert "unlimited-liability" in str(blocked.value) and "review resolve" in (blocked.value.fix or "")
+    # A whole-document rewrite by a model is refused: a proposal is edited by hand.
+    with pytest.raises(StateError, match="drafted from its template"):
+        commands.refine(ws, piece["id"], operator="ana")
     # A person accepts each high flag with a note; then the sign-off goes through.
     from masthead.app.proposals import blocking_flags, resolve_flag
 
-    for flag in blocking_flags(ws, _piece(ws, job)):
+    flags = blocking_flags(ws, _piece(ws, job))
+    with pytest.raises(InputError):
+        resolve_flag(ws, piece["id"], flags[0].id, operator="ana", note="  ")
+    for flag in flags:
         resolve_flag(ws, piece["id"], flag.id, operator="ana", note="capped in the signed contract")
+    with pytest.raises(StateError, match="already resolved"):
+        resolve_flag(ws, piece["id"], flags[0].id, operator="ana", note="again")
     resolutions = ws.store.query("SELECT data FROM events WHERE type = 'LegalFlagResolved'")
     assert len(resolutions) == 3
     left = json.loads(_piece(ws, job)["flags"])

@@ -78,3 +78,22 @@ def test_an_encrypted_pdf_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         read_request_file(locked, 1_000_000)
     assert "encrypted" in str(caught.value)
+
+
+def test_a_long_pdf_reports_its_pages(tmp_path: Path) -> None:
+    from weasyprint import HTML
+
+    path = tmp_path / "long.pdf"
+    body = "".join(f"<p style='page-break-after: always'>Page {n}: the consultant must attend.</p>" for n in range(30))
+    path.write_bytes(HTML(string=body).write_pdf())
+    seen: list[tuple[int, int]] = []
+    text = read_request_file(path, 1_000_000, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (30, 30) and len(seen) == 30
+    assert len(extract_requirements(text)) == 30
+
+
+def test_a_past_proposal_as_docx_is_imported_as_text(tmp_path: Path) -> None:
+    from masthead.memory.importer import read_paths
+
+    [found] = read_paths([_docx(tmp_path / "won.docx")])
+    assert found.relative == "won.docx" and "two workshops" in found.chunks[0]

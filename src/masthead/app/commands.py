@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from masthead.agents.registry import get_agent
 from masthead.app.workspace import Workspace
 from masthead.channels.checks import CheckResult
+from masthead.channels.limits import DOCUMENT_CHANNELS
 from masthead.errors import ConfigError, InputError, NotFoundError, StateError
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
 from masthead.events.store import EventStore, Transaction
@@ -289,6 +290,10 @@ def refine(ws: Workspace, piece_id: str, *, operator: str, note: str | None = No
         piece = _piece(tx, piece_id)
         if piece["status"] not in ("drafted", "in_review"):
             raise StateError(f"piece {piece_id} is {piece['status']}; only drafted or in-review pieces can be refined")
+        if piece["channel"] in DOCUMENT_CHANNELS:
+            # A model rewriting a whole proposal could change its computed prices and terms.
+            raise StateError(f"piece {piece_id} is a {piece['channel']}: it is drafted from its template, not refined",
+                             fix=f"edit it by hand: masthead review edit {piece_id} --file new.md")
         pending = tx.query("SELECT id FROM tasks WHERE job_id = ? AND channel = ? AND step = ? AND status NOT IN"
                            " ('done', 'failed', 'skipped')", (piece["job_id"], piece["channel"], REFINE_STEP))
         if pending:

@@ -11,6 +11,8 @@ from masthead.cli.common import CliState, echo, echo_json, pass_state
 from masthead.errors import InputError
 from masthead.text_input import STDIN, read_text_file
 
+PROGRESS_PAGES = 25  # a long PDF request reports every this many pages
+
 
 @click.group("signal")
 def signal_group() -> None:
@@ -36,7 +38,11 @@ def signal_add(state: CliState, project: str, kind: str, file: Path | None, text
             read_request_file,  # pypdf, python-docx: only for these files
         )
 
-        body = read_request_file(file, MAX_SIGNAL_BYTES)
+        def pages(done: int, total: int) -> None:
+            if total > PROGRESS_PAGES and (done % PROGRESS_PAGES == 0 or done == total):
+                echo(f"  read page {done}/{total}", err=True)
+
+        body = read_request_file(file, MAX_SIGNAL_BYTES, progress=pages)
     else:
         body = read_text_file(file, "signal", MAX_SIGNAL_BYTES, option="--file") if file else str(text)
     source = "cli:text" if not file else "cli:stdin" if str(file) == STDIN else f"file:{file.name}"

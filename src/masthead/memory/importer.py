@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from masthead.document_input import DOCUMENT_SUFFIXES, read_request_file
 from masthead.errors import InputError, NotFoundError
 from masthead.memory.chunking import chunk_text
 from masthead.text_input import decode_text, read_capped
@@ -49,8 +50,14 @@ def read_paths(paths: list[Path], progress: FileProgress | None = None) -> list[
             found += read_chunks(path, progress)
         elif not path.exists():
             raise NotFoundError(f"{path} does not exist", fix="check the path")
+        elif path.suffix.lower() in DOCUMENT_SUFFIXES:
+            text = read_request_file(path, MAX_FILE_BYTES, option="FILE")  # a past proposal as PDF or DOCX
+            found.append(FileChunks(path, path.name, chunk_text(text)))
+            if progress is not None:
+                progress(path, path.stat().st_size, len(found[-1].chunks))
         elif path.suffix.lower() not in SUFFIXES:
-            raise InputError(f"{path} is not a .md or .txt file", fix="convert it to Markdown or plain text first")
+            raise InputError(f"{path} is not a .md, .txt, .pdf or .docx file",
+                             fix="convert it to Markdown or plain text first")
         else:
             found += _read_files([path], path.parent, progress)
     return found
