@@ -84,3 +84,17 @@ def test_requirements_keep_their_spans() -> None:
     assert [i.text for i in requested_items(REQUEST)][0].startswith("A brand audit")
     assert find_span(REQUEST, "weekly   written status\nupdates") is not None
     assert find_span(REQUEST, "an invented sentence") is None
+
+
+def test_figures_of_a_quoted_requirement_are_the_clients() -> None:
+    from masthead.runtime.documents import DocumentBasis, document_checks
+
+    request = REQUEST + "\n## More\n- Liquidated damages of EUR 500 per day shall apply after 2026-01-01.\n"
+    requirements = [r.as_dict() for r in extract_requirements(request)]
+    draft = render_proposal(get_template(None, "proposal"), ACME, request, requirements, None, received=TODAY)
+    basis = DocumentBasis(request, requirements, price_table(ACME, request), TODAY, UNTIL, [GLOBEX], frozenset())
+    results = {r.name: r for r in document_checks(basis, ACME, draft)}
+    assert "EUR 500" not in results["compliance_amounts"].detail and results["compliance_dates"].passed
+    assert "penalties" in results["legal"].detail and "in the request" in results["legal"].detail
+    said = {r.name: r for r in document_checks(basis, ACME, draft + "\nWe charge EUR 500 per day of delay.\n")}
+    assert '"EUR 500"' in said["compliance_amounts"].detail

@@ -52,12 +52,20 @@ def _amount(raw: str) -> Decimal | None:
         return None
 
 
-def check_amounts(text: str, table: PriceTable) -> list[Finding]:
+Spans = Sequence[tuple[int, int]]
+
+
+def _inside(start: int, spans: Spans) -> bool:
+    return any(a <= start < b for a, b in spans)
+
+
+def check_amounts(text: str, table: PriceTable, quoted: Spans = ()) -> list[Finding]:
+    """`quoted`: the draft's verbatim quotes of the request, whose figures are the client's words."""
     allowed = {line.amount for line in table.lines if line.amount is not None} | {table.total}
     findings = [Finding("amounts", match.span(), match.group(0),
                         f"use the computed price table's amounts ({', '.join(money(a, table.currency) for a in sorted(allowed))})")
                 for match in _AMOUNT.finditer(text)
-                if _amount(match.group(1) or match.group(2)) not in allowed]
+                if _amount(match.group(1) or match.group(2)) not in allowed and not _inside(match.start(), quoted)]
     for item in table.unpriced:
         at = text.find(item)
         findings.append(Finding("amounts", (at, at + len(item)) if at >= 0 else None, f"{item}: {NO_PRICE}",
@@ -105,13 +113,15 @@ def check_deliverables(text: str, project: Project, table: PriceTable) -> list[F
     return findings
 
 
-def check_dates(text: str, proposal_date: date, valid_until: date) -> list[Finding]:
+def check_dates(text: str, proposal_date: date, valid_until: date, quoted: Spans = ()) -> list[Finding]:
     findings = []
     for match in _VALID_UNTIL.finditer(text):
         if match.group(1) != valid_until.isoformat():
             findings.append(Finding("dates", match.span(), match.group(0),
                                     f"the offer is valid until {valid_until.isoformat()} (terms.validity_days)"))
     for match in _ISO_DATE.finditer(text):
+        if _inside(match.start(), quoted):
+            continue  # a date of the client's own request, quoted
         try:
             when = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
         except ValueError:
@@ -145,14 +155,17 @@ def check_confidentiality(text: str, project: Project, others: Sequence[Project]
 
 
 def compliance_checks(text: str, project: Project, table: PriceTable, requirements: Sequence[dict[str, Any]], *,
-                      proposal_date: date, valid_until: date, others: Sequence[Project]) -> list[CheckResult]:
-    """One check per rule; a failing one lists every finding with its span and fix."""
+                      proposal_date: date, valid_until: date, others: Sequence[Project],
+                      quoted: Spans = ()) -> list[CheckResult]:
+    """One check per rule; a failing one lists every finding with its span and fix. `quoted`
+    spans (the draft's verbatim quotes of the request) are the client's words: their amounts and
+    dates are not the proposal's."""
     groups = {
-        "compliance_amounts": check_amounts(text, table),
+        "compliance_amounts": check_amounts(text, table, quoted),
         "compliance_requirements": check_requirements(text, requirements),
         "compliance_clauses": check_clauses(text, project.required_clauses),
         "compliance_deliverables": check_deliverables(text, project, table),
-        "compliance_dates": check_dates(text, proposal_date, valid_until),
+        "compliance_dates": check_dates(text, proposal_date, valid_until, quoted),
         "compliance_confidentiality": check_confidentiality(text, project, others),
     }
     passed = {

@@ -70,21 +70,27 @@ def load_basis(store: EventStore, project: Project, recipe: Recipe, job: dict[st
     )
 
 
+def quoted_spans(basis: DocumentBasis, text: str) -> tuple[tuple[int, int], ...]:
+    """Where the draft quotes the request's requirements word for word."""
+    spans = []
+    for requirement in basis.requirements:
+        at = text.find(requirement["text"])
+        if at >= 0:
+            spans.append((at, at + len(requirement["text"])))
+    return tuple(spans)
+
+
 def legal_flags(basis: DocumentBasis, project: Project, text: str) -> list[LegalFlag]:
     """Flags in the client's request, then in the draft; the draft's verbatim quotes of the
     request's requirements are the request's flags already, not the draft's own."""
     assert project.terms is not None
-    quotes = []
-    for requirement in basis.requirements:
-        at = text.find(requirement["text"])
-        if at >= 0:
-            quotes.append((at, at + len(requirement["text"])))
-    return scan(basis.request, "request", project.terms) + scan(text, "draft", project.terms, skip=tuple(quotes))
+    return scan(basis.request, "request", project.terms) + scan(text, "draft", project.terms,
+                                                                  skip=quoted_spans(basis, text))
 
 
 def document_checks(basis: DocumentBasis, project: Project, text: str) -> list[CheckResult]:
     return [*compliance_checks(text, project, basis.table, basis.requirements, proposal_date=basis.proposal_date,
-                               valid_until=basis.valid_until, others=basis.others),
+                               valid_until=basis.valid_until, others=basis.others, quoted=quoted_spans(basis, text)),
             legal_check(legal_flags(basis, project, text), set(basis.resolved))]
 
 
