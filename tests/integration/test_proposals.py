@@ -83,6 +83,10 @@ def test_a_request_with_risky_terms_waits_for_each_flag_then_exports(ws: Workspa
     body = (FIXTURES / "rfps" / "acme-brand-refresh.md").read_text()
     assert all(body[r["start"]:r["end"]] == r["quote"] for r in requirements)
     assert [r["source"] for r in requirements].count("model") == 1  # the invented one was dropped
+    drafted = json.loads(ws.store.query(
+        "SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq WHERE t.id = ?",
+        (f"{job}.draft.proposal",))[0]["data"])["output"]
+    assert drafted["template"]["name"] == "proposal" and drafted["template"]["origin"] == "built-in"
     flags = json.loads(piece["flags"])
     assert any(f.startswith("legal:") and "unlimited-liability" in f for f in flags)
     assert any(f.startswith("compliance_amounts:") and "no price: decide" in f for f in flags)

@@ -4,6 +4,7 @@ flags a person has resolved. Loaded once per task with its context (runtime/cont
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -108,3 +109,10 @@ def document_values(project: Project, basis: DocumentBasis, root: Path | None, c
     template = get_template(root, channel)
     return {"client_project": project, "received_on": basis.proposal_date,
             "template": {"name": template.name, "text": template.text, "origin": template.origin}}
+
+
+def template_lineage(template: dict[str, str]) -> dict[str, str]:
+    """What a draft step records of its template: a worker without the workspace's templates/
+    falls back to the built-in, and the lineage says so."""
+    return {"name": template["name"], "origin": template["origin"],
+            "sha256": hashlib.sha256(template["text"].encode()).hexdigest()}

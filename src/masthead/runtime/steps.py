@@ -45,7 +45,12 @@ from masthead.memory.service import MemoryService
 from masthead.projects import ChannelSettings
 from masthead.providers.registry import ProviderSet
 from masthead.runtime.context import TaskContext
-from masthead.runtime.documents import document_checks, document_facts, document_values
+from masthead.runtime.documents import (
+    document_checks,
+    document_facts,
+    document_values,
+    template_lineage,
+)
 from masthead.runtime.drafting import choose_draft, record_items
 from masthead.runtime.guards import Guards
 from masthead.runtime.model_client import AgentOutputError, CallScope, RecordingModelClient
@@ -164,6 +169,8 @@ def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     })
     if dropped:
         outcome.output["model_dropped"] = dropped
+    if "template" in values:  # lineage: which template (and which copy of it) the document came from
+        outcome.output["template"] = template_lineage(values["template"])
     recorded = record_items(ctx, lambda stream: stream_version(services.store, stream))
     if recorded is not None:
         outcome.events.append(("system", recorded))
@@ -422,14 +429,14 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     if piece["status"] not in ("approved", "published") or piece["approved_version"] != version:
         raise StateError(f"piece {ctx.piece_id} v{version} is not approved; refusing to publish")
     settings = channel_settings(ctx)
-    if settings.gate == "hard" and human_approval(store, ctx.piece_id, version) is None:
+    approval = human_approval(store, ctx.piece_id, version)  # documents carry the approver and date
+    if settings.gate == "hard" and approval is None:
         raise StateError(f"piece {ctx.piece_id} v{version} has a hard gate and no human approval; refusing to publish")
     outbox = Outbox(store, services.guards, redact=services.guards.redact, clock=services.clock,
                     meta=lambda: Meta(actor="system", at=utc_now(), causation_id=ctx.task["id"],
                                       correlation_id=ctx.job["id"]))
     published: dict[str, dict[str, Any]] = {}
     waits: list[Waiting] = []
-    approval = human_approval(store, ctx.piece_id, version)
     for name in settings.publish_to:
         key = publication_key_for(ctx.piece_id, version, ctx.channel, name)
         delivery = Delivery(key=key, piece_id=ctx.piece_id, version=version, channel=ctx.channel,
@@ -448,7 +455,7 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         return StepOutcome(output={"published": published}, wait_reason="; ".join(w.reason for w in waits),
                            wait_until=until)
     first = published[settings.publish_to[0]]
-    remembered = published_piece_memory(ctx, services.memory, piece, human_approval(store, ctx.piece_id, version) is not None)
+    remembered = published_piece_memory(ctx, services.memory, piece, approval is not None)
     return StepOutcome(output={"key": first["key"], "location": first["location"], "published": published},
                        events=list(remembered))
 
