@@ -59,7 +59,7 @@ def test_a_proposal_from_request_to_outcome(tmp_path: Path, server: OpenAIServer
     assert piece["channel"] == "proposal"
     blocked = cli("review", "approve", piece["id"], ok=False)
     assert blocked.returncode != 0 and "review resolve" in blocked.stderr
-    flags = sorted(set(re.findall(r"\[([a-z\-]+-r[0-9a-f]{6})\]", " ".join(piece["flags"]))))
+    flags = sorted(set(re.findall(r"\[([a-z\-]+-r[0-9a-f]{6})\] high", " ".join(piece["flags"]))))
     assert len(flags) == 3
     wrong = cli("review", "resolve", piece["id"], "no-such-flag", "--accept", "--note", "x", ok=False)
     assert wrong.returncode != 0 and flags[0] in wrong.stderr

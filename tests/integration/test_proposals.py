@@ -25,6 +25,12 @@ def proposal_reply(body: dict[str, Any]) -> str:
     if name == "ModelAdditions":
         return json.dumps({"additions": [{"quote": "Please reply to marketing@acme.example by 15 January 2027."},
                                          {"quote": "an invented requirement that is not in the request"}]})
+    if name == "LegalOpinion":
+        return json.dumps({"findings": [
+            {"quote": "Acme may cancel at any time and recover all fees already paid.", "rule": "penalties",
+             "why": "a clawback of fees already earned"},
+            {"quote": "The supplier waives all rights forever.", "rule": "indemnification", "why": "invented"},
+            {"quote": "The supplier shall accept unlimited liability", "rule": "unlimited-liability", "why": "dup"}]})
     if name == "ProposalProse":
         return json.dumps({
             "summary": "You want a brand that looks as current as your fasteners are precise.",
@@ -89,6 +95,10 @@ def test_a_request_with_risky_terms_waits_for_each_flag_then_exports(ws: Workspa
     assert drafted["template"]["name"] == "proposal" and drafted["template"]["origin"] == "built-in"
     flags = json.loads(piece["flags"])
     assert any(f.startswith("legal:") and "unlimited-liability" in f for f in flags)
+    # The model's second opinion: its one new finding that quotes the request, as a medium flag.
+    [legal] = [f for f in flags if f.startswith("legal:")]
+    assert legal.count("(the model's reading)") == 1 and "medium: penalties or liquidated damages (the model's reading) in the request" in legal
+    assert "waives all rights" not in legal
     assert any(f.startswith("compliance_amounts:") and "no price: decide" in f for f in flags)
     with pytest.raises(StateError) as blocked:
         commands.approve(ws, piece["id"], operator="ana")
@@ -107,7 +117,7 @@ def test_a_request_with_risky_terms_waits_for_each_flag_then_exports(ws: Workspa
     with pytest.raises(StateError, match="already resolved"):
         resolve_flag(ws, piece["id"], flags[0].id, operator="ana", note="again")
     resolutions = ws.store.query("SELECT data FROM events WHERE type = 'LegalFlagResolved'")
-    assert len(resolutions) == 3
+    assert len(resolutions) == 3  # the model's medium flag does not block the sign-off
     left = json.loads(_piece(ws, job)["flags"])
     assert not any(f.startswith("legal:") for f in left)
     assert any(f.startswith("compliance_amounts:") for f in left)  # the other flags stand

@@ -87,3 +87,22 @@ def test_high_flags_fail_the_check_until_resolved() -> None:
 def test_skipped_spans_are_passed_over() -> None:
     text = "R1: The supplier shall accept unlimited liability."
     assert scan(text, "draft", TERMS, skip=((0, len(text)),)) == []
+
+
+def test_the_models_opinion_adds_medium_flags_only_where_no_rule_flagged() -> None:
+    from masthead.agents.legal_review import LegalOpinion, checked
+    from masthead.channels.legal import opinion_flags
+
+    request = "The supplier shall accept unlimited liability. Acme may recover all fees already paid."
+    opinion = LegalOpinion.model_validate({"findings": [
+        {"quote": "Acme may recover all fees   already paid", "rule": "penalties"},
+        {"quote": "shall accept unlimited liability", "rule": "unlimited-liability"},
+        {"quote": "words the request never says", "rule": "penalties"},
+        {"quote": "Acme may recover", "rule": "no-such-rule"}]})
+    findings = [f.model_dump() for f in checked(request, opinion)]
+    assert [f["rule"] for f in findings] == ["penalties", "unlimited-liability"]
+    rules = scan(request, "request", TERMS)
+    [flag] = opinion_flags(findings, rules, TERMS)
+    assert (flag.rule, flag.severity) == ("model:penalties", "medium")
+    assert request[flag.start:flag.end] == flag.quote == "Acme may recover all fees already paid"
+    assert legal_check([*rules, flag], {f.id for f in rules}).passed  # a model's flag never blocks

@@ -18,6 +18,7 @@ def _load_builtins() -> None:
     from masthead.agents import (  # noqa: F401
         brief,
         draft,
+        legal_review,
         proposal,
         refine,
         requirements,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
@@ -125,6 +126,24 @@ def scan(text: str, where: Where, terms: Terms, *, skip: tuple[tuple[int, int], 
                 flags.setdefault(flag_id, LegalFlag(flag_id, rule.id, rule.severity, rule.title, where, start, end,
                                                     quote, _alternative(rule, terms), library.version))
     return sorted(flags.values(), key=lambda f: (f.start, f.rule))
+
+
+def opinion_flags(findings: Sequence[dict[str, Any]], rule_flags: list[LegalFlag], terms: Terms) -> list[LegalFlag]:
+    """The model's second opinion as flags: medium severity at most (a model's words never block a
+    sign-off), only where no rule flagged the same words already."""
+    library = rule_library()
+    rules = {rule.id: rule for rule in library.rules}
+    flags = []
+    for finding in findings:
+        rule = rules.get(str(finding["rule"]))
+        start, end = int(finding["start"]), int(finding["end"])
+        if rule is None or any(f.start < end and start < f.end for f in rule_flags):
+            continue
+        quote = str(finding["quote"])
+        flags.append(LegalFlag(_flag_id(f"model-{rule.id}", "request", quote), f"model:{rule.id}", "medium",
+                               f"{rule.title} (the model's reading)", "request", start, end, quote,
+                               _alternative(rule, terms), library.version))
+    return flags
 
 
 def _sentence_around(text: str, start: int, end: int) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from masthead.channels.checks import CheckResult
 from masthead.channels.compliance import compliance_checks
-from masthead.channels.legal import LegalFlag, legal_check, scan
+from masthead.channels.legal import LegalFlag, legal_check, opinion_flags, scan
 from masthead.compose.pricing import PriceTable, price_table
 from masthead.compose.proposal import offer_dates
 from masthead.compose.requirements import extract_requirements
@@ -34,17 +34,25 @@ class DocumentBasis:
     valid_until: date
     others: list[Project]  # every other client project of the workspace
     resolved: frozenset[str]  # legal flag ids a person resolved for this piece
+    opinions: tuple[dict[str, Any], ...] = ()  # the model's legal findings in the request, quotes checked
+
+
+def _step_output(store: EventStore, recipe: Recipe, job_id: str, agent: str) -> dict[str, Any] | None:
+    """The output of the job-level step that runs `agent`, once it is done."""
+    for step in recipe.steps:
+        if step.agent == agent and step.for_each is None:
+            rows = store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq"
+                               " WHERE t.id = ? AND t.status = 'done'", (task_id(job_id, step.id, None),))
+            output = parse_json(rows[0]["data"])["output"].get("output") if rows else None
+            return dict(output) if output is not None else None
+    return None
 
 
 def _requirements(store: EventStore, recipe: Recipe, job_id: str, request: str) -> list[dict[str, Any]]:
     """The requirements step's output (the model may have added some), else the rules' own."""
-    for step in recipe.steps:
-        if step.agent == "requirements" and step.for_each is None:
-            rows = store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq"
-                               " WHERE t.id = ? AND t.status = 'done'", (task_id(job_id, step.id, None),))
-            output = parse_json(rows[0]["data"])["output"].get("output") if rows else None
-            if output is not None:
-                return list(output["requirements"])
+    output = _step_output(store, recipe, job_id, "requirements")
+    if output is not None:
+        return list(output["requirements"])
     return [r.as_dict() for r in extract_requirements(request)]
 
 
@@ -68,6 +76,7 @@ def load_basis(store: EventStore, project: Project, recipe: Recipe, job: dict[st
         table=price_table(project, request), proposal_date=start, valid_until=until,
         others=[p for p in client_projects(store) if p.name != project.name],
         resolved=resolved_flags(store, piece_id(job["id"], channel)),
+        opinions=tuple((_step_output(store, recipe, job["id"], "legal_review") or {}).get("findings", [])),
     )
 
 
@@ -85,8 +94,9 @@ def legal_flags(basis: DocumentBasis, project: Project, text: str) -> list[Legal
     """Flags in the client's request, then in the draft; the draft's verbatim quotes of the
     request's requirements are the request's flags already, not the draft's own."""
     assert project.terms is not None
-    return scan(basis.request, "request", project.terms) + scan(text, "draft", project.terms,
-                                                                  skip=quoted_spans(basis, text))
+    flags = scan(basis.request, "request", project.terms)
+    return flags + opinion_flags(basis.opinions, flags, project.terms) + scan(
+        text, "draft", project.terms, skip=quoted_spans(basis, text))
 
 
 def document_checks(basis: DocumentBasis, project: Project, text: str) -> list[CheckResult]:
