@@ -161,6 +161,9 @@ def test_past_wins_are_preferred_and_the_outcome_becomes_memory(ws: Workspace) -
     for name, outcome in (("acme-packaging-won.md", "won"), ("acme-trade-show-lost.md", "lost")):
         ws.memory.import_folder([past / name], project="acme-rebrand", kind="proposal", actor="human:ana",
                                 outcome=Outcome(outcome, "Acme Corp", "9000"))
+    with pytest.raises(InputError, match="needs its outcome"):
+        ws.memory.add("A proposal without its outcome.", kind="proposal", tier="project", project="acme-rebrand",
+                      source="human:ana", actor="human:ana")
     job = _request(ws, "acme-rebrand", "acme-website")
     _run(ws)
     piece = _piece(ws, job)

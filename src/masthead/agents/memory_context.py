@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict
 
 from masthead.agents.base import quote_data
+from masthead.memory.items import proposal_outcome
 
 
 class MemoryNote(BaseModel):
@@ -29,9 +30,8 @@ def _label(note: MemoryNote) -> str:
     # Feedback comes from a person's edit or from an A/B test's outcome; say which.
     if note.kind == "feedback" and note.source.startswith("abtest:"):
         return "A/B test result with this audience"
-    if note.kind == "proposal":  # its outcome leads its source: "proposal:won;..."
-        outcome = note.source.split(";", 1)[0].removeprefix("proposal:")
-        return f"passage of an earlier proposal that was {outcome}"
+    if note.kind == "proposal":
+        return f"passage of an earlier proposal that was {proposal_outcome(note.source) or 'sent'}"
     return _LABELS.get(note.kind, note.kind)
 
 

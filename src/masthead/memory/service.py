@@ -35,6 +35,7 @@ from masthead.memory.items import (
     live_ids,
     load_items,
     new_event,
+    proposal_outcome,
     proposal_source,
 )
 from masthead.memory.retrieval import Candidate, Ranking, Retriever
@@ -163,6 +164,9 @@ class MemoryService:
         check_choice(kind, ADDABLE_KINDS, "--kind")
         check_choice(tier, TIERS, "--tier")
         check_confidence(confidence)
+        if kind == "proposal" and proposal_outcome(source) is None:
+            raise InputError("a past proposal needs its outcome", fix="import it: masthead memory import FILE "
+                             "--project P --kind proposal --outcome won (or lost)")
         self._check_scope(tier, project, job_id)
         return added_event(tier=tier, kind=kind, text=cleaned, source=source, confidence=confidence,
                            project=project, job_id=job_id, embedding_model=self.model_id)
