@@ -371,6 +371,7 @@ class HalfLifeSection(_Strict):
     note: float = Field(730.0, gt=0)
     meta_note: float = Field(365.0, gt=0)
     feedback: float = Field(365.0, gt=0)
+    proposal: float = Field(1095.0, gt=0)
 
 
 class MemorySection(_Strict):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -126,6 +127,87 @@ class Policies(_Strict):
         return value
 
 
+class Contact(_Strict):
+    name: str | None = None
+    role: str | None = None
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$", description="an address, e.g. marketing@acme.example")
+    phone: str | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Contact:
+        if not any((self.name, self.role, self.email, self.phone)):
+            raise ValueError("a contact needs at least one of name, role, email, phone")
+        return self
+
+
+class Client(_Strict):
+    """Who a client project works for: the proposal's addressee, tone and scope."""
+
+    name: str = Field(min_length=1, description='the client\'s name as written in a proposal, e.g. "Acme Corp"')
+    contacts: list[Contact] = Field(default_factory=list)
+    tone: str = Field("plain and specific", min_length=1, description="how proposals to this client read")
+    deliverables: list[str] = Field(default_factory=list, description="what the client buys; priced from rate_card")
+
+
+class RateCard(_Strict):
+    """Prices per deliverable (or per unit, e.g. "day rate"); proposals compute totals from it, never a model."""
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="an ISO 4217 code, e.g. EUR")
+    items: dict[str, Decimal] = Field(min_length=1, description='price per item, e.g. {"brand audit": 4000}')
+
+    @field_validator("items")
+    @classmethod
+    def _prices(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for item, price in value.items():
+            if not item.strip():
+                raise ValueError("an item has an empty name; name every priced item")
+            if price < 0 or price != price.quantize(Decimal("0.01")):
+                raise ValueError(f"item {item!r}: price {price} must be zero or more, with at most 2 decimals")
+        return value
+
+    def price_of(self, item: str) -> Decimal | None:
+        """The item's price, matched without regard to case and surrounding spaces."""
+        wanted = " ".join(item.lower().split())
+        for name, price in self.items.items():
+            if " ".join(name.lower().split()) == wanted:
+                return price
+        return None
+
+
+class Terms(_Strict):
+    """The consultant's own terms: what the legal rules compare a client's request and a draft with."""
+
+    payment_days: int = Field(ge=0, le=365, description="invoices are due this many days after issue")
+    liability_cap: str = Field(min_length=1, description='e.g. "fees paid"')
+    ip: str = Field(min_length=1, description='when IP passes to the client, e.g. "on full payment"')
+    validity_days: int = Field(ge=1, le=365, description="how long a proposal's offer stands")
+    governing_law: str | None = Field(None, description='e.g. "Ireland"; other laws in a request are flagged')
+
+
+ProjectKind = Literal["product", "client", "campaign"]
+_CLIENT_KEYS = ("client", "rate_card", "terms")
+
+
+def _client_defaults(data: Any) -> Any:
+    """A client project may leave out description, audience and voice: they read from `client:`."""
+    if not isinstance(data, dict) or data.get("kind") != "client":
+        return data
+    client = data["client"] if isinstance(data.get("client"), dict) else {}
+    name = client.get("name") or "the client"
+    data = dict(data)
+    channels = data.get("channels")
+    if isinstance(channels, dict) and "proposal" in channels:
+        # A proposal goes to the `proposal` publisher (Markdown, PDF, DOCX) unless told otherwise.
+        settings = dict(channels["proposal"] or {})
+        if "publish_to" not in settings and "publisher" not in settings:
+            settings["publish_to"] = ["proposal"]
+        data["channels"] = {**channels, "proposal": settings}
+    data.setdefault("description", f"proposals and documents for {name}")
+    data.setdefault("audience", f"{name}: the people who read and sign proposals")
+    data.setdefault("voice", {"description": client.get("tone") or "plain and specific"})
+    return data
+
+
 class Project(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{0,62}$", description="lowercase letters, digits, dashes")
     description: str = Field(min_length=1)
@@ -142,6 +224,32 @@ class Project(_Strict):
     sources: list[SourceSpec] = Field(default_factory=list,
                                       description="feeds, GitHub releases, analytics folders and calendars")
     schedules: list[ScheduleSpec] = Field(default_factory=list, description="recipes started on a cron schedule")
+    kind: ProjectKind = Field("product", description="product, client or campaign; client projects write proposals")
+    client: Client | None = Field(None, description="kind: client: the client's name, contacts, tone, deliverables")
+    rate_card: RateCard | None = Field(None, description="kind: client: prices that proposals compute totals from")
+    terms: Terms | None = Field(None, description="kind: client: payment, liability, IP, validity, governing law")
+    required_clauses: list[str] = Field(default_factory=list,
+                                        description='clauses every proposal must carry, e.g. "payment terms"')
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        return _client_defaults(data)
+
+    @model_validator(mode="after")
+    def _client_state(self) -> Project:
+        if self.kind != "client":
+            for key in (*_CLIENT_KEYS, "required_clauses"):
+                if getattr(self, key):
+                    raise ValueError(f"{key} is for client projects; add `kind: client` or remove {key}")
+            if "proposal" in self.channels:
+                raise ValueError("channel proposal is for client projects; add `kind: client` (with client:, "
+                                 "rate_card: and terms:) or remove the channel")
+            return self
+        missing = [key for key in _CLIENT_KEYS if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"a client project needs {', '.join(missing)}; see docs/configuration.md#client-projects")
+        return self
 
     @field_validator("sources")
     @classmethod

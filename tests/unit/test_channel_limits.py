@@ -298,6 +298,7 @@ def test_body_length_uses_each_channels_unit() -> None:
         ("newsletter", None, "chars", True, 60),
         ("email", None, "chars", True, 60),
         ("blog", None, "chars", False, None),
+        ("proposal", None, "chars", False, None),
     ],
 )
 def test_rule_for(
@@ -309,7 +310,7 @@ def test_rule_for(
 
 
 def test_every_channel_has_a_rule() -> None:
-    assert CHANNELS == ("x", "bluesky", "mastodon", "linkedin", "newsletter", "email", "blog")
+    assert CHANNELS == ("x", "bluesky", "mastodon", "linkedin", "newsletter", "email", "blog", "proposal")
     assert [rule_for(channel).name for channel in CHANNELS] == list(CHANNELS)
 
 

@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict
 
 from masthead.agents.base import quote_data
+from masthead.memory.items import proposal_outcome
 
 
 class MemoryNote(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
-    kind: str  # fact | exemplar | piece | note | meta_note | feedback
+    kind: str  # fact | exemplar | piece | note | meta_note | feedback | proposal
     tier: str  # session | project | global
     text: str
     source: str
@@ -21,6 +22,7 @@ class MemoryNote(BaseModel):
 _LABELS = {
     "fact": "fact", "exemplar": "voice example", "piece": "earlier published piece", "note": "operator note",
     "meta_note": "summary of earlier work", "feedback": "the operator's own edit of an earlier draft",
+    "proposal": "passage of an earlier proposal",
 }
 
 
@@ -28,6 +30,8 @@ def _label(note: MemoryNote) -> str:
     # Feedback comes from a person's edit or from an A/B test's outcome; say which.
     if note.kind == "feedback" and note.source.startswith("abtest:"):
         return "A/B test result with this audience"
+    if note.kind == "proposal":
+        return f"passage of an earlier proposal that was {proposal_outcome(note.source) or 'sent'}"
     return _LABELS.get(note.kind, note.kind)
 
 

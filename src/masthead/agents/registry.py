@@ -17,7 +17,10 @@ from masthead.plugins import AGENTS, load, named
 BUILTIN: dict[str, str] = {
     "brief": "masthead.agents.brief:BriefAgent",
     "draft": "masthead.agents.draft:DraftAgent",
+    "legal_review": "masthead.agents.legal_review:LegalReviewAgent",
+    "proposal": "masthead.agents.proposal:ProposalAgent",
     "refine": "masthead.agents.refine:RefineAgent",
+    "requirements": "masthead.agents.requirements:RequirementsAgent",
     "subject_lines": "masthead.agents.subject_lines:SubjectLinesAgent",
     "summarise": "masthead.agents.summarise:SummariseAgent",
 }

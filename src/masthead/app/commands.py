@@ -18,6 +18,7 @@ from masthead.agents.registry import get_agent
 from masthead.app import scheduling
 from masthead.app.workspace import Workspace
 from masthead.channels.checks import CheckResult
+from masthead.channels.limits import DOCUMENT_CHANNELS
 from masthead.errors import ConfigError, InputError, NotFoundError, StateError
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
 from masthead.events.store import EventStore, Transaction
@@ -174,7 +175,7 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
                                   trust=trust)
         tx.append([received.to_new(stream_of("signal", signal_id), 0)], meta)
         bound = project.max_active_jobs or ws.config.runtime.max_active_jobs_per_project
-        jobs = [start_job(tx, project=project.name, channels=list(project.channels), recipe=recipe,
+        jobs = [start_job(tx, project=project.name, channels=recipe.channels_for(list(project.channels)), recipe=recipe,
                           signal_id=signal_id, priority=priority, meta=meta, max_active=bound) for recipe in recipes]
         deferred = _deferral_reasons(tx, jobs)
         budget = tx.query("SELECT t.wait_reason FROM tasks t JOIN jobs j ON j.id = t.job_id"
@@ -195,7 +196,7 @@ def _recipes_for(ws: Workspace, kind: str, name: str | None) -> list[Recipe]:
 
 
 # -- review -----------------------------------------------------------------------------
-def _piece(tx: Transaction, piece_id: str) -> dict:
+def _piece(tx: Transaction | EventStore, piece_id: str) -> dict:
     rows = tx.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
     if not rows:
         raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead review list` or `masthead pieces list`")
@@ -206,7 +207,7 @@ def _stream_version(tx: Transaction, stream: str) -> int:
     return int(tx.query("SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream,))[0]["v"] or 0)
 
 
-def _wake_gate(tx: Transaction, piece: dict, meta: Meta, reason: str) -> None:
+def wake_gate(tx: Transaction, piece: dict, meta: Meta, reason: str) -> None:
     """A human decision lets the piece's gate task look again right away."""
     for task in tx.query(
         "SELECT id, version FROM tasks WHERE job_id = ? AND channel = ? AND kind = 'gate'"
@@ -220,9 +221,18 @@ def approve(ws: Workspace, piece_id: str, *, operator: str, version: int | None 
             at: str | None = None, next_slot: bool = False) -> dict:
     """Approve the current version; with `at` (project time) or `next_slot` it publishes then.
     Approving an approved, not yet published piece again with a time moves it."""
+    from masthead.app.proposals import refuse_if_blocked
+
     meta = _meta(human(operator))
+    seen = _piece(ws.store, piece_id)
+    # A proposal's high-severity legal flags block its sign-off (read before the write: they are
+    # computed from the request and the text; the version check below keeps them current).
+    refuse_if_blocked(ws, seen)
     with ws.store.transaction() as tx:
         piece = _piece(tx, piece_id)
+        if piece["version"] != seen["version"]:
+            raise StateError(f"piece {piece_id} changed while it was being approved (now v{piece['version']})",
+                             fix="read it again and approve the version you read")
         timed = at is not None or next_slot
         scheduled = scheduling.schedule_for(tx, piece, at=at, next_free=next_slot) if timed else None
         if piece["status"] == "approved" and scheduled is not None:
@@ -240,7 +250,7 @@ def approve(ws: Workspace, piece_id: str, *, operator: str, version: int | None 
         tx.append([event.to_new(stream, _stream_version(tx, stream))], meta)
         if scheduled is not None:
             tx.append([scheduled[0]], meta)
-        _wake_gate(tx, piece, meta, f"approved v{current}")
+        wake_gate(tx, piece, meta, f"approved v{current}")
         when = {"scheduled_at": scheduled[0].data["at"], "scheduled": scheduled[1]} if scheduled else {}
         return piece | {"approved_version": current} | when
 
@@ -256,7 +266,7 @@ def reject(ws: Workspace, piece_id: str, *, operator: str, reason: str) -> dict:
         stream = stream_of("piece", piece_id)
         event = ReviewRejected(piece_id=piece_id, version=piece["version"], reason=reason.strip())
         tx.append([event.to_new(stream, _stream_version(tx, stream))], meta)
-        _wake_gate(tx, piece, meta, "rejected")
+        wake_gate(tx, piece, meta, "rejected")
         # A scheduled piece's publish task ends now (it halts on a rejected piece), not at its time.
         scheduling.wake_publish(tx, piece, meta, "rejected")
         return piece
@@ -289,7 +299,7 @@ def edit(ws: Workspace, piece_id: str, *, operator: str, text: str, subject: str
         events += edit_feedback_events(tx.query, project=piece["project"], piece_id=piece_id, version=version,
                                        text=revised.text, embedding_model=ws.memory.model_id)
         tx.append(events, meta)
-        _wake_gate(tx, piece, meta, f"edited to v{version}")
+        wake_gate(tx, piece, meta, f"edited to v{version}")
         return version
 
 
@@ -323,6 +333,10 @@ def refine(ws: Workspace, piece_id: str, *, operator: str, note: str | None = No
         piece = _piece(tx, piece_id)
         if piece["status"] not in ("drafted", "in_review"):
             raise StateError(f"piece {piece_id} is {piece['status']}; only drafted or in-review pieces can be refined")
+        if piece["channel"] in DOCUMENT_CHANNELS:
+            # A model rewriting a whole proposal could change its computed prices and terms.
+            raise StateError(f"piece {piece_id} is a {piece['channel']}: it is drafted from its template, not refined",
+                             fix=f"edit it by hand: masthead review edit {piece_id} --file new.md")
         pending = tx.query("SELECT id FROM tasks WHERE job_id = ? AND channel = ? AND step = ? AND status NOT IN"
                            " ('done', 'failed', 'skipped')", (piece["job_id"], piece["channel"], REFINE_STEP))
         if pending:

@@ -42,8 +42,22 @@ def cost_report(ws: Workspace, *, project: str | None = None, by: str = "day") -
         "calls": sum(r["calls"] for r in rows),
         "published_pieces": published,
         "cost_per_published_piece": round(total / published, 8) if published else None,
+        **won_proposals(ws, project),
         "budgets": budget_use(ws, project),
     }
+
+
+def won_proposals(ws: Workspace, project: str | None) -> dict[str, Any]:
+    """Proposals won, and the model spend of every proposal job (won, lost or open) per win:
+    what a won proposal costs, losses included."""
+    outcomes = [json.loads(r["data"]) for r in ws.store.query(
+        "SELECT data FROM events WHERE type = 'ProposalOutcomeRecorded' ORDER BY seq")]
+    won = [o for o in outcomes if o["outcome"] == "won" and (project is None or o["project"] == project)]
+    where, params = ("AND j.project = ?", [project]) if project else ("", [])
+    spent = ws.store.query(f"SELECT COALESCE(SUM(c.cost_usd), 0) AS usd FROM model_calls c JOIN jobs j ON j.id = c.job_id"
+                           f" WHERE j.recipe = 'proposal' {where}", params)[0]["usd"]
+    return {"won_proposals": len(won), "proposal_spend_usd": round(float(spent), 8),
+            "cost_per_won_proposal": round(float(spent) / len(won), 8) if won else None}
 
 
 def _spent(ws: Workspace, project: str | None, period: str) -> float:

@@ -84,7 +84,7 @@ class Workspace:
 
         return StepServices(store=self.store, config=self.config, providers=self.providers,
                             publishers=self.publishers(), guards=self.guards, on_text=on_text,
-                            memory=self.memory)
+                            memory=self.memory, root=self.root)
 
     def redact(self, text: str) -> str:
         """Remove secret values (API keys from the environment) from text bound for the log."""

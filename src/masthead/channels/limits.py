@@ -5,7 +5,7 @@
 - Bluesky counts extended grapheme clusters (what a reader sees as one character).
 - Mastodon counts code points, but every http(s) URL counts 23 and a remote mention
   `@user@domain` counts only `@user` (what Mastodon's composer counts).
-- LinkedIn, newsletters, email and blogs count code points.
+- LinkedIn, newsletters, email, blogs and proposals count code points.
 
 Links are found by `channels.urls`, the one URL finder: X and Mastodon count with its
 twitter-text view, the checks with its reader's view (see that module).
@@ -24,7 +24,10 @@ import regex
 from masthead.channels.urls import UrlMatch, find_urls
 from masthead.errors import NotFoundError
 
-CHANNELS: tuple[str, ...] = ("x", "bluesky", "mastodon", "linkedin", "newsletter", "email", "blog")
+CHANNELS: tuple[str, ...] = ("x", "bluesky", "mastodon", "linkedin", "newsletter", "email", "blog", "proposal")
+# Documents for one client: a recipe writes them only when one of its steps names the channel
+# (`channels: [proposal]`), so release notes never turn into a proposal.
+DOCUMENT_CHANNELS: tuple[str, ...] = ("proposal",)
 
 SUBJECT_LIMIT = 60
 TRANSFORMED_URL_LENGTH = 23  # X and Mastodon both count any link as this many characters
@@ -51,6 +54,7 @@ _RULES: dict[str, ChannelRule] = {
         ChannelRule("newsletter", None, "chars", has_subject=True, subject_limit=SUBJECT_LIMIT),
         ChannelRule("email", None, "chars", has_subject=True, subject_limit=SUBJECT_LIMIT),
         ChannelRule("blog", None, "chars", has_subject=False, subject_limit=None),
+        ChannelRule("proposal", None, "chars", has_subject=False, subject_limit=None),
     )
 }
 
@@ -196,5 +200,5 @@ _COUNTERS: dict[str, Callable[[str], int]] = {
 }
 
 
-__all__ = ["CHANNELS", "ChannelRule", "UrlMatch", "body_length", "find_urls", "grapheme_length", "rule_for",
-           "service_limits"]
+__all__ = ["CHANNELS", "DOCUMENT_CHANNELS", "ChannelRule", "UrlMatch", "body_length", "find_urls", "grapheme_length",
+           "rule_for", "service_limits"]

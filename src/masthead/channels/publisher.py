@@ -54,6 +54,9 @@ class Delivery:
     thread_root: Receipt | None = None
     part: int = 1
     parts: int = 1
+    # Who approved this version and when (None for auto and soft gates): documents carry them.
+    approver: str | None = None
+    approved_at: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from masthead.compose.items import Extraction
 from masthead.compose.text import carries, normalise, word_set
 
 SHORT_SIGNAL_SHARE = 0.8
-DEFAULT_MIN_CHARS = {"x": 80, "bluesky": 80, "mastodon": 80, "linkedin": 300, "newsletter": 300, "email": 200}
+DEFAULT_MIN_CHARS = {"x": 80, "bluesky": 80, "mastodon": 80, "linkedin": 300, "newsletter": 300, "email": 200,
+                     "proposal": 800}
 
 
 def substance_check(channel: str, text: str, extraction: Extraction, *, signal_text: str,

@@ -14,7 +14,7 @@ from masthead.cli.common import CliState, echo, echo_json, pass_state
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def costs_cmd(state: CliState, project: str | None, by: str, as_json: bool) -> None:
-    """Money and tokens spent on model calls, cost per published piece, budget use."""
+    """Money and tokens spent on model calls, cost per published piece and per won proposal, budget use."""
     report = cost_report(state.workspace(), project=project, by=by)
     if as_json:
         echo_json(report)
@@ -25,6 +25,10 @@ def costs_cmd(state: CliState, project: str | None, by: str, as_json: bool) -> N
     per_piece = report["cost_per_published_piece"]
     echo(f"total ${report['total_usd']:.6f} over {report['calls']} calls; {report['published_pieces']} published"
          + (f"; ${per_piece:.6f} per published piece" if per_piece is not None else ""))
+    if report["won_proposals"] or report["proposal_spend_usd"]:
+        per_win = report["cost_per_won_proposal"]
+        echo(f"proposals: ${report['proposal_spend_usd']:.6f} spent, {report['won_proposals']} won"
+             + (f"; ${per_win:.6f} per won proposal" if per_win is not None else ""))
     for use in report["budgets"]:
         echo(f"budget {use['scope']}.{use['limit']} {use['period']}: ${use['spent']:.6f} of ${use['value']:g}"
              f" ({use['share']:.0%})")

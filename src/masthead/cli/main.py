@@ -23,7 +23,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "backup": LazyCommand("masthead.cli.history:backup_cmd",
                           "Back up the workspace's database into a new folder, consistent while writers run."),
     "costs": LazyCommand("masthead.cli.costs:costs_cmd",
-                         "Money and tokens spent on model calls, cost per published piece, budget use."),
+                         "Money and tokens spent on model calls, cost per published piece and per won proposal,"
+                         " budget use."),
     "demo": LazyCommand("masthead.cli.demo:demo_cmd",
                         "Create a sample workspace and turn sample release notes into reviewed pieces."),
     "export": LazyCommand("masthead.cli.history:export_cmd",
@@ -44,6 +45,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "pieces": LazyCommand("masthead.cli.inspect:pieces_group", "Content items."),
     "project": LazyCommand("masthead.cli.project:project_group",
                            "Products, clients or campaigns: voice, audience, facts, channels, policies."),
+    "proposal": LazyCommand("masthead.cli.proposal:proposal_group",
+                            "Client proposals: record whether each was won or lost (it becomes memory)."),
     "publications": LazyCommand("masthead.cli.publications:publications_group",
                                 "The outbox: one publication per piece version, channel and publisher."),
     "publishers": LazyCommand("masthead.cli.publishers:publishers_group",
@@ -69,6 +72,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "sources": LazyCommand("masthead.cli.sources:sources_group",
                            "Signal sources that arrive by themselves: feeds, analytics exports, calendars, "
                            "GitHub releases."),
+    "template": LazyCommand("masthead.cli.template:template_group",
+                            "Document templates (proposals): built-in and the workspace's templates/<name>.md."),
     "token": LazyCommand("masthead.cli.token:token_cmd",
                          "Print the operator token (stored in .masthead/token, mode 0600, never in the log)."),
     "worker": LazyCommand("masthead.cli.workers:worker_cmd",

@@ -75,23 +75,30 @@ def memory_add(state: CliState, text: str | None, file: Path | None, project: st
 
 
 @memory_group.command("import")
-@click.argument("folder", type=click.Path(path_type=Path))
-@click.option("--project", required=True, help="The project the files belong to.")
+@click.argument("paths", nargs=-1, required=True, metavar="FILE_OR_FOLDER...", type=click.Path(path_type=Path))
+@click.option("--project", required=True, help="The project the files belong to (for proposals: the client project).")
 @click.option("--kind", type=click.Choice(ADDABLE_KINDS), default="note", show_default=True)
+@click.option("--outcome", type=click.Choice(["won", "lost"]), help="--kind proposal: what the proposal came to.")
+@click.option("--client", help="--kind proposal: the client it was for (default: the project's client name).")
+@click.option("--value", help="--kind proposal: the contract value, e.g. 12000.")
 @click.option("--confidence", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True)
 @click.option("--as", "operator", help="Operator name recorded as human:<name>.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def memory_import(state: CliState, folder: Path, project: str, kind: str, confidence: float,
-                  operator: str | None, as_json: bool) -> None:
-    """Remember every .md and .txt file in a folder; long files are split into chunks."""
+def memory_import(state: CliState, paths: tuple[Path, ...], project: str, kind: str, outcome: str | None,
+                  client: str | None, value: str | None, confidence: float, operator: str | None, as_json: bool) -> None:
+    """Remember .md and .txt files (each file named, every one in each folder named); long files
+    are split into chunks. Past proposals: --kind proposal --outcome won|lost [--client C] [--value V]."""
+    from masthead.app.proposals import proposal_outcome_of
+
     ws = state.workspace()
 
     def on_file(path: Path, size: int, chunks: int) -> None:
         echo(f"  read {path.name} ({size:,} bytes, {chunks:,} chunk{'s' if chunks != 1 else ''})", err=True)
 
-    result = ws.memory.import_folder(folder, project=project, kind=kind, confidence=confidence,
-                                     actor=_operator(state, operator), on_file=on_file, on_embed=_progress("embedded"))
+    result = ws.memory.import_folder(list(paths), project=project, kind=kind, confidence=confidence,
+                                     actor=_operator(state, operator), on_file=on_file, on_embed=_progress("embedded"),
+                                     outcome=proposal_outcome_of(ws, project, kind, outcome, client, value))
     if as_json:
         echo_json({"files": result.files, "chunks": result.chunks, "added": result.added, "already": result.already})
         return

@@ -1,4 +1,4 @@
-"""`masthead review list|show|approve|reject|edit`."""
+"""`masthead review list|show|approve|reject|edit|refine|complete|resolve`."""
 
 from __future__ import annotations
 
@@ -153,3 +153,21 @@ def review_complete(state: CliState, ref: str, file: Path, operator: str | None)
     text = read_text_file(file, "completion", 1_000_000, option="--file")
     task = complete(state.workspace(), ref, operator=_operator(state, operator), text=text)
     echo(f"completed {task} by hand; `masthead run --until-idle` continues the recipe")
+
+
+@review_group.command("resolve")
+@click.argument("piece_id")
+@click.argument("flag")
+@click.option("--accept", is_flag=True, required=True, help="Accept the flagged term as it stands (say why in --note).")
+@click.option("--note", required=True, help="Why the term is acceptable; kept in the log.")
+@click.option("--as", "operator", help="Operator name recorded as human:<name>.")
+@pass_state
+def review_resolve(state: CliState, piece_id: str, flag: str, accept: bool, note: str, operator: str | None) -> None:
+    """Resolve a proposal's legal flag: accept it with a note (or edit the piece so it is gone)."""
+    from masthead.app.proposals import open_flags, resolve_flag
+
+    ws = state.workspace()
+    resolved = resolve_flag(ws, piece_id, flag, operator=_operator(state, operator), note=note)
+    left = open_flags(ws, piece_id)
+    tail = f"{len(left)} high-severity flag(s) left" if left else "no high-severity flag left; it can be approved"
+    echo(f"resolved {resolved.id} ({resolved.title}) of {piece_id}; {tail}")

@@ -11,6 +11,8 @@ from masthead.cli.common import CliState, echo, echo_json, pass_state
 from masthead.errors import InputError
 from masthead.text_input import STDIN, read_text_file
 
+PROGRESS_PAGES = 25  # a long PDF request reports every this many pages
+
 
 @click.group("signal")
 def signal_group() -> None:
@@ -20,7 +22,7 @@ def signal_group() -> None:
 @signal_group.command("add")
 @click.argument("project")
 @click.option("--kind", required=True, help="Signal kind, e.g. release_notes; recipes trigger on it.")
-@click.option("--file", "file", type=click.Path(path_type=Path), help="Read the signal from this UTF-8 file (`-`: standard input).")
+@click.option("--file", "file", type=click.Path(path_type=Path), help="Read the signal from this UTF-8 file (`-`: standard input); a .pdf or .docx request is read as text.")
 @click.option("--text", help="The signal text itself.")
 @click.option("--title", help="A short title.")
 @click.option("--priority", type=click.Choice(["high", "normal", "low"]), default="normal", show_default=True)
@@ -31,7 +33,18 @@ def signal_add(state: CliState, project: str, kind: str, file: Path | None, text
     """Store a signal verbatim and start a job for every recipe it triggers."""
     if (file is None) == (text is None):
         raise InputError("give exactly one of --file or --text", fix="e.g. --file release-notes.md")
-    body = read_text_file(file, "signal", MAX_SIGNAL_BYTES, option="--file") if file else str(text)
+    if file is not None and file.suffix.lower() in (".pdf", ".docx", ".doc"):
+        from masthead.document_input import (
+            read_request_file,  # pypdf, python-docx: only for these files
+        )
+
+        def pages(done: int, total: int) -> None:
+            if total > PROGRESS_PAGES and (done % PROGRESS_PAGES == 0 or done == total):
+                echo(f"  read page {done}/{total}", err=True)
+
+        body = read_request_file(file, MAX_SIGNAL_BYTES, progress=pages)
+    else:
+        body = read_text_file(file, "signal", MAX_SIGNAL_BYTES, option="--file") if file else str(text)
     source = "cli:text" if not file else "cli:stdin" if str(file) == STDIN else f"file:{file.name}"
     added = add_signal(state.workspace(), project, kind=kind, body=body, title=title, priority=priority, source=source)
     if as_json:

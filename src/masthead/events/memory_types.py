@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from masthead.events.types import EventData
 
 Tier = Literal["session", "project", "global"]
-Kind = Literal["fact", "exemplar", "piece", "note", "meta_note", "feedback"]
+Kind = Literal["fact", "exemplar", "piece", "note", "meta_note", "feedback", "proposal"]
 
 
 class MemoryItemAdded(EventData):

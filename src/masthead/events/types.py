@@ -355,6 +355,31 @@ class ReviewRejected(EventData):
     reason: str
 
 
+class LegalFlagResolved(EventData):
+    """A person resolved a legal flag of a piece (a proposal): accepted it with a note. A flag
+    id names the rule, where it was found and the quoted words, so it holds across versions."""
+
+    piece_id: str
+    version: int
+    flag: str
+    rule: str
+    severity: str
+    quote: str
+    note: str
+
+
+class ProposalOutcomeRecorded(EventData):
+    """A proposal was won or lost; its text became `proposal` memory (passages) with that outcome."""
+
+    piece_id: str
+    version: int
+    project: str
+    outcome: Literal["won", "lost"]
+    value: str | None = None  # the contract value, as written (a decimal in the rate card's currency)
+    note: str | None = None
+    memory_ids: list[str] = []
+
+
 # -- publications (the outbox) -----------------------------------------------------------
 class PublicationRequested(EventData):
     key: str

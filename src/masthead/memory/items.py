@@ -16,11 +16,30 @@ from masthead.events.memory_types import MemoryItemAdded, MemoryItemForgotten, M
 from masthead.events.model import NewEvent, stream_of
 
 TIERS = ("session", "project", "global")
-KINDS = ("fact", "exemplar", "piece", "note", "meta_note", "feedback")
+KINDS = ("fact", "exemplar", "piece", "note", "meta_note", "feedback", "proposal")
 # Kinds a person or an import may add; meta-notes are written by the summariser only.
-ADDABLE_KINDS = ("fact", "exemplar", "piece", "note", "feedback")
+ADDABLE_KINDS = ("fact", "exemplar", "piece", "note", "feedback", "proposal")
+OUTCOMES = ("won", "lost")
+# A proposal's outcome is its confidence, a factor of every retrieval score: a won proposal is
+# preferred over a lost one of the same similarity, and the recorded score parts say so.
+OUTCOME_CONFIDENCE = {"won": 1.0, "lost": 0.4}
 GLOBAL_GROUP = "global"
 MAX_ITEM_CHARS = 20_000
+
+
+def proposal_source(outcome: str, origin: str, *, client: str | None = None, value: str | None = None) -> str:
+    """A proposal item's source: "proposal:won;client=Acme Corp;value=12000;file:past.md#1"."""
+    check_choice(outcome, OUTCOMES, "--outcome")
+    extra = [f"client={client}"] if client else []
+    extra += [f"value={value}"] if value else []
+    return ";".join([f"proposal:{outcome}", *extra, origin])
+
+
+def proposal_outcome(source: str) -> str | None:
+    """"won" or "lost" for a proposal item's source, else None."""
+    head = source.split(";", 1)[0]
+    outcome = head.removeprefix("proposal:")
+    return outcome if head.startswith("proposal:") and outcome in OUTCOMES else None
 
 
 def group_of(tier: str, project: str | None, job_id: str | None) -> str:

@@ -28,11 +28,15 @@ from masthead.events.memory_types import ScoreParts
 
 # Kinds an agent role finds useful; a role not listed (e.g. `search`) weighs every kind 1.0.
 ROLE_KIND_WEIGHTS: dict[str, dict[str, float]] = {
-    "brief": {"fact": 1.0, "note": 1.0, "meta_note": 1.0, "piece": 0.7, "feedback": 0.6, "exemplar": 0.4},
-    "draft": {"fact": 1.0, "exemplar": 1.0, "feedback": 1.0, "piece": 0.9, "note": 0.9, "meta_note": 0.9},
+    # Posts have no use for past proposals (another client's wording and prices).
+    "brief": {"fact": 1.0, "note": 1.0, "meta_note": 1.0, "piece": 0.7, "feedback": 0.6, "exemplar": 0.4, "proposal": 0.0},
+    "draft": {"fact": 1.0, "exemplar": 1.0, "feedback": 1.0, "piece": 0.9, "note": 0.9, "meta_note": 0.9, "proposal": 0.0},
     # A/B results are feedback: what won and lost with this audience.
-    "subject_lines": {"feedback": 1.0, "exemplar": 0.8, "fact": 0.7, "piece": 0.6, "note": 0.6, "meta_note": 0.6},
-    "refine": {"feedback": 1.0, "fact": 1.0, "exemplar": 0.9, "note": 0.8, "meta_note": 0.8, "piece": 0.7},
+    "subject_lines": {"feedback": 1.0, "exemplar": 0.8, "fact": 0.7, "piece": 0.6, "note": 0.6, "meta_note": 0.6, "proposal": 0.0},
+    "refine": {"feedback": 1.0, "fact": 1.0, "exemplar": 0.9, "note": 0.8, "meta_note": 0.8, "piece": 0.7, "proposal": 0.0},
+    # A proposal draws on past proposals (won ones first: their confidence is higher), then notes.
+    "proposal": {"proposal": 1.0, "note": 0.7, "fact": 0.7, "feedback": 0.6, "exemplar": 0.5, "piece": 0.3,
+                 "meta_note": 0.5},
 }
 
 VERSION_BOOST = 1.0

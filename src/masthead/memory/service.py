@@ -25,6 +25,7 @@ from masthead.memory.embedder import Embedder
 from masthead.memory.factory import configured_model_id
 from masthead.memory.items import (
     ADDABLE_KINDS,
+    OUTCOME_CONFIDENCE,
     TIERS,
     MemoryItem,
     added_event,
@@ -34,12 +35,23 @@ from masthead.memory.items import (
     live_ids,
     load_items,
     new_event,
+    proposal_outcome,
+    proposal_source,
 )
 from masthead.memory.retrieval import Candidate, Ranking, Retriever
 from masthead.memory.vectors import IndexKeeper, Progress, VectorCache
 from masthead.memory.voice import VoiceVerdict, voice_verdict
 
 VOICE_KINDS = ("exemplar", "feedback")  # what the operator wrote or approved as the voice
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a past proposal came to: `won` or `lost`, for which client, for what value."""
+
+    outcome: str
+    client: str | None = None
+    value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,18 +112,27 @@ class MemoryService:
         self.keeper.current()
         return AddResult(event.id, True)
 
-    def import_folder(self, folder: Path, *, project: str, kind: str = "note", confidence: float = 1.0,
+    def import_folder(self, folder: Path | list[Path], *, project: str, kind: str = "note", confidence: float = 1.0,
                       actor: str, on_file: importer.FileProgress | None = None,
-                      on_embed: Progress | None = None) -> ImportResult:
+                      on_embed: Progress | None = None, outcome: Outcome | None = None) -> ImportResult:
+        """Remember every .md and .txt file of a folder (or of several files and folders).
+        Proposals carry their outcome (`won`/`lost`): in their source, and as their confidence."""
         check_choice(kind, ADDABLE_KINDS, "--kind")
         check_confidence(confidence)
         self._check_scope("project", project, None)
-        files = importer.read_chunks(folder, on_file)
+        if (kind == "proposal") != (outcome is not None):
+            raise InputError("--outcome goes with --kind proposal, and a proposal needs one",
+                             fix="use --kind proposal --outcome won (or lost), or leave --outcome out")
+        files = importer.read_paths(folder if isinstance(folder, list) else [folder], on_file)
         self.load_embedder()
+        if outcome is not None:
+            confidence = min(confidence, OUTCOME_CONFIDENCE[outcome.outcome])
         events: dict[str, MemoryItemAdded] = {}
         for found in files:
             for number, chunk in enumerate(found.chunks, start=1):
                 source = f"file:{found.relative}" + (f"#{number}" if len(found.chunks) > 1 else "")
+                if outcome is not None:
+                    source = proposal_source(outcome.outcome, source, client=outcome.client, value=outcome.value)
                 event = added_event(tier="project", kind=kind, text=chunk, source=source, confidence=confidence,
                                     project=project, job_id=None, embedding_model=self.model_id)
                 events.setdefault(event.id, event)  # the same chunk twice in a folder is one item
@@ -143,6 +164,9 @@ class MemoryService:
         check_choice(kind, ADDABLE_KINDS, "--kind")
         check_choice(tier, TIERS, "--tier")
         check_confidence(confidence)
+        if kind == "proposal" and proposal_outcome(source) is None:
+            raise InputError("a past proposal needs its outcome", fix="import it: masthead memory import FILE "
+                             "--project P --kind proposal --outcome won (or lost)")
         self._check_scope(tier, project, job_id)
         return added_event(tier=tier, kind=kind, text=cleaned, source=source, confidence=confidence,
                            project=project, job_id=job_id, embedding_model=self.model_id)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from masthead.channels.limits import CHANNELS
+from masthead.channels.limits import CHANNELS, DOCUMENT_CHANNELS
 
 Tier = Literal["draft", "final"]
 
@@ -88,6 +88,12 @@ class Recipe(_Strict):
                     )
             seen.add(step.id)
         return self
+
+    def channels_for(self, project_channels: list[str]) -> list[str]:
+        """The project's channels this recipe writes for: a document channel (a proposal) only
+        when one of its steps names it, every other channel as before."""
+        named = {channel for step in self.steps for channel in step.channels or ()}
+        return [c for c in project_channels if c not in DOCUMENT_CHANNELS or c in named]
 
     def step(self, step_id: str) -> Step:
         for step in self.steps:

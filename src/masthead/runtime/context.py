@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from masthead.agents.base import ProjectContext, SignalContext
-from masthead.channels.limits import rule_for
+from masthead.channels.limits import DOCUMENT_CHANNELS, rule_for
 from masthead.compose.candidates import VoiceRules
 from masthead.compose.items import Extraction, extract_items
 from masthead.errors import NotFoundError
@@ -17,6 +17,7 @@ from masthead.events.model import parse_json
 from masthead.events.store import EventStore
 from masthead.projects import Project, project_from_spec
 from masthead.recipes.schema import Recipe, Step
+from masthead.runtime.documents import DocumentBasis, load_basis
 from masthead.runtime.ids import piece_id, task_id
 
 
@@ -28,6 +29,8 @@ class TaskContext:
     step: Step
     project: Project
     signal: dict[str, Any]
+    # A client document's requirements, price table, dates and other clients (proposal channel only).
+    document: DocumentBasis | None = None
 
     @property
     def channel(self) -> str | None:
@@ -110,6 +113,7 @@ def channel_guide(channel: str) -> str:
         "newsletter": "A newsletter section: a short headline line, then two or three paragraphs.",
         "email": "An email body: a greeting, two short paragraphs and a sign-off.",
         "blog": "A blog post: a title line, then several paragraphs.",
+        "proposal": "A proposal section: plain paragraphs that answer the client's request.",
     }.get(channel, f"A {channel} piece.")
     if rule.limit is not None and channel not in ("x", "bluesky", "mastodon", "linkedin"):
         guide += f" At most {rule.limit} characters."
@@ -200,4 +204,7 @@ def load_context(store: EventStore, task: dict[str, Any]) -> TaskContext:
         step = Step(id=task["step"], agent="refine", tier="final", for_each="channel")
     else:
         step = recipe.step(task["step"])
-    return TaskContext(task=task, job=job, recipe=recipe, step=step, project=project, signal=signal)
+    document = None
+    if task["channel"] in DOCUMENT_CHANNELS and project.kind == "client":
+        document = load_basis(store, project, recipe, job, signal, task["channel"])
+    return TaskContext(task=task, job=job, recipe=recipe, step=step, project=project, signal=signal, document=document)

@@ -27,18 +27,20 @@ Check = Callable[[str, str | None], list[CheckResult]]
 
 
 def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check, *,
-                 subject: str | None = None) -> tuple[DraftEffect | None, dict[str, Any]]:
+                 subject: str | None = None, composed: list[str] | None = None) -> tuple[DraftEffect | None, dict[str, Any]]:
     """The winning draft for the step's channel and the lineage of the choice; no draft when
     there is neither an item to compose from nor a model draft. `subject` is the subject-line
-    agent's pick, which composed candidates use when there is one."""
+    agent's pick, which composed candidates use when there is one. `composed` replaces the
+    composer's candidates (a document agent's own model-free text: a proposal is not a post)."""
     channel = ctx.piece_channel
     extraction = ctx.extraction
     voice = ctx.voice_rules
     disclaimer = ctx.project.policies.required_disclaimers.get(channel)
-    candidates = compose(channel, extraction, voice, disclaimer=disclaimer)
+    candidates = compose(channel, extraction, voice, disclaimer=disclaimer) if composed is None \
+        else [Candidate("composed", text, None) for text in composed]
     settings = ctx.project.channels.get(channel)
     threads = compose_thread(channel, extraction, voice) \
-        if threads_allowed(channel, settings.thread if settings else None) else []
+        if composed is None and threads_allowed(channel, settings.thread if settings else None) else []
     if subject and grapheme_length(subject.strip()) <= SUBJECT_LIMIT:
         # The subject-line agent's pick is a candidate too, not a given: each composed body goes
         # in with it first and with the composed subject after, so a model subject that fails a
@@ -46,7 +48,7 @@ def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check
         candidates = [variant for candidate in candidates
                       for variant in (replace(candidate, subject=subject), candidate)]
     if model_draft is not None:
-        if candidates:
+        if candidates and composed is None:
             spliced = splice(channel, model_draft.text, candidates[0], extraction, voice, disclaimer=disclaimer)
             candidates += [spliced] if spliced is not None else []
         candidates.append(Candidate("model", model_draft.text, model_draft.subject))

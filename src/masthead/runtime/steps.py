@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from masthead.agents.base import AgentResult, DraftEffect
@@ -47,6 +48,12 @@ from masthead.projects import ChannelSettings
 from masthead.providers.registry import ProviderSet
 from masthead.runtime.blackouts import blackouts_at
 from masthead.runtime.context import TaskContext
+from masthead.runtime.documents import (
+    document_checks,
+    document_facts,
+    document_values,
+    template_lineage,
+)
 from masthead.runtime.drafting import choose_draft, record_items
 from masthead.runtime.guards import Guards
 from masthead.runtime.model_client import AgentOutputError, CallScope, RecordingModelClient
@@ -79,6 +86,7 @@ class StepServices:
     clock: Callable[[], float] = time.time
     on_text: Callable[[str, str], None] | None = None  # (task id, text chunk) while a model writes
     memory: MemoryService | None = None
+    root: Path | None = None  # the workspace folder: its templates/ (None: built-in templates only)
 
 
 def piece_row(store: EventStore, piece: str) -> dict[str, Any] | None:
@@ -161,6 +169,8 @@ def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     values = ctx.agent_values(services.store)
     tier = step_tier(ctx)
     agent = get_agent(ctx.step.agent)
+    if ctx.document is not None and "client_project" in agent.input_model.model_fields:
+        values |= document_values(ctx.project, ctx.document, services.root, ctx.piece_channel)
     result, calls, dropped = _agent_or_fallback(agent, tier, values, ctx, services)
     outcome = StepOutcome(output={
         "agent": agent.name, "prompt_version": agent.prompt_version, "tier": tier,
@@ -168,6 +178,8 @@ def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     })
     if dropped:
         outcome.output["model_dropped"] = dropped
+    if "template" in values:  # lineage: which template (and which copy of it) the document came from
+        outcome.output["template"] = template_lineage(values["template"])
     recorded = record_items(ctx, lambda stream: stream_version(services.store, stream))
     if recorded is not None:
         outcome.events.append(("system", recorded))
@@ -175,11 +187,15 @@ def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     if agent.effect == "draft":
         # Structure before the model: the model's draft is one candidate among composed ones.
         subjects = values.get("subjects") or {}
+        # A document agent composes its own model-free candidate (the template with plain prose).
+        compose = getattr(agent, "compose", None)
+        composed = [compose(agent.input_model.model_validate(values))] if compose is not None else None
         chosen, lineage = choose_draft(ctx, effects[0] if effects else None,
                                        # Without memory: the embedding-based voice check runs once, on the
                                        # winner, in the check step; candidates are held to the rules.
                                        lambda text, subject: check_piece(ctx, text, subject, None),
-                                       subject=pick_subject(subjects["subjects"]) if subjects.get("subjects") else None)
+                                       subject=pick_subject(subjects["subjects"]) if subjects.get("subjects") else None,
+                                       composed=composed)
         outcome.output["selection"] = lineage
         effects = [chosen] if chosen is not None else []
     for effect in effects:
@@ -233,8 +249,11 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: Memory
     policies = ctx.project.policies
     disclaimer = policies.required_disclaimers.get(channel)
     signal = ctx.signal
-    # The required disclaimer is the project's own text: its numbers and links are grounded.
+    # The required disclaimer is the project's own text: its numbers and links are grounded; so
+    # are a document's computed figures (price table, dates) and the client's rate card and terms.
     operator_texts = [*ctx.project.facts, disclaimer or ""]
+    if ctx.document is not None:
+        operator_texts += document_facts(ctx.document, ctx.project)
     signal_text = "\n".join(part for part in (signal["title"], signal["body"]) if part)
     trust = signal["trust"]
     signal_source = SourceText(signal_text, f"{trust} signal text ({signal['source']})", vouched=trust != "untrusted")
@@ -257,7 +276,8 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: Memory
         check_injection(draft, signal_source, trust),
     ] + voice_check(ctx, memory, text) + [substance_check(
         channel, text, ctx.extraction, signal_text=f"{signal['title'] or ''}\n{signal['body']}",
-        min_chars=channel_settings(ctx).min_chars)]
+        min_chars=channel_settings(ctx).min_chars)] + (
+        document_checks(ctx.document, ctx.project, text) if ctx.document is not None else [])
 
 
 def _recorded(piece: str, version: int, results: list[CheckResult]) -> NewEvent:
@@ -423,7 +443,8 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     if piece["status"] not in ("approved", "published") or piece["approved_version"] != version:
         raise StateError(f"piece {ctx.piece_id} v{version} is not approved; refusing to publish")
     settings = channel_settings(ctx)
-    by_person = human_approval(store, ctx.piece_id, version) is not None
+    approval = human_approval(store, ctx.piece_id, version)  # documents carry the approver and date
+    by_person = approval is not None
     if settings.gate == "hard" and not by_person:
         raise StateError(f"piece {ctx.piece_id} v{version} has a hard gate and no human approval; refusing to publish")
     hold = publish_hold(store.query, ctx.project, piece, services.clock(), by_person)
@@ -447,7 +468,9 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     for name in settings.publish_to:
         key = publication_key_for(ctx.piece_id, version, ctx.channel, name)
         delivery = Delivery(key=key, piece_id=ctx.piece_id, version=version, channel=ctx.channel,
-                            project=ctx.project.name, text=piece["text"], subject=piece["subject"], at=utc_now())
+                            project=ctx.project.name, text=piece["text"], subject=piece["subject"], at=utc_now(),
+                            approver=approval["actor"] if approval else None,
+                            approved_at=approval["at"] if approval else None)
         result = outbox.deliver_piece(name, _publisher(services, ctx, name), delivery, thread=piece_threads(ctx))
         if isinstance(result, Waiting):
             waits.append(result)
@@ -461,7 +484,7 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
                            wait_until=until)
     first = published[settings.publish_to[0]]
     said = {**piece, "text": whole_text(piece["text"])} if piece_threads(ctx) else piece  # memory: what it says
-    remembered = published_piece_memory(ctx, services.memory, said, human_approval(store, ctx.piece_id, version) is not None)
+    remembered = published_piece_memory(ctx, services.memory, said, by_person)
     return StepOutcome(output={"key": first["key"], "location": first["location"], "published": published},
                        events=list(remembered))
 

@@ -37,6 +37,7 @@ BUILTIN: dict[str, str] = {
     "linkedin": "masthead.channels.publishers.linkedin:LinkedInPublisher",
     "webhook": "masthead.channels.publishers.webhook:WebhookPublisher",
     "feed": "masthead.channels.publishers.feed:FeedPublisher",
+    "proposal": "masthead.channels.publishers.proposal:ProposalPublisher",
 }
 
 
@@ -67,6 +68,8 @@ def build_publisher(name: str, section: PublisherSection, out_dir: Path, environ
 
 def build_publishers(config: MastheadConfig, out_dir: Path, environ: Mapping[str, str],
                      kinds: Mapping[str, str] | None = None) -> dict[str, Publisher]:
-    """Every configured publisher by name; `file` is there unless a table redefines it."""
-    sections = {"file": PublisherSection(kind="file"), **config.publishers}
+    """Every configured publisher by name; `file` and `proposal` are there unless a table
+    redefines them."""
+    sections = {"file": PublisherSection(kind="file"), "proposal": PublisherSection(kind="proposal"),
+                **config.publishers}
     return {name: build_publisher(name, section, out_dir, environ, kinds) for name, section in sections.items()}
