@@ -41,6 +41,18 @@ class ChannelSettings(_Strict):
     publish_to: list[str] = Field(default_factory=lambda: ["file"], min_length=1,
                                   description="publisher names from masthead.toml [publishers.<name>], or file")
     min_chars: int | None = Field(None, ge=0, description="substance check minimum; default per channel (X 80, LinkedIn 300...)")
+    approvals: int = Field(1, ge=1, le=10, description="people who must approve the same version before it publishes")
+    approvers: list[str] = Field(default_factory=list, description="roles or user names, each met by a different "
+                                 "person, e.g. [owner, clara]; a role is met by that role or a higher one")
+
+    @property
+    def approvals_needed(self) -> int:
+        return max(self.approvals, len(self.approvers))
+
+    @property
+    def needs_people(self) -> bool:
+        """More than one approval, or named approvers: only people can pass this channel's gate."""
+        return self.approvals_needed > 1 or bool(self.approvers)
 
     # Older project specs (and the ProjectApplied events that carry them, which replay reads)
     # name one publisher: `publisher: file` reads as `publish_to: [file]`.
@@ -159,6 +171,28 @@ class SourceSpec(_Strict):
         return self
 
 
+class EscalationStep(_Strict):
+    """A review waiting longer than `after` notifies `notify` once (an event), through the
+    publisher `via` when one is named."""
+
+    after: str = Field(description='a number and s, m, h or d, e.g. "30m"')
+    notify: str = Field(min_length=1, description="a role (owner, editor, reviewer, viewer) or a user name")
+    via: str | None = Field(None, description="a publisher name from masthead.toml; none: recorded and shown only")
+
+    @field_validator("after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not _EVERY.match(value):
+            raise ValueError(f"{value!r} is not a duration; write a number and s, m, h or d, e.g. \"30m\"")
+        return value
+
+    @property
+    def after_seconds(self) -> int:
+        match = _EVERY.match(self.after)
+        assert match is not None  # validated above
+        return int(match.group(1)) * _EVERY_SECONDS[match.group(2)]
+
+
 class Project(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{0,62}$", description="lowercase letters, digits, dashes")
     description: str = Field(min_length=1)
@@ -173,6 +207,16 @@ class Project(_Strict):
     max_active_jobs: int | None = Field(None, ge=1, description="backpressure bound; default from masthead.toml")
     review_sla_minutes: float | None = Field(None, gt=0, description="pieces waiting longer move up the review queue")
     sources: list[SourceSpec] = Field(default_factory=list, description="feeds and analytics folders to poll")
+    escalation: list[EscalationStep] = Field(default_factory=list,
+                                             description="who is notified when a review waits too long, in order")
+
+    @field_validator("escalation")
+    @classmethod
+    def _escalation_in_order(cls, value: list[EscalationStep]) -> list[EscalationStep]:
+        waits = [step.after_seconds for step in value]
+        if waits != sorted(waits) or len(set(waits)) != len(waits):
+            raise ValueError("steps must wait longer one after another, e.g. 30m then 4h")
+        return value
 
     @field_validator("sources")
     @classmethod

@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from masthead.agents.registry import get_agent
+from masthead.app.people import principal_of
+from masthead.app.permissions import Principal, authorize
 from masthead.app.workspace import Workspace
 from masthead.channels.checks import CheckResult
 from masthead.errors import ConfigError, InputError, NotFoundError, StateError
@@ -35,10 +37,12 @@ from masthead.events.types import (
     TaskSucceeded,
     TaskWoken,
 )
+from masthead.events.people_types import ApprovalRecorded
 from masthead.memory.sync import edit_feedback_events, project_file_events
-from masthead.projects import Project, parse_project_yaml, project_from_spec
+from masthead.projects import ChannelSettings, Project, parse_project_yaml, project_from_spec
 from masthead.recipes.loader import load_recipes
 from masthead.runtime.context import TaskContext, load_context
+from masthead.runtime.approvals import approvals_given, missing_approvals
 from masthead.runtime.ids import new_id
 from masthead.runtime.jobs import PRIORITIES, schedule, start_job, wake_deferred
 from masthead.runtime.steps import check_piece
@@ -128,7 +132,8 @@ def _deferral_reasons(tx: Transaction, job_ids: list[str]) -> dict[str, str]:
 
 
 def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title: str | None,
-               priority: str, source: str, trust: SignalTrust = "operator") -> SignalAdded:
+               priority: str, source: str, trust: SignalTrust = "operator",
+               by: Principal | None = None) -> SignalAdded:
     """Store a signal and start its jobs. `trust` is who vouches for the text: "operator" for
     what the operator types or adds (CLI, desk, API); hooks and feeds pass "untrusted", which
     becomes "trusted" when the project's `policies.trusted_sources` names the source."""
@@ -144,11 +149,13 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
     if len(body.encode("utf-8")) > MAX_SIGNAL_BYTES:
         raise InputError(f"the signal is over {MAX_SIGNAL_BYTES:,} bytes", fix="pass an excerpt")
     project = get_project(ws, project_name)
+    if by is not None:  # hooks and feeds (by=None) come in under their own authority: the webhook secret, the project's sources
+        authorize(by, "add_signal", project=project.name)
     recipes = [r for r, _ in load_recipes(ws.root).values() if kind in r.trigger.signal_kinds]
     if trust != "operator":
         trust = project.policies.source_trust(source)
     signal_id = new_id("sig")
-    meta = _meta("system", correlation=signal_id)
+    meta = _meta(by.actor if by is not None else "system", correlation=signal_id)
     with ws.store.transaction() as tx:
         received = SignalReceived(id=signal_id, project=project.name, kind=kind, title=title, priority=priority,
                                   body=body, source=source, sha256=hashlib.sha256(body.encode()).hexdigest(),
@@ -187,29 +194,55 @@ def _wake_gate(tx: Transaction, piece: dict, meta: Meta, reason: str) -> None:
         tx.append([woken.to_new(stream_of("task", task["id"]), task["version"])], meta)
 
 
-def approve(ws: Workspace, piece_id: str, *, operator: str, version: int | None = None) -> dict:
-    meta = _meta(human(operator))
+def channel_settings_of(tx: Transaction | EventStore, piece: dict) -> ChannelSettings:
+    """The piece's channel as its project says now (a channel removed since: hard-gated)."""
+    rows = tx.query("SELECT spec FROM projects WHERE name = ?", (piece["project"],))
+    settings = project_from_spec(rows[0]["spec"]).channels.get(piece["channel"]) if rows else None
+    return settings or ChannelSettings(gate="hard")
+
+
+def _acting(ws: Workspace, operator: str | Principal, action: str, piece: dict) -> Principal:
+    who = principal_of(ws, operator)
+    authorize(who, action, project=piece["project"], channel=piece["channel"])
+    return who
+
+
+def approve(ws: Workspace, piece_id: str, *, operator: str | Principal, version: int | None = None) -> dict:
+    """One person's approval of the exact current version. It approves the piece when the
+    channel needs no more (`approvals`/`approvers`); until then it is recorded and counted."""
     with ws.store.transaction() as tx:
         piece = _piece(tx, piece_id)
+        who = _acting(ws, operator, "approve", piece)
+        meta = _meta(who.actor)
         if piece["status"] not in ("in_review", "drafted"):
             raise StateError(f"piece {piece_id} is {piece['status']}; only drafted or in-review pieces can be approved")
         current = piece["version"]
         if version is not None and version != current:
             raise StateError(f"piece {piece_id} is at v{current}, not v{version}",
                              fix=f"read v{current} (`masthead review show {piece_id}`) and approve it with --version {current}")
+        given = approvals_given(tx, piece_id, current)
+        missing = missing_approvals(channel_settings_of(tx, piece), [*given, (who.name, who.role)])
+        if who.name in dict(given):
+            raise StateError(f"{who.name} approved {piece_id} v{current} already",
+                             fix="each person counts once; still needed: " + (", ".join(missing) or "nothing"))
         stream = stream_of("piece", piece_id)
-        event = ReviewApproved(piece_id=piece_id, version=current, reason="approved by the operator")
-        tx.append([event.to_new(stream, _stream_version(tx, stream))], meta)
-        _wake_gate(tx, piece, meta, f"approved v{current}")
-        return piece | {"approved_version": current}
+        recorded = ApprovalRecorded(piece_id=piece_id, version=current, role=who.role,  # type: ignore[arg-type]
+                                    complete=not missing, missing=missing)
+        events = [recorded.to_new(stream, _stream_version(tx, stream))]
+        if not missing:
+            names = ", ".join(name for name, _ in [*given, (who.name, who.role)])
+            events.append(ReviewApproved(piece_id=piece_id, version=current, reason=f"approved by {names}").to_new(stream))
+        tx.append(events, meta)
+        _wake_gate(tx, piece, meta, f"approved v{current}" + (f" (still needed: {', '.join(missing)})" if missing else ""))
+        return piece | {"approved_version": current, "missing": missing}
 
 
-def reject(ws: Workspace, piece_id: str, *, operator: str, reason: str) -> dict:
+def reject(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: str) -> dict:
     if not reason.strip():
         raise InputError("--reason is empty", fix='say why, e.g. --reason "off-brand tone"')
-    meta = _meta(human(operator))
     with ws.store.transaction() as tx:
         piece = _piece(tx, piece_id)
+        meta = _meta(_acting(ws, operator, "reject", piece).actor)
         if piece["status"] in ("published", "rejected"):
             raise StateError(f"piece {piece_id} is already {piece['status']}")
         stream = stream_of("piece", piece_id)
@@ -219,13 +252,14 @@ def reject(ws: Workspace, piece_id: str, *, operator: str, reason: str) -> dict:
         return piece
 
 
-def edit(ws: Workspace, piece_id: str, *, operator: str, text: str, subject: str | None = None) -> int:
+def edit(ws: Workspace, piece_id: str, *, operator: str | Principal, text: str, subject: str | None = None,
+         kind: str = "human_edit", action: str = "edit") -> int:
     """Add a human version; returns the new version number. Checks run on it at once."""
     if not text.strip():
         raise InputError("the edited text is empty", fix="pass a file with the new text")
-    meta = _meta(human(operator))
     text = text.rstrip("\n")
     seen = _editable_piece(ws, piece_id)
+    meta = _meta(_acting(ws, operator, action, seen).actor)
     new_subject = subject if subject is not None else seen["subject"]
     # Checks (the voice check reads and may fill the memory index) run before the write
     # transaction; the append below is refused if the piece moved on meanwhile.
@@ -238,7 +272,7 @@ def edit(ws: Workspace, piece_id: str, *, operator: str, text: str, subject: str
         version = piece["version"] + 1
         stream = stream_of("piece", piece_id)
         revised = PieceRevised(id=piece_id, version=version, text=text, subject=new_subject,
-                               kind="human_edit", author=meta.actor, tier=None, prompt_version=None, task_id=None)
+                               kind=kind, author=meta.actor, tier=None, prompt_version=None, task_id=None)
         events = [revised.to_new(stream, _stream_version(tx, stream))]
         if results is not None:
             events.append(ChecksRecorded(piece_id=piece_id, version=version, results=[
@@ -273,11 +307,11 @@ def _checks_of_channel(ws: Workspace, piece: dict, text: str, subject: str | Non
 REFINE_STEP = "on_demand_refine"
 
 
-def refine(ws: Workspace, piece_id: str, *, operator: str, note: str | None = None) -> str:
+def refine(ws: Workspace, piece_id: str, *, operator: str | Principal, note: str | None = None) -> str:
     """Queue a refinement of the piece by the `final` tier; returns the task id."""
-    meta = _meta(human(operator))
     with ws.store.transaction() as tx:
         piece = _piece(tx, piece_id)
+        meta = _meta(_acting(ws, operator, "refine", piece).actor)
         if piece["status"] not in ("drafted", "in_review"):
             raise StateError(f"piece {piece_id} is {piece['status']}; only drafted or in-review pieces can be refined")
         pending = tx.query("SELECT id FROM tasks WHERE job_id = ? AND channel = ? AND step = ? AND status NOT IN"
@@ -310,16 +344,18 @@ def _needs_human_task(tx: Transaction | EventStore, ref: str) -> dict:
     return rows[0]
 
 
-def complete(ws: Workspace, ref: str, *, operator: str, text: str) -> str:
+def complete(ws: Workspace, ref: str, *, operator: str | Principal, text: str) -> str:
     """Finish a `needs_human` step by hand and let the recipe go on; returns the task id.
 
     Steps that write a piece take its text; other agent steps take JSON of their output model.
     """
     if not text.strip():
         raise InputError("the completion is empty", fix="pass a file with the step's output")
-    meta = _meta(human(operator))
     seen = _needs_human_task(ws.store, ref)
     ctx = load_context(ws.store, seen)
+    who = principal_of(ws, operator)
+    authorize(who, "complete", project=ctx.project.name, channel=seen["channel"])
+    meta = _meta(who.actor)
     agent = get_agent(ctx.step.agent or (ctx.step.refine.agent if ctx.step.refine else "refine"))
     writes_piece = seen["channel"] is not None and (agent.effect == "draft" or seen["kind"] in ("check", "refine"))
     text = text.rstrip("\n") if writes_piece else text

@@ -406,3 +406,4 @@ def _publication_needs_human(tx: Transaction, event: StoredEvent) -> None:
 
 from masthead.projections import ab as _ab  # noqa: E402,F401
 from masthead.projections import memory as _memory  # noqa: E402,F401
+from masthead.projections import people as _people  # noqa: E402,F401

@@ -1,0 +1,44 @@
+-- People: users with a role and an optional scope (read model of UserAdded, UserRoleChanged,
+-- UserRemoved, UserTokenIssued, UserPasswordSet), each human approval of a piece version with
+-- the approver's role at that moment (ApprovalRecorded), and the escalation steps a waiting
+-- review has passed (ReviewEscalated).
+CREATE TABLE users (
+    name        TEXT PRIMARY KEY,
+    role        TEXT NOT NULL,                 -- owner | editor | reviewer | viewer
+    projects    TEXT,                          -- JSON list, NULL: every project
+    channels    TEXT,                          -- JSON list, NULL: every channel
+    token_id    TEXT,                          -- the public half of the current token; NULL: none issued
+    password_id TEXT,                          -- changes with each password; NULL: no password
+    added_at    TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+
+CREATE TABLE approvals (
+    seq      INTEGER PRIMARY KEY,
+    piece_id TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    actor    TEXT NOT NULL,
+    role     TEXT NOT NULL,
+    at       TEXT NOT NULL
+);
+CREATE INDEX approvals_piece ON approvals (piece_id, version);
+
+CREATE TABLE escalations (
+    piece_id  TEXT NOT NULL,
+    version   INTEGER NOT NULL,
+    step      INTEGER NOT NULL,                -- index in the project's `escalation:` list
+    notify    TEXT NOT NULL,                   -- a role or a user name
+    via       TEXT,                            -- the publisher that carried the notice, if any
+    delivered INTEGER NOT NULL,                -- 1: sent through `via`; 0: recorded only
+    at        TEXT NOT NULL,
+    PRIMARY KEY (piece_id, version, step)
+);
+
+-- Not a read model (replay neither rebuilds nor compares it): the secret halves of users'
+-- credentials, kept out of the log. Only hashes: SHA-256 of a token (256 random bits), argon2id
+-- of a password. Rotating a token or removing a user changes `users`, which refuses the old one.
+CREATE TABLE user_credentials (
+    name          TEXT PRIMARY KEY,
+    token_hash    TEXT,
+    password_hash TEXT
+);

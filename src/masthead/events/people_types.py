@@ -1,0 +1,80 @@
+"""People events: users with a role and a scope, their credentials (only the public half of a
+token, never a secret), human approvals one by one, and escalations of waiting reviews.
+
+Secrets never enter the log: a token is `mhu_<token_id>_<secret>`; the log keeps `token_id`,
+the table `user_credentials` (outside the log) keeps a hash of the whole token.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from masthead.events.types import EventData
+
+Role = Literal["owner", "editor", "reviewer", "viewer"]
+ROLES: tuple[Role, ...] = ("viewer", "reviewer", "editor", "owner")  # each may do what those before it may
+
+
+class UserAdded(EventData):
+    name: str
+    role: Role
+    projects: list[str] | None = None  # None: every project
+    channels: list[str] | None = None  # None: every channel
+
+
+class UserRoleChanged(EventData):
+    name: str
+    role: Role
+    projects: list[str] | None = None
+    channels: list[str] | None = None
+
+
+class UserRemoved(EventData):
+    name: str
+
+
+class UserTokenIssued(EventData):
+    """A new token for the user; the one before it stops working."""
+
+    name: str
+    token_id: str
+
+
+class UserPasswordSet(EventData):
+    """A new desk password; `password_id` changes with it, so sessions logged in with the old
+    one end."""
+
+    name: str
+    password_id: str
+
+
+class ApprovalRecorded(EventData):
+    """One person approved one exact version; `complete` when this approval completes what the
+    channel needs (a `ReviewApproved` follows in the same transaction)."""
+
+    piece_id: str
+    version: int
+    role: Role
+    complete: bool
+    missing: list[str] = []  # what is still needed after this approval, as the channel names it
+
+
+class ReviewReopened(EventData):
+    """A rejected piece goes back to the review queue (its gate looks at it again)."""
+
+    piece_id: str
+    version: int
+    reason: str
+
+
+class ReviewEscalated(EventData):
+    """A review waited past a step of the project's `escalation:` list; recorded once per step."""
+
+    piece_id: str
+    version: int
+    step: int
+    after_minutes: float
+    notify: str
+    via: str | None
+    delivered: bool
+    waited_minutes: float
