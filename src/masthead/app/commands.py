@@ -21,6 +21,7 @@ from masthead.app.workspace import Workspace
 from masthead.channels.checks import CheckResult
 from masthead.errors import ConfigError, InputError, NotFoundError, StateError
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
+from masthead.events.people_types import ApprovalRecorded
 from masthead.events.store import EventStore, Transaction
 from masthead.events.types import (
     SIGNAL_TRUST_LEVELS,
@@ -37,12 +38,11 @@ from masthead.events.types import (
     TaskSucceeded,
     TaskWoken,
 )
-from masthead.events.people_types import ApprovalRecorded
 from masthead.memory.sync import edit_feedback_events, project_file_events
 from masthead.projects import ChannelSettings, Project, parse_project_yaml, project_from_spec
 from masthead.recipes.loader import load_recipes
-from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.approvals import approvals_given, missing_approvals
+from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.ids import new_id
 from masthead.runtime.jobs import PRIORITIES, schedule, start_job, wake_deferred
 from masthead.runtime.steps import check_piece
@@ -84,8 +84,10 @@ def check_tier_providers(ws: Workspace) -> list[str]:
     return warnings
 
 
-def apply_project(ws: Workspace, path: Path) -> tuple[Project, int, bool]:
+def apply_project(ws: Workspace, path: Path, by: Principal | None = None) -> tuple[Project, int, bool]:
     """Create or update a project from YAML; returns (project, revision, changed)."""
+    if by is not None:
+        authorize(by, "project")
     project = parse_project_yaml(read_text_file(path, "project", MAX_SIGNAL_BYTES), str(path))
     spec = project.model_dump(mode="json")
     with ws.store.transaction() as tx:
@@ -94,7 +96,8 @@ def apply_project(ws: Workspace, path: Path) -> tuple[Project, int, bool]:
             return project, rows[0]["revision"], False
         revision = rows[0]["revision"] + 1 if rows else 1
         event = ProjectApplied(name=project.name, spec=spec, revision=revision)
-        tx.append([event.to_new(stream_of("project", project.name), revision - 1)], _meta("system"))
+        tx.append([event.to_new(stream_of("project", project.name), revision - 1)],
+                  _meta(by.actor if by is not None else "system"))
         tx.append(project_file_events(tx.query, project=project.name, exemplars=project.voice.exemplars,
                                       facts=project.facts, revision=revision, embedding_model=ws.memory.model_id),
                   _meta("system"))
@@ -226,7 +229,7 @@ def approve(ws: Workspace, piece_id: str, *, operator: str | Principal, version:
             raise StateError(f"{who.name} approved {piece_id} v{current} already",
                              fix="each person counts once; still needed: " + (", ".join(missing) or "nothing"))
         stream = stream_of("piece", piece_id)
-        recorded = ApprovalRecorded(piece_id=piece_id, version=current, role=who.role,  # type: ignore[arg-type]
+        recorded = ApprovalRecorded(piece_id=piece_id, version=current, role=who.role,
                                     complete=not missing, missing=missing)
         events = [recorded.to_new(stream, _stream_version(tx, stream))]
         if not missing:
@@ -409,3 +412,17 @@ def _human_piece_version(tx: Transaction, ctx: TaskContext, text: str, meta: Met
     flags = [f"{r.name}: {r.detail}" for r in results if not r.passed]
     events = [written.to_new(stream, _stream_version(tx, stream) if piece else 0), checks.to_new(stream)]
     return events, {"output": {"text": text}, "passed": not flags, "version": version, "flags": flags}
+
+
+# -- reversible actions -------------------------------------------------------------------
+def revert(ws: Workspace, piece_id: str, *, operator: str | Principal, to_version: int) -> int:
+    """A new version equal to `to_version` (text and subject); checks run on it and the gate
+    looks again, as after an edit. Returns the new version number."""
+    rows = ws.store.query("SELECT text, subject FROM piece_versions WHERE piece_id = ? AND version = ?",
+                          (piece_id, to_version))
+    if not rows:
+        _editable_piece(ws, piece_id)  # a missing piece says so first
+        raise NotFoundError(f"piece {piece_id} has no v{to_version}", field="to_version",
+                            fix=f"see its versions with `masthead review show {piece_id}`")
+    return edit(ws, piece_id, operator=operator, text=rows[0]["text"], subject=rows[0]["subject"],
+                kind="revert", action="revert")

@@ -13,12 +13,27 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:  # the workspace pulls in the store, runtime and providers: only commands that use it pay
+    from masthead.app.permissions import Principal
     from masthead.app.workspace import Workspace
+
+
+def command_path(ctx: click.Context) -> str:
+    """The command's path after `masthead`, e.g. "review approve" (whatever the program is called)."""
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
 
 
 @dataclass
 class CliState:
+    """The CLI acts as one person: `--as NAME` (of the command, else of `masthead`), else
+    $MASTHEAD_USER, else the workspace's operator (the owner). The first time a command opens the
+    workspace, its action (app/permissions.py CLI_ACTIONS) is checked for that person."""
+
     workspace_option: str | None
+    user_option: str | None = None
     _workspace: Workspace | None = field(default=None, init=False)
 
     def workspace(self) -> Workspace:
@@ -26,7 +41,25 @@ class CliState:
             from masthead.app.workspace import open_workspace
 
             self._workspace = open_workspace(self.workspace_option)
+            self._check_command()
         return self._workspace
+
+    def acting_name(self) -> str | None:
+        ctx = click.get_current_context(silent=True)
+        own = ctx.params.get("operator") if ctx is not None else None
+        return own if isinstance(own, str) and own else self.user_option
+
+    def principal(self) -> Principal:
+        from masthead.app.people import as_owner_token
+
+        return as_owner_token(self.workspace(), self.acting_name())
+
+    def _check_command(self) -> None:
+        from masthead.app.permissions import authorize, cli_action
+
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None and ctx.parent is not None:
+            authorize(self.principal(), cli_action(command_path(ctx)))
 
     def close(self) -> None:
         if self._workspace is not None:

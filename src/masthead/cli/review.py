@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from masthead.app.permissions import Principal
 from masthead.app.queries import manual_queue, piece_detail, review_queue
 from masthead.cli.common import CliState, echo, echo_json, pass_state, short
 from masthead.cli.inspect import print_piece
@@ -48,8 +49,9 @@ def review_show(state: CliState, piece_id: str) -> None:
     print_piece(piece_detail(state.workspace(), piece_id))
 
 
-def _operator(state: CliState, name: str | None) -> str:
-    return name or state.workspace().config.workspace.operator
+def _operator(state: CliState, name: str | None) -> Principal:
+    """The person acting: this command's --as NAME, else `masthead --as`/$MASTHEAD_USER, else the owner."""
+    return state.principal()
 
 
 @review_group.command("approve")
@@ -65,6 +67,10 @@ def review_approve(state: CliState, piece_id: str, version: int | None, operator
 
     piece = approve(state.workspace(), piece_id, operator=_operator(state, operator), version=version)
     flags = " (it has failed checks; you approved it anyway)" if piece["flags"] != "[]" else ""
+    if piece["missing"]:
+        echo(f"recorded your approval of {piece_id} v{piece['approved_version']}{flags}; still needed:"
+             f" {', '.join(piece['missing'])}")
+        return
     echo(f"approved {piece_id} v{piece['approved_version']}{flags}; `masthead run --until-idle` publishes it")
 
 
@@ -131,3 +137,37 @@ def review_complete(state: CliState, ref: str, file: Path, operator: str | None)
     text = read_text_file(file, "completion", 1_000_000, option="--file")
     task = complete(state.workspace(), ref, operator=_operator(state, operator), text=text)
     echo(f"completed {task} by hand; `masthead run --until-idle` continues the recipe")
+
+
+@review_group.command("revert")
+@click.argument("piece_id")
+@click.option("--to-version", "to_version", type=int, required=True, help="The version to bring back.")
+@click.option("--as", "operator", help="Operator name recorded as human:<name>.")
+@pass_state
+def review_revert(state: CliState, piece_id: str, to_version: int, operator: str | None) -> None:
+    """Make a new version equal to an earlier one; its checks run and the gate decides again."""
+    from masthead.app.commands import revert
+    from masthead.app.next_step import next_step
+
+    version = revert(state.workspace(), piece_id, operator=_operator(state, operator), to_version=to_version)
+    echo(f"saved {piece_id} v{version} (a copy of v{to_version}); {next_step(state.workspace(), piece_id)}")
+
+
+@review_group.command("escalate")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def review_escalate(state: CliState, as_json: bool) -> None:
+    """Notify (once per step) about reviews waiting past the projects' `escalation:` steps; `run`
+    and `serve` do this by themselves."""
+    from masthead.app.escalation import escalate_due
+
+    done = escalate_due(state.workspace())
+    if as_json:
+        echo_json(done)
+        return
+    if not done:
+        echo("no review waits past an escalation step")
+    for item in done:
+        how = f"via {item['via']}" if item["delivered"] else "recorded only (no publisher named)"
+        echo(f"{item['piece_id']} v{item['version']}: waited {item['waited_minutes']:.0f} min; notified"
+             f" {item['notify']} {how}")

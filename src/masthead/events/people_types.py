@@ -59,22 +59,29 @@ class ApprovalRecorded(EventData):
     missing: list[str] = []  # what is still needed after this approval, as the channel names it
 
 
-class ReviewReopened(EventData):
-    """A rejected piece goes back to the review queue (its gate looks at it again)."""
-
-    piece_id: str
-    version: int
-    reason: str
-
-
 class ReviewEscalated(EventData):
-    """A review waited past a step of the project's `escalation:` list; recorded once per step."""
+    """A review waited past a step of the project's `escalation:` list; recorded once per step
+    and version, before any notice is sent (the intent: a notice is never sent twice)."""
 
     piece_id: str
     version: int
     step: int
-    after_minutes: float
     notify: str
     via: str | None
-    delivered: bool
     waited_minutes: float
+
+
+class EscalationNoticeSent(EventData):
+    piece_id: str
+    version: int
+    step: int
+    location: str
+
+
+class EscalationNoticeFailed(EventData):
+    """The notice could not be sent; it is not sent again by itself (the desk shows it)."""
+
+    piece_id: str
+    version: int
+    step: int
+    error: str

@@ -310,7 +310,7 @@ class PieceRevised(EventData):
     version: int
     text: str
     subject: str | None
-    kind: str  # refinement | human_edit
+    kind: str  # refinement | human_edit | revert (a person's copy of an earlier version)
     author: str
     tier: str | None
     prompt_version: str | None

@@ -60,19 +60,30 @@ def _approval_recorded(tx: Transaction, event: StoredEvent) -> None:
                   "still needed: " + ", ".join(d["missing"]))
 
 
-@handles("ReviewReopened")
-def _review_reopened(tx: Transaction, event: StoredEvent) -> None:
-    d = event.data
-    tx.execute("UPDATE pieces SET status = 'drafted', updated_at = ? WHERE id = ?", (event.meta.at, d["piece_id"]))
-    _decision(tx, event, d["piece_id"], d["version"], "reopened", d["reason"])
-
-
 @handles("ReviewEscalated")
 def _review_escalated(tx: Transaction, event: StoredEvent) -> None:
     d = event.data
     tx.execute(
-        "INSERT INTO escalations (piece_id, version, step, notify, via, delivered, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (d["piece_id"], d["version"], d["step"], d["notify"], d["via"], int(d["delivered"]), event.meta.at),
+        "INSERT INTO escalations (piece_id, version, step, notify, via, status, detail, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+        (d["piece_id"], d["version"], d["step"], d["notify"], d["via"], "sending" if d["via"] else "recorded",
+         event.meta.at),
     )
     _decision(tx, event, d["piece_id"], d["version"], "escalated",
-              f"waited {d['waited_minutes']:.0f} min; notified {d['notify']}")
+              f"waited {d['waited_minutes']:.0f} min; escalated to {d['notify']}")
+
+
+def _notice(tx: Transaction, event: StoredEvent, status: str, detail: str) -> None:
+    d = event.data
+    tx.execute("UPDATE escalations SET status = ?, detail = ? WHERE piece_id = ? AND version = ? AND step = ?",
+               (status, detail, d["piece_id"], d["version"], d["step"]))
+
+
+@handles("EscalationNoticeSent")
+def _notice_sent(tx: Transaction, event: StoredEvent) -> None:
+    _notice(tx, event, "sent", event.data["location"])
+
+
+@handles("EscalationNoticeFailed")
+def _notice_failed(tx: Transaction, event: StoredEvent) -> None:
+    _notice(tx, event, "failed", event.data["error"])

@@ -291,6 +291,8 @@ def _piece_revised(tx: Transaction, event: StoredEvent) -> None:
     _insert_version(tx, event, d["id"], d["version"], d["kind"])
     if d["kind"] == "human_edit":
         _decision(tx, event, d["id"], d["version"], "edited", None)
+    elif d["kind"] == "revert":
+        _decision(tx, event, d["id"], d["version"], "reverted", None)
 
 
 @handles("ChecksRecorded")

@@ -1,7 +1,7 @@
 -- People: users with a role and an optional scope (read model of UserAdded, UserRoleChanged,
 -- UserRemoved, UserTokenIssued, UserPasswordSet), each human approval of a piece version with
 -- the approver's role at that moment (ApprovalRecorded), and the escalation steps a waiting
--- review has passed (ReviewEscalated).
+-- review has passed (ReviewEscalated, EscalationNoticeSent, EscalationNoticeFailed).
 CREATE TABLE users (
     name        TEXT PRIMARY KEY,
     role        TEXT NOT NULL,                 -- owner | editor | reviewer | viewer
@@ -28,8 +28,9 @@ CREATE TABLE escalations (
     version   INTEGER NOT NULL,
     step      INTEGER NOT NULL,                -- index in the project's `escalation:` list
     notify    TEXT NOT NULL,                   -- a role or a user name
-    via       TEXT,                            -- the publisher that carried the notice, if any
-    delivered INTEGER NOT NULL,                -- 1: sent through `via`; 0: recorded only
+    via       TEXT,                            -- the publisher that carries the notice, if any
+    status    TEXT NOT NULL,                   -- recorded (no `via`) | sending | sent | failed
+    detail    TEXT,                            -- where the notice went, or why it failed
     at        TEXT NOT NULL,
     PRIMARY KEY (piece_id, version, step)
 );
