@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+import sys
 
 import click
 
@@ -91,8 +91,7 @@ def user_password(state: CliState, name: str, password_stdin: bool) -> None:
     from masthead.app.people import set_password
 
     if password_stdin:
-        stdin: TextIO = click.get_text_stream("stdin")
-        password = stdin.readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\n")
     else:
         password = str(click.prompt("password", hide_input=True, confirmation_prompt=True))
     set_password(state.workspace(), state.principal(), name, password)

@@ -264,7 +264,7 @@ def _login_as(request: Request, name: str, secret: str) -> tuple[str, str | None
     if user is not None:
         return user.name, user.password_id
     state.throttle.failed(client_address(request))
-    return "that is neither this workspace's token nor your token or password"
+    return "that is not this workspace's token, nor your own token or password (print a token with `masthead token`)"
 
 
 @router.post("/login")
