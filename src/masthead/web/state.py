@@ -29,6 +29,7 @@ class DeskState:
     poll_seconds: float
     runner: Runner | None = None
     runner_thread: threading.Thread | None = None
+    escalation_stop: threading.Event | None = None
     throttle: FailureThrottle = field(default_factory=FailureThrottle)
 
 
