@@ -230,3 +230,16 @@ async def test_a_session_request_from_another_origin_is_refused(ws, app, reviewe
                            headers={"Origin": "http://testserver"})
     assert same.status_code in (200, 303)
     await desk.aclose()
+
+
+@pytest.mark.anyio
+async def test_the_desk_offers_only_the_buttons_a_role_may_use(ws, app, reviewed, people) -> None:
+    piece = reviewed["newsletter"]["id"]
+    shown = {}
+    for role in ("viewer", "reviewer", "editor"):
+        desk, _csrf = await desk_client(app, people[role], PEOPLE[role])
+        page = (await desk.get(f"/pieces/{piece}")).text
+        shown[role] = ("act-approve" in page, "act-reject" in page, "act-edit" in page, f"({role})" in page)
+        await desk.aclose()
+    assert shown == {"viewer": (False, False, False, True), "reviewer": (True, True, False, True),
+                     "editor": (True, True, True, True)}
