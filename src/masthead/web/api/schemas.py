@@ -14,7 +14,8 @@ MAX_OFFSET = 2**53
 
 OPERATOR_FIELD = Field(
     None, pattern=r"^[A-Za-z0-9_.@\-]{1,64}$",
-    description="recorded as human:<operator>; default: the session's name, else [workspace] operator",
+    description="recorded as human:<operator>; default: the token's or session's person. Another user only"
+                " with the operator token (their role applies); a user's token acts only as its user",
 )
 
 
