@@ -7,6 +7,7 @@ rotation, CSRF from another origin, and `replay --verify` after all of it."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -243,3 +244,36 @@ async def test_the_desk_offers_only_the_buttons_a_role_may_use(ws, app, reviewed
         await desk.aclose()
     assert shown == {"viewer": (False, False, False, True), "reviewer": (True, True, False, True),
                      "editor": (True, True, True, True)}
+
+
+@pytest.mark.anyio
+async def test_two_approvals_through_the_api_and_what_the_desk_shows(ws, app, client, people) -> None:
+    from tests.support.harness import PROJECT_YAML, add_release_notes, pieces_by_channel
+    from tests.web.conftest import run_until_idle
+
+    from masthead.app.commands import apply_project
+    from masthead.app.escalation import escalate_due
+
+    (ws.root / "project.yaml").write_text(PROJECT_YAML.replace(
+        "newsletter: {gate: hard}", "newsletter: {gate: hard, approvals: 2}") + "escalation: [{after: 1m, notify: owner}]\n",
+        "utf-8")
+    apply_project(ws, ws.root / "project.yaml")
+    job = add_release_notes(ws)
+    run_until_idle(ws)
+    piece = pieces_by_channel(ws, job)["newsletter"]["id"]
+    first = await client.post(f"/api/v1/pieces/{piece}/approve", json={"version": 1},
+                              headers={"Authorization": f"Bearer {people['reviewer']}"})
+    assert first.status_code == 200 and first.json()["status"] == "in_review"
+    assert first.json()["missing"] == ["1 more approval"]
+    assert [e["notify"] for e in escalate_due(ws, now=time.time() + 120)] == ["owner"]
+    desk, _csrf = await desk_client(app, people["editor"], "ed")
+    page = (await desk.get(f"/pieces/{piece}")).text
+    assert "1 of 2 in" in page and "rita, reviewer" in page and "still needed" in page
+    assert "escalated to owner" in page and "escalated to owner" in (await desk.get("/")).text
+    await desk.aclose()
+    second = await client.post(f"/api/v1/pieces/{piece}/approve", json={"version": 1},
+                               headers={"Authorization": f"Bearer {people['editor']}"})
+    assert second.json()["status"] == "approved" and second.json()["missing"] == []
+    run_until_idle(ws)
+    assert pieces_by_channel(ws, job)["newsletter"]["status"] == "published"
+    assert verify(ws.store).problem is None

@@ -120,7 +120,9 @@ def _existing(tx: Transaction | EventStore, name: str) -> User:
     return user
 
 
-def _keep_an_owner(tx: Transaction, name: str) -> None:
+def _keep_an_owner(tx: Transaction, name: str, operator: str) -> None:
+    if find_user(tx, operator) is None:
+        return  # the workspace operator, not a user, stays an owner
     owners = [r["name"] for r in tx.query("SELECT name FROM users WHERE role = 'owner'")]
     if owners == [name]:
         raise StateError(f"{name} is the last owner among the users",
@@ -135,7 +137,7 @@ def set_role(ws: Workspace, by: Principal, name: str, role: str, *, projects: li
     with ws.store.transaction() as tx:
         _existing(tx, name)
         if role != "owner":
-            _keep_an_owner(tx, name)
+            _keep_an_owner(tx, name, ws.config.workspace.operator)
         tx.append([event.to_new(stream_of("user", name), _version(tx, name))], _meta(by))
         changed = find_user(tx, name)
     assert changed is not None
@@ -147,7 +149,7 @@ def remove_user(ws: Workspace, by: Principal, name: str) -> None:
     authorize(by, "users")
     with ws.store.transaction() as tx:
         _existing(tx, name)
-        _keep_an_owner(tx, name)
+        _keep_an_owner(tx, name, ws.config.workspace.operator)
         tx.append([UserRemoved(name=name).to_new(stream_of("user", name), _version(tx, name))], _meta(by))
     ws.store.execute_unlogged("DELETE FROM user_credentials WHERE name = ?", (name,))
 

@@ -57,6 +57,9 @@ def approve(request: Request, piece_id: str, operator: PageOperator, version: An
     if confirm is not None and confirm_failed_checks != version:
         return _ask_to_confirm(request, operator, confirm, where)
     piece = commands.approve(workspace, piece_id, operator=operator.principal, version=version)
+    if piece["missing"]:
+        return _after(request, operator, piece_id, f"recorded your approval of {piece_label(piece)}"
+                      f" v{piece['approved_version']}; still needed: {', '.join(piece['missing'])}", where)
     return _after(request, operator, piece_id, f"approved {piece_label(piece)} v{piece['approved_version']}", where)
 
 

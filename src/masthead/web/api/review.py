@@ -29,7 +29,9 @@ def get_queue(request: Request, _op: ApiOperator) -> dict[str, Any]:
 def approve(request: Request, piece_id: str, body: ApproveIn, operator: ApiOperator) -> dict[str, Any]:
     piece = commands.approve(desk(request).workspace, piece_id, operator=operator.acting(request, body.operator),
                              version=body.version)
-    return {"piece_id": piece_id, "status": "approved", "approved_version": piece["approved_version"]}
+    # With `approvals`/`approvers`, an approval may be one of several: the piece waits for the rest.
+    return {"piece_id": piece_id, "status": "in_review" if piece["missing"] else "approved",
+            "approved_version": piece["approved_version"], "missing": piece["missing"]}
 
 
 @router.post("/pieces/{piece_id}/reject", summary="Reject the piece with a reason; it will not be published")
