@@ -3,6 +3,7 @@ revert, the users' CLI, and `replay --verify` equal after all of it."""
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,13 @@ def test_the_users_cli(ws, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     assert code != 0 and "nope" in out and "Traceback" not in out
     code, out = cli(capsys, "-w", root, "token", "--user", "vic")
     assert code == 0 and "mhu_" in out
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    code, out = cli(capsys, "-w", root, "user", "password", "vic", "--password-stdin")
+    assert code == 2 and "at least 10" in out
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough passphrase\n"))
+    code, out = cli(capsys, "-w", root, "user", "password", "vic", "--password-stdin")
+    assert code == 0 and ws.store.query("SELECT password_hash FROM user_credentials WHERE name = 'vic'")[0][
+        "password_hash"].startswith("$argon2id$")
     monkeypatch.setenv("MASTHEAD_USER", "vic")
     code, out = cli(capsys, "-w", root, "user", "add", "zed", "--role", "owner")
     assert code == 9 and out.strip() == ("error: vic is a viewer and may not manage users and their tokens"
