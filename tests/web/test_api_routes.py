@@ -186,7 +186,7 @@ async def test_review_actions_are_events_by_the_operator(client, bearer, ws, rev
     approved = await client.post(f"/api/v1/pieces/{newsletter}/approve", headers=bearer,
                                  json={"version": 1, "operator": "bea"})
     assert approved.status_code == 200 and approved.json() == {
-        "piece_id": newsletter, "status": "approved", "approved_version": 1}
+        "piece_id": newsletter, "status": "approved", "approved_version": 1, "missing": []}
     again = await client.post(f"/api/v1/pieces/{newsletter}/approve", headers=bearer, json={})
     assert again.status_code == 409
     decisions = ws.store.query("SELECT decision, actor FROM decisions WHERE piece_id = ? AND decision = 'approved'",

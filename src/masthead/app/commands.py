@@ -204,8 +204,7 @@ def channel_settings_of(tx: Transaction | EventStore, piece: dict) -> ChannelSet
     return settings or ChannelSettings(gate="hard")
 
 
-def _acting(ws: Workspace, operator: str | Principal, action: str, piece: dict) -> Principal:
-    who = principal_of(ws, operator)
+def _acting(who: Principal, action: str, piece: dict) -> Principal:
     authorize(who, action, project=piece["project"], channel=piece["channel"])
     return who
 
@@ -213,10 +212,10 @@ def _acting(ws: Workspace, operator: str | Principal, action: str, piece: dict) 
 def approve(ws: Workspace, piece_id: str, *, operator: str | Principal, version: int | None = None) -> dict:
     """One person's approval of the exact current version. It approves the piece when the
     channel needs no more (`approvals`/`approvers`); until then it is recorded and counted."""
+    who = principal_of(ws, operator)  # resolved before the write transaction: it reads the users
     with ws.store.transaction() as tx:
         piece = _piece(tx, piece_id)
-        who = _acting(ws, operator, "approve", piece)
-        meta = _meta(who.actor)
+        meta = _meta(_acting(who, "approve", piece).actor)
         if piece["status"] not in ("in_review", "drafted"):
             raise StateError(f"piece {piece_id} is {piece['status']}; only drafted or in-review pieces can be approved")
         current = piece["version"]
@@ -243,9 +242,10 @@ def approve(ws: Workspace, piece_id: str, *, operator: str | Principal, version:
 def reject(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: str) -> dict:
     if not reason.strip():
         raise InputError("--reason is empty", fix='say why, e.g. --reason "off-brand tone"')
+    who = principal_of(ws, operator)
     with ws.store.transaction() as tx:
         piece = _piece(tx, piece_id)
-        meta = _meta(_acting(ws, operator, "reject", piece).actor)
+        meta = _meta(_acting(who, "reject", piece).actor)
         if piece["status"] in ("published", "rejected"):
             raise StateError(f"piece {piece_id} is already {piece['status']}")
         stream = stream_of("piece", piece_id)
@@ -262,7 +262,7 @@ def edit(ws: Workspace, piece_id: str, *, operator: str | Principal, text: str, 
         raise InputError("the edited text is empty", fix="pass a file with the new text")
     text = text.rstrip("\n")
     seen = _editable_piece(ws, piece_id)
-    meta = _meta(_acting(ws, operator, action, seen).actor)
+    meta = _meta(_acting(principal_of(ws, operator), action, seen).actor)
     new_subject = subject if subject is not None else seen["subject"]
     # Checks (the voice check reads and may fill the memory index) run before the write
     # transaction; the append below is refused if the piece moved on meanwhile.
@@ -312,9 +312,10 @@ REFINE_STEP = "on_demand_refine"
 
 def refine(ws: Workspace, piece_id: str, *, operator: str | Principal, note: str | None = None) -> str:
     """Queue a refinement of the piece by the `final` tier; returns the task id."""
+    who = principal_of(ws, operator)
     with ws.store.transaction() as tx:
         piece = _piece(tx, piece_id)
-        meta = _meta(_acting(ws, operator, "refine", piece).actor)
+        meta = _meta(_acting(who, "refine", piece).actor)
         if piece["status"] not in ("drafted", "in_review"):
             raise StateError(f"piece {piece_id} is {piece['status']}; only drafted or in-review pieces can be refined")
         pending = tx.query("SELECT id FROM tasks WHERE job_id = ? AND channel = ? AND step = ? AND status NOT IN"
