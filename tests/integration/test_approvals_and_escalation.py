@@ -223,3 +223,27 @@ def test_a_workspace_without_users_works_as_before(tmp_path: Path, llm: OpenAISe
         assert newsletter(ws, job)["status"] == "published"
     finally:
         ws.close()
+
+
+def test_a_rejected_piece_reopened_goes_back_to_review_and_publishes_after_fresh_approvals(ws) -> None:
+    job = add_release_notes(ws)
+    run(ws)
+    piece = newsletter(ws, job)["id"]
+    commands.approve(ws, piece, operator=as_user(ws, "rita"))
+    with pytest.raises(StateError, match="only a rejected piece"):
+        commands.reopen(ws, piece, operator=as_user(ws, "rita"), reason="too early")
+    commands.reject(ws, piece, operator=as_user(ws, "ana"), reason="wait for the launch")
+    run(ws)
+    assert ws.store.query("SELECT status FROM jobs WHERE id = ?", (job,))[0]["status"] == "done"
+    commands.reopen(ws, piece, operator=as_user(ws, "bo"), reason="launched")
+    run(ws)
+    assert newsletter(ws, job)["status"] == "in_review"
+    assert piece_detail(ws, piece)["people"]["given"] == []  # approvals before the rejection do not count
+    assert commands.approve(ws, piece, operator=as_user(ws, "rita"))["missing"] == ["1 more approval"]
+    commands.approve(ws, piece, operator=as_user(ws, "bo"))
+    run(ws)
+    assert newsletter(ws, job)["status"] == "published"
+    assert ws.store.query("SELECT status FROM jobs WHERE id = ?", (job,))[0]["status"] == "done"
+    decisions = [d["decision"] for d in piece_detail(ws, piece)["lineage"]["decisions"]]
+    assert "rejected" in decisions and "reopened" in decisions
+    assert verify(ws.store).problem is None

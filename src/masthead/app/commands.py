@@ -27,14 +27,17 @@ from masthead.events.types import (
     SIGNAL_TRUST_LEVELS,
     CheckOutcome,
     ChecksRecorded,
+    JobReopened,
     PieceDrafted,
     PieceRevised,
     ProjectApplied,
     ReviewApproved,
     ReviewRejected,
+    ReviewReopened,
     SignalReceived,
     SignalTrust,
     TaskEnqueued,
+    TaskReopened,
     TaskSucceeded,
     TaskWoken,
 )
@@ -427,3 +430,29 @@ def revert(ws: Workspace, piece_id: str, *, operator: str | Principal, to_versio
                             fix=f"see its versions with `masthead review show {piece_id}`")
     return edit(ws, piece_id, operator=operator, text=rows[0]["text"], subject=rows[0]["subject"],
                 kind="revert", action="revert")
+
+
+def reopen(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: str) -> dict:
+    """Take a rejection back: the piece goes back to its gate, which asks for review again, and
+    the channel's gate and publish steps run again. Approvals given before the rejection do not
+    count any more."""
+    if not reason.strip():
+        raise InputError("--reason is empty", field="reason", fix='say why, e.g. --reason "the client agreed"')
+    who = principal_of(ws, operator)
+    with ws.store.transaction() as tx:
+        piece = _piece(tx, piece_id)
+        meta = _meta(_acting(who, "reopen", piece).actor)
+        if piece["status"] != "rejected":
+            raise StateError(f"piece {piece_id} is {piece['status']}; only a rejected piece can be reopened")
+        stream = stream_of("piece", piece_id)
+        why = f"{piece_id} reopened"
+        events = [ReviewReopened(piece_id=piece_id, version=piece["version"], reason=reason.strip())
+                  .to_new(stream, _stream_version(tx, stream))]
+        if tx.query("SELECT id FROM jobs WHERE id = ? AND status IN ('done', 'failed')", (piece["job_id"],)):
+            events.append(JobReopened(id=piece["job_id"], reason=why).to_new(stream_of("job", piece["job_id"])))
+        for task in tx.query("SELECT id, version FROM tasks WHERE job_id = ? AND channel = ? AND (status = 'skipped'"
+                             " OR (status = 'done' AND kind IN ('gate', 'publish')))", (piece["job_id"], piece["channel"])):
+            events.append(TaskReopened(id=task["id"], reason=why).to_new(stream_of("task", task["id"]), task["version"]))
+        tx.append(events, meta)
+        schedule(tx, ws.store, piece["job_id"], meta, default_max_active=ws.config.runtime.max_active_jobs_per_project)
+        return piece

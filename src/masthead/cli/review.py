@@ -153,6 +153,19 @@ def review_revert(state: CliState, piece_id: str, to_version: int, operator: str
     echo(f"saved {piece_id} v{version} (a copy of v{to_version}); {next_step(state.workspace(), piece_id)}")
 
 
+@review_group.command("reopen")
+@click.argument("piece_id")
+@click.option("--reason", required=True, help="Why; kept in the log.")
+@click.option("--as", "operator", help="Operator name recorded as human:<name>.")
+@pass_state
+def review_reopen(state: CliState, piece_id: str, reason: str, operator: str | None) -> None:
+    """Take a rejection back: the piece goes back to review and its gate and publish steps run again."""
+    from masthead.app.commands import reopen
+
+    reopen(state.workspace(), piece_id, operator=_operator(state, operator), reason=reason)
+    echo(f"reopened {piece_id}; `masthead run --until-idle` puts it back in the review queue")
+
+
 @review_group.command("escalate")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state

@@ -93,6 +93,13 @@ class JobCompleted(EventData):
     status: str  # done | failed
 
 
+class JobReopened(EventData):
+    """A finished job runs again because a person reopened one of its rejected pieces."""
+
+    id: str
+    reason: str
+
+
 class TaskEnqueued(EventData):
     id: str
     job_id: str
@@ -150,6 +157,14 @@ class TaskWoken(EventData):
     id: str
     reason: str
     run_after: float
+
+
+class TaskReopened(EventData):
+    """A finished (halted) or skipped task of a channel whose rejected piece was reopened: it
+    waits for its step's turn again, and the scheduler wakes it when what it needs is done."""
+
+    id: str
+    reason: str
 
 
 class TaskSkipped(EventData):
@@ -346,6 +361,14 @@ class ReviewApproved(EventData):
 
 
 class ReviewRejected(EventData):
+    piece_id: str
+    version: int
+    reason: str
+
+
+class ReviewReopened(EventData):
+    """A person took a rejection back: the piece's gate looks at it again."""
+
     piece_id: str
     version: int
     reason: str

@@ -2,7 +2,8 @@
 
 A channel needs `approvals` people (default 1) and, for each `approvers` entry, a different
 person who is that user or holds that role or a higher one. Only approvals of the exact version
-count (`approvals` read model, one row per `ApprovalRecorded`); each person counts once.
+count (`approvals` read model, one row per `ApprovalRecorded`), given since the piece was last
+rejected; each person counts once.
 """
 
 from __future__ import annotations
@@ -62,8 +63,10 @@ def missing_approvals(settings: ChannelSettings, given: list[tuple[str, str]]) -
 
 
 def approvals_given(store: EventStore | Transaction, piece_id: str, version: int) -> list[tuple[str, str]]:
-    rows = store.query("SELECT actor, role FROM approvals WHERE piece_id = ? AND version = ? ORDER BY seq",
-                       (piece_id, version))
+    # A rejection voids the approvals before it (a reopened piece is approved afresh).
+    rows = store.query("SELECT actor, role FROM approvals WHERE piece_id = ? AND version = ? AND seq >"
+                       " (SELECT COALESCE(MAX(seq), 0) FROM decisions WHERE piece_id = ? AND decision = 'rejected')"
+                       " ORDER BY seq", (piece_id, version, piece_id))
     seen: dict[str, str] = {}
     for row in rows:
         seen.setdefault(row["actor"].removeprefix("human:"), row["role"])
