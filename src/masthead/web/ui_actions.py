@@ -70,6 +70,13 @@ def reject(request: Request, piece_id: str, operator: PageOperator,
     return _after(request, operator, piece_id, "rejected", where)
 
 
+@router.post("/ui/pieces/{piece_id}/reopen")
+def reopen(request: Request, piece_id: str, operator: PageOperator,
+           reason: Annotated[str, Form(max_length=2000)] = "", where: Where = "desk") -> Response:
+    commands.reopen(desk(request).workspace, piece_id, operator=operator.principal, reason=reason)
+    return _after(request, operator, piece_id, "reopened: it goes back to review", where)
+
+
 @router.post("/ui/pieces/{piece_id}/edit")
 def edit(request: Request, piece_id: str, operator: PageOperator, text: Annotated[str, Form()] = "",
          subject: Annotated[str | None, Form()] = None, where: Where = "desk") -> Response:

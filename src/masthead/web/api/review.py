@@ -12,7 +12,15 @@ from fastapi import APIRouter, Request
 from masthead.app import commands
 from masthead.app.desk import desk_queue
 from masthead.app.queries import manual_queue
-from masthead.web.api.schemas import ApproveIn, CompleteIn, EditIn, RefineIn, RejectIn
+from masthead.web.api.schemas import (
+    ApproveIn,
+    CompleteIn,
+    EditIn,
+    RefineIn,
+    RejectIn,
+    ReopenIn,
+    RevertIn,
+)
 from masthead.web.auth import ApiOperator
 from masthead.web.state import desk
 
@@ -57,3 +65,17 @@ def refine(request: Request, piece_id: str, body: RefineIn, operator: ApiOperato
 def complete(request: Request, piece_id: str, body: CompleteIn, operator: ApiOperator) -> dict[str, Any]:
     task = commands.complete(desk(request).workspace, piece_id, operator=operator.acting(request, body.operator), text=body.text)
     return {"piece_id": piece_id, "task_id": task, "status": "done"}
+
+
+@router.post("/pieces/{piece_id}/revert", summary="Save a new version equal to an earlier one; checks run on it")
+def revert(request: Request, piece_id: str, body: RevertIn, operator: ApiOperator) -> dict[str, Any]:
+    version = commands.revert(desk(request).workspace, piece_id, operator=operator.acting(request, body.operator),
+                              to_version=body.to_version)
+    return {"piece_id": piece_id, "version": version}
+
+
+@router.post("/pieces/{piece_id}/reopen", summary="Take a rejection back; the piece goes back to review")
+def reopen(request: Request, piece_id: str, body: ReopenIn, operator: ApiOperator) -> dict[str, Any]:
+    commands.reopen(desk(request).workspace, piece_id, operator=operator.acting(request, body.operator),
+                    reason=body.reason)
+    return {"piece_id": piece_id, "status": "drafted"}

@@ -56,3 +56,13 @@ class CompleteIn(_Body):
     text: str = Field(min_length=1, max_length=MAX_SIGNAL_BYTES,
                       description="the step's output: a piece's text, or JSON of the agent's output")
     operator: str | None = OPERATOR_FIELD
+
+
+class RevertIn(_Body):
+    to_version: int = Field(ge=1, le=MAX_OFFSET, description="the version to bring back as a new version")
+    operator: str | None = OPERATOR_FIELD
+
+
+class ReopenIn(_Body):
+    reason: str = Field(min_length=1, max_length=2000)
+    operator: str | None = OPERATOR_FIELD
