@@ -16,15 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from masthead.errors import MastheadError
+from masthead.errors import PermissionDenied
+
+__all__ = ["ACTIONS", "CLI_ACTIONS", "ROLES", "ROUTE_ACTIONS", "PermissionDenied", "Principal", "authorize"]
 
 ROLES = ("viewer", "reviewer", "editor", "owner")  # each may do everything the ones before it may
-
-
-class PermissionDenied(MastheadError):
-    """The person is known but their role (or scope) does not allow the action (HTTP 403)."""
-
-    exit_code = 9
 
 
 @dataclass(frozen=True)
