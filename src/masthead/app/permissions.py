@@ -41,7 +41,7 @@ ACTIONS: dict[str, Action] = {
     "refine": Action("editor", True, "ask for a refinement"),
     "complete": Action("editor", True, "complete a step by hand"),
     "add_signal": Action("editor", True, "add a signal"),
-    "memory": Action("editor", True, "add to or forget from memory"),
+    "memory": Action("editor", False, "add to or forget from memory"),
     "run": Action("editor", False, "run queued work (steps act as the system)"),
     "ab": Action("editor", False, "start and record A/B tests"),
     "escalate": Action("editor", False, "check waiting reviews against the escalation paths"),
@@ -49,7 +49,7 @@ ACTIONS: dict[str, Action] = {
     "publishers": Action("owner", False, "change or use publishers directly"),
     "retract": Action("owner", False, "retract a publication"),
     "users": Action("owner", False, "manage users and their tokens"),
-    "administer": Action("owner", False, "serve, migrate, back up, restore, export, import or rebuild"),
+    "administer": Action("owner", False, "serve, back up, restore, export, import, snapshot or rebuild"),
 }
 
 # Every CLI command, by its path after `masthead`, and the action it needs. A command missing
@@ -161,7 +161,9 @@ def matrix_markdown() -> str:
              "(`python -m masthead.app.permissions > docs/permissions.md`); a test checks it is current.", "",
              "Roles are ordered: each may do everything the roles to its left may. A *scoped* action is",
              "limited to the user's `--projects` and `--channels` (none given: all of them). Agents and",
-             "the system act with the recipe's permissions (each step's declared effect), not a role.", "",
+             "the system act with the recipe's permissions (each step's declared effect), not a role.",
+             "`masthead init` and `masthead migrate` work on the database itself, before anyone could be",
+             "checked: whoever can write the workspace's files may run them.", "",
              "| action | what | " + " | ".join(ROLES) + " | scoped |",
              "| --- | --- | " + " | ".join("---" for _ in ROLES) + " | --- |"]
     for name, rule in ACTIONS.items():
