@@ -70,7 +70,7 @@ def as_user(ws: Any, name: str) -> Principal:
     return Principal(name, row["role"])
 
 
-def test_one_approval_is_not_enough_and_an_older_version_does_not_count(ws) -> None:
+def test_one_approval_is_not_enough_and_an_older_version_does_not_count(ws, capsys) -> None:
     job = add_release_notes(ws)
     run(ws)
     piece = newsletter(ws, job)
@@ -84,6 +84,9 @@ def test_one_approval_is_not_enough_and_an_older_version_does_not_count(ws) -> N
     detail = piece_detail(ws, piece["id"])
     assert detail["people"]["given"] == [{"name": "rita", "role": "reviewer"}]
     assert detail["people"]["missing"] == ["1 more approval"]
+    code, shown = cli(capsys, "-w", str(ws.root), "review", "show", piece["id"])
+    assert code == 0 and "approvals of this version: 1 of 2 in: rita (reviewer)" in shown
+    assert "still needed: 1 more approval" in shown
     # An edit makes v2: rita's approval of v1 does not count for it.
     version = commands.edit(ws, piece["id"], operator=as_user(ws, "ed"),
                             text="Tallybook 3.2 brings bank feeds for 40 more banks and a 35% faster dashboard.")
