@@ -185,8 +185,10 @@ def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return True  # no Origin (older browsers): the CSRF token decides
-    # The host only: behind a TLS proxy the scheme seen here is not the browser's.
-    return urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)
+    # The host only: behind a TLS proxy the scheme seen here is not the browser's. A proxy that
+    # rewrites Host names the browser's host in X-Forwarded-Host.
+    hosts = {request.headers.get("host", request.url.netloc), request.headers.get("x-forwarded-host")}
+    return urlsplit(origin).netloc in hosts
 
 
 async def check_csrf(request: Request, operator: Operator) -> None:
