@@ -250,3 +250,25 @@ def test_a_rejected_piece_reopened_goes_back_to_review_and_publishes_after_fresh
     decisions = [d["decision"] for d in piece_detail(ws, piece)["lineage"]["decisions"]]
     assert "rejected" in decisions and "reopened" in decisions
     assert verify(ws.store).problem is None
+
+
+def test_forget_person_shreds_the_sealed_address_and_the_log_still_verifies(ws, capsys) -> None:
+    root = str(ws.root)
+    code, out = cli(capsys, "-w", root, "user", "add", "clara", "--role", "reviewer", "--email", "Clara@Client.example")
+    assert code == 0
+    code, out = cli(capsys, "-w", root, "user", "list")
+    assert "<clara@client.example>" in out
+    log = " ".join(row["data"] for row in ws.store.query("SELECT data FROM events"))
+    assert "client.example" not in log.lower()  # only the sealed form is in the log
+    code, out = cli(capsys, "-w", root, "user", "add", "x", "--role", "viewer", "--email", "not-an-address")
+    assert code == 2 and "not an email address" in out
+    code, out = cli(capsys, "-w", root, "--as", "rita", "forget-person", "clara@client.example")
+    assert code == 9
+    code, out = cli(capsys, "-w", root, "forget-person", "CLARA@client.example")
+    assert code == 0 and "forgot subj_" in out
+    code, out = cli(capsys, "-w", root, "user", "list", "--json")
+    assert '"email": "[forgotten]"' in out
+    code, out = cli(capsys, "-w", root, "forget-person", "clara@client.example")
+    assert code == 3  # nothing is kept for it any more
+    assert ws.store.query("SELECT * FROM subject_keys") == []
+    assert verify(ws.store).problem is None

@@ -70,11 +70,13 @@ class User:
     channels: list[str] | None
     token_id: str | None
     password_id: str | None
+    email_sealed: str | None = None  # JSON {subject, sealed}; app/personal.py opens it
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> User:
         return cls(row["name"], row["role"], json.loads(row["projects"]) if row["projects"] else None,
-                   json.loads(row["channels"]) if row["channels"] else None, row["token_id"], row["password_id"])
+                   json.loads(row["channels"]) if row["channels"] else None, row["token_id"], row["password_id"],
+                   row.get("email"))
 
     @property
     def principal(self) -> Principal:
@@ -100,10 +102,13 @@ def _version(tx: Transaction, name: str) -> int:
 
 
 def add_user(ws: Workspace, by: Principal, name: str, role: str, *, projects: list[str] | None = None,
-             channels: list[str] | None = None) -> User:
+             channels: list[str] | None = None, email: str | None = None) -> User:
+    from masthead.app.personal import seal_email
+
     authorize(by, "users")
     event = UserAdded(name=check_name(name), role=_role(role), projects=_scope(ws, projects, "projects"),
-                      channels=_scope(ws, channels, "channels"))
+                      channels=_scope(ws, channels, "channels"),
+                      email=seal_email(ws.store, email) if email is not None else None)
     with ws.store.transaction() as tx:
         if find_user(tx, name) is not None:
             raise StateError(f"user {name!r} exists already", fix=f"change it with `masthead user set-role {name}`")

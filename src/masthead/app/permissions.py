@@ -58,7 +58,7 @@ ACTIONS: dict[str, Action] = {
 CLI_ACTIONS: dict[str, str] = {
     "ab list": "read", "ab show": "read", "ab start": "ab", "ab record": "ab",
     "backup": "administer", "costs": "read", "demo": "administer", "export": "administer",
-    "import": "administer", "init": "administer", "jobs list": "read", "jobs show": "read", "log": "read",
+    "forget-person": "users", "import": "administer", "init": "administer", "jobs list": "read", "jobs show": "read", "log": "read",
     "memory list": "read", "memory search": "read", "memory add": "memory", "memory forget": "memory",
     "memory import": "memory", "memory reindex": "memory", "migrate": "administer",
     "piece show": "read", "piece retract": "retract", "pieces list": "read",

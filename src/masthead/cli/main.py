@@ -29,6 +29,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "export": LazyCommand("masthead.cli.history:export_cmd",
                           "Write the whole log (or the events after --since), with hashes and a manifest, to one"
                           " file."),
+    "forget-person": LazyCommand("masthead.cli.user:forget_person_cmd",
+                                 "Forget a person's personal data: delete the key it is encrypted with"
+                                 " (crypto-shredding)."),
     "import": LazyCommand("masthead.cli.history:import_cmd",
                           "Import an export file into an empty workspace (SQLite or Postgres), verified before and"
                           " after."),

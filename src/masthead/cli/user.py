@@ -25,13 +25,15 @@ def user_group() -> None:
 @click.option("--role", type=ROLE_CHOICE, required=True, help="What they may do (docs/permissions.md).")
 @click.option("--projects", metavar="P,..", help="Limit approving, editing and signals to these projects.")
 @click.option("--channels", metavar="C,..", help="Limit approving and editing to these channels.")
+@click.option("--email", metavar="ADDRESS", help="Kept encrypted with the person's own key (forget-person deletes it).")
 @pass_state
-def user_add(state: CliState, name: str, role: str, projects: str | None, channels: str | None) -> None:
+def user_add(state: CliState, name: str, role: str, projects: str | None, channels: str | None,
+             email: str | None) -> None:
     """Add a user; give them a token with `masthead token --user NAME`."""
     from masthead.app.people import add_user
 
     user = add_user(state.workspace(), state.principal(), name, role, projects=_names(projects),
-                    channels=_names(channels))
+                    channels=_names(channels), email=email)
     echo(f"added {user.name} ({user.role}); issue a token with `masthead token --user {user.name}`")
 
 
@@ -41,11 +43,14 @@ def user_add(state: CliState, name: str, role: str, projects: str | None, channe
 def user_list(state: CliState, as_json: bool) -> None:
     """Users, their roles and scopes (never a secret)."""
     from masthead.app.people import list_users
+    from masthead.app.personal import open_sealed
 
     users = list_users(state.workspace())
+    emails = {u.name: open_sealed(state.workspace().store, u.email_sealed) for u in users}
     if as_json:
         echo_json([{"name": u.name, "role": u.role, "projects": u.projects, "channels": u.channels,
-                    "token": u.token_id is not None, "password": u.password_id is not None} for u in users])
+                    "email": emails[u.name], "token": u.token_id is not None, "password": u.password_id is not None}
+                   for u in users])
         return
     if not users:
         echo(f"no users: the operator token acts as the owner {state.workspace().config.workspace.operator}")
@@ -53,7 +58,8 @@ def user_list(state: CliState, as_json: bool) -> None:
         scope = f"  projects: {', '.join(u.projects)}" if u.projects else ""
         scope += f"  channels: {', '.join(u.channels)}" if u.channels else ""
         login = ", ".join(k for k, v in (("token", u.token_id), ("password", u.password_id)) if v) or "no login yet"
-        echo(f"{u.name:<16} {u.role:<9} ({login}){scope}")
+        email = f"  <{emails[u.name]}>" if emails[u.name] else ""
+        echo(f"{u.name:<16} {u.role:<9} ({login}){email}{scope}")
 
 
 @user_group.command("remove")
@@ -96,3 +102,14 @@ def user_password(state: CliState, name: str, password_stdin: bool) -> None:
         password = str(click.prompt("password", hide_input=True, confirmation_prompt=True))
     set_password(state.workspace(), state.principal(), name, password)
     echo(f"set {name}'s password; sessions logged in with the old one have ended")
+
+
+@click.command("forget-person")
+@click.argument("email")
+@pass_state
+def forget_person_cmd(state: CliState, email: str) -> None:
+    """Forget a person's personal data: delete the key it is encrypted with (crypto-shredding)."""
+    from masthead.app.personal import forget_person
+
+    subject = forget_person(state.workspace(), state.principal(), email)
+    echo(f"forgot {subject}: what was sealed with that person's key can no longer be read; the log still verifies")

@@ -20,6 +20,8 @@ class UserAdded(EventData):
     role: Role
     projects: list[str] | None = None  # None: every project
     channels: list[str] | None = None  # None: every channel
+    # {"subject", "sealed"}: the address encrypted with the person's key (app/personal.py)
+    email: dict[str, str] | None = None
 
 
 class UserRoleChanged(EventData):
@@ -85,3 +87,10 @@ class EscalationNoticeFailed(EventData):
     version: int
     step: int
     error: str
+
+
+class PersonForgotten(EventData):
+    """The key of one person's personal data was deleted (`masthead forget-person`): what it
+    sealed in earlier events can no longer be read. Names the random subject id, never the person."""
+
+    subject: str

@@ -20,9 +20,10 @@ def _scope(value: list[str] | None) -> str | None:
 def _user_added(tx: Transaction, event: StoredEvent) -> None:
     d = event.data
     tx.execute(
-        "INSERT INTO users (name, role, projects, channels, token_id, password_id, added_at, updated_at)"
-        " VALUES (?, ?, ?, ?, NULL, NULL, ?, ?)",
-        (d["name"], d["role"], _scope(d["projects"]), _scope(d["channels"]), event.meta.at, event.meta.at),
+        "INSERT INTO users (name, role, projects, channels, email, token_id, password_id, added_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?)",
+        (d["name"], d["role"], _scope(d["projects"]), _scope(d["channels"]),
+         json.dumps(d["email"], sort_keys=True) if d.get("email") else None, event.meta.at, event.meta.at),
     )
 
 

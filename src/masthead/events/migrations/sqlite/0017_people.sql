@@ -7,6 +7,7 @@ CREATE TABLE users (
     role        TEXT NOT NULL,                 -- owner | editor | reviewer | viewer
     projects    TEXT,                          -- JSON list, NULL: every project
     channels    TEXT,                          -- JSON list, NULL: every channel
+    email       TEXT,                          -- JSON {subject, sealed}: encrypted with the person's key (subject_keys)
     token_id    TEXT,                          -- the public half of the current token; NULL: none issued
     password_id TEXT,                          -- changes with each password; NULL: no password
     added_at    TEXT NOT NULL,
@@ -42,4 +43,13 @@ CREATE TABLE user_credentials (
     name          TEXT PRIMARY KEY,
     token_hash    TEXT,
     password_hash TEXT
+);
+
+-- Not a read model either: one key per person whose personal data the log holds encrypted
+-- (crypto-shredding). `masthead forget-person EMAIL` deletes the row; the log keeps verifying,
+-- and what the key sealed can no longer be read. `email_hash` finds a person by address.
+CREATE TABLE subject_keys (
+    subject    TEXT PRIMARY KEY,
+    email_hash TEXT NOT NULL UNIQUE,
+    key        TEXT NOT NULL
 );
