@@ -28,6 +28,7 @@ ROUTES = {
     ("get", "/api/v1/review-queue"), ("post", "/api/v1/pieces/{piece_id}/approve"),
     ("post", "/api/v1/pieces/{piece_id}/reject"), ("post", "/api/v1/pieces/{piece_id}/edit"),
     ("post", "/api/v1/pieces/{piece_id}/refine"), ("post", "/api/v1/pieces/{piece_id}/complete"),
+    ("post", "/api/v1/pieces/{piece_id}/revert"), ("post", "/api/v1/pieces/{piece_id}/reopen"),
     ("get", "/api/v1/publications"), ("get", "/api/v1/costs"), ("get", "/api/v1/dashboard"),
     ("get", "/api/v1/events"), ("get", "/api/v1/stream"),
     ("get", "/api/v1/memory"), ("get", "/api/v1/memory/search"), ("post", "/api/v1/memory"),
