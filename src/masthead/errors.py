@@ -80,3 +80,9 @@ class StateError(MastheadError):
     """The action does not fit the current state (approving a published piece...)."""
 
     exit_code = 7
+
+
+class PermissionDenied(MastheadError):
+    """The person's role or scope does not allow the action (docs/permissions.md); HTTP 403."""
+
+    exit_code = 9

@@ -18,7 +18,7 @@ from masthead.config import BudgetLimits, format_validation_error
 from masthead.errors import ConfigError
 from masthead.events.types import SignalTrust
 from masthead.slots import parse_slot
-from masthead.source_specs import ScheduleSpec, SourceSpec
+from masthead.source_specs import _EVERY, _EVERY_SECONDS, ScheduleSpec, SourceSpec
 from masthead.windows import parse_window, zone
 from masthead.yaml_input import load_mapping
 
@@ -50,6 +50,18 @@ class ChannelSettings(_Strict):
                           "bluesky, mastodon); never: always one post (the only choice elsewhere)")
     slots: list[str] = Field(default_factory=list, description='publication times in the project\'s time zone, e.g.'
                              ' "mon-fri 09:30"; auto and soft pieces take the next free one')
+    approvals: int = Field(1, ge=1, le=10, description="people who must approve the same version before it publishes")
+    approvers: list[str] = Field(default_factory=list, description="roles or user names, each met by a different "
+                                 "person, e.g. [owner, clara]; a role is met by that role or a higher one")
+
+    @property
+    def approvals_needed(self) -> int:
+        return max(self.approvals, len(self.approvers))
+
+    @property
+    def needs_people(self) -> bool:
+        """More than one approval, or named approvers: only people can pass this channel's gate."""
+        return self.approvals_needed > 1 or bool(self.approvers)
 
     # Older project specs (and the ProjectApplied events that carry them, which replay reads)
     # name one publisher: `publisher: file` reads as `publish_to: [file]`.
@@ -208,6 +220,28 @@ def _client_defaults(data: Any) -> Any:
     return data
 
 
+class EscalationStep(_Strict):
+    """A review waiting longer than `after` notifies `notify` once (an event), through the
+    publisher `via` when one is named."""
+
+    after: str = Field(description='a number and s, m, h or d, e.g. "30m"')
+    notify: str = Field(min_length=1, description="a role (owner, editor, reviewer, viewer) or a user name")
+    via: str | None = Field(None, description="a publisher name from masthead.toml; none: recorded and shown only")
+
+    @field_validator("after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not _EVERY.match(value):
+            raise ValueError(f"{value!r} is not a duration; write a number and s, m, h or d, e.g. \"30m\"")
+        return value
+
+    @property
+    def after_seconds(self) -> int:
+        match = _EVERY.match(self.after)
+        assert match is not None  # validated above
+        return int(match.group(1)) * _EVERY_SECONDS[match.group(2)]
+
+
 class Project(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{0,62}$", description="lowercase letters, digits, dashes")
     description: str = Field(min_length=1)
@@ -230,6 +264,16 @@ class Project(_Strict):
     terms: Terms | None = Field(None, description="kind: client: payment, liability, IP, validity, governing law")
     required_clauses: list[str] = Field(default_factory=list,
                                         description='clauses every proposal must carry, e.g. "payment terms"')
+    escalation: list[EscalationStep] = Field(default_factory=list,
+                                             description="who is notified when a review waits too long, in order")
+
+    @field_validator("escalation")
+    @classmethod
+    def _escalation_in_order(cls, value: list[EscalationStep]) -> list[EscalationStep]:
+        waits = [step.after_seconds for step in value]
+        if waits != sorted(waits) or len(set(waits)) != len(waits):
+            raise ValueError("steps must wait longer one after another, e.g. 30m then 4h")
+        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -28,7 +28,9 @@ ROUTES = {
     ("get", "/api/v1/review-queue"), ("post", "/api/v1/pieces/{piece_id}/approve"),
     ("post", "/api/v1/pieces/{piece_id}/reject"), ("post", "/api/v1/pieces/{piece_id}/edit"),
     ("post", "/api/v1/pieces/{piece_id}/refine"), ("post", "/api/v1/pieces/{piece_id}/complete"),
-    ("get", "/api/v1/publications"), ("post", "/api/v1/publications/{key}/settle"), ("get", "/api/v1/costs"), ("get", "/api/v1/dashboard"),
+    ("post", "/api/v1/pieces/{piece_id}/revert"), ("post", "/api/v1/pieces/{piece_id}/reopen"),
+    ("get", "/api/v1/publications"), ("post", "/api/v1/publications/{key}/settle"), ("get", "/api/v1/costs"),
+    ("get", "/api/v1/dashboard"),
     ("get", "/api/v1/events"), ("get", "/api/v1/stream"),
     ("get", "/api/v1/memory"), ("get", "/api/v1/memory/search"), ("post", "/api/v1/memory"),
     ("post", "/api/v1/memory/{item_id}/forget"),
@@ -187,7 +189,7 @@ async def test_review_actions_are_events_by_the_operator(client, bearer, ws, rev
     approved = await client.post(f"/api/v1/pieces/{newsletter}/approve", headers=bearer,
                                  json={"version": 1, "operator": "bea"})
     assert approved.status_code == 200 and approved.json() == {
-        "piece_id": newsletter, "status": "approved", "approved_version": 1}
+        "piece_id": newsletter, "status": "approved", "approved_version": 1, "missing": []}
     again = await client.post(f"/api/v1/pieces/{newsletter}/approve", headers=bearer, json={})
     assert again.status_code == 409
     decisions = ws.store.query("SELECT decision, actor FROM decisions WHERE piece_id = ? AND decision = 'approved'",

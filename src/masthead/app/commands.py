@@ -16,31 +16,38 @@ from pydantic import ValidationError
 
 from masthead.agents.registry import get_agent
 from masthead.app import scheduling
+from masthead.app.people import principal_of
+from masthead.app.permissions import Principal, authorize
 from masthead.app.workspace import Workspace
 from masthead.channels.checks import CheckResult
 from masthead.channels.limits import DOCUMENT_CHANNELS
 from masthead.errors import ConfigError, InputError, NotFoundError, StateError
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
+from masthead.events.people_types import ApprovalRecorded
 from masthead.events.store import EventStore, Transaction
 from masthead.events.types import (
     SIGNAL_TRUST_LEVELS,
     CheckOutcome,
     ChecksRecorded,
+    JobReopened,
     PieceDrafted,
     PieceRevised,
     ProjectApplied,
     ReviewApproved,
     ReviewRejected,
+    ReviewReopened,
     SignalReceived,
     SignalTrust,
     TaskEnqueued,
+    TaskReopened,
     TaskSucceeded,
     TaskWoken,
 )
 from masthead.memory.sync import edit_feedback_events, project_file_events
-from masthead.projects import Project, parse_project_yaml, project_from_spec
+from masthead.projects import ChannelSettings, Project, parse_project_yaml, project_from_spec
 from masthead.recipes.loader import load_recipes
 from masthead.recipes.schema import Recipe
+from masthead.runtime.approvals import approvals_given, missing_approvals
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.ids import new_id
 from masthead.runtime.jobs import PRIORITIES, schedule, start_job, wake_deferred
@@ -83,8 +90,10 @@ def check_tier_providers(ws: Workspace) -> list[str]:
     return warnings
 
 
-def apply_project(ws: Workspace, path: Path) -> tuple[Project, int, bool]:
+def apply_project(ws: Workspace, path: Path, by: Principal | None = None) -> tuple[Project, int, bool]:
     """Create or update a project from YAML; returns (project, revision, changed)."""
+    if by is not None:
+        authorize(by, "project")
     project = parse_project_yaml(read_text_file(path, "project", MAX_SIGNAL_BYTES), str(path))
     _check_named_recipes(ws, project, str(path))
     spec = project.model_dump(mode="json")
@@ -94,7 +103,8 @@ def apply_project(ws: Workspace, path: Path) -> tuple[Project, int, bool]:
             return project, rows[0]["revision"], False
         revision = rows[0]["revision"] + 1 if rows else 1
         event = ProjectApplied(name=project.name, spec=spec, revision=revision)
-        tx.append([event.to_new(stream_of("project", project.name), revision - 1)], _meta("system"))
+        tx.append([event.to_new(stream_of("project", project.name), revision - 1)],
+                  _meta(by.actor if by is not None else "system"))
         tx.append(project_file_events(tx.query, project=project.name, exemplars=project.voice.exemplars,
                                       facts=project.facts, revision=revision, embedding_model=ws.memory.model_id),
                   _meta("system"))
@@ -146,7 +156,8 @@ def _deferral_reasons(tx: Transaction, job_ids: list[str]) -> dict[str, str]:
 
 
 def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title: str | None,
-               priority: str, source: str, trust: SignalTrust = "operator", recipe: str | None = None) -> SignalAdded:
+               priority: str, source: str, trust: SignalTrust = "operator", recipe: str | None = None,
+               by: Principal | None = None) -> SignalAdded:
     """Store a signal and start its jobs. `trust` is who vouches for the text: "operator" for
     what the operator types or adds (CLI, desk, API); hooks and feeds pass "untrusted", which
     becomes "trusted" when the project's `policies.trusted_sources` names the source. The jobs
@@ -164,11 +175,13 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
     if len(body.encode("utf-8")) > MAX_SIGNAL_BYTES:
         raise InputError(f"the signal is over {MAX_SIGNAL_BYTES:,} bytes", fix="pass an excerpt")
     project = get_project(ws, project_name)
+    if by is not None:  # hooks and feeds (by=None) come in under their own authority: the webhook secret, the project's sources
+        authorize(by, "add_signal", project=project.name)
     recipes = _recipes_for(ws, kind, recipe)
     if trust != "operator":
         trust = project.policies.source_trust(source)
     signal_id = new_id("sig")
-    meta = _meta("system", correlation=signal_id)
+    meta = _meta(by.actor if by is not None else "system", correlation=signal_id)
     with ws.store.transaction() as tx:
         received = SignalReceived(id=signal_id, project=project.name, kind=kind, title=title, priority=priority,
                                   body=body, source=source, sha256=hashlib.sha256(body.encode()).hexdigest(),
@@ -217,19 +230,34 @@ def wake_gate(tx: Transaction, piece: dict, meta: Meta, reason: str) -> None:
         tx.append([woken.to_new(stream_of("task", task["id"]), task["version"])], meta)
 
 
-def approve(ws: Workspace, piece_id: str, *, operator: str, version: int | None = None,
+def channel_settings_of(tx: Transaction | EventStore, piece: dict) -> ChannelSettings:
+    """The piece's channel as its project says now (a channel removed since: hard-gated)."""
+    rows = tx.query("SELECT spec FROM projects WHERE name = ?", (piece["project"],))
+    settings = project_from_spec(rows[0]["spec"]).channels.get(piece["channel"]) if rows else None
+    return settings or ChannelSettings(gate="hard")
+
+
+def _acting(who: Principal, action: str, piece: dict) -> Principal:
+    authorize(who, action, project=piece["project"], channel=piece["channel"])
+    return who
+
+
+def approve(ws: Workspace, piece_id: str, *, operator: str | Principal, version: int | None = None,
             at: str | None = None, next_slot: bool = False) -> dict:
-    """Approve the current version; with `at` (project time) or `next_slot` it publishes then.
-    Approving an approved, not yet published piece again with a time moves it."""
+    """One person's approval of the exact current version. It approves the piece when the
+    channel needs no more (`approvals`/`approvers`); until then it is recorded and counted.
+    With `at` (project time) or `next_slot` the piece publishes then; approving an approved, not
+    yet published piece again with a time moves it."""
     from masthead.app.proposals import refuse_if_blocked
 
-    meta = _meta(human(operator))
+    who = principal_of(ws, operator)  # resolved before the write transaction: it reads the users
     seen = _piece(ws.store, piece_id)
     # A proposal's high-severity legal flags block its sign-off (read before the write: they are
     # computed from the request and the text; the version check below keeps them current).
     refuse_if_blocked(ws, seen)
     with ws.store.transaction() as tx:
         piece = _piece(tx, piece_id)
+        meta = _meta(_acting(who, "approve", piece).actor)
         if piece["version"] != seen["version"]:
             raise StateError(f"piece {piece_id} changed while it was being approved (now v{piece['version']})",
                              fix="read it again and approve the version you read")
@@ -245,22 +273,36 @@ def approve(ws: Workspace, piece_id: str, *, operator: str, version: int | None 
         if version is not None and version != current:
             raise StateError(f"piece {piece_id} is at v{current}, not v{version}",
                              fix=f"read v{current} (`masthead review show {piece_id}`) and approve it with --version {current}")
+        given = approvals_given(tx, piece_id, current)
+        missing = missing_approvals(channel_settings_of(tx, piece), [*given, (who.name, who.role)])
+        if who.name in dict(given):
+            raise StateError(f"{who.name} approved {piece_id} v{current} already",
+                             fix="each person counts once; still needed: " + (", ".join(missing) or "nothing"))
         stream = stream_of("piece", piece_id)
-        event = ReviewApproved(piece_id=piece_id, version=current, reason="approved by the operator")
-        tx.append([event.to_new(stream, _stream_version(tx, stream))], meta)
+        recorded = ApprovalRecorded(piece_id=piece_id, version=current, role=who.role,
+                                    complete=not missing, missing=missing)
+        events = [recorded.to_new(stream, _stream_version(tx, stream))]
+        if not missing:
+            names = ", ".join(name for name, _ in [*given, (who.name, who.role)])
+            events.append(ReviewApproved(piece_id=piece_id, version=current, reason=f"approved by {names}").to_new(stream))
+        elif scheduled is not None:
+            raise StateError(f"{piece_id} v{current} still needs {', '.join(missing)}: a time is given with the"
+                             " approval that completes it", fix="approve without --at/--next-slot now")
+        tx.append(events, meta)
         if scheduled is not None:
             tx.append([scheduled[0]], meta)
-        wake_gate(tx, piece, meta, f"approved v{current}")
+        wake_gate(tx, piece, meta, f"approved v{current}" + (f" (still needed: {', '.join(missing)})" if missing else ""))
         when = {"scheduled_at": scheduled[0].data["at"], "scheduled": scheduled[1]} if scheduled else {}
-        return piece | {"approved_version": current} | when
+        return piece | {"approved_version": current, "missing": missing} | when
 
 
-def reject(ws: Workspace, piece_id: str, *, operator: str, reason: str) -> dict:
+def reject(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: str) -> dict:
     if not reason.strip():
         raise InputError("--reason is empty", fix='say why, e.g. --reason "off-brand tone"')
-    meta = _meta(human(operator))
+    who = principal_of(ws, operator)
     with ws.store.transaction() as tx:
         piece = _piece(tx, piece_id)
+        meta = _meta(_acting(who, "reject", piece).actor)
         if piece["status"] in ("published", "rejected"):
             raise StateError(f"piece {piece_id} is already {piece['status']}")
         stream = stream_of("piece", piece_id)
@@ -272,13 +314,14 @@ def reject(ws: Workspace, piece_id: str, *, operator: str, reason: str) -> dict:
         return piece
 
 
-def edit(ws: Workspace, piece_id: str, *, operator: str, text: str, subject: str | None = None) -> int:
+def edit(ws: Workspace, piece_id: str, *, operator: str | Principal, text: str, subject: str | None = None,
+         kind: str = "human_edit", action: str = "edit") -> int:
     """Add a human version; returns the new version number. Checks run on it at once."""
     if not text.strip():
         raise InputError("the edited text is empty", fix="pass a file with the new text")
-    meta = _meta(human(operator))
     text = text.rstrip("\n")
     seen = _editable_piece(ws, piece_id)
+    meta = _meta(_acting(principal_of(ws, operator), action, seen).actor)
     new_subject = subject if subject is not None else seen["subject"]
     # Checks (the voice check reads and may fill the memory index) run before the write
     # transaction; the append below is refused if the piece moved on meanwhile.
@@ -291,7 +334,7 @@ def edit(ws: Workspace, piece_id: str, *, operator: str, text: str, subject: str
         version = piece["version"] + 1
         stream = stream_of("piece", piece_id)
         revised = PieceRevised(id=piece_id, version=version, text=text, subject=new_subject,
-                               kind="human_edit", author=meta.actor, tier=None, prompt_version=None, task_id=None)
+                               kind=kind, author=meta.actor, tier=None, prompt_version=None, task_id=None)
         events = [revised.to_new(stream, _stream_version(tx, stream))]
         if results is not None:
             events.append(ChecksRecorded(piece_id=piece_id, version=version, results=[
@@ -326,11 +369,12 @@ def _checks_of_channel(ws: Workspace, piece: dict, text: str, subject: str | Non
 REFINE_STEP = "on_demand_refine"
 
 
-def refine(ws: Workspace, piece_id: str, *, operator: str, note: str | None = None) -> str:
+def refine(ws: Workspace, piece_id: str, *, operator: str | Principal, note: str | None = None) -> str:
     """Queue a refinement of the piece by the `final` tier; returns the task id."""
-    meta = _meta(human(operator))
+    who = principal_of(ws, operator)
     with ws.store.transaction() as tx:
         piece = _piece(tx, piece_id)
+        meta = _meta(_acting(who, "refine", piece).actor)
         if piece["status"] not in ("drafted", "in_review"):
             raise StateError(f"piece {piece_id} is {piece['status']}; only drafted or in-review pieces can be refined")
         if piece["channel"] in DOCUMENT_CHANNELS:
@@ -367,16 +411,18 @@ def _needs_human_task(tx: Transaction | EventStore, ref: str) -> dict:
     return rows[0]
 
 
-def complete(ws: Workspace, ref: str, *, operator: str, text: str) -> str:
+def complete(ws: Workspace, ref: str, *, operator: str | Principal, text: str) -> str:
     """Finish a `needs_human` step by hand and let the recipe go on; returns the task id.
 
     Steps that write a piece take its text; other agent steps take JSON of their output model.
     """
     if not text.strip():
         raise InputError("the completion is empty", fix="pass a file with the step's output")
-    meta = _meta(human(operator))
     seen = _needs_human_task(ws.store, ref)
     ctx = load_context(ws.store, seen)
+    who = principal_of(ws, operator)
+    authorize(who, "complete", project=ctx.project.name, channel=seen["channel"])
+    meta = _meta(who.actor)
     agent = get_agent(ctx.step.agent or (ctx.step.refine.agent if ctx.step.refine else "refine"))
     writes_piece = seen["channel"] is not None and (agent.effect == "draft" or seen["kind"] in ("check", "refine"))
     text = text.rstrip("\n") if writes_piece else text
@@ -430,3 +476,43 @@ def _human_piece_version(tx: Transaction, ctx: TaskContext, text: str, meta: Met
     flags = [f"{r.name}: {r.detail}" for r in results if not r.passed]
     events = [written.to_new(stream, _stream_version(tx, stream) if piece else 0), checks.to_new(stream)]
     return events, {"output": {"text": text}, "passed": not flags, "version": version, "flags": flags}
+
+
+# -- reversible actions -------------------------------------------------------------------
+def revert(ws: Workspace, piece_id: str, *, operator: str | Principal, to_version: int) -> int:
+    """A new version equal to `to_version` (text and subject); checks run on it and the gate
+    looks again, as after an edit. Returns the new version number."""
+    rows = ws.store.query("SELECT text, subject FROM piece_versions WHERE piece_id = ? AND version = ?",
+                          (piece_id, to_version))
+    if not rows:
+        _editable_piece(ws, piece_id)  # a missing piece says so first
+        raise NotFoundError(f"piece {piece_id} has no v{to_version}", field="to_version",
+                            fix=f"see its versions with `masthead review show {piece_id}`")
+    return edit(ws, piece_id, operator=operator, text=rows[0]["text"], subject=rows[0]["subject"],
+                kind="revert", action="revert")
+
+
+def reopen(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: str) -> dict:
+    """Take a rejection back: the piece goes back to its gate, which asks for review again, and
+    the channel's gate and publish steps run again. Approvals given before the rejection do not
+    count any more."""
+    if not reason.strip():
+        raise InputError("--reason is empty", field="reason", fix='say why, e.g. --reason "the client agreed"')
+    who = principal_of(ws, operator)
+    with ws.store.transaction() as tx:
+        piece = _piece(tx, piece_id)
+        meta = _meta(_acting(who, "reopen", piece).actor)
+        if piece["status"] != "rejected":
+            raise StateError(f"piece {piece_id} is {piece['status']}; only a rejected piece can be reopened")
+        stream = stream_of("piece", piece_id)
+        why = f"{piece_id} reopened"
+        events = [ReviewReopened(piece_id=piece_id, version=piece["version"], reason=reason.strip())
+                  .to_new(stream, _stream_version(tx, stream))]
+        if tx.query("SELECT id FROM jobs WHERE id = ? AND status IN ('done', 'failed')", (piece["job_id"],)):
+            events.append(JobReopened(id=piece["job_id"], reason=why).to_new(stream_of("job", piece["job_id"])))
+        for task in tx.query("SELECT id, version FROM tasks WHERE job_id = ? AND channel = ? AND (status = 'skipped'"
+                             " OR (status = 'done' AND kind IN ('gate', 'publish')))", (piece["job_id"], piece["channel"])):
+            events.append(TaskReopened(id=task["id"], reason=why).to_new(stream_of("task", task["id"]), task["version"]))
+        tx.append(events, meta)
+        schedule(tx, ws.store, piece["job_id"], meta, default_max_active=ws.config.runtime.max_active_jobs_per_project)
+        return piece

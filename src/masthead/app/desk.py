@@ -55,6 +55,8 @@ def signals_of_jobs(ws: Workspace, job_ids: list[str]) -> dict[str, dict[str, An
 
 
 def desk_queue(ws: Workspace, now: float | None = None) -> list[dict[str, Any]]:
+    from masthead.app.escalation import review_people  # it reads `epoch` from here
+
     now = time.time() if now is None else now
     slas = review_slas(ws)
     queue = review_queue(ws)
@@ -69,6 +71,8 @@ def desk_queue(ws: Workspace, now: float | None = None) -> list[dict[str, Any]]:
             "overdue": sla is not None and waited > sla,
             "priority_name": priority_name(item["priority"]),
             "signal": signals.get(item["job_id"]),
+            "people": review_people(ws, {"id": item["piece_id"], "version": item["version"],
+                                         "project": item["project"], "channel": item["channel"]}),
         })
     return sorted(items, key=queue_order)
 

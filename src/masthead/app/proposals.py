@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from masthead.app.permissions import Principal, authorize
 from masthead.app.workspace import Workspace
 from masthead.channels.checks import CheckResult
 from masthead.channels.legal import LegalFlag
@@ -68,9 +69,11 @@ def refuse_if_blocked(ws: Workspace, piece: dict[str, Any]) -> None:
                          + ", or edit the piece so the flag is gone")
 
 
-def resolve_flag(ws: Workspace, piece_id: str, flag_id: str, *, operator: str, note: str) -> LegalFlag:
-    """Accept one legal flag with a note; the legal check is recorded again on the same version."""
-    from masthead.app.commands import human, wake_gate  # commands imports this module for approve()
+def resolve_flag(ws: Workspace, piece_id: str, flag_id: str, *, operator: str | Principal, note: str) -> LegalFlag:
+    """Accept one legal flag with a note; the legal check is recorded again on the same version.
+    Accepting a term is part of signing off: it takes the role that may approve the piece."""
+    from masthead.app.commands import wake_gate  # commands imports this module for approve()
+    from masthead.app.people import principal_of
 
     if not note.strip():
         raise InputError("--note is empty", fix='say why the term is acceptable, e.g. --note "capped in the contract"')
@@ -84,7 +87,9 @@ def resolve_flag(ws: Workspace, piece_id: str, flag_id: str, *, operator: str, n
         raise NotFoundError(f"piece {piece_id} has no legal flag {flag_id!r}", fix=f"use one of: {known}")
     if flag.id in resolved:
         raise StateError(f"flag {flag_id} of piece {piece_id} is already resolved")
-    meta = Meta(actor=human(operator), at=utc_now())
+    who = principal_of(ws, operator)
+    authorize(who, "approve", project=piece["project"], channel=piece["channel"])
+    meta = Meta(actor=who.actor, at=utc_now())
     stream = stream_of("piece", piece_id)
     legal = _legal_result(ws, piece, resolved | {flag.id})
     with ws.store.transaction() as tx:

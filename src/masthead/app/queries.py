@@ -141,11 +141,14 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
         })
     decisions = store.query("SELECT * FROM decisions WHERE piece_id = ? ORDER BY seq", (piece_id,))
     publications = store.query("SELECT * FROM publications WHERE piece_id = ? ORDER BY requested_at", (piece_id,))
+    from masthead.app.escalation import review_people  # the desk's module, which imports this one
+
     return {
         **piece,
         "parts": thread_parts(piece, _thread_settings(ws)),
         "scheduled": scheduled_label(ws, piece["project"], piece.get("scheduled_at")),
         "versions": versions,
+        "people": review_people(ws, piece),
         "lineage": {
             "signal": signal,
             "items": _items(store, job["id"]),

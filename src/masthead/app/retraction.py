@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from masthead.app.commands import human
+from masthead.app.people import principal_of
+from masthead.app.permissions import Principal, authorize
 from masthead.app.workspace import Workspace
 from masthead.channels.publisher import Receipt
 from masthead.errors import NotFoundError, StateError
@@ -18,9 +19,12 @@ from masthead.events.model import Meta, stream_of, utc_now
 from masthead.events.types import PublicationRetracted
 
 
-def retract_piece(ws: Workspace, piece_id: str, *, operator: str, reason: str | None = None) -> list[dict[str, Any]]:
+def retract_piece(ws: Workspace, piece_id: str, *, operator: str | Principal,
+                  reason: str | None = None) -> list[dict[str, Any]]:
     """One row per delivered publication: `retracted` True, or why not."""
-    actor = human(operator)
+    who = principal_of(ws, operator)
+    authorize(who, "retract")
+    actor = who.actor
     if not ws.store.query("SELECT id FROM pieces WHERE id = ?", (piece_id,)):
         raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead pieces list`")
     delivered = ws.store.query("SELECT * FROM publications WHERE piece_id = ? AND status = 'delivered'"

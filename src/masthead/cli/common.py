@@ -14,12 +14,27 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:  # the workspace pulls in the store, runtime and providers: only commands that use it pay
+    from masthead.app.permissions import Principal
     from masthead.app.workspace import Workspace
+
+
+def command_path(ctx: click.Context) -> str:
+    """The command's path after `masthead`, e.g. "review approve" (whatever the program is called)."""
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
 
 
 @dataclass
 class CliState:
+    """The CLI acts as one person: `--as NAME` (of the command, else of `masthead`), else
+    $MASTHEAD_USER, else the workspace's operator (the owner). The first time a command opens the
+    workspace, its action (app/permissions.py CLI_ACTIONS) is checked for that person."""
+
     workspace_option: str | None
+    user_option: str | None = None
     _workspace: Workspace | None = field(default=None, init=False)
 
     def workspace(self) -> Workspace:
@@ -27,7 +42,32 @@ class CliState:
             from masthead.app.workspace import open_workspace
 
             self._workspace = open_workspace(self.workspace_option)
+            self._check_command()
         return self._workspace
+
+    def acting_name(self) -> str | None:
+        ctx = click.get_current_context(silent=True)
+        own = ctx.params.get("operator") if ctx is not None else None
+        return own if isinstance(own, str) and own else self.user_option
+
+    def principal(self) -> Principal:
+        from masthead.app.people import as_owner_token
+
+        return as_owner_token(self.workspace(), self.acting_name())
+
+    def _check_command(self) -> None:
+        from masthead.app.permissions import authorize, cli_action
+
+        ctx = click.get_current_context(silent=True)
+        if ctx is None or ctx.parent is None:
+            return
+        action = cli_action(command_path(ctx))
+        if action == "read":
+            # Every role may read, and the shell that runs this already reads the database file:
+            # a listing resolves no person (that would load the users and the whole config,
+            # ~150 ms of a listing's start-up).
+            return
+        authorize(self.principal(), action)
 
     def close(self) -> None:
         if self._workspace is not None:

@@ -52,6 +52,8 @@ def print_piece(detail: dict[str, Any]) -> None:
     for line in text_lines(detail):
         echo(line)
     echo("")
+    for line in people_lines(detail.get("people")):
+        echo(line)
     for version in detail["versions"]:
         made = f"{version['author']}" + (f" ({version['tier']}, {version['prompt_version']})" if version["tier"] else "")
         cost = f", ${version['cost_usd']:.6f}" if version.get("cost_usd") else ""
@@ -88,6 +90,21 @@ def print_piece(detail: dict[str, Any]) -> None:
                    f"{remote} ({publication['status']})")
         if publication.get("reason") and publication["status"] != "delivered":
             echo(f"      {publication['reason']}")
+
+
+def people_lines(people: dict[str, Any] | None) -> list[str]:
+    """Which approvals of this version are in and which are missing; who it is escalated to."""
+    if not people or not (people["given"] or people["missing"] or people["escalations"]):
+        return []
+    given = ", ".join(f"{g['name']} ({g['role']})" for g in people["given"]) or "none"
+    lines = [f"approvals of this version: {len(people['given'])} of {people['needed']} in: {given}"]
+    if people["missing"]:
+        lines.append(f"still needed: {', '.join(people['missing'])}")
+    for step in people["escalations"]:
+        how = {"recorded": "recorded only", "sending": f"sending via {step['via']}",
+               "sent": f"sent via {step['via']}", "failed": f"notice via {step['via']} failed: {step['detail']}"}
+        lines.append(f"escalated to {step['notify']} at {step['at']} ({how.get(step['status'], step['status'])})")
+    return [*lines, ""]
 
 
 @piece_group.command("retract")

@@ -30,6 +30,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "export": LazyCommand("masthead.cli.history:export_cmd",
                           "Write the whole log (or the events after --since), with hashes and a manifest, to one"
                           " file."),
+    "forget-person": LazyCommand("masthead.cli.user:forget_person_cmd",
+                                 "Forget a person's personal data: delete the key it is encrypted with"
+                                 " (crypto-shredding)."),
     "import": LazyCommand("masthead.cli.history:import_cmd",
                           "Import an export file into an empty workspace (SQLite or Postgres), verified before and"
                           " after."),
@@ -75,7 +78,11 @@ COMMANDS: dict[str, LazyCommand] = {
     "template": LazyCommand("masthead.cli.template:template_group",
                             "Document templates (proposals): built-in and the workspace's templates/<name>.md."),
     "token": LazyCommand("masthead.cli.token:token_cmd",
-                         "Print the operator token (stored in .masthead/token, mode 0600, never in the log)."),
+                         "Print the operator token (stored in .masthead/token, mode 0600, never in the log), or"
+                         " issue a user's."),
+    "user": LazyCommand("masthead.cli.user:user_group",
+                        "People: users with a role (owner, editor, reviewer, viewer) and their projects and"
+                        " channels."),
     "worker": LazyCommand("masthead.cli.workers:worker_cmd",
                           "Claim and run tasks until stopped (Ctrl-C or SIGTERM); start as many as you like,"
                           " anywhere."),
@@ -90,11 +97,13 @@ CONFIG_FIX = "correct the field it names in that file (docs/configuration.md lis
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--workspace", "-w", metavar="DIR", default=None,
               help="Workspace folder (default: $MASTHEAD_HOME, else the current folder or a parent).")
+@click.option("--as", "user", metavar="NAME", envvar="MASTHEAD_USER", default=None,
+              help="The user to act as (default: $MASTHEAD_USER, else the workspace operator, an owner).")
 @click.version_option(__version__, prog_name="masthead")
 @click.pass_context
-def cli(ctx: click.Context, workspace: str | None) -> None:
+def cli(ctx: click.Context, workspace: str | None, user: str | None) -> None:
     """Masthead: signals in, checked and reviewed content out, every step on an append-only log."""
-    state = CliState(workspace)
+    state = CliState(workspace, user)
     ctx.obj = state
     ctx.call_on_close(state.close)
 

@@ -23,7 +23,7 @@ def project_group() -> None:
 @pass_state
 def project_apply(state: CliState, file: Path) -> None:
     """Create or update a project from a YAML file."""
-    project, revision, changed = apply_project(state.workspace(), file)
+    project, revision, changed = apply_project(state.workspace(), file, by=state.principal())
     verb = "applied" if changed else "unchanged"
     channels = ", ".join(f"{name} ({settings.gate})" for name, settings in project.channels.items())
     echo(f"{verb} project {project.name} (revision {revision}); channels: {channels}")

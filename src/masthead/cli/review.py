@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from masthead.app.permissions import Principal
 from masthead.app.queries import manual_queue, piece_detail, review_queue
 from masthead.app.schedule_views import publication_queue
 from masthead.cli.common import CliState, echo, echo_json, echo_lines, pass_state, short
@@ -56,8 +57,9 @@ def review_show(state: CliState, piece_id: str) -> None:
     print_piece(piece_detail(state.workspace(), piece_id))
 
 
-def _operator(state: CliState, name: str | None) -> str:
-    return name or state.workspace().config.workspace.operator
+def _operator(state: CliState, name: str | None) -> Principal:
+    """The person acting: this command's --as NAME, else `masthead --as`/$MASTHEAD_USER, else the owner."""
+    return state.principal()
 
 
 @review_group.command("approve")
@@ -81,6 +83,10 @@ def review_approve(state: CliState, piece_id: str, version: int | None, at: str 
         echo(f"moved {piece_id} to {piece['scheduled']}; `masthead run` publishes it then")
         return
     flags = " (it has failed checks; you approved it anyway)" if piece["flags"] != "[]" else ""
+    if piece["missing"]:
+        echo(f"recorded your approval of {piece_id} v{piece['approved_version']}{flags}; still needed:"
+             f" {', '.join(piece['missing'])}")
+        return
     when = f"; publishes at {piece['scheduled']} (`masthead run` must be running then)" if piece.get("scheduled") \
         else "; `masthead run --until-idle` publishes it"
     echo(f"approved {piece_id} v{piece['approved_version']}{flags}{when}")
@@ -171,3 +177,48 @@ def review_resolve(state: CliState, piece_id: str, flag: str, accept: bool, note
     left = open_flags(ws, piece_id)
     tail = f"{len(left)} high-severity flag(s) left" if left else "no high-severity flag left; it can be approved"
     echo(f"resolved {resolved.id} ({resolved.title}) of {piece_id}; {tail}")
+@review_group.command("revert")
+@click.argument("piece_id")
+@click.option("--to-version", "to_version", type=int, required=True, help="The version to bring back.")
+@click.option("--as", "operator", help="Operator name recorded as human:<name>.")
+@pass_state
+def review_revert(state: CliState, piece_id: str, to_version: int, operator: str | None) -> None:
+    """Make a new version equal to an earlier one; its checks run and the gate decides again."""
+    from masthead.app.commands import revert
+    from masthead.app.next_step import next_step
+
+    version = revert(state.workspace(), piece_id, operator=_operator(state, operator), to_version=to_version)
+    echo(f"saved {piece_id} v{version} (a copy of v{to_version}); {next_step(state.workspace(), piece_id)}")
+
+
+@review_group.command("reopen")
+@click.argument("piece_id")
+@click.option("--reason", required=True, help="Why; kept in the log.")
+@click.option("--as", "operator", help="Operator name recorded as human:<name>.")
+@pass_state
+def review_reopen(state: CliState, piece_id: str, reason: str, operator: str | None) -> None:
+    """Take a rejection back: the piece goes back to review and its gate and publish steps run again."""
+    from masthead.app.commands import reopen
+
+    reopen(state.workspace(), piece_id, operator=_operator(state, operator), reason=reason)
+    echo(f"reopened {piece_id}; `masthead run --until-idle` puts it back in the review queue")
+
+
+@review_group.command("escalate")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def review_escalate(state: CliState, as_json: bool) -> None:
+    """Notify (once per step) about reviews waiting past the projects' `escalation:` steps; `run`
+    and `serve` do this by themselves."""
+    from masthead.app.escalation import escalate_due
+
+    done = escalate_due(state.workspace())
+    if as_json:
+        echo_json(done)
+        return
+    if not done:
+        echo("no review waits past an escalation step")
+    for item in done:
+        how = f"via {item['via']}" if item["delivered"] else "recorded only (no publisher named)"
+        echo(f"{item['piece_id']} v{item['version']}: waited {item['waited_minutes']:.0f} min; notified"
+             f" {item['notify']} {how}")

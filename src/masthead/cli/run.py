@@ -64,6 +64,11 @@ def run_cmd(state: CliState, until_idle: bool, concurrency: int | None, watch: b
     finally:
         if poller is not None:
             poller.stop()
+    from masthead.app.escalation import escalate_due  # only once the work is done
+
+    for item in escalate_due(ws):
+        echo(f"escalated {item['piece_id']} v{item['version']} to {item['notify']} (waited"
+             f" {item['waited_minutes']:.0f} min)")
     if summary.released:
         echo(f"resumed {len(summary.released)} task(s) left by a stopped process")
     waiting = ws.store.query("SELECT COUNT(*) AS n FROM review_queue")[0]["n"]

@@ -46,7 +46,8 @@ def signal_add(state: CliState, project: str, kind: str, file: Path | None, text
     else:
         body = read_text_file(file, "signal", MAX_SIGNAL_BYTES, option="--file") if file else str(text)
     source = "cli:text" if not file else "cli:stdin" if str(file) == STDIN else f"file:{file.name}"
-    added = add_signal(state.workspace(), project, kind=kind, body=body, title=title, priority=priority, source=source)
+    added = add_signal(state.workspace(), project, kind=kind, body=body, title=title, priority=priority, source=source,
+                       by=state.principal())
     if as_json:
         echo_json({"signal_id": added.signal_id, "job_ids": added.job_ids, "recipes": added.recipes,
                    "deferred": added.deferred, "budget_wait": added.budget_wait})

@@ -93,6 +93,13 @@ class JobCompleted(EventData):
     status: str  # done | failed
 
 
+class JobReopened(EventData):
+    """A finished job runs again because a person reopened one of its rejected pieces."""
+
+    id: str
+    reason: str
+
+
 class TaskEnqueued(EventData):
     id: str
     job_id: str
@@ -154,6 +161,14 @@ class TaskWoken(EventData):
     id: str
     reason: str
     run_after: float
+
+
+class TaskReopened(EventData):
+    """A finished (halted) or skipped task of a channel whose rejected piece was reopened: it
+    waits for its step's turn again, and the scheduler wakes it when what it needs is done."""
+
+    id: str
+    reason: str
 
 
 class TaskSkipped(EventData):
@@ -314,7 +329,7 @@ class PieceRevised(EventData):
     version: int
     text: str
     subject: str | None
-    kind: str  # refinement | human_edit
+    kind: str  # refinement | human_edit | revert (a person's copy of an earlier version)
     author: str
     tier: str | None
     prompt_version: str | None
@@ -378,6 +393,12 @@ class ProposalOutcomeRecorded(EventData):
     value: str | None = None  # the contract value, as written (a decimal in the rate card's currency)
     note: str | None = None
     memory_ids: list[str] = []
+class ReviewReopened(EventData):
+    """A person took a rejection back: the piece's gate looks at it again."""
+
+    piece_id: str
+    version: int
+    reason: str
 
 
 # -- publications (the outbox) -----------------------------------------------------------

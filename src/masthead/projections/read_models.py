@@ -158,6 +158,18 @@ def _task_waiting(tx: Transaction, event: StoredEvent) -> None:
     _task_update(tx, event, **columns)
 
 
+@handles("JobReopened")
+def _job_reopened(tx: Transaction, event: StoredEvent) -> None:
+    tx.execute("UPDATE jobs SET status = 'running', finished_at = NULL WHERE id = ?", (event.data["id"],))
+
+
+@handles("TaskReopened")
+def _task_reopened(tx: Transaction, event: StoredEvent) -> None:
+    # A fresh start for the step: not halted, no attempts used, no lease.
+    _task_update(tx, event, status="reopened", halted=0, attempts=0, lease_owner=None, lease_until=None,
+                 wait_reason=event.data["reason"])
+
+
 @handles("TaskWoken")
 def _task_woken(tx: Transaction, event: StoredEvent) -> None:
     _task_update(tx, event, status="queued", run_after=event.data["run_after"],
@@ -295,6 +307,8 @@ def _piece_revised(tx: Transaction, event: StoredEvent) -> None:
     _insert_version(tx, event, d["id"], d["version"], d["kind"])
     if d["kind"] == "human_edit":
         _decision(tx, event, d["id"], d["version"], "edited", None)
+    elif d["kind"] == "revert":
+        _decision(tx, event, d["id"], d["version"], "reverted", None)
 
 
 @handles("ChecksRecorded")
@@ -359,6 +373,13 @@ def _review_rejected(tx: Transaction, event: StoredEvent) -> None:
     )
     tx.execute("DELETE FROM review_queue WHERE piece_id = ?", (d["piece_id"],))
     _decision(tx, event, d["piece_id"], d["version"], "rejected", d["reason"])
+
+
+@handles("ReviewReopened")
+def _review_reopened(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    tx.execute("UPDATE pieces SET status = 'drafted', updated_at = ? WHERE id = ?", (event.meta.at, d["piece_id"]))
+    _decision(tx, event, d["piece_id"], d["version"], "reopened", d["reason"])
 
 
 # -- publications -----------------------------------------------------------------------
@@ -434,3 +455,4 @@ def _publication_needs_human(tx: Transaction, event: StoredEvent) -> None:
 
 from masthead.projections import ab as _ab  # noqa: E402,F401
 from masthead.projections import memory as _memory  # noqa: E402,F401
+from masthead.projections import people as _people  # noqa: E402,F401

@@ -20,9 +20,11 @@ Progress = Callable[[int], None]
 # Tables that are not built from the log, so replay neither rebuilds nor compares them:
 # caches (embeddings depend on the configured embedder and are recomputed), the worker
 # registry, the snapshots themselves, Postgres's commit barrier, and the replay guards of
-# webhooks and logged-out sessions (expiring rows about requests, not about the log).
+# webhooks and logged-out sessions (expiring rows about requests, not about the log), and the
+# hashes of users' credentials (secrets stay out of the log; a restored log reissues them), and
+# the keys of personal data (deleting one forgets a person: crypto-shredding).
 CACHE_TABLES = frozenset({"memory_vectors", "workers", "snapshots", "commit_barrier",
-                          "webhook_signatures", "revoked_sessions"})
+                          "webhook_signatures", "revoked_sessions", "user_credentials", "subject_keys"})
 BATCH = 5_000
 
 

@@ -140,15 +140,23 @@ def schedule(tx: Transaction, store: EventStore, job_id: str, meta: Meta, now: f
     job = tx.query("SELECT status, priority, criticality, project FROM jobs WHERE id = ?", (job_id,))[0]
     if job["status"] == "deferred":
         return
-    rows = tx.query("SELECT id, status, halted FROM tasks WHERE job_id = ?", (job_id,))
-    states = {r["id"]: r["status"] for r in rows}
+    rows = tx.query("SELECT id, status, halted, version FROM tasks WHERE job_id = ?", (job_id,))
+    # Reopened tasks (a rejected piece reopened) are planned again as if they had never run:
+    # woken (not enqueued: they exist) when what they need is done.
+    reopened = {r["id"]: r["version"] for r in rows if r["status"] == "reopened"}
+    states = {r["id"]: r["status"] for r in rows if r["id"] not in reopened}
     halted = {r["id"] for r in rows if r["halted"]}
     decision = decide(job_id, recipe, channels, states, halted)
     now = time.time() if now is None else now
-    events: list[NewEvent] = [_enqueue(job_id, slot, job["priority"], job["criticality"], now)
-                              for slot in decision.enqueue]
+    events: list[NewEvent] = [
+        TaskWoken(id=slot.id, reason="its step's turn again after a reopen", run_after=now)
+        .to_new(stream_of("task", slot.id), reopened[slot.id]) if slot.id in reopened
+        else _enqueue(job_id, slot, job["priority"], job["criticality"], now) for slot in decision.enqueue]
     for slot in slots(job_id, recipe, channels):
-        if slot.id in decision.skip:
+        if slot.id in decision.skip and slot.id in reopened:
+            events.append(TaskSkipped(id=slot.id, reason=decision.skip[slot.id])
+                          .to_new(stream_of("task", slot.id), reopened[slot.id]))
+        elif slot.id in decision.skip:
             events.append(_enqueue(job_id, slot, job["priority"], job["criticality"], now))
             events.append(TaskSkipped(id=slot.id, reason=decision.skip[slot.id]).to_new(stream_of("task", slot.id), 1))
     finished = decision.job_finished and job["status"] == "running"

@@ -46,6 +46,7 @@ from masthead.events.types import (
 from masthead.memory.service import MemoryService
 from masthead.projects import ChannelSettings
 from masthead.providers.registry import ProviderSet
+from masthead.runtime.approvals import approval_state
 from masthead.runtime.blackouts import blackouts_at
 from masthead.runtime.context import TaskContext
 from masthead.runtime.documents import (
@@ -352,6 +353,17 @@ def human_approval(store: EventStore, piece: str, version: int) -> dict[str, Any
     return rows[0] if rows else None
 
 
+def people_missing(store: EventStore, settings: ChannelSettings, piece: str, version: int) -> str | None:
+    """Why `version` may not pass for want of people (None: it may): a hard gate needs one human
+    approval of it; `approvals`/`approvers` need theirs, each of this exact version."""
+    if settings.needs_people:
+        state = approval_state(store, settings, piece, version)
+        return None if state.complete else f"needs approvals of v{version} from: {', '.join(state.missing)}"
+    if settings.gate == "hard" and human_approval(store, piece, version) is None:
+        return f"has a hard gate and no human approval of v{version}"
+    return None
+
+
 def run_gate_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     assert ctx.channel is not None
     store = services.store
@@ -364,8 +376,9 @@ def run_gate_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     if piece["status"] == "rejected":
         return StepOutcome(output=base | {"approved": False}, halt=True)
     if piece["status"] == "approved" and piece["approved_version"] == version:
-        if gate == "hard" and human_approval(store, ctx.piece_id, version) is None:
-            raise StateError(f"piece {ctx.piece_id} v{version} is approved but not by a human; a hard gate needs one")
+        missing = people_missing(store, settings, ctx.piece_id, version)
+        if missing is not None:
+            raise StateError(f"piece {ctx.piece_id} v{version} is approved but {missing}")
         return StepOutcome(output=base | {"approved": True})
     flags = json.loads(piece["flags"])
     now = services.clock()
@@ -374,12 +387,16 @@ def run_gate_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     stream = stream_of("piece", ctx.piece_id)
     seen = stream_version(store, stream)
     queued = _queued_request(store, ctx.piece_id, version)
+    if settings.needs_people:
+        gate = base["gate"] = "hard"  # several people (or named ones) must approve: no machine may
     if not flags and gate == "auto":
         approve = ReviewApproved(piece_id=ctx.piece_id, version=version, reason="auto gate: all checks passed")
         return StepOutcome(output=base | {"approved": True}, events=[("system", approve.to_new(stream, seen))])
     if not flags and gate == "soft":
         return _soft_gate(ctx, services, base, queued, stream, seen, now)
-    reason = ("checks failed: " + "; ".join(flags)) if flags else "hard gate: needs a human approval of this version"
+    reason = ("checks failed: " + "; ".join(flags)) if flags else (
+        f"needs {settings.approvals_needed} approvals of this version" if settings.needs_people
+        else "hard gate: needs a human approval of this version")
     outcome = StepOutcome(output=base, wait_reason=f"waiting for review ({reason})")
     # A request stands only for the version and reason it was made for: a person's edit that
     # passes its checks changes why the piece waits, and the queue must say the current why.
@@ -443,10 +460,11 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     if piece["status"] not in ("approved", "published") or piece["approved_version"] != version:
         raise StateError(f"piece {ctx.piece_id} v{version} is not approved; refusing to publish")
     settings = channel_settings(ctx)
+    missing = people_missing(store, settings, ctx.piece_id, version)
+    if missing is not None:
+        raise StateError(f"piece {ctx.piece_id} {missing}; refusing to publish")
     approval = human_approval(store, ctx.piece_id, version)  # documents carry the approver and date
     by_person = approval is not None
-    if settings.gate == "hard" and not by_person:
-        raise StateError(f"piece {ctx.piece_id} v{version} has a hard gate and no human approval; refusing to publish")
     hold = publish_hold(store.query, ctx.project, piece, services.clock(), by_person)
     if hold is not None:
         # Waiting for its time is not an attempt; a restart finds the time in the log.

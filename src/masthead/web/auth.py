@@ -10,6 +10,13 @@
   cookie stops working too.
 - Wrong tokens, at the login page or as a bearer header, are throttled per client address
   (web/throttle.py): 429 with Retry-After.
+- People (app/people.py): a user's own token works as a bearer or at the login page (with
+  their name), as does their password. Their session names the credential it was made with, so
+  rotating the token, setting a new password or removing the user ends it. The operator token
+  acts as the owner (app/people.py `as_owner_token`).
+- Every request is checked against the permission table (app/permissions.py ROUTE_ACTIONS)
+  before its route runs: 403 with who, what and which role would allow it. A state-changing
+  request from a session whose Origin header names another site is refused as CSRF.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -32,7 +40,9 @@ from masthead.app.auth import (
     token_matches,
 )
 from masthead.app.commands import human
-from masthead.errors import InputError
+from masthead.app.people import as_owner_token, find_user, user_of_password, user_of_token
+from masthead.app.permissions import PermissionDenied, Principal, authorize, route_action
+from masthead.errors import InputError, MastheadError
 from masthead.web.errors import CsrfRejected, LoginRequired, TooManyAttempts
 from masthead.web.state import desk
 
@@ -47,33 +57,61 @@ bearer_scheme = HTTPBearer(auto_error=False, description="the operator token (`m
 
 @dataclass(frozen=True)
 class Operator:
-    name: str
+    """Who sent a request: the person acting (role and scope) and how they proved it."""
+
+    principal: Principal
     via: str  # bearer | session
     csrf: str | None = None
+    # The operator token (or a session made with it): the workspace's own authority, which may
+    # name another person to act as (the API's `operator` field), as the local CLI's --as does.
+    owner_token: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.principal.name
 
     @property
     def actor(self) -> str:
-        return f"human:{self.name}"
+        return self.principal.actor
+
+    def acting(self, request: Request, name: str | None) -> Principal:
+        """The person an action is done as: this one, or (operator token only) the one named."""
+        if name is None or name == self.name:
+            return self.principal
+        if not self.owner_token:
+            raise PermissionDenied(f"{self.name} may act only as themself, not as {name}",
+                                   field="operator", fix=f"leave out operator, or sign in as {name}")
+        other = as_owner_token(desk(request).workspace, name)
+        check_route(request, other)  # the one named must be allowed the route too
+        return other
+
+
+@dataclass(frozen=True)
+class Session:
+    name: str
+    csrf: str
+    credential: str | None  # the user's token_id or password_id it was made with; None: the operator token
 
 
 def _serializer(token: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(session_key(token), salt="masthead-session")
 
 
-def new_session(token: str, operator: str) -> tuple[str, str]:
+def new_session(token: str, operator: str, credential: str | None = None) -> tuple[str, str]:
     """A signed cookie value and the CSRF token it carries."""
     csrf = secrets.token_urlsafe(24)
-    return _serializer(token).dumps({"op": operator, "csrf": csrf}), csrf
+    return _serializer(token).dumps({"op": operator, "csrf": csrf, "cred": credential}), csrf
 
 
-def read_session(token: str, cookie: str) -> Operator | None:
+def read_session(token: str, cookie: str) -> Session | None:
     try:
         data: Any = _serializer(token).loads(cookie, max_age=SESSION_SECONDS)
     except BadSignature:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("op"), str) or not isinstance(data.get("csrf"), str):
         return None
-    return Operator(name=data["op"], via="session", csrf=data["csrf"])
+    credential = data.get("cred")
+    return Session(data["op"], data["csrf"], credential if isinstance(credential, str) else None)
 
 
 def client_address(request: Request) -> str:
@@ -88,30 +126,76 @@ def refuse_if_throttled(request: Request) -> None:
                               fix=f"wait {wait} s and try again", retry_after=wait)
 
 
+def _bearer(request: Request, token: str | None, value: str) -> Operator | None:
+    state = desk(request)
+    if token is not None and token_matches(token, value):
+        return Operator(as_owner_token(state.workspace, None), via="bearer", owner_token=True)
+    user = user_of_token(state.workspace.store, value)
+    return Operator(user.principal, via="bearer") if user is not None else None
+
+
+def _from_session(request: Request, session: Session) -> Operator | None:
+    store = desk(request).workspace.store
+    if session_revoked(store, session.csrf):
+        return None  # logged out: a copy of the cookie ends with it
+    if session.credential is None:
+        try:
+            principal = as_owner_token(desk(request).workspace, session.name)
+        except MastheadError:
+            return None  # a name that is no longer usable (users were added since)
+        return Operator(principal, via="session", csrf=session.csrf, owner_token=True)
+    user = find_user(store, session.name)
+    if user is None or session.credential not in (user.token_id, user.password_id):
+        return None  # removed, or the token or password it was made with was replaced
+    return Operator(user.principal, via="session", csrf=session.csrf)
+
+
 def identify(request: Request) -> Operator | None:
-    """The operator behind this request, or None. A wrong bearer never falls back to the cookie."""
+    """The person behind this request, or None. A wrong bearer never falls back to the cookie."""
     state = desk(request)
     token = state.token_file.current()
-    if token is None:
-        return None
     header = request.headers.get("authorization")
     if header is not None:
         refuse_if_throttled(request)
         scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer" and token_matches(token, value.strip()):
-            return Operator(name=state.workspace.config.workspace.operator, via="bearer")
-        state.throttle.failed(client_address(request))
-        return None
+        found = _bearer(request, token, value.strip()) if scheme.lower() == "bearer" and value.strip() else None
+        if found is None:
+            state.throttle.failed(client_address(request))
+        return found
     cookie = request.cookies.get(SESSION_COOKIE)
-    operator = read_session(token, cookie) if cookie else None
-    if operator is not None and operator.csrf and session_revoked(state.workspace.store, operator.csrf):
-        return None  # logged out: a copy of the cookie ends with it
-    return operator
+    session = read_session(token, cookie) if cookie and token is not None else None
+    return _from_session(request, session) if session is not None else None
+
+
+def check_route(request: Request, who: Operator | Principal) -> None:
+    """The route's action (app/permissions.py ROUTE_ACTIONS) for the person who sent it."""
+    authorize(who.principal if isinstance(who, Operator) else who, route_action(request.method, route_template(request)))
+
+
+def route_template(request: Request) -> str:
+    """The route's path as the table writes it ("/api/v1/pieces/{piece_id}/approve"): each
+    segment that is a path parameter's value becomes the parameter's name. (A value equal to a
+    fixed segment makes an unknown template, which only an owner may call: never more access.)"""
+    names = {str(value): name for name, value in request.path_params.items()}
+    return "/".join("{" + names[part] + "}" if part in names else part
+                    for part in unquote(request.url.path).split("/"))
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # no Origin (older browsers): the CSRF token decides
+    # The host only: behind a TLS proxy the scheme seen here is not the browser's. A proxy that
+    # rewrites Host names the browser's host in X-Forwarded-Host.
+    hosts = {request.headers.get("host", request.url.netloc), request.headers.get("x-forwarded-host")}
+    return urlsplit(origin).netloc in hosts
 
 
 async def check_csrf(request: Request, operator: Operator) -> None:
     if operator.via != "session" or request.method in SAFE_METHODS:
         return
+    if not _same_origin(request):
+        raise CsrfRejected("this request comes from another site", fix="use the desk's own pages")
     presented = request.headers.get(CSRF_HEADER)
     if presented is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
@@ -130,9 +214,10 @@ async def api_operator(
     """For /api/v1 and /metrics: a bearer token (or the UI's session, with CSRF for changes)."""
     operator = identify(request)
     if operator is None:
-        raise AuthenticationError("this endpoint needs the operator token",
+        raise AuthenticationError("this endpoint needs the operator token or a user's token",
                                   fix="send Authorization: Bearer <token> (print it with `masthead token`)")
     await check_csrf(request, operator)
+    check_route(request, operator)
     return operator
 
 
@@ -143,6 +228,7 @@ async def page_operator(request: Request) -> Operator:
         path = request.url.path
         raise LoginRequired(path if request.method == "GET" else "/")
     await check_csrf(request, operator)
+    check_route(request, operator)
     return operator
 
 
@@ -169,26 +255,45 @@ def login_page(request: Request, next: str = "/") -> Response:
     })
 
 
+def _login_as(request: Request, name: str, secret: str) -> tuple[str, str | None] | str:
+    """(name, credential) of a valid login, else the error to show."""
+    state = desk(request)
+    expected = state.token_file.current()
+    if expected is None:
+        return "this workspace has no operator token yet (create it with `masthead token`)"
+    if token_matches(expected, secret):
+        try:
+            return as_owner_token(state.workspace, name).name, None
+        except MastheadError as exc:
+            return f"{exc.message} ({exc.fix})"
+    user = user_of_token(state.workspace.store, secret)
+    if user is not None:
+        return user.name, user.token_id
+    user = user_of_password(state.workspace.store, name, secret) if secret else None
+    if user is not None:
+        return user.name, user.password_id
+    state.throttle.failed(client_address(request))
+    return "that is not this workspace's token, nor your own token or password (print a token with `masthead token`)"
+
+
 @router.post("/login")
 def login(request: Request, token: Annotated[str, Form()] = "", operator: Annotated[str, Form()] = "",
           next: Annotated[str, Form()] = "/") -> Response:
     state = desk(request)
     refuse_if_throttled(request)
-    expected = state.token_file.current()
-    error = None
     name = operator.strip() or state.workspace.config.workspace.operator
     try:
         human(name)
+        found = _login_as(request, name, token.strip())
     except InputError as exc:
-        error = f"{exc.message} ({exc.fix})"
-    if error is None and (expected is None or not token_matches(expected, token.strip())):
-        state.throttle.failed(client_address(request))
-        error = "that is not this workspace's token (print it with `masthead token`)"
-    if error is not None or expected is None:
+        found = f"{exc.message} ({exc.fix})"
+    if isinstance(found, str):
         return state.templates.TemplateResponse(request, "login.html", {
-            "next": safe_next(next), "operator": name, "error": error, "csrf_token": None, "user": None,
+            "next": safe_next(next), "operator": name, "error": found, "csrf_token": None, "user": None,
         }, status_code=401)
-    cookie, _csrf = new_session(expected, name)
+    key = state.token_file.current()
+    assert key is not None  # _login_as refused a workspace without one
+    cookie, _csrf = new_session(key, found[0], found[1])
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/")

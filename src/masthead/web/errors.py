@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from masthead.app.auth import AuthenticationError
+from masthead.app.permissions import PermissionDenied
 from masthead.app.webhooks import WebhookRefused
 from masthead.errors import (
     ConcurrencyConflict,
@@ -29,6 +30,7 @@ from masthead.errors import (
 # Most specific first: the first class an error is an instance of decides.
 STATUS_BY_ERROR: tuple[tuple[type[MastheadError], int, str], ...] = (
     (AuthenticationError, 401, "unauthorized"),
+    (PermissionDenied, 403, "forbidden"),
     (NotFoundError, 404, "not_found"),
     (InputError, 422, "invalid_input"),
     (ConfigError, 422, "invalid_config"),

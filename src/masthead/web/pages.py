@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from masthead.app.desk import desk_queue, piece_label, queue_neighbours
 from masthead.app.listings import list_publications
+from masthead.app.permissions import ACTIONS, allows
 from masthead.app.queries import PIECE_STATUSES, list_pieces, manual_queue, piece_detail
 from masthead.app.schedule_views import publication_queue
 from masthead.app.workspace import Workspace
@@ -22,7 +23,10 @@ FAVICON = WEB_DIR / "static" / "favicon.svg"
 
 
 def page_context(operator: Operator, **extra: Any) -> dict[str, Any]:
-    return {"user": operator.name, "csrf_token": operator.csrf, **extra}
+    # `may`: the actions the person's role allows, so the desk offers only buttons that work
+    # (the server checks each one again).
+    may = {action for action in ACTIONS if allows(operator.principal.role, action)}
+    return {"user": operator.name, "role": operator.principal.role, "may": may, "csrf_token": operator.csrf, **extra}
 
 
 def piece_panel(ws: Workspace, piece_id: str) -> dict[str, Any]:

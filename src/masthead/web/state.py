@@ -31,6 +31,7 @@ class DeskState:
     runner: Runner | None = None
     runner_thread: threading.Thread | None = None
     poller: SourcePoller | None = None
+    escalation_stop: threading.Event | None = None
     throttle: FailureThrottle = field(default_factory=FailureThrottle)
 
 

@@ -56,15 +56,25 @@ def approve(request: Request, piece_id: str, operator: PageOperator, version: An
     confirm = approval_confirmation(workspace, piece_id, version)
     if confirm is not None and confirm_failed_checks != version:
         return _ask_to_confirm(request, operator, confirm, where)
-    piece = commands.approve(workspace, piece_id, operator=operator.name, version=version)
+    piece = commands.approve(workspace, piece_id, operator=operator.principal, version=version)
+    if piece["missing"]:
+        return after_action(request, operator, piece_id, f"recorded your approval of {piece_label(piece)}"
+                      f" v{piece['approved_version']}; still needed: {', '.join(piece['missing'])}", where)
     return after_action(request, operator, piece_id, f"approved {piece_label(piece)} v{piece['approved_version']}", where)
 
 
 @router.post("/ui/pieces/{piece_id}/reject")
 def reject(request: Request, piece_id: str, operator: PageOperator,
            reason: Annotated[str, Form(max_length=2000)] = "", where: Where = "desk") -> Response:
-    commands.reject(desk(request).workspace, piece_id, operator=operator.name, reason=reason)
+    commands.reject(desk(request).workspace, piece_id, operator=operator.principal, reason=reason)
     return after_action(request, operator, piece_id, "rejected", where)
+
+
+@router.post("/ui/pieces/{piece_id}/reopen")
+def reopen(request: Request, piece_id: str, operator: PageOperator,
+           reason: Annotated[str, Form(max_length=2000)] = "", where: Where = "desk") -> Response:
+    commands.reopen(desk(request).workspace, piece_id, operator=operator.principal, reason=reason)
+    return after_action(request, operator, piece_id, "reopened: it goes back to review", where)
 
 
 @router.post("/ui/pieces/{piece_id}/edit")
@@ -72,7 +82,7 @@ def edit(request: Request, piece_id: str, operator: PageOperator, text: Annotate
          subject: Annotated[str | None, Form()] = None, where: Where = "desk") -> Response:
     # Browsers send textarea line breaks as CRLF; the log keeps the text as the operator sees it.
     text = text.replace("\r\n", "\n")
-    version = commands.edit(desk(request).workspace, piece_id, operator=operator.name, text=text,
+    version = commands.edit(desk(request).workspace, piece_id, operator=operator.principal, text=text,
                             subject=subject.strip() if subject and subject.strip() else None)
     return after_action(request, operator, piece_id, f"saved v{version}", where)
 
@@ -80,14 +90,14 @@ def edit(request: Request, piece_id: str, operator: PageOperator, text: Annotate
 @router.post("/ui/pieces/{piece_id}/refine")
 def refine(request: Request, piece_id: str, operator: PageOperator,
            note: Annotated[str, Form(max_length=2000)] = "", where: Where = "desk") -> Response:
-    task = commands.refine(desk(request).workspace, piece_id, operator=operator.name, note=note)
+    task = commands.refine(desk(request).workspace, piece_id, operator=operator.principal, note=note)
     return after_action(request, operator, piece_id, f"refinement queued ({task})", where)
 
 
 @router.post("/ui/tasks/{task_id}/complete")
 def complete(request: Request, task_id: str, operator: PageOperator, text: Annotated[str, Form()] = "",
              piece_id: Annotated[str | None, Form()] = None, where: Where = "desk") -> Response:
-    done = commands.complete(desk(request).workspace, task_id, operator=operator.name, text=text.replace("\r\n", "\n"))
+    done = commands.complete(desk(request).workspace, task_id, operator=operator.principal, text=text.replace("\r\n", "\n"))
     if piece_id:
         return after_action(request, operator, piece_id, f"completed {done} by hand", where)
     if not request.headers.get("hx-request"):

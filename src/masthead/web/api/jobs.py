@@ -41,5 +41,5 @@ def get_task(request: Request, task_id: str, _op: ApiOperator) -> dict[str, Any]
 
 @router.post("/tasks/{task_id}/complete", summary="Finish a needs_human step by hand; the recipe goes on")
 def complete_task(request: Request, task_id: str, body: CompleteIn, operator: ApiOperator) -> dict[str, Any]:
-    done = commands.complete(desk(request).workspace, task_id, operator=body.operator or operator.name, text=body.text)
+    done = commands.complete(desk(request).workspace, task_id, operator=operator.acting(request, body.operator), text=body.text)
     return {"task_id": done, "status": "done"}

@@ -49,7 +49,7 @@ def search_memory(request: Request, _op: ApiOperator, q: Annotated[str, Query(mi
 
 @router.post("/memory", status_code=201, summary="Remember one item (an event by the operator)")
 def add_memory(request: Request, body: MemoryIn, operator: ApiOperator) -> dict[str, Any]:
-    name = body.operator or operator.name
+    name = operator.acting(request, body.operator).name
     added = desk(request).workspace.memory.add(body.text, kind=body.kind, tier=body.tier, project=body.project,
                                                source=f"human:{name}", confidence=body.confidence,
                                                actor=f"human:{name}")
@@ -59,5 +59,5 @@ def add_memory(request: Request, body: MemoryIn, operator: ApiOperator) -> dict[
 @router.post("/memory/{item_id}/forget", summary="Forget an item everywhere; it stays forgotten after replay")
 def forget_memory(request: Request, item_id: str, body: ForgetIn, operator: ApiOperator) -> dict[str, Any]:
     item = desk(request).workspace.memory.forget(item_id, reason=body.reason,
-                                                 actor=f"human:{body.operator or operator.name}")
+                                                 actor=operator.acting(request, body.operator).actor)
     return {"item_id": item.id, "forgotten": True}

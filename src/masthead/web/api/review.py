@@ -12,7 +12,15 @@ from fastapi import APIRouter, Request
 from masthead.app import commands
 from masthead.app.desk import desk_queue
 from masthead.app.queries import manual_queue
-from masthead.web.api.schemas import ApproveIn, CompleteIn, EditIn, RefineIn, RejectIn
+from masthead.web.api.schemas import (
+    ApproveIn,
+    CompleteIn,
+    EditIn,
+    RefineIn,
+    RejectIn,
+    ReopenIn,
+    RevertIn,
+)
 from masthead.web.auth import ApiOperator
 from masthead.web.state import desk
 
@@ -27,32 +35,48 @@ def get_queue(request: Request, _op: ApiOperator) -> dict[str, Any]:
 
 @router.post("/pieces/{piece_id}/approve", summary="Approve the piece's current version (or refuse if it moved on)")
 def approve(request: Request, piece_id: str, body: ApproveIn, operator: ApiOperator) -> dict[str, Any]:
-    piece = commands.approve(desk(request).workspace, piece_id, operator=body.operator or operator.name,
+    piece = commands.approve(desk(request).workspace, piece_id, operator=operator.acting(request, body.operator),
                              version=body.version, at=body.at, next_slot=body.next_slot)
     scheduled = {"scheduled_at": piece["scheduled_at"]} if piece.get("scheduled_at") else {}
-    return {"piece_id": piece_id, "status": "approved", "approved_version": piece["approved_version"]} | scheduled
+    # With `approvals`/`approvers`, an approval may be one of several: the piece waits for the rest.
+    return {"piece_id": piece_id, "status": "in_review" if piece["missing"] else "approved",
+            "approved_version": piece["approved_version"], "missing": piece["missing"]} | scheduled
 
 
 @router.post("/pieces/{piece_id}/reject", summary="Reject the piece with a reason; it will not be published")
 def reject(request: Request, piece_id: str, body: RejectIn, operator: ApiOperator) -> dict[str, Any]:
-    commands.reject(desk(request).workspace, piece_id, operator=body.operator or operator.name, reason=body.reason)
+    commands.reject(desk(request).workspace, piece_id, operator=operator.acting(request, body.operator), reason=body.reason)
     return {"piece_id": piece_id, "status": "rejected"}
 
 
 @router.post("/pieces/{piece_id}/edit", summary="Save a human version; checks run on it at once")
 def edit(request: Request, piece_id: str, body: EditIn, operator: ApiOperator) -> dict[str, Any]:
-    version = commands.edit(desk(request).workspace, piece_id, operator=body.operator or operator.name,
+    version = commands.edit(desk(request).workspace, piece_id, operator=operator.acting(request, body.operator),
                             text=body.text, subject=body.subject)
     return {"piece_id": piece_id, "version": version}
 
 
 @router.post("/pieces/{piece_id}/refine", status_code=202, summary="Queue a refinement by the final tier, with a note")
 def refine(request: Request, piece_id: str, body: RefineIn, operator: ApiOperator) -> dict[str, Any]:
-    task = commands.refine(desk(request).workspace, piece_id, operator=body.operator or operator.name, note=body.note)
+    task = commands.refine(desk(request).workspace, piece_id, operator=operator.acting(request, body.operator), note=body.note)
     return {"piece_id": piece_id, "task_id": task}
 
 
 @router.post("/pieces/{piece_id}/complete", summary="Finish the piece's needs_human step by hand")
 def complete(request: Request, piece_id: str, body: CompleteIn, operator: ApiOperator) -> dict[str, Any]:
-    task = commands.complete(desk(request).workspace, piece_id, operator=body.operator or operator.name, text=body.text)
+    task = commands.complete(desk(request).workspace, piece_id, operator=operator.acting(request, body.operator), text=body.text)
     return {"piece_id": piece_id, "task_id": task, "status": "done"}
+
+
+@router.post("/pieces/{piece_id}/revert", summary="Save a new version equal to an earlier one; checks run on it")
+def revert(request: Request, piece_id: str, body: RevertIn, operator: ApiOperator) -> dict[str, Any]:
+    version = commands.revert(desk(request).workspace, piece_id, operator=operator.acting(request, body.operator),
+                              to_version=body.to_version)
+    return {"piece_id": piece_id, "version": version}
+
+
+@router.post("/pieces/{piece_id}/reopen", summary="Take a rejection back; the piece goes back to review")
+def reopen(request: Request, piece_id: str, body: ReopenIn, operator: ApiOperator) -> dict[str, Any]:
+    commands.reopen(desk(request).workspace, piece_id, operator=operator.acting(request, body.operator),
+                    reason=body.reason)
+    return {"piece_id": piece_id, "status": "drafted"}

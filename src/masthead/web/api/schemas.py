@@ -14,7 +14,8 @@ MAX_OFFSET = 2**53
 
 OPERATOR_FIELD = Field(
     None, pattern=r"^[A-Za-z0-9_.@\-]{1,64}$",
-    description="recorded as human:<operator>; default: the session's name, else [workspace] operator",
+    description="recorded as human:<operator>; default: the token's or session's person. Another user only"
+                " with the operator token (their role applies); a user's token acts only as its user",
 )
 
 
@@ -64,4 +65,14 @@ class RefineIn(_Body):
 class CompleteIn(_Body):
     text: str = Field(min_length=1, max_length=MAX_SIGNAL_BYTES,
                       description="the step's output: a piece's text, or JSON of the agent's output")
+    operator: str | None = OPERATOR_FIELD
+
+
+class RevertIn(_Body):
+    to_version: int = Field(ge=1, le=MAX_OFFSET, description="the version to bring back as a new version")
+    operator: str | None = OPERATOR_FIELD
+
+
+class ReopenIn(_Body):
+    reason: str = Field(min_length=1, max_length=2000)
     operator: str | None = OPERATOR_FIELD
