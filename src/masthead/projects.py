@@ -41,6 +41,8 @@ class ChannelSettings(_Strict):
     publish_to: list[str] = Field(default_factory=lambda: ["file"], min_length=1,
                                   description="publisher names from masthead.toml [publishers.<name>], or file")
     min_chars: int | None = Field(None, ge=0, description="substance check minimum; default per channel (X 80, LinkedIn 300...)")
+    auto_min_confidence: float | None = Field(
+        None, ge=0, le=1, description="auto gate: a piece whose confidence is below this goes to review")
 
     # Older project specs (and the ProjectApplied events that carry them, which replay reads)
     # name one publisher: `publisher: file` reads as `publish_to: [file]`.
@@ -67,7 +69,19 @@ _DOMAIN = re.compile(r"^(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_][\w-]*$")
 _SOURCE_PREFIX = re.compile(r"^[a-z]+:[A-Za-z0-9_.\-]+(?::[A-Za-z0-9_.\-]+)*$")
 
 
+class SensitiveTopic(_Strict):
+    """A topic the brand handles by hand: a piece that touches it waits for a person, whatever its gate."""
+
+    term: str = Field(min_length=2, max_length=80, description="matched as a whole word, and by meaning")
+    description: str = Field("", max_length=300, description="comma-separated phrases that say what it covers")
+    threshold: float | None = Field(None, gt=0, le=1, description="this topic's similarity threshold")
+
+
 class Policies(_Strict):
+    sensitive_topics: list[SensitiveTopic] = Field(
+        default_factory=list, description="topics that send a piece to review whatever its gate")
+    sensitive_threshold: float = Field(0.35, gt=0, le=1, description="cosine similarity at which a sentence "
+                                                                      "matches a sensitive topic")
     banned_phrases: list[str] = Field(default_factory=list)
     required_disclaimers: dict[str, str] = Field(default_factory=dict)
     allowed_domains: list[str] | None = Field(

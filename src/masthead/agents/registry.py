@@ -15,7 +15,7 @@ def register(agent_class: type) -> type:
 
 def _load_builtins() -> None:
     # Imported for their register() side effect; kept here so `agent_names()` is always complete.
-    from masthead.agents import brief, draft, refine, subject_lines, summarise  # noqa: F401
+    from masthead.agents import brief, draft, hooks, refine, subject_lines, summarise  # noqa: F401
 
 
 def agent_names() -> set[str]:

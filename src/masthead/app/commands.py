@@ -127,6 +127,26 @@ def _deferral_reasons(tx: Transaction, job_ids: list[str]) -> dict[str, str]:
     return reasons
 
 
+SCHEDULE_KIND = "schedule"
+
+
+def recipe_named_by(kind: str, body: str, source: str) -> str | None:
+    """The one recipe a `schedule` signal starts: named by its source (`schedule:<recipe>[:...]`)
+    or by its JSON body's `recipe` key. A schedule fires its own recipe, not every recipe that
+    listens to schedules; None (every matching recipe) for other kinds or when none is named."""
+    if kind != SCHEDULE_KIND:
+        return None
+    parts = source.split(":")
+    if len(parts) >= 2 and parts[0] == SCHEDULE_KIND and parts[1]:
+        return parts[1]
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    named = payload.get("recipe") if isinstance(payload, dict) else None
+    return named if isinstance(named, str) and named else None
+
+
 def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title: str | None,
                priority: str, source: str, trust: SignalTrust = "operator") -> SignalAdded:
     """Store a signal and start its jobs. `trust` is who vouches for the text: "operator" for
@@ -145,6 +165,9 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
         raise InputError(f"the signal is over {MAX_SIGNAL_BYTES:,} bytes", fix="pass an excerpt")
     project = get_project(ws, project_name)
     recipes = [r for r, _ in load_recipes(ws.root).values() if kind in r.trigger.signal_kinds]
+    named = recipe_named_by(kind, body, source)
+    if named is not None:
+        recipes = [r for r in recipes if r.name == named]
     if trust != "operator":
         trust = project.policies.source_trust(source)
     signal_id = new_id("sig")

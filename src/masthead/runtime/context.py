@@ -17,6 +17,7 @@ from masthead.events.model import parse_json
 from masthead.events.store import EventStore
 from masthead.projects import Project, project_from_spec
 from masthead.recipes.schema import Recipe, Step
+from masthead.runtime.digest import digest_signal
 from masthead.runtime.ids import piece_id, task_id
 
 
@@ -88,6 +89,9 @@ _EXTRACTIONS_LOCK = threading.Lock()
 
 def signal_items(signal: dict[str, Any]) -> Extraction:
     """The items of a signal row, parsed once per process for the most recent 256 signals."""
+    digest = signal.get("digest")
+    if isinstance(digest, Extraction):
+        return digest  # a digest job's items, built from the signals it gathered (runtime/digest.py)
     key = (str(signal["id"]), str(signal["sha256"]))
     with _EXTRACTIONS_LOCK:
         found = _EXTRACTIONS.get(key)
@@ -195,6 +199,8 @@ def load_context(store: EventStore, task: dict[str, Any]) -> TaskContext:
     recipe, _channels = job_plan(store, job["id"])
     project = current_project(store, job["project"])
     signal = store.query("SELECT * FROM signals WHERE id = ?", (job["signal_id"],))[0]
+    if recipe.trigger.gather is not None:
+        signal = digest_signal(store, signal, recipe.trigger.gather, recipe.trigger.signal_kinds)
     if task["kind"] == "refine":
         # On-demand refinement is not a recipe step: it refines with the final tier.
         step = Step(id=task["step"], agent="refine", tier="final", for_each="channel")

@@ -32,8 +32,6 @@ from masthead.errors import ConfigError, StateError
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
 from masthead.events.store import EventStore
 from masthead.events.types import (
-    CheckOutcome,
-    ChecksRecorded,
     PieceDrafted,
     PieceRevised,
     ReviewApproved,
@@ -43,7 +41,10 @@ from masthead.events.types import (
 from masthead.memory.service import MemoryService
 from masthead.projects import ChannelSettings
 from masthead.providers.registry import ProviderSet
+from masthead.runtime.ab_step import run_ab_step
+from masthead.runtime.confidence import checks_recorded, routing_reasons
 from masthead.runtime.context import TaskContext
+from masthead.runtime.digest import trend_evidence
 from masthead.runtime.drafting import choose_draft, record_items
 from masthead.runtime.guards import Guards
 from masthead.runtime.model_client import AgentOutputError, CallScope, RecordingModelClient
@@ -152,6 +153,11 @@ def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     values = ctx.agent_values(services.store)
     tier = step_tier(ctx)
     agent = get_agent(ctx.step.agent)
+    gathered = ctx.signal.get("gathered")
+    if gathered is not None and not gathered and ctx.channel is None:
+        # A digest of an empty week says nothing: the job ends here, before any model call.
+        return StepOutcome(output={"agent": agent.name, "gathered": [], "skipped": "no signals in the window"},
+                           halt=True)
     result, calls, dropped = _agent_or_fallback(agent, tier, values, ctx, services)
     outcome = StepOutcome(output={
         "agent": agent.name, "prompt_version": agent.prompt_version, "tier": tier,
@@ -159,6 +165,8 @@ def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     })
     if dropped:
         outcome.output["model_dropped"] = dropped
+    if gathered is not None and ctx.channel is None:
+        outcome.output["gathered"] = gathered  # the digest's signals, in its lineage
     recorded = record_items(ctx, lambda stream: stream_version(services.store, stream))
     if recorded is not None:
         outcome.events.append(("system", recorded))
@@ -166,11 +174,13 @@ def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     if agent.effect == "draft":
         # Structure before the model: the model's draft is one candidate among composed ones.
         subjects = values.get("subjects") or {}
+        hooks = [str(hook["text"]) for hook in (values.get("hooks") or {}).get("hooks", [])]
         chosen, lineage = choose_draft(ctx, effects[0] if effects else None,
                                        # Without memory: the embedding-based voice check runs once, on the
                                        # winner, in the check step; candidates are held to the rules.
                                        lambda text, subject: check_piece(ctx, text, subject, None),
-                                       subject=pick_subject(subjects["subjects"]) if subjects.get("subjects") else None)
+                                       subject=pick_subject(subjects["subjects"]) if subjects.get("subjects") else None,
+                                       hooks=hooks)
         outcome.output["selection"] = lineage
         effects = [chosen] if chosen is not None else []
     for effect in effects:
@@ -230,6 +240,8 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: Memory
     trust = signal["trust"]
     signal_source = SourceText(signal_text, f"{trust} signal text ({signal['source']})", vouched=trust != "untrusted")
     sources = [SourceText(t, "the project's facts", vouched=True) for t in operator_texts] + [signal_source]
+    sources += [SourceText(t, "a trend's evidence (computed from imported analytics)", vouched=True)
+                for t in trend_evidence(signal)]
     allowed = frozenset(host_of(d) for d in policies.allowed_domains) if policies.allowed_domains is not None \
         else default_allowed_domains(operator_texts)
     draft = draft_text(text, subject)
@@ -246,13 +258,6 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: Memory
         min_chars=channel_settings(ctx).min_chars)]
 
 
-def _recorded(piece: str, version: int, results: list[CheckResult]) -> NewEvent:
-    return ChecksRecorded(
-        piece_id=piece, version=version,
-        results=[CheckOutcome(name=r.name, passed=r.passed, detail=r.detail) for r in results],
-    ).to_new(stream_of("piece", piece))
-
-
 def failures(results: list[CheckResult]) -> list[str]:
     return [f"{r.name}: {r.detail}" for r in results if not r.passed]
 
@@ -264,7 +269,7 @@ def run_check_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     text, subject, version = piece["text"], piece["subject"], piece["version"]
     results = check_piece(ctx, text, subject, services.memory)
     outcome = StepOutcome(output={})
-    outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
+    outcome.events.append(("system", checks_recorded(ctx, version, results, services.store, services.memory, text)))
     refine = ctx.step.refine
     rounds, discarded, calls = 0, [], []
     while failures(results) and refine is not None and rounds < refine.max_rounds:
@@ -290,7 +295,7 @@ def run_check_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
             author=f"agent:{agent.name}", tier=refine.tier, prompt_version=agent.prompt_version,
             task_id=ctx.task["id"],
         ).to_new(stream_of("piece", ctx.piece_id))))
-        outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
+        outcome.events.append(("system", checks_recorded(ctx, version, results, services.store, services.memory, text)))
     outcome.output = {"passed": not failures(results), "version": version, "flags": failures(results),
                       "refinements": rounds, "refinements_discarded": discarded, "model_calls": calls}
     return outcome
@@ -340,12 +345,18 @@ def run_gate_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     stream = stream_of("piece", ctx.piece_id)
     seen = stream_version(store, stream)
     queued = _queued_request(store, ctx.piece_id, version)
-    if not flags and gate == "auto":
+    routed = routing_reasons(store, services.memory, ctx, channel_settings(ctx), piece, gate)
+    if routed:
+        base = base | {"routed": routed}
+    if not flags and not routed and gate == "auto":
         approve = ReviewApproved(piece_id=ctx.piece_id, version=version, reason="auto gate: all checks passed")
         return StepOutcome(output=base | {"approved": True}, events=[("system", approve.to_new(stream, seen))])
-    if not flags and gate == "soft":
+    if not flags and not routed and gate == "soft":
         return _soft_gate(ctx, services, base, queued, stream, seen, now)
-    reason = ("checks failed: " + "; ".join(flags)) if flags else "hard gate: needs a human approval of this version"
+    reasons = (["checks failed: " + "; ".join(flags)] if flags else []) + routed
+    if gate == "hard" and not flags:
+        reasons.insert(0, "hard gate: needs a human approval of this version")
+    reason = "; ".join(reasons)
     outcome = StepOutcome(output=base, wait_reason=f"waiting for review ({reason})")
     # A request stands only for the version and reason it was made for: a person's edit that
     # passes its checks changes why the piece waits, and the queue must say the current why.
@@ -468,7 +479,7 @@ def run_refine_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         id=ctx.piece_id, version=version, text=effect.text, subject=effect.subject, kind="refinement",
         author=f"agent:{agent.name}", tier="final", prompt_version=agent.prompt_version, task_id=ctx.task["id"],
     ).to_new(stream_of("piece", ctx.piece_id))))
-    outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
+    outcome.events.append(("system", checks_recorded(ctx, version, results, services.store, services.memory, effect.text)))
     # The gate looks again: an auto gate may now pass, a hard gate wants approval of this version.
     for gate in store.query("SELECT id, version FROM tasks WHERE job_id = ? AND channel = ? AND kind = 'gate'"
                             " AND status IN ('waiting', 'queued')", (ctx.job["id"], ctx.channel)):
@@ -479,6 +490,7 @@ def run_refine_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
 
 HANDLERS: dict[str, Callable[[TaskContext, StepServices], StepOutcome]] = {
     "refine": run_refine_step,
+    "ab_test": run_ab_step,
     "agent": run_agent_step,
     "check": run_check_step,
     "gate": run_gate_step,
