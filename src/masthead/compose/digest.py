@@ -16,25 +16,28 @@ from masthead.compose.text import first_sentence
 SUBJECT_LIMIT = 60
 
 
-def sections(extraction: Extraction) -> list[tuple[str, list[Item]]]:
+def sections(extraction: Extraction, by_section: bool = True) -> list[tuple[str, list[Item]]]:
     grouped: dict[str, list[Item]] = {}
     for item in sorted(extraction.items, key=lambda item: item.position):
-        grouped.setdefault(item.section or "", []).append(item)
+        grouped.setdefault((item.section or "") if by_section else "", []).append(item)
     return list(grouped.items())
 
 
 def compose_digest(channel: str, extraction: Extraction, voice: VoiceRules, *, disclaimer: str | None = None,
-                   opening: str | None = None) -> Candidate | None:
-    """The digest as one candidate, or None when there is nothing to say or it cannot fit."""
-    groups = sections(extraction)
+                   opening: str | None = None, digest: bool = True) -> Candidate | None:
+    """The digest (`digest`: a section per heading) or one signal's newsletter section (its title
+    as the opening, its items as lines) as one candidate; None when there is nothing to say or it
+    cannot fit."""
+    groups = sections(extraction, by_section=digest)
     if not groups:
         return None
     limit = rule_for(channel).limit
-    first = opening or _default_opening(len(groups))
+    first = opening or (_digest_opening(len(groups)) if digest else _full_stop(extraction.title or ""))
+    subject = digest_subject(extraction) if digest else _cut(extraction.title or groups[0][1][0].short)
     while groups:
         text = _text(channel, first, groups, voice, disclaimer)
         if limit is None or len(text) <= limit:
-            return Candidate("spliced" if opening else "composed", text, digest_subject(extraction))
+            return Candidate("spliced" if opening else "composed", text, subject)
         heading, items = groups[-1]
         groups = groups[:-1] + ([(heading, items[:-1])] if len(items) > 1 else [])
     return None
@@ -43,13 +46,17 @@ def compose_digest(channel: str, extraction: Extraction, voice: VoiceRules, *, d
 def digest_subject(extraction: Extraction) -> str:
     """The first section's heading after the digest's name, cut at a word to the subject limit."""
     headings = [heading for heading, _items in sections(extraction) if heading]
-    subject = f"This week: {headings[0]}" if headings else "This week"
+    return _cut(f"This week: {headings[0]}" if headings else "This week")
+
+
+def _cut(subject: str) -> str:
+    subject = " ".join(subject.split())
     if len(subject) <= SUBJECT_LIMIT:
         return subject
     return subject[: SUBJECT_LIMIT - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
-def _default_opening(count: int) -> str:
+def _digest_opening(count: int) -> str:
     return "One thing worth knowing this week." if count == 1 else f"{count} things worth knowing this week."
 
 

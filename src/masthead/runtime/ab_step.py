@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from masthead.channels.limits import SUBJECT_LIMIT, grapheme_length
 from masthead.errors import StateError
 from masthead.events.ab_types import AbTestStarted, AbVariant
-from masthead.events.model import NewEvent, stream_of
+from masthead.events.model import NewEvent, parse_json, stream_of
 from masthead.events.types import PieceRevised
 from masthead.runtime.ids import new_id
 
@@ -68,7 +68,7 @@ def run_ab_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         return StepOutcome(output={"ab_test": None, "reason": "rejected"}, halt=True)
     tests = store.query("SELECT * FROM ab_tests WHERE piece_id = ? ORDER BY started_at DESC", (ctx.piece_id,))
     if not tests:
-        options = subject_options(piece["subject"], ctx.agent_values(store).get("subjects"))
+        options = subject_options(piece["subject"], _subject_lines(store, ctx))
         if len(options) < 2:
             return StepOutcome(output={"ab_test": None, "reason": f"{len(options)} subject line(s): nothing to test"})
         test_id = new_id("ab")
@@ -92,6 +92,18 @@ def run_ab_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         ("system", checks_recorded(ctx, version, results, store, services.memory, piece["text"])),
     ]
     return StepOutcome(output=output | {"version": version}, events=events)
+
+
+def _subject_lines(store: Any, ctx: TaskContext) -> dict[str, Any] | None:
+    """The output of the channel's subject-lines step, whatever the recipe calls it."""
+    rows = store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq"
+                       " WHERE t.job_id = ? AND t.channel = ? AND t.kind = 'agent' AND t.status = 'done'",
+                       (ctx.job["id"], ctx.channel))
+    for row in rows:
+        output = parse_json(row["data"]).get("output") or {}
+        if output.get("agent") == "subject_lines":
+            return dict(output.get("output") or {})
+    return None
 
 
 def _waiting(test_id: str) -> str:

@@ -17,7 +17,7 @@ from masthead.events.model import parse_json
 from masthead.events.store import EventStore
 from masthead.projects import Project, project_from_spec
 from masthead.recipes.schema import Recipe, Step
-from masthead.runtime.digest import digest_signal
+from masthead.runtime.digest import TREND_KIND, digest_signal, trend_item_text
 from masthead.runtime.ids import piece_id, task_id
 
 
@@ -96,12 +96,19 @@ def signal_items(signal: dict[str, Any]) -> Extraction:
     with _EXTRACTIONS_LOCK:
         found = _EXTRACTIONS.get(key)
     if found is None:
-        found = extract_items(signal["body"], signal["title"])
+        found = extract_items(item_text(signal), signal["title"])
         with _EXTRACTIONS_LOCK:
             _EXTRACTIONS[key] = found
             while len(_EXTRACTIONS) > 256:
                 _EXTRACTIONS.popitem(last=False)
     return found
+
+
+def item_text(signal: dict[str, Any]) -> str:
+    """The text a signal's items come from: a trend's finding and its evidence in words, not its
+    evidence JSON (which stays in the body, where it grounds the numbers)."""
+    body = str(signal["body"])
+    return trend_item_text(body) if signal["kind"] == TREND_KIND else body
 
 
 def channel_guide(channel: str) -> str:

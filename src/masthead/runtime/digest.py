@@ -11,6 +11,7 @@ whenever it runs and whatever arrived since.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,7 +60,8 @@ class Section:
 def section_of(signal: dict[str, Any]) -> Section:
     """One signal as a digest section: its title as the heading, its top items in their order."""
     body = signal["body"].split(EVIDENCE_MARK, 1)[0]
-    extraction = extract_items(body, signal["title"])
+    extraction = extract_items(trend_item_text(signal["body"]) if signal["kind"] == TREND_KIND else body,
+                               signal["title"])
     ranked = sorted(extraction.ranked()[:ITEMS_PER_SIGNAL], key=lambda item: item.position)
     heading = " ".join((signal["title"] or extraction.title or signal["kind"]).split())
     if not ranked:
@@ -103,11 +105,39 @@ def digest_signal(store: EventStore, trigger: dict[str, Any], gather: Gather,
 TREND_KIND = "trend"
 
 
+def trend_item_text(body: str) -> str:
+    """A trend's items in words: its finding, the baseline days it was measured against and the
+    method's numbers, each a line, all taken from its evidence (so every figure is grounded)."""
+    finding, _, evidence_json = body.partition(EVIDENCE_MARK)
+    try:
+        evidence = json.loads(evidence_json)
+        baseline = evidence["baseline"]
+        pairs = [f"{value:g} on {day}" for day, value in zip(baseline["dates"], baseline["values"], strict=True)]
+        method = evidence["method"]
+    except (ValueError, KeyError, TypeError):
+        return finding
+    weekday = _weekday(evidence.get("date"))
+    lines = [finding.strip()]
+    if pairs:
+        lines.append(f"- The previous {weekday}s for comparison: {', '.join(pairs[:-1])} and {pairs[-1]}."
+                     if len(pairs) > 1 else f"- The previous {weekday} for comparison: {pairs[0]}.")
+    lines.append(f"- Measured as a {method['name']} over {method['window_days']} days: a score of "
+                 f"{evidence['score']:g} against a threshold of {method['threshold']:g}.")
+    return "\n\n".join([lines[0], "\n".join(lines[1:])])
+
+
+def _weekday(day: Any) -> str:
+    try:
+        return datetime.fromisoformat(str(day)).strftime("%A")
+    except ValueError:
+        return "day"
+
+
 def trend_evidence(signal: dict[str, Any]) -> list[str]:
     """Text whose numbers Masthead computed itself: a trend signal's body (its sentence and its
     evidence are written by the trend detector from the imported analytics, never by a sender),
     and the trend bodies a digest gathered. Only a trend from an analytics source counts: a
     hook that calls its signal `trend` is still a sender's text."""
     if signal["kind"] == TREND_KIND and str(signal["source"]).startswith("analytics:"):
-        return [signal["body"]]
+        return [signal["body"], trend_item_text(signal["body"])]
     return list(signal.get("vouched") or [])

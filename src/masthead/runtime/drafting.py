@@ -22,6 +22,9 @@ from masthead.events.model import NewEvent
 from masthead.events.types import ItemOutline, ItemsExtracted
 from masthead.runtime.context import TaskContext
 
+# News that is not a release (a trend, a feed item) is composed as a newsletter section: an
+# opening, then its items, without a release's "what we changed" framing.
+SECTION_KINDS = ("trend", "feed_item")
 Check = Callable[[str, str | None], list[CheckResult]]
 
 
@@ -32,9 +35,11 @@ def composed_candidates(ctx: TaskContext, hooks: Sequence[str]) -> list[Candidat
     channel = ctx.piece_channel
     extraction, voice = ctx.extraction, ctx.voice_rules
     disclaimer = ctx.project.policies.required_disclaimers.get(channel)
-    if ctx.signal.get("digest") is not None:
+    if ctx.signal.get("digest") is not None or ctx.signal["kind"] in SECTION_KINDS:
         openings: list[str | None] = [None, *hooks]
-        found = [compose_digest(channel, extraction, voice, disclaimer=disclaimer, opening=o) for o in openings]
+        digest = ctx.signal.get("digest") is not None
+        found = [compose_digest(channel, extraction, voice, disclaimer=disclaimer, opening=o, digest=digest)
+                 for o in openings]
         return [c for c in found if c is not None]
     candidates = compose(channel, extraction, voice, disclaimer=disclaimer)
     if candidates:
@@ -61,7 +66,7 @@ def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check
         candidates = [variant for candidate in candidates
                       for variant in (replace(candidate, subject=subject), candidate)]
     if model_draft is not None:
-        if candidates and ctx.signal.get("digest") is None:
+        if candidates and ctx.signal.get("digest") is None and ctx.signal["kind"] not in SECTION_KINDS:
             spliced = splice(channel, model_draft.text, candidates[0], extraction, voice, disclaimer=disclaimer)
             candidates += [spliced] if spliced is not None else []
         candidates.append(Candidate("model", model_draft.text, model_draft.subject))

@@ -249,7 +249,7 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: Memory
         channel, text, subject=subject,
         banned_phrases=policies.banned_phrases,
         required_disclaimer=disclaimer,
-        grounding_sources=[signal["body"], signal["title"] or "", *operator_texts],
+        grounding_sources=[signal["body"], signal["title"] or "", *operator_texts, *trend_evidence(signal)],
     ) + [
         check_provenance(draft, sources, allowed),
         check_injection(draft, signal_source, trust),
