@@ -20,7 +20,7 @@ description: Invoicing software for freelancers.
 audience: Freelance designers and developers.
 voice:
   description: Plain and friendly.
-  exemplars: ["Tallybook 3.1 is out. Recurring invoices skip weekends now."]
+  exemplars: ["Traffic doubled last Monday: 640 visitors, against 320 the Mondays before. Thank you for sharing Tallybook."]
 channels:
   newsletter: {gate: auto, auto_min_confidence: 0.3}
   email: {gate: soft, soft_delay_minutes: 0}
@@ -33,19 +33,29 @@ sources:
 """
 
 _FINDING = re.compile(r"(\w+) on (\d{4}-\d\d-\d\d) \((\w+)\) was ([\d.]+), ([\d.]+x) the usual")
+_HOOK = re.compile(r"([\d.]+) (\w+) in one day: ([\d.]+x) the usual (\w+)")
 
 
 def finding(prompt: str) -> dict[str, str] | None:
-    """The trend sentence's parts as they appear in a prompt (metric, date, weekday, value, ratio)."""
+    """The trend's parts as a prompt quotes them (metric, date, weekday, value, ratio): from the
+    signal's sentence, or from the number hook (the subject-lines prompt has only the hooks)."""
     match = _FINDING.search(prompt)
-    return dict(zip(("metric", "date", "weekday", "value", "ratio"), match.groups(), strict=True)) if match else None
+    if match:
+        return dict(zip(("metric", "date", "weekday", "value", "ratio"), match.groups(), strict=True))
+    hook = _HOOK.search(prompt)
+    if hook:
+        value, metric, ratio, weekday = hook.groups()
+        return {"metric": metric, "date": "", "weekday": weekday, "value": value, "ratio": ratio}
+    return None
 
 
 def newsletter_reply(body: dict[str, Any]) -> str:
     """A capable model's answers, grounded in the trend the prompt quotes."""
     name = (body.get("response_format") or {}).get("json_schema", {}).get("name", "")
     prompt = body["messages"][-1]["content"]
-    found = finding(prompt) or {"metric": "visitors", "date": "", "weekday": "", "value": "", "ratio": ""}
+    found = finding(prompt)
+    if found is None:
+        return _plain_reply(name, prompt)
     metric, value, ratio, day = found["metric"], found["value"], found["ratio"], found["weekday"]
     if name == "BriefOutput":
         return json.dumps({"headline": f"{metric.title()} jumped on {day}",
@@ -65,6 +75,23 @@ def newsletter_reply(body: dict[str, Any]) -> str:
         return json.dumps({"text": f"{value} {metric} on {day} {found['date']}, {ratio} the usual {day}. "
                                    "Thank you for telling your friends about Tallybook."})
     return json.dumps({"text": "ok"})
+
+
+_TITLE = re.compile(r'<data kind="(?:signal|brief)">\n#* *([^\n]+)')
+
+
+def _plain_reply(name: str, prompt: str) -> str:
+    """Answers about a signal that is not a trend (a feed item): its first line is the news."""
+    match = _TITLE.search(prompt)
+    title = match.group(1).strip().rstrip(".") if match else "News from Tallybook"
+    if name == "BriefOutput":
+        return json.dumps({"headline": title, "key_points": [title], "angle": "what it means for you"})
+    if name == "HooksOutput":
+        return json.dumps({"hooks": [{"angle": "news", "text": f"{title}.", "grounded_in": title},
+                                     {"angle": "reader", "text": "Here is what it means for you.", "grounded_in": ""}]})
+    if name == "SubjectLinesOutput":
+        return json.dumps({"subjects": [title[:60], "This week at Tallybook"]})
+    return json.dumps({"text": f"{title}."})
 
 
 def newsletter_workspace(root: Path, base_url: str, project: str = PROJECT) -> Workspace:

@@ -79,7 +79,7 @@ def confidence_of(ctx: TaskContext, text: str, results: list[CheckResult], memor
 
 
 def describe(confidence: dict[str, Any]) -> str:
-    parts = ", ".join(f"{name} {value:g}" for name, value in confidence["parts"].items())
+    parts = ", ".join(f"{name} {confidence['parts'][name]:g}" for name in WEIGHTS if name in confidence["parts"])
     return f"{confidence['value']:.2f} ({parts})"
 
 
@@ -168,7 +168,9 @@ def sensitive_match(text: str, subject: str | None, topics: list[SensitiveTopic]
         found = regex.search(rf"(?<!\w){regex.escape(topic.term)}(?!\w)", whole, regex.IGNORECASE)
         if found is not None:
             return TopicMatch(topic.term, topic.description, "term", None, found.group(0))
-    sentences = [s for s in split_sentences(whole.replace("\n", ". ")) if len(s.split()) >= 3]
+    # Line by line (a newsletter's items are lines), then sentence by sentence, bullets removed.
+    sentences = [s for line in whole.splitlines() for s in split_sentences(line.strip(" -•*#\t"))
+                 if len(s.split()) >= 3]
     if memory is None or not topics or not sentences:
         return None
     vectors = memory.embed(sentences)
