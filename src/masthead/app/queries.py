@@ -40,7 +40,36 @@ def review_queue(ws: Workspace) -> list[dict[str, Any]]:
         "SELECT q.*, p.channel, p.project, p.text, p.subject, p.flags, p.job_id FROM review_queue q"
         " JOIN pieces p ON p.id = q.piece_id ORDER BY q.priority DESC, q.deadline IS NULL, q.deadline, q.since"
     )
-    return [{**r, "flags": json.loads(r["flags"])} for r in rows]
+    found = confidences(ws.store, [r["piece_id"] for r in rows])
+    return [{**r, "flags": json.loads(r["flags"]), "confidence": found.get((r["piece_id"], r["version"]))}
+            for r in rows]
+
+
+def confidences(store: Any, piece_ids: list[str]) -> dict[tuple[str, int], dict[str, Any]]:
+    """(piece, version) -> the confidence recorded with that version's latest checks
+    (runtime/confidence.py: a value in [0, 1] and its parts)."""
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    streams = [f"piece-{piece}" for piece in dict.fromkeys(piece_ids)]
+    for start in range(0, len(streams), 500):  # bound the statement's parameters
+        chunk = streams[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in store.query(f"SELECT data FROM events WHERE stream IN ({marks}) AND type = 'ChecksRecorded'"
+                               " ORDER BY seq", chunk):
+            data = json.loads(row["data"])
+            if data.get("confidence") is not None:
+                found[(data["piece_id"], data["version"])] = data["confidence"] | {
+                    "text": confidence_text(data["confidence"])}
+    return found
+
+
+CONFIDENCE_PARTS = ("checks", "coverage", "voice", "agreement")  # the order runtime/confidence.py weighs them
+
+
+def confidence_text(confidence: dict[str, Any]) -> str:
+    """The confidence as one line, as the gate words it: 0.83 (checks 1, coverage 1, voice 0.46, agreement 0.88)."""
+    parts = confidence.get("parts") or {}
+    named = ", ".join(f"{name} {parts[name]:g}" for name in CONFIDENCE_PARTS if name in parts)
+    return f"{confidence['value']:.2f} ({named})"
 
 
 def manual_queue(ws: Workspace) -> list[dict[str, Any]]:
@@ -77,7 +106,9 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
     piece = piece_summary(rows[0])
     versions = store.query("SELECT * FROM piece_versions WHERE piece_id = ? ORDER BY version", (piece_id,))
     checks = store.query("SELECT * FROM checks WHERE piece_id = ? ORDER BY version, name", (piece_id,))
+    confidence = confidences(store, [piece_id])
     for index, version in enumerate(versions):
+        version["confidence"] = confidence.get((piece_id, version["version"]))
         version["checks"] = [
             {"name": c["name"], "passed": bool(c["passed"]), "detail": c["detail"]}
             for c in checks if c["version"] == version["version"]
@@ -119,8 +150,12 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
         })
     decisions = store.query("SELECT * FROM decisions WHERE piece_id = ? ORDER BY seq", (piece_id,))
     publications = store.query("SELECT * FROM publications WHERE piece_id = ? ORDER BY requested_at", (piece_id,))
+    tests = store.query("SELECT id, status, winner, metric, method FROM ab_tests WHERE piece_id = ? ORDER BY started_at",
+                        (piece_id,))
     return {
         **piece,
+        "confidence": confidence.get((piece_id, piece["version"])),
+        "ab_tests": tests,
         "versions": versions,
         "lineage": {
             "signal": signal,

@@ -38,6 +38,8 @@ def review_list(state: CliState, as_json: bool) -> None:
         echo(f"{item['piece_id']}  v{item['version']}  {item['channel']:<10} {item['gate']:<4}  "
              f"{short(item['text'], 50)}{flag}")
         echo(f"    why: {short(item['reason'], 100)}")
+        if item.get("confidence"):
+            echo(f"    confidence: {item['confidence']['text']}")
 
 
 @review_group.command("show")
