@@ -40,8 +40,8 @@ class AbSettings:
 def test_started(test_id: str, project: str, piece_id: str, texts: list[str], settings: AbSettings) -> AbTestStarted:
     """The event that starts a test over `texts` (2 to MAX_VARIANTS distinct lines, A, B, C...)."""
     return AbTestStarted(
-        id=test_id, project=project, piece_id=piece_id, field="subject", metric=settings.metric,  # type: ignore[arg-type]
-        method=settings.method, variants=[AbVariant(id=chr(ord("A") + i), text=t) for i, t in enumerate(texts)],  # type: ignore[arg-type]
+        id=test_id, project=project, piece_id=piece_id, field="subject", metric=settings.metric,
+        method=settings.method, variants=[AbVariant(id=chr(ord("A") + i), text=t) for i, t in enumerate(texts)],
         list_size=settings.list_size, batch_size=settings.batch_size, test_share=settings.test_share,
         deadline=settings.deadline,
     )
