@@ -134,3 +134,14 @@ async def test_the_desk_draws_the_test_and_links_it_from_the_piece(abclient, abw
         assert f">{variant['p_best']:.3f}</text>" in svg.group(0)
         assert f"mean {variant['posterior_mean'] * 100:.2f}%" in svg.group(0)
     assert "Tallybook 3.2: bank feeds for 40 more banks" in page.text
+
+
+async def test_without_an_ab_table_the_hook_is_404(tmp_path: Path, llm: OpenAIServer, monkeypatch) -> None:
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    ws = make_workspace(tmp_path / "plain", llm.base_url)
+    app = create_app(ws, with_workers=False)
+    body = report("ab-x", [("A", 1, 0, 0)])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        answer = await http.post("/hooks/ab", content=body, headers=signed_headers(AB_SECRET, body, "r-1"))
+    assert answer.status_code == 404 and "[ab] secret_env" in answer.json()["error"]["message"]
+    ws.close()

@@ -32,12 +32,15 @@ ACTOR = "system"
 
 def _secret(ws: Workspace) -> bytes:
     name = ws.config.ab.secret_env
-    value = os.environ.get(name) if name else None
+    if not name:
+        # Not set up, as an unknown webhook source: there is nothing here to post to.
+        raise WebhookRefused(404, "not_found", "POST /hooks/ab is not configured",
+                             fix='add [ab] secret_env = "MASTHEAD_AB_HOOK_SECRET" to masthead.toml and set that variable')
+    value = os.environ.get(name)
     if not value:
-        # Names the setting or the variable, never a value.
-        fix = f"set the environment variable {name} for `masthead serve`" if name else \
-            'add [ab] secret_env = "MASTHEAD_AB_HOOK_SECRET" to masthead.toml and set that variable'
-        raise WebhookRefused(503, "not_configured", "POST /hooks/ab has no secret yet", fix=fix)
+        # Names the variable, never a value.
+        raise WebhookRefused(503, "not_configured", "POST /hooks/ab has no secret yet",
+                             fix=f"set the environment variable {name} for `masthead serve`")
     return value.encode("utf-8")
 
 

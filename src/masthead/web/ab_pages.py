@@ -35,7 +35,7 @@ def ab_page(request: Request, test_id: str, operator: PageOperator) -> Response:
     description='Body: {"test_id": "ab-...", "results": [{"variant": "A", "sent": 1200, "opens": 300, "clicks": 41}]},'
                 " cumulative counts, as `masthead ab record` reads them. 200 with the test's report (`duplicate`"
                 " true for a repeated delivery id, recorded once). 401 bad or stale signature (v2 only), 404 unknown"
-                " test, 409 test already decided, 422 invalid report, 503 no [ab] secret_env configured.",
+                " test or no [ab] secret_env, 409 test already decided, 422 invalid report, 503 secret variable unset.",
     openapi_extra={"parameters": _HEADERS_DOC,
                    "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}},
 )
