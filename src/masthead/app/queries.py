@@ -98,15 +98,10 @@ def _items(store: Any, job_id: str) -> dict[str, Any] | None:
     return json.loads(rows[0]["data"]) if rows else None
 
 
-def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
-    store = ws.store
-    rows = store.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
-    if not rows:
-        raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead pieces list`")
-    piece = piece_summary(rows[0])
+def _versions(store: Any, piece_id: str, confidence: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each version with its checks, its confidence and its diff from the one before."""
     versions = store.query("SELECT * FROM piece_versions WHERE piece_id = ? ORDER BY version", (piece_id,))
     checks = store.query("SELECT * FROM checks WHERE piece_id = ? ORDER BY version, name", (piece_id,))
-    confidence = confidences(store, [piece_id])
     for index, version in enumerate(versions):
         version["confidence"] = confidence.get((piece_id, version["version"]))
         version["checks"] = [
@@ -116,6 +111,17 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
         if index > 0:
             prev = versions[index - 1]
             version["diff"] = unified_diff(prev["text"], version["text"], f"v{prev['version']}", f"v{version['version']}")
+    return list(versions)
+
+
+def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
+    store = ws.store
+    rows = store.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
+    if not rows:
+        raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead pieces list`")
+    piece = piece_summary(rows[0])
+    confidence = confidences(store, [piece_id])
+    versions = _versions(store, piece_id, confidence)
     job = store.query("SELECT * FROM jobs WHERE id = ?", (piece["job_id"],))[0]
     signal = store.query("SELECT id, kind, title, priority, source, trust, sha256, received_at FROM signals WHERE id = ?",
                          (job["signal_id"],))[0]
