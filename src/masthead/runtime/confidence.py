@@ -134,11 +134,18 @@ def routing_reasons(store: EventStore, memory: MemoryService | None, ctx: TaskCo
     bound = settings.auto_min_confidence
     if gate == "auto" and bound is not None:
         confidence = recorded_confidence(store, ctx.piece_id, piece["version"])
-        if confidence is None:
+        if confidence is None and _written_by_a_person(store, ctx.piece_id, piece["version"]):
+            pass  # a person's edit is not a model's guess: its checks decide, as on any auto gate
+        elif confidence is None:
             reasons.append(f"no confidence recorded for v{piece['version']} (auto_min_confidence {bound:g})")
         elif confidence["value"] < bound:
             reasons.append(f"confidence {describe(confidence)} is below auto_min_confidence {bound:g}")
     return reasons
+
+
+def _written_by_a_person(store: EventStore, piece: str, version: int) -> bool:
+    rows = store.query("SELECT author FROM piece_versions WHERE piece_id = ? AND version = ?", (piece, version))
+    return bool(rows) and str(rows[0]["author"]).startswith("human:")
 
 
 # -- sensitive topics --------------------------------------------------------------------
