@@ -170,3 +170,31 @@ def test_the_weekly_digest_gathers_the_weeks_signals_into_a_section_each(tmp_pat
     assert "Invoices can now be written in 12 languages" in text and "480" in text
     assert verify(ws.store).ok
     ws.close()
+
+
+def test_confidence_is_shown_by_piece_show_review_list_and_the_desk_queue(tmp_path: Path, server) -> None:
+    from click.testing import CliRunner
+
+    from masthead.app.desk import desk_queue
+    from masthead.cli.main import cli
+
+    project = PROJECT.replace("auto_min_confidence: 0.3", "auto_min_confidence: 0.99")
+    ws = newsletter_workspace(tmp_path / "ws", server.base_url, project)
+    poll_sources(ws)
+    ws.runner(concurrency=2).run(until_idle=True)
+    newsletter = _pieces(ws, _visitors_job(ws))["newsletter"]
+    value = checks_of(ws, newsletter["id"])[-1]["confidence"]["value"]
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["-w", str(tmp_path / "ws"), "piece", "show", newsletter["id"]])
+    assert shown.exit_code == 0, shown.output
+    assert f"confidence: {value:.2f} (checks 1, coverage 1, voice " in shown.output
+    assert re.search(r"A/B test ab-\w+ \(thompson, opens\): running", shown.output)
+    [test] = ws.store.query("SELECT id FROM ab_tests WHERE piece_id = ?", (newsletter["id"],))
+    ab.record_results(ws, test["id"], ab.parse_results_csv("variant,sent,opens,clicks\nA,900,300,9\nB,900,100,3\n",
+                                                           "r.csv"), source="file:r.csv", operator=OPERATOR)
+    ws.runner(concurrency=2).run(until_idle=True)
+    listed = runner.invoke(cli, ["-w", str(tmp_path / "ws"), "review", "list"])
+    assert listed.exit_code == 0 and f"    confidence: {value:.2f} (checks 1" in listed.output
+    [item] = [i for i in desk_queue(ws) if i["piece_id"] == newsletter["id"]]
+    assert item["confidence"]["value"] == value
+    ws.close()

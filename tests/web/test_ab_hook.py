@@ -123,6 +123,9 @@ async def test_the_desk_draws_the_test_and_links_it_from_the_piece(abclient, abw
     piece_id = ab.ab_report(abws, test_id)["piece_id"]
     piece_page = await abclient.get(f"/pieces/{piece_id}")
     assert f'href="/ab/{test_id}"' in piece_page.text
+    assert re.search(r'class="confidence" data-confidence="[\d.]+">Confidence \d\.\d\d \(checks', piece_page.text)
+    desk_page = await abclient.get("/")  # the hard-gated newsletter waits in the queue, with its confidence
+    assert re.search(r'class="q-confidence" title="confidence [^"]+">confidence \d\.\d\d</span>', desk_page.text)
     page = await abclient.get(f"/ab/{test_id}")
     assert page.status_code == 200
     svg = re.search(r"<svg class=\"chart ab\".*?</svg>", page.text, re.S)
