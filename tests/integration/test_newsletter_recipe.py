@@ -36,6 +36,15 @@ def server(monkeypatch: pytest.MonkeyPatch):
         yield running
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The same workflow on both stores: the digest's window, the confidence and the A/B
+    queries read the log through each backend's SQL."""
+    if request.param == "postgres":
+        monkeypatch.setenv("MASTHEAD_DATABASE_URL", request.getfixturevalue("pg_url"))
+    return str(request.param)
+
+
 def _visitors_job(ws) -> str:
     rows = ws.store.query("SELECT j.id FROM jobs j JOIN signals s ON s.id = j.signal_id"
                           " WHERE s.title = 'Trend: visitors up on 2026-11-30' AND j.recipe = 'newsletter'")
@@ -46,8 +55,10 @@ def _pieces(ws, job_id: str) -> dict[str, dict]:
     return {row["channel"]: row for row in ws.store.query("SELECT * FROM pieces WHERE job_id = ?", (job_id,))}
 
 
-def test_a_trend_becomes_a_tested_newsletter_section_that_publishes_with_the_winning_subject(tmp_path: Path, server):
+def test_a_trend_becomes_a_tested_newsletter_section_that_publishes_with_the_winning_subject(tmp_path: Path, server,
+                                                                                            backend: str):
     ws = newsletter_workspace(tmp_path / "ws", server.base_url)
+    assert ws.store.backend == backend
     poll_sources(ws)
     assert {row["recipe"] for row in ws.store.query("SELECT recipe FROM jobs")} == {"newsletter"}
     ws.runner(concurrency=2).run(until_idle=True)
@@ -142,8 +153,9 @@ def test_a_sensitive_topic_sends_an_auto_piece_to_review_by_meaning_and_by_term(
     ws.close()
 
 
-def test_the_weekly_digest_gathers_the_weeks_signals_into_a_section_each(tmp_path: Path, server):
+def test_the_weekly_digest_gathers_the_weeks_signals_into_a_section_each(tmp_path: Path, server, backend: str):
     ws = newsletter_workspace(tmp_path / "ws", server.base_url)
+    assert ws.store.backend == backend
     empty = add_signal(ws, "tallybook", kind="schedule", body='{"recipe": "weekly-digest"}', title="Tuesday digest",
                        priority="normal", source="schedule:weekly-digest:2026-12-01T09:00")
     assert empty.recipes == ["weekly-digest"]
