@@ -121,3 +121,29 @@ def test_recipes_check_the_new_action_and_gather() -> None:
     with pytest.raises(ConfigError, match="days"):
         parse_recipe("name: x\ntrigger: {signal_kinds: [a], gather: {days: 0}}\nsteps:\n  - {id: b, agent: brief}\n",
                      "r.yaml")
+
+
+class _Scripted:
+    """A ModelClient that answers with one fixed output (the agent's own contract, no provider)."""
+
+    def __init__(self, output: object):
+        self.output = output
+
+    def generate(self, messages: object, schema: type, *, max_tokens: int | None = None) -> object:
+        return schema.model_validate(self.output)
+
+
+def test_a_hook_with_a_figure_the_signal_lacks_is_dropped_before_anything_builds_on_it() -> None:
+    inp = HooksInput(project=PROJECT, signal=SignalContext(kind="trend", title="Visitors up",
+                                                           body="visitors on Monday were 1,320, 3.9x the usual."),
+                     items=["note: visitors on Monday were 1,320, 3.9x the usual."])
+    result = HooksAgent().run(inp, _Scripted({"hooks": [
+        {"angle": "number", "text": "1320 visitors: 3.9x a normal Monday.", "grounded_in": "the trend"},
+        {"angle": "news", "text": "Visitors grew 45% this year.", "grounded_in": "nothing"},
+        {"angle": "reader", "text": "More people find us.", "grounded_in": ""},
+    ]}))
+    output = result.output
+    assert [h.text for h in output.hooks] == ["1320 visitors: 3.9x a normal Monday.", "More people find us."]  # type: ignore[attr-defined]
+    assert output.dropped == ["Visitors grew 45% this year."]  # type: ignore[attr-defined]
+    only_invented = HooksAgent().run(inp, _Scripted({"hooks": [{"angle": "number", "text": "Up 45%."}]})).output
+    assert [h.angle for h in only_invented.hooks] == ["news"] and only_invented.dropped == ["Up 45%."]  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+import regex
 from pydantic import Field
 
 from masthead.agents.base import (
@@ -28,6 +29,7 @@ from masthead.agents.base import (
 from masthead.agents.brief import BriefOutput
 from masthead.agents.memory_context import MemoryNote, memory_section
 from masthead.agents.registry import register
+from masthead.compose.text import numbers_in
 from masthead.providers.base import Message
 
 Angle = Literal["news", "number", "reader", "question", "story"]
@@ -51,6 +53,7 @@ class HooksInput(AgentInput):
 
 class HooksOutput(AgentOutput):
     hooks: list[Hook] = Field(min_length=1, max_length=3)
+    dropped: list[str] = Field(default_factory=list, description="hooks left out: a figure the signal does not have")
 
 
 @register
@@ -79,8 +82,20 @@ class HooksAgent:
             ),
         ]
         output = model.generate(messages, HooksOutput)
+        known = _figures(" ".join([inp.signal.title or "", inp.signal.body, *inp.items]))
         hooks = [hook.model_copy(update={"text": hook.text.strip()}) for hook in output.hooks if hook.text.strip()]
-        return AgentResult(output=HooksOutput(hooks=hooks or output.hooks))
+        # A hook opens the piece: one with a figure the signal does not have is left out here,
+        # before the subject lines and the drafts build on it.
+        kept = [hook for hook in hooks if _figures(hook.text) <= known]
+        dropped = [hook.text for hook in hooks if hook not in kept]
+        if not kept:
+            composed = self.fallback(inp)
+            if composed is None:
+                title = Hook(angle="news", text=_sentence(inp.signal.title or inp.signal.body),
+                             grounded_in="the signal's title")
+                return AgentResult(output=HooksOutput(hooks=[title], dropped=dropped))
+            return AgentResult(output=composed.output.model_copy(update={"dropped": dropped}))
+        return AgentResult(output=HooksOutput(hooks=kept, dropped=dropped))
 
     def fallback(self, inp: HooksInput) -> AgentResult | None:
         """Hooks composed from the items: the top item as news, the first item with a figure as
@@ -101,6 +116,16 @@ class HooksAgent:
         return AgentResult(output=HooksOutput(hooks=hooks[:3]))
 
 
+def _figures(text: str) -> set[float]:
+    """The numbers a text states, as values ("3.9x" and "3.9" are one figure, "1,320" is 1320)."""
+    values = set()
+    for number in numbers_in(text):
+        digits = regex.match(r"[\d,]*\.?\d+", number)
+        if digits is not None:
+            values.add(float(digits[0].replace(",", "")))
+    return values
+
+
 def _sentence(text: str) -> str:
     """One line of at most HOOK_CHARS characters, cut at a word."""
     line = " ".join(text.split())
@@ -108,9 +133,3 @@ def _sentence(text: str) -> str:
         return line
     cut = line[: HOOK_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:")
     return cut + "…"
-
-
-def best_hook(hooks: dict | None) -> str | None:
-    """The first hook's text from a hooks step's output (as the runtime passes it on), if any."""
-    listed = (hooks or {}).get("hooks") or []
-    return str(listed[0]["text"]) if listed else None
