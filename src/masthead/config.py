@@ -409,6 +409,18 @@ class SnapshotsSection(_Strict):
     keep: int = Field(2, ge=1, le=100, description="how many snapshots to keep, newest first")
 
 
+class AbSection(_Strict):
+    """`[ab]`: A/B test results reported by the mail service through `POST /hooks/ab`."""
+
+    secret_env: str | None = Field(None, description="NAME of the environment variable holding the HMAC secret "
+                                                     "that signs POST /hooks/ab (the webhook scheme); unset: refused")
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_is_a_name(cls, value: str | None) -> str | None:
+        return None if value is None else env_var_name(value, "MASTHEAD_AB_HOOK_SECRET")
+
+
 class MastheadConfig(_Strict):
     workspace: WorkspaceSection = Field(default_factory=WorkspaceSection)
     models: dict[str, TierSection] = Field(default_factory=_default_models)
@@ -419,6 +431,7 @@ class MastheadConfig(_Strict):
     breaker: BreakerSection = Field(default_factory=BreakerSection)
     budget: BudgetLimits = Field(default_factory=BudgetLimits)
     webhooks: dict[str, WebhookSection] = Field(default_factory=dict, description="keyed by source name")
+    ab: AbSection = Field(default_factory=AbSection)
     memory: MemorySection = Field(default_factory=MemorySection)
     snapshots: SnapshotsSection = Field(default_factory=SnapshotsSection)
     publishers: dict[str, PublisherSection] = Field(

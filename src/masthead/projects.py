@@ -53,6 +53,8 @@ class ChannelSettings(_Strict):
     approvals: int = Field(1, ge=1, le=10, description="people who must approve the same version before it publishes")
     approvers: list[str] = Field(default_factory=list, description="roles or user names, each met by a different "
                                  "person, e.g. [owner, clara]; a role is met by that role or a higher one")
+    auto_min_confidence: float | None = Field(
+        None, ge=0, le=1, description="auto gate: a piece whose confidence is below this goes to review")
 
     @property
     def approvals_needed(self) -> int:
@@ -95,7 +97,19 @@ _DOMAIN = re.compile(r"^(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_][\w-]*$")
 _SOURCE_PREFIX = re.compile(r"^[a-z]+:[A-Za-z0-9_.\-]+(?::[A-Za-z0-9_.\-]+)*$")
 
 
+class SensitiveTopic(_Strict):
+    """A topic the brand handles by hand: a piece that touches it waits for a person, whatever its gate."""
+
+    term: str = Field(min_length=2, max_length=80, description="matched as a whole word, and by meaning")
+    description: str = Field("", max_length=300, description="comma-separated phrases that say what it covers")
+    threshold: float | None = Field(None, gt=0, le=1, description="this topic's similarity threshold")
+
+
 class Policies(_Strict):
+    sensitive_topics: list[SensitiveTopic] = Field(
+        default_factory=list, description="topics that send a piece to review whatever its gate")
+    sensitive_threshold: float = Field(0.35, gt=0, le=1, description="cosine similarity at which a sentence "
+                                                                      "matches a sensitive topic")
     banned_phrases: list[str] = Field(default_factory=list)
     required_disclaimers: dict[str, str] = Field(default_factory=dict)
     allowed_domains: list[str] | None = Field(

@@ -173,6 +173,9 @@ def test_init_project_and_recipes_with_masthead_home(tmp_path, server):
     assert "refine with refine (final) x1" in recipe
     as_json = cli.json("recipe", "show", "release-notes")
     assert [s["id"] for s in as_json["steps"]] == ["brief", "subjects", "draft", "check", "gate", "publish"]
+    digest = cli("recipe", "show", "weekly-digest").stdout
+    assert "trigger: signal kinds schedule\ngathers: the project's signals of the past 7 day(s)" in digest
+    assert "  ab         action ab_test per channel [newsletter, email] after check" in digest
 
     (elsewhere / "quick-post.yaml").write_text(CUSTOM_RECIPE, "utf-8")
     assert cli("recipe", "validate", "quick-post.yaml").stdout == "ok: quick-post v2, 4 steps\n"

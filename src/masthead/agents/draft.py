@@ -21,6 +21,7 @@ from masthead.agents.base import (
     system_prompt,
 )
 from masthead.agents.brief import BriefOutput
+from masthead.agents.hooks import HooksOutput
 from masthead.agents.memory_context import MemoryNote, memory_section
 from masthead.agents.subject_lines import SubjectLinesOutput
 from masthead.providers.base import Message
@@ -35,6 +36,7 @@ class DraftInput(AgentInput):
     channel_guide: str
     brief: BriefOutput
     subjects: SubjectLinesOutput | None = None
+    hooks: HooksOutput | None = None  # the newsletter recipe's hooks: the draft opens with the first
     required_disclaimer: str | None = None
     items: list[str] = []  # "kind: text", most salient first: the prompt then quotes only an excerpt of the body
     memory: list[MemoryNote] = []
@@ -59,6 +61,7 @@ class DraftAgent:
 
     def run(self, inp: DraftInput, model: ModelClient) -> AgentResult:
         examples = "\n\n".join(quote_data("exemplar", e) for e in inp.project.exemplars[:2])
+        opening = f"\nOpen with this hook:\n{quote_data('hook', inp.hooks.hooks[0].text)}" if inp.hooks else ""
         disclaimer = f"\nEnd with this disclaimer, word for word: {inp.required_disclaimer}" if inp.required_disclaimer else ""
         messages = [
             Message(role="system", content=system_prompt("You write social posts and newsletters.", inp.project)),
@@ -71,7 +74,7 @@ class DraftAgent:
                     + (f"Examples of our voice:\n{examples}\n\n" if examples else "")
                     + memory_section(inp.memory, [*inp.project.facts, *inp.project.exemplars[:2]])
                     + f"Write the {inp.channel} piece. {inp.channel_guide} Use only numbers, versions "
-                    f"and links that appear in the source or the facts.{disclaimer}\n"
+                    f"and links that appear in the source or the facts.{opening}{disclaimer}\n"
                     'Answer as JSON: {"text": "..."}'
                 ),
             ),

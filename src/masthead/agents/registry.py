@@ -17,6 +17,7 @@ from masthead.plugins import AGENTS, load, named
 BUILTIN: dict[str, str] = {
     "brief": "masthead.agents.brief:BriefAgent",
     "draft": "masthead.agents.draft:DraftAgent",
+    "hooks": "masthead.agents.hooks:HooksAgent",
     "legal_review": "masthead.agents.legal_review:LegalReviewAgent",
     "proposal": "masthead.agents.proposal:ProposalAgent",
     "refine": "masthead.agents.refine:RefineAgent",

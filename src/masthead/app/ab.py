@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,29 +21,18 @@ from masthead.events.ab_types import (
     AbResult,
     AbResultsRecorded,
     AbTestDecided,
-    AbTestStarted,
-    AbVariant,
 )
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
 from masthead.events.store import EventStore, Transaction
+from masthead.events.types import TaskWoken
 from masthead.memory.items import added_event, live_ids, new_event
 from masthead.runtime import ab
+from masthead.runtime.ab_step import MAX_VARIANTS, AbSettings, test_started
 from masthead.runtime.ids import new_id
 
 METRICS = ("opens", "clicks")
 METHODS = ("thompson", "fixed")
-MAX_VARIANTS = 5
 RESULT_COLUMNS = ("variant", "sent", "opens", "clicks")
-
-
-@dataclass(frozen=True)
-class AbSettings:
-    metric: str = "opens"
-    method: str = "thompson"
-    list_size: int = 10_000
-    batch_size: int = 500
-    test_share: float = 0.2
-    deadline: str | None = None
 
 
 def _meta(actor: str) -> Meta:
@@ -97,12 +87,8 @@ def start_test(ws: Workspace, piece_id: str, *, settings: AbSettings, variants: 
         raise InputError(f"an A/B test needs 2 to {MAX_VARIANTS} different variants; piece {piece_id} has {len(texts)}",
                          fix='name them with --variant "..." --variant "..."')
     test_id = new_id("ab")
-    started = AbTestStarted(
-        id=test_id, project=piece["project"], piece_id=piece_id, field="subject", metric=settings.metric,
-        method=settings.method, variants=[AbVariant(id=chr(ord("A") + i), text=t) for i, t in enumerate(texts)],
-        list_size=settings.list_size, batch_size=settings.batch_size, test_share=settings.test_share,
-        deadline=_parse_time(settings.deadline, "--deadline").isoformat() if settings.deadline else None,
-    )
+    deadline = _parse_time(settings.deadline, "--deadline").isoformat() if settings.deadline else None
+    started = test_started(test_id, piece["project"], piece_id, texts, replace(settings, deadline=deadline))
     with ws.store.transaction() as tx:
         running = tx.query("SELECT id FROM ab_tests WHERE piece_id = ? AND status = 'running'", (piece_id,))
         if running:
@@ -180,8 +166,20 @@ def record_results(ws: Workspace, test_id: str, results: list[AbResult], *, sour
             winner, reason, p_best = decided
             events.append(AbTestDecided(test_id=test_id, winner=winner, reason=reason, p_best=p_best).to_new(stream))
             events += _feedback(tx, ws, test, variants, counts, winner)
+            events += _wake_ab_steps(tx, test["piece_id"], f"A/B test {test_id} decided: {winner}")
         tx.append(events, meta)
     return ab_report(ws, test_id)
+
+
+def _wake_ab_steps(tx: Transaction, piece_id: str, reason: str) -> list[NewEvent]:
+    """A decided test lets the recipe's waiting `ab_test` step go on with the winner at once."""
+    pieces = tx.query("SELECT job_id, channel FROM pieces WHERE id = ?", (piece_id,))
+    if not pieces:
+        return []
+    tasks = tx.query("SELECT id, version FROM tasks WHERE job_id = ? AND channel = ? AND kind = 'ab_test'"
+                     " AND status IN ('waiting', 'queued')", (pieces[0]["job_id"], pieces[0]["channel"]))
+    return [TaskWoken(id=t["id"], reason=reason, run_after=time.time()).to_new(stream_of("task", t["id"]), t["version"])
+            for t in tasks]
 
 
 def _hits(metric: str, result: AbResult | None, stored: dict[str, Any]) -> int:

@@ -155,6 +155,26 @@ def _deferral_reasons(tx: Transaction, job_ids: list[str]) -> dict[str, str]:
     return reasons
 
 
+SCHEDULE_KIND = "schedule"
+
+
+def recipe_named_by(kind: str, body: str, source: str) -> str | None:
+    """The one recipe a `schedule` signal starts: named by its source (`schedule:<recipe>[:...]`)
+    or by its JSON body's `recipe` key. A schedule fires its own recipe, not every recipe that
+    listens to schedules; None (every matching recipe) for other kinds or when none is named."""
+    if kind != SCHEDULE_KIND:
+        return None
+    parts = source.split(":")
+    if len(parts) >= 2 and parts[0] == SCHEDULE_KIND and parts[1]:
+        return parts[1]
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    named = payload.get("recipe") if isinstance(payload, dict) else None
+    return named if isinstance(named, str) and named else None
+
+
 def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title: str | None,
                priority: str, source: str, trust: SignalTrust = "operator", recipe: str | None = None,
                by: Principal | None = None) -> SignalAdded:
@@ -178,6 +198,9 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
     if by is not None:  # hooks and feeds (by=None) come in under their own authority: the webhook secret, the project's sources
         authorize(by, "add_signal", project=project.name)
     recipes = _recipes_for(ws, kind, recipe)
+    named = recipe_named_by(kind, body, source) if recipe is None else None
+    if named is not None:
+        recipes = [r for r in recipes if r.name == named]
     if trust != "operator":
         trust = project.policies.source_trust(source)
     signal_id = new_id("sig")

@@ -43,7 +43,9 @@ def review_queue(ws: Workspace) -> list[dict[str, Any]]:
         " JOIN pieces p ON p.id = q.piece_id ORDER BY q.priority DESC, q.deadline IS NULL, q.deadline, q.since"
     )
     threads = _thread_settings(ws)
-    return [{**r, "flags": json.loads(r["flags"]), "parts": thread_parts(r, threads)} for r in rows]
+    found = confidences(ws.store, [r["piece_id"] for r in rows])
+    return [{**r, "flags": json.loads(r["flags"]), "parts": thread_parts(r, threads),
+             "confidence": found.get((r["piece_id"], r["version"]))} for r in rows]
 
 
 def _thread_settings(ws: Workspace) -> dict[tuple[str, str], str | None]:
@@ -63,6 +65,33 @@ def thread_parts(piece: dict[str, Any], threads: dict[tuple[str, str], str | Non
         return None
     parts = parts_of(piece["text"])
     return numbered(parts) if len(parts) > 1 else None
+
+
+def confidences(store: Any, piece_ids: list[str]) -> dict[tuple[str, int], dict[str, Any]]:
+    """(piece, version) -> the confidence recorded with that version's latest checks
+    (runtime/confidence.py: a value in [0, 1] and its parts)."""
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    streams = [f"piece-{piece}" for piece in dict.fromkeys(piece_ids)]
+    for start in range(0, len(streams), 500):  # bound the statement's parameters
+        chunk = streams[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in store.query(f"SELECT data FROM events WHERE stream IN ({marks}) AND type = 'ChecksRecorded'"
+                               " ORDER BY seq", chunk):
+            data = json.loads(row["data"])
+            if data.get("confidence") is not None:
+                found[(data["piece_id"], data["version"])] = data["confidence"] | {
+                    "text": confidence_text(data["confidence"])}
+    return found
+
+
+CONFIDENCE_PARTS = ("checks", "coverage", "voice", "agreement")  # the order runtime/confidence.py weighs them
+
+
+def confidence_text(confidence: dict[str, Any]) -> str:
+    """The confidence as one line, as the gate words it: 0.83 (checks 1, coverage 1, voice 0.46, agreement 0.88)."""
+    parts = confidence.get("parts") or {}
+    named = ", ".join(f"{name} {parts[name]:g}" for name in CONFIDENCE_PARTS if name in parts)
+    return f"{confidence['value']:.2f} ({named})"
 
 
 def manual_queue(ws: Workspace) -> list[dict[str, Any]]:
@@ -91,15 +120,12 @@ def _items(store: Any, job_id: str) -> dict[str, Any] | None:
     return json.loads(rows[0]["data"]) if rows else None
 
 
-def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
-    store = ws.store
-    rows = store.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
-    if not rows:
-        raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead pieces list`")
-    piece = piece_summary(rows[0])
+def _versions(store: Any, piece_id: str, confidence: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each version with its checks, its confidence and its diff from the one before."""
     versions = store.query("SELECT * FROM piece_versions WHERE piece_id = ? ORDER BY version", (piece_id,))
     checks = store.query("SELECT * FROM checks WHERE piece_id = ? ORDER BY version, name", (piece_id,))
     for index, version in enumerate(versions):
+        version["confidence"] = confidence.get((piece_id, version["version"]))
         version["checks"] = [
             {"name": c["name"], "passed": bool(c["passed"]), "detail": c["detail"]}
             for c in checks if c["version"] == version["version"]
@@ -107,6 +133,17 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
         if index > 0:
             prev = versions[index - 1]
             version["diff"] = unified_diff(prev["text"], version["text"], f"v{prev['version']}", f"v{version['version']}")
+    return list(versions)
+
+
+def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
+    store = ws.store
+    rows = store.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
+    if not rows:
+        raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead pieces list`")
+    piece = piece_summary(rows[0])
+    confidence = confidences(store, [piece_id])
+    versions = _versions(store, piece_id, confidence)
     job = store.query("SELECT * FROM jobs WHERE id = ?", (piece["job_id"],))[0]
     signal = store.query("SELECT id, kind, title, priority, source, trust, sha256, received_at FROM signals WHERE id = ?",
                          (job["signal_id"],))[0]
@@ -141,12 +178,16 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
         })
     decisions = store.query("SELECT * FROM decisions WHERE piece_id = ? ORDER BY seq", (piece_id,))
     publications = store.query("SELECT * FROM publications WHERE piece_id = ? ORDER BY requested_at", (piece_id,))
+    tests = store.query("SELECT id, status, winner, metric, method FROM ab_tests WHERE piece_id = ? ORDER BY started_at",
+                        (piece_id,))
     from masthead.app.escalation import review_people  # the desk's module, which imports this one
 
     return {
         **piece,
         "parts": thread_parts(piece, _thread_settings(ws)),
         "scheduled": scheduled_label(ws, piece["project"], piece.get("scheduled_at")),
+        "confidence": confidence.get((piece_id, piece["version"])),
+        "ab_tests": tests,
         "versions": versions,
         "people": review_people(ws, piece),
         "lineage": {

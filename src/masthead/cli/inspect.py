@@ -48,6 +48,12 @@ def print_piece(detail: dict[str, Any]) -> None:
         echo(f"subject: {detail['subject']}")
     if detail.get("scheduled"):
         echo(f"scheduled for {detail['scheduled']}")
+    if detail.get("confidence"):
+        echo(f"confidence: {detail['confidence']['text']}")
+    for test in detail.get("ab_tests", []):
+        winner = f", winner {test['winner']}" if test["winner"] else ""
+        echo(f"A/B test {test['id']} ({test['method']}, {test['metric']}): {test['status']}{winner}"
+             f"  (masthead ab show {test['id']})")
     echo("")
     for line in text_lines(detail):
         echo(line)
@@ -58,6 +64,8 @@ def print_piece(detail: dict[str, Any]) -> None:
         made = f"{version['author']}" + (f" ({version['tier']}, {version['prompt_version']})" if version["tier"] else "")
         cost = f", ${version['cost_usd']:.6f}" if version.get("cost_usd") else ""
         echo(f"v{version['version']} {version['kind']} by {made} at {version['created_at']}{cost}")
+        if version.get("confidence"):
+            echo(f"    confidence {version['confidence']['text']}")
         for check in version["checks"]:
             mark = "pass" if check["passed"] else "FAIL"
             echo(f"    {mark}  {check['name']:<15} {check['detail']}")

@@ -86,6 +86,10 @@ def recipe_show(state: CliState, name: str, as_json: bool) -> None:
         return
     echo(f"{recipe.name} v{recipe.version}: {recipe.description.strip()}")
     echo(f"trigger: signal kinds {', '.join(recipe.trigger.signal_kinds)}")
+    gather = recipe.trigger.gather
+    if gather is not None:
+        kinds = ", ".join(gather.signal_kinds) if gather.signal_kinds is not None else "every other kind"
+        echo(f"gathers: the project's signals of the past {gather.days} day(s) ({kinds}), at most {gather.max_signals}")
     for step in recipe.steps:
         what = f"agent {step.agent} ({step.tier})" if step.agent else f"action {step.action}"
         fan = " per channel" + (f" [{', '.join(step.channels)}]" if step.channels else "") if step.for_each else ""

@@ -43,6 +43,8 @@ def review_list(state: CliState, as_json: bool) -> None:
         lines += [f"{item['piece_id']}  v{item['version']}  {item['channel']:<10} {item['gate']:<4}  "
                   f"{short(item['text'], 50)}{thread}{flag}",
                   f"    why: {short(item['reason'], 100)}"]
+        if item.get("confidence"):
+            lines.append(f"    confidence: {item['confidence']['text']}")
     for row, piece in scheduled:
         lines.append(f"{piece['id']}  v{piece['version']}  {row['channel']:<10} scheduled for {piece['scheduled']}  "
                      f"{short(piece['text'], 40)}")

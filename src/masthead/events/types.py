@@ -347,6 +347,9 @@ class ChecksRecorded(EventData):
     piece_id: str
     version: int
     results: list[CheckOutcome]
+    # {"value": 0..1, "parts": {checks, coverage, voice, agreement}} (runtime/confidence.py);
+    # None on versions checked before confidence existed and on a person's edits.
+    confidence: dict[str, Any] | None = None
 
 
 class ReviewRequested(EventData):

@@ -220,6 +220,10 @@ class MemoryService:
     def cached_vectors(self) -> int:
         return VectorCache(self.store).count(self.keeper.embedder.model_id)
 
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised vectors of `texts` by the configured embedder (rows in order)."""
+        return self.keeper.embedder.embed(texts)
+
     def voice(self, project: str, text: str, avoid: list[str]) -> VoiceVerdict:
         index = self.keeper.current()
         marks = ",".join("?" * len(VOICE_KINDS))

@@ -1,7 +1,7 @@
 """Recipe schema: steps with `needs`, channel fan-out, tiers, retries and built-in actions.
 
 A step is either an agent step (`agent: NAME`) or a built-in action (`action: check | gate |
-publish`). `for_each: channel` runs one instance per project channel (optionally limited by
+ab_test | publish`). `for_each: channel` runs one instance per project channel (optionally limited by
 `channels:`); a step that needs a fanned-out step waits for the instance of the same channel.
 """
 
@@ -29,7 +29,7 @@ class Refinement(_Strict):
 class Step(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")
     agent: str | None = None
-    action: Literal["check", "gate", "publish"] | None = None
+    action: Literal["check", "gate", "ab_test", "publish"] | None = None
     needs: list[str] = Field(default_factory=list)
     for_each: Literal["channel"] | None = None
     channels: list[str] | None = Field(None, description="limit a fan-out to these channels")
@@ -51,7 +51,7 @@ class Step(_Strict):
                     raise ValueError(f"step {self.id!r}: channel {channel!r} is unknown; use one of {', '.join(CHANNELS)}")
         if self.refine is not None and self.action != "check":
             raise ValueError(f"step {self.id!r}: `refine:` only belongs on an `action: check` step")
-        if self.action in ("check", "gate", "publish") and self.for_each != "channel":
+        if self.action in ("check", "gate", "ab_test", "publish") and self.for_each != "channel":
             raise ValueError(f"step {self.id!r}: action {self.action} works per piece; add `for_each: channel`")
         return self
 
@@ -60,8 +60,17 @@ class Step(_Strict):
         return "agent" if self.agent else str(self.action)
 
 
+class Gather(_Strict):
+    """A digest's material: the project's signals received in the `days` before the trigger."""
+
+    days: int = Field(7, ge=1, le=92)
+    signal_kinds: list[str] | None = Field(None, description="only these kinds; default every kind but the trigger's")
+    max_signals: int = Field(12, ge=1, le=50, description="the most recent ones when there are more")
+
+
 class Trigger(_Strict):
     signal_kinds: list[str] = Field(min_length=1)
+    gather: Gather | None = Field(None, description="compose from the past days' signals instead of the trigger's body")
 
 
 class Recipe(_Strict):

@@ -17,6 +17,7 @@ from masthead.events.model import parse_json
 from masthead.events.store import EventStore
 from masthead.projects import Project, project_from_spec
 from masthead.recipes.schema import Recipe, Step
+from masthead.runtime.digest import TREND_KIND, digest_signal, trend_item_text
 from masthead.runtime.documents import DocumentBasis, load_basis
 from masthead.runtime.ids import piece_id, task_id
 
@@ -91,16 +92,26 @@ _EXTRACTIONS_LOCK = threading.Lock()
 
 def signal_items(signal: dict[str, Any]) -> Extraction:
     """The items of a signal row, parsed once per process for the most recent 256 signals."""
+    digest = signal.get("digest")
+    if isinstance(digest, Extraction):
+        return digest  # a digest job's items, built from the signals it gathered (runtime/digest.py)
     key = (str(signal["id"]), str(signal["sha256"]))
     with _EXTRACTIONS_LOCK:
         found = _EXTRACTIONS.get(key)
     if found is None:
-        found = extract_items(signal["body"], signal["title"])
+        found = extract_items(item_text(signal), signal["title"])
         with _EXTRACTIONS_LOCK:
             _EXTRACTIONS[key] = found
             while len(_EXTRACTIONS) > 256:
                 _EXTRACTIONS.popitem(last=False)
     return found
+
+
+def item_text(signal: dict[str, Any]) -> str:
+    """The text a signal's items come from: a trend's finding and its evidence in words, not its
+    evidence JSON (which stays in the body, where it grounds the numbers)."""
+    body = str(signal["body"])
+    return trend_item_text(body) if signal["kind"] == TREND_KIND else body
 
 
 def channel_guide(channel: str) -> str:
@@ -199,6 +210,8 @@ def load_context(store: EventStore, task: dict[str, Any]) -> TaskContext:
     recipe, _channels = job_plan(store, job["id"])
     project = current_project(store, job["project"])
     signal = store.query("SELECT * FROM signals WHERE id = ?", (job["signal_id"],))[0]
+    if recipe.trigger.gather is not None:
+        signal = digest_signal(store, signal, recipe.trigger.gather, recipe.trigger.signal_kinds)
     if task["kind"] == "refine":
         # On-demand refinement is not a recipe step: it refines with the final tier.
         step = Step(id=task["step"], agent="refine", tier="final", for_each="channel")

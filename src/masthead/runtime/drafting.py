@@ -8,7 +8,7 @@ their checks and coverage, so the lineage says why the piece reads as it does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -17,26 +17,52 @@ from masthead.channels.checks import CheckResult
 from masthead.channels.limits import SUBJECT_LIMIT, grapheme_length
 from masthead.channels.threads import threads_allowed
 from masthead.compose.candidates import Candidate, compose, splice
+from masthead.compose.digest import compose_digest
 from masthead.compose.select import Scored, covered_items, select, voice_score
 from masthead.compose.thread import compose_thread
 from masthead.events.model import NewEvent
 from masthead.events.types import ItemOutline, ItemsExtracted
 from masthead.runtime.context import TaskContext
 
+# News that is not a release (a trend, a feed item) is composed as a newsletter section: an
+# opening, then its items, without a release's "what we changed" framing.
+SECTION_KINDS = ("trend", "feed_item")
 Check = Callable[[str, str | None], list[CheckResult]]
 
 
+def composed_candidates(ctx: TaskContext, hooks: Sequence[str]) -> list[Candidate]:
+    """The candidates written without a model: composed from the items, and each hook (the
+    hooks agent's) spliced onto the composed body as its opening. A digest job's are composed a
+    section per gathered signal."""
+    channel = ctx.piece_channel
+    extraction, voice = ctx.extraction, ctx.voice_rules
+    disclaimer = ctx.project.policies.required_disclaimers.get(channel)
+    if ctx.signal.get("digest") is not None or ctx.signal["kind"] in SECTION_KINDS:
+        openings: list[str | None] = [None, *hooks]
+        digest = ctx.signal.get("digest") is not None
+        found = [compose_digest(channel, extraction, voice, disclaimer=disclaimer, opening=o, digest=digest)
+                 for o in openings]
+        return [c for c in found if c is not None]
+    candidates = compose(channel, extraction, voice, disclaimer=disclaimer)
+    if candidates:
+        spliced = [splice(channel, hook, candidates[0], extraction, voice, disclaimer=disclaimer) for hook in hooks]
+        candidates += [candidate for candidate in spliced if candidate is not None]
+    return candidates
+
+
 def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check, *,
-                 subject: str | None = None, composed: list[str] | None = None) -> tuple[DraftEffect | None, dict[str, Any]]:
+                 subject: str | None = None, composed: list[str] | None = None,
+                 hooks: Sequence[str] = ()) -> tuple[DraftEffect | None, dict[str, Any]]:
     """The winning draft for the step's channel and the lineage of the choice; no draft when
     there is neither an item to compose from nor a model draft. `subject` is the subject-line
-    agent's pick, which composed candidates use when there is one. `composed` replaces the
-    composer's candidates (a document agent's own model-free text: a proposal is not a post)."""
+    agent's pick, which composed candidates use when there is one; `hooks` open spliced ones.
+    `composed` replaces the composer's candidates (a document agent's own model-free text: a
+    proposal is not a post)."""
     channel = ctx.piece_channel
     extraction = ctx.extraction
     voice = ctx.voice_rules
     disclaimer = ctx.project.policies.required_disclaimers.get(channel)
-    candidates = compose(channel, extraction, voice, disclaimer=disclaimer) if composed is None \
+    candidates = composed_candidates(ctx, hooks) if composed is None \
         else [Candidate("composed", text, None) for text in composed]
     settings = ctx.project.channels.get(channel)
     threads = compose_thread(channel, extraction, voice) \
@@ -48,7 +74,8 @@ def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check
         candidates = [variant for candidate in candidates
                       for variant in (replace(candidate, subject=subject), candidate)]
     if model_draft is not None:
-        if candidates and composed is None:
+        if candidates and composed is None and ctx.signal.get("digest") is None \
+                and ctx.signal["kind"] not in SECTION_KINDS:
             spliced = splice(channel, model_draft.text, candidates[0], extraction, voice, disclaimer=disclaimer)
             candidates += [spliced] if spliced is not None else []
         candidates.append(Candidate("model", model_draft.text, model_draft.subject))

@@ -45,7 +45,8 @@ class Guards:
         secrets, publisher credentials, all read from the environment) from text bound for the log."""
         names = {self.config.providers.openai.api_key_env, self.config.memory.openai.api_key_env,
                  *(section.secret_env for section in self.config.webhooks.values()),
-                 *self.config.publisher_secret_envs()}
+                 *self.config.publisher_secret_envs(),
+                 *([self.config.ab.secret_env] if self.config.ab.secret_env else [])}
         for name in sorted(names):
             secret = os.environ.get(name)
             if secret and len(secret) >= 6:  # shorter values would blank out ordinary words

@@ -19,7 +19,7 @@ from masthead.agents.base import AgentResult, DraftEffect
 from masthead.agents.draft import pick_subject
 from masthead.agents.registry import get_agent
 from masthead.channels.checks import CheckResult, draft_text, run_checks
-from masthead.channels.limits import rule_for, service_limits
+from masthead.channels.limits import service_limits
 from masthead.channels.provenance import (
     SourceText,
     check_injection,
@@ -31,12 +31,10 @@ from masthead.channels.substance import substance_check
 from masthead.channels.threads import threads_allowed, whole_text
 from masthead.channels.urls import host_of
 from masthead.config import MastheadConfig
-from masthead.errors import ConfigError, MastheadError, StateError
+from masthead.errors import ConfigError, StateError
 from masthead.events.model import Meta, NewEvent, stream_of, utc_now
 from masthead.events.store import EventStore
 from masthead.events.types import (
-    CheckOutcome,
-    ChecksRecorded,
     PieceDrafted,
     PieceRevised,
     ReviewApproved,
@@ -46,9 +44,12 @@ from masthead.events.types import (
 from masthead.memory.service import MemoryService
 from masthead.projects import ChannelSettings
 from masthead.providers.registry import ProviderSet
+from masthead.runtime.ab_step import run_ab_step
 from masthead.runtime.approvals import approval_state
 from masthead.runtime.blackouts import blackouts_at
+from masthead.runtime.confidence import checks_recorded, routing_reasons
 from masthead.runtime.context import TaskContext
+from masthead.runtime.digest import trend_evidence
 from masthead.runtime.documents import (
     document_checks,
     document_facts,
@@ -61,6 +62,7 @@ from masthead.runtime.model_client import AgentOutputError, CallScope, Recording
 from masthead.runtime.outbox import Outbox, Waiting, publication_key_for
 from masthead.runtime.recall import published_piece_memory, recall, voice_check
 from masthead.runtime.scheduling import publish_hold
+from masthead.runtime.service_limits import reported_limits
 
 
 @dataclass
@@ -172,6 +174,11 @@ def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     agent = get_agent(ctx.step.agent)
     if ctx.document is not None and "client_project" in agent.input_model.model_fields:
         values |= document_values(ctx.project, ctx.document, services.root, ctx.piece_channel)
+    gathered = ctx.signal.get("gathered")
+    if gathered is not None and not gathered and ctx.channel is None:
+        # A digest of an empty week says nothing: the job ends here, before any model call.
+        return StepOutcome(output={"agent": agent.name, "gathered": [], "skipped": "no signals in the window"},
+                           halt=True)
     result, calls, dropped = _agent_or_fallback(agent, tier, values, ctx, services)
     outcome = StepOutcome(output={
         "agent": agent.name, "prompt_version": agent.prompt_version, "tier": tier,
@@ -181,6 +188,8 @@ def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         outcome.output["model_dropped"] = dropped
     if "template" in values:  # lineage: which template (and which copy of it) the document came from
         outcome.output["template"] = template_lineage(values["template"])
+    if gathered is not None and ctx.channel is None:
+        outcome.output["gathered"] = gathered  # the digest's signals, in its lineage
     recorded = record_items(ctx, lambda stream: stream_version(services.store, stream))
     if recorded is not None:
         outcome.events.append(("system", recorded))
@@ -191,12 +200,13 @@ def run_agent_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         # A document agent composes its own model-free candidate (the template with plain prose).
         compose = getattr(agent, "compose", None)
         composed = [compose(agent.input_model.model_validate(values))] if compose is not None else None
+        hooks = [str(hook["text"]) for hook in (values.get("hooks") or {}).get("hooks", [])]
         chosen, lineage = choose_draft(ctx, effects[0] if effects else None,
                                        # Without memory: the embedding-based voice check runs once, on the
                                        # winner, in the check step; candidates are held to the rules.
                                        lambda text, subject: check_piece(ctx, text, subject, None),
                                        subject=pick_subject(subjects["subjects"]) if subjects.get("subjects") else None,
-                                       composed=composed)
+                                       composed=composed, hooks=hooks)
         outcome.output["selection"] = lineage
         effects = [chosen] if chosen is not None else []
     for effect in effects:
@@ -259,6 +269,8 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: Memory
     trust = signal["trust"]
     signal_source = SourceText(signal_text, f"{trust} signal text ({signal['source']})", vouched=trust != "untrusted")
     sources = [SourceText(t, "the project's facts", vouched=True) for t in operator_texts] + [signal_source]
+    sources += [SourceText(t, "a trend's evidence (computed from imported analytics)", vouched=True)
+                for t in trend_evidence(signal)]
     allowed = frozenset(host_of(d) for d in policies.allowed_domains) if policies.allowed_domains is not None \
         else default_allowed_domains(operator_texts)
     thread = piece_threads(ctx)
@@ -266,7 +278,7 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: Memory
         channel, text, subject=subject,
         banned_phrases=policies.banned_phrases,
         required_disclaimer=disclaimer,
-        grounding_sources=[signal["body"], signal["title"] or "", *operator_texts],
+        grounding_sources=[signal["body"], signal["title"] or "", *operator_texts, *trend_evidence(signal)],
         thread=thread,
     )
     # A thread's parts are read as one text (its numbers are not figures to ground).
@@ -281,13 +293,6 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: Memory
         document_checks(ctx.document, ctx.project, text) if ctx.document is not None else [])
 
 
-def _recorded(piece: str, version: int, results: list[CheckResult]) -> NewEvent:
-    return ChecksRecorded(
-        piece_id=piece, version=version,
-        results=[CheckOutcome(name=r.name, passed=r.passed, detail=r.detail) for r in results],
-    ).to_new(stream_of("piece", piece))
-
-
 def failures(results: list[CheckResult]) -> list[str]:
     return [f"{r.name}: {r.detail}" for r in results if not r.passed]
 
@@ -299,7 +304,7 @@ def run_check_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     text, subject, version = piece["text"], piece["subject"], piece["version"]
     results = check_piece(ctx, text, subject, services.memory)
     outcome = StepOutcome(output={})
-    outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
+    outcome.events.append(("system", checks_recorded(ctx, version, results, services.store, services.memory, text)))
     refine = ctx.step.refine
     rounds, discarded, calls = 0, [], []
     while failures(results) and refine is not None and rounds < refine.max_rounds:
@@ -325,7 +330,7 @@ def run_check_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
             author=f"agent:{agent.name}", tier=refine.tier, prompt_version=agent.prompt_version,
             task_id=ctx.task["id"],
         ).to_new(stream_of("piece", ctx.piece_id))))
-        outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
+        outcome.events.append(("system", checks_recorded(ctx, version, results, services.store, services.memory, text)))
     outcome.output = {"passed": not failures(results), "version": version, "flags": failures(results),
                       "refinements": rounds, "refinements_discarded": discarded, "model_calls": calls}
     return outcome
@@ -389,14 +394,19 @@ def run_gate_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     queued = _queued_request(store, ctx.piece_id, version)
     if settings.needs_people:
         gate = base["gate"] = "hard"  # several people (or named ones) must approve: no machine may
-    if not flags and gate == "auto":
+    routed = routing_reasons(store, services.memory, ctx, settings, piece, gate)
+    if routed:
+        base = base | {"routed": routed}
+    if not flags and not routed and gate == "auto":
         approve = ReviewApproved(piece_id=ctx.piece_id, version=version, reason="auto gate: all checks passed")
         return StepOutcome(output=base | {"approved": True}, events=[("system", approve.to_new(stream, seen))])
-    if not flags and gate == "soft":
+    if not flags and not routed and gate == "soft":
         return _soft_gate(ctx, services, base, queued, stream, seen, now)
-    reason = ("checks failed: " + "; ".join(flags)) if flags else (
-        f"needs {settings.approvals_needed} approvals of this version" if settings.needs_people
-        else "hard gate: needs a human approval of this version")
+    reasons = (["checks failed: " + "; ".join(flags)] if flags else []) + routed
+    if gate == "hard" and not flags:
+        reasons.insert(0, f"needs {settings.approvals_needed} approvals of this version" if settings.needs_people
+                       else "hard gate: needs a human approval of this version")
+    reason = "; ".join(reasons)
     outcome = StepOutcome(output=base, wait_reason=f"waiting for review ({reason})")
     # A request stands only for the version and reason it was made for: a person's edit that
     # passes its checks changes why the piece waits, and the queue must say the current why.
@@ -538,7 +548,7 @@ def run_refine_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         id=ctx.piece_id, version=version, text=effect.text, subject=effect.subject, kind="refinement",
         author=f"agent:{agent.name}", tier="final", prompt_version=agent.prompt_version, task_id=ctx.task["id"],
     ).to_new(stream_of("piece", ctx.piece_id))))
-    outcome.events.append(("system", _recorded(ctx.piece_id, version, results)))
+    outcome.events.append(("system", checks_recorded(ctx, version, results, services.store, services.memory, effect.text)))
     # The gate looks again: an auto gate may now pass, a hard gate wants approval of this version.
     for gate in store.query("SELECT id, version FROM tasks WHERE job_id = ? AND channel = ? AND kind = 'gate'"
                             " AND status IN ('waiting', 'queued')", (ctx.job["id"], ctx.channel)):
@@ -550,42 +560,18 @@ def run_refine_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
 Handler = Callable[[TaskContext, StepServices], StepOutcome]
 
 
-def reported_limits(ctx: TaskContext, services: StepServices) -> dict[str, int]:
-    """The post size the channel's publishers report (Mastodon's instance setting), if any does:
-    a step composes and checks against what the service will accept. A service of the channel's
-    own kind sets the limit (an instance may allow 5,000 characters); one of another kind (a
-    Mastodon account fed by the X channel) can only lower it. A service that cannot be asked now
-    leaves the default in place; its publication will say why."""
-    if ctx.channel is None:
-        return {}
-    default = _default_limit(ctx.channel)
-    limits = []
-    for name in channel_settings(ctx).publish_to:
-        publisher = services.publishers.get(name)
-        if publisher is None:
-            continue
-        try:
-            size = publisher.limits().max_characters
-        except (MastheadError, OSError):
-            continue
-        if size:
-            limits.append(size if publisher.kind == ctx.channel or default is None else min(size, default))
-    return {ctx.channel: min(limits)} if limits else {}
-
-
-def _default_limit(channel: str) -> int | None:
-    return rule_for(channel).limit  # called outside any `service_limits` block: the channel's own
-
-
 def with_service_limits(handler: Handler) -> Handler:
+    """The step composes and checks against the post size its channel's services report."""
     def run(ctx: TaskContext, services: StepServices) -> StepOutcome:
-        with service_limits(reported_limits(ctx, services)):
+        publish_to = channel_settings(ctx).publish_to if ctx.channel is not None else []
+        with service_limits(reported_limits(ctx.channel, publish_to, services.publishers)):
             return handler(ctx, services)
     return run
 
 
 HANDLERS: dict[str, Handler] = {
     "refine": with_service_limits(run_refine_step),
+    "ab_test": run_ab_step,
     "agent": with_service_limits(run_agent_step),
     "check": with_service_limits(run_check_step),
     "gate": run_gate_step,

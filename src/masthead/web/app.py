@@ -20,7 +20,7 @@ from masthead import __version__
 from masthead.app.auth import TokenFile
 from masthead.app.webhooks import WebhookInbox
 from masthead.app.workspace import Workspace
-from masthead.web import auth, dashboard, hooks, metrics, pages, ui_actions, ui_outbox
+from masthead.web import ab_pages, auth, dashboard, hooks, metrics, pages, ui_actions, ui_outbox
 from masthead.web.api import api_router
 from masthead.web.auth import ApiOperator
 from masthead.web.charts import meter
@@ -126,6 +126,7 @@ def create_app(workspace: Workspace, *, with_workers: bool, allowed_hosts: list[
         # On loopback, a Host header naming another site means DNS rebinding: refuse it.
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
     # Routes are matched in order: the webhook route, the busiest under load, comes first.
+    app.include_router(ab_pages.router)  # before hooks: /hooks/ab is not a webhook source
     app.include_router(hooks.router)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     app.include_router(api_router())

@@ -95,3 +95,41 @@ def meter(share: float | None, *, title: str, width: int = 240, height: int = 14
                   f' aria-label="{escape(title)}: {share * 100:.0f}%" xmlns="http://www.w3.org/2000/svg">'
                   f'<rect width="{width}" height="{height}" class="track"/>'
                   f'<rect width="{filled:.1f}" height="{height}" fill="{color}"/></svg>')
+
+
+def ab_intervals(variants: Sequence[dict], *, title: str, width: int = 640) -> Markup:
+    """One row per A/B variant: its 95% interval as a bar on a shared rate axis, its posterior
+    mean as a dot, and its probability of being best as a number and a gauge on the right."""
+    row, left, right, top = 34, 150, 150, 24
+    height = top + row * len(variants) + 24
+    plot_w = width - left - right
+    top_rate = max((float(v["interval_95"][1]) for v in variants), default=0.0)
+    axis_max = max(0.01, min(1.0, _nice_max(top_rate * 100) / 100)) if top_rate else 0.01
+    x_of = lambda rate: left + plot_w * min(1.0, float(rate) / axis_max)  # noqa: E731
+    parts = [f'<svg class="chart ab" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}"'
+             f' xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
+    for fraction in (0, 0.25, 0.5, 0.75, 1):
+        x = left + plot_w * fraction
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 6}" y2="{height - 20}" class="grid"/>'
+                     f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle" class="axis">'
+                     f'{axis_max * fraction * 100:.3g}%</text>')
+    parts.append(f'<text x="{width - right + 10}" y="{top - 10}" class="axis">P(best)</text>')
+    for index, variant in enumerate(variants):
+        y = top + row * index + row / 2
+        low, high = variant["interval_95"]
+        label = f"{variant['variant']}: {variant['text']}"
+        label = label if len(label) <= 22 else label[:21] + "…"
+        p_best = float(variant["p_best"])
+        parts.append(
+            f'<g class="variant"><title>{escape(variant["variant"])} "{escape(variant["text"])}": mean '
+            f'{float(variant["posterior_mean"]) * 100:.2f}%, 95% interval {float(low) * 100:.2f}%–{float(high) * 100:.2f}%,'
+            f' P(best) {p_best:.3f}</title>'
+            f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" class="legend">{escape(label)}</text>'
+            f'<rect x="{x_of(low):.1f}" y="{y - 5:.1f}" width="{max(1.0, x_of(high) - x_of(low)):.1f}" height="10"'
+            f' fill="#a5c3ef"/>'
+            f'<circle cx="{x_of(variant["posterior_mean"]):.1f}" cy="{y:.1f}" r="5" fill="#3d7dd8"/>'
+            f'<rect x="{width - right + 10}" y="{y - 5:.1f}" width="{(right - 60) * p_best:.1f}" height="10"'
+            f' fill="{"#2f9e44" if p_best >= 0.95 else "#9aa5b1"}"/>'
+            f'<text x="{width - 8}" y="{y + 4:.1f}" text-anchor="end" class="value">{p_best:.3f}</text></g>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
