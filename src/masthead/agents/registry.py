@@ -17,6 +17,7 @@ from masthead.plugins import AGENTS, load, named
 BUILTIN: dict[str, str] = {
     "brief": "masthead.agents.brief:BriefAgent",
     "draft": "masthead.agents.draft:DraftAgent",
+    "outreach": "masthead.agents.outreach:OutreachAgent",
     "refine": "masthead.agents.refine:RefineAgent",
     "subject_lines": "masthead.agents.subject_lines:SubjectLinesAgent",
     "summarise": "masthead.agents.summarise:SummariseAgent",

@@ -38,6 +38,7 @@ from masthead.events.types import (
 from masthead.memory.sync import edit_feedback_events, project_file_events
 from masthead.projects import Project, parse_project_yaml, project_from_spec
 from masthead.recipes.loader import load_recipes
+from masthead.recipes.schema import Recipe
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.ids import new_id
 from masthead.runtime.jobs import PRIORITIES, schedule, start_job, wake_deferred
@@ -118,7 +119,7 @@ class SignalAdded:
     budget_wait: str | None = None  # why the project's work already waits for budget, if it does
 
 
-def _deferral_reasons(tx: Transaction, job_ids: list[str]) -> dict[str, str]:
+def deferral_reasons(tx: Transaction, job_ids: list[str]) -> dict[str, str]:
     reasons = {}
     for job_id in job_ids:
         rows = tx.query("SELECT data FROM events WHERE stream = ? AND type = 'JobDeferred'", (stream_of("job", job_id),))
@@ -144,7 +145,7 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
     if len(body.encode("utf-8")) > MAX_SIGNAL_BYTES:
         raise InputError(f"the signal is over {MAX_SIGNAL_BYTES:,} bytes", fix="pass an excerpt")
     project = get_project(ws, project_name)
-    recipes = [r for r, _ in load_recipes(ws.root).values() if kind in r.trigger.signal_kinds]
+    recipes = triggered_recipes(ws, kind)
     if trust != "operator":
         trust = project.policies.source_trust(source)
     signal_id = new_id("sig")
@@ -153,16 +154,27 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
         received = SignalReceived(id=signal_id, project=project.name, kind=kind, title=title, priority=priority,
                                   body=body, source=source, sha256=hashlib.sha256(body.encode()).hexdigest(),
                                   trust=trust)
-        tx.append([received.to_new(stream_of("signal", signal_id), 0)], meta)
-        bound = project.max_active_jobs or ws.config.runtime.max_active_jobs_per_project
-        jobs = [start_job(tx, project=project.name, channels=list(project.channels), recipe=recipe,
-                          signal_id=signal_id, priority=priority, meta=meta, max_active=bound) for recipe in recipes]
-        deferred = _deferral_reasons(tx, jobs)
+        jobs = receive_signal(tx, ws, project, recipes, received, meta)
+        deferred = deferral_reasons(tx, jobs)
         budget = tx.query("SELECT t.wait_reason FROM tasks t JOIN jobs j ON j.id = t.job_id"
                           " WHERE j.project = ? AND t.status = 'deferred_budget' ORDER BY t.updated_at DESC LIMIT 1",
                           (project.name,))
     return SignalAdded(signal_id, jobs, [r.name for r in recipes], deferred,
                        budget[0]["wait_reason"] if budget and jobs else None)
+
+
+def triggered_recipes(ws: Workspace, kind: str) -> list[Recipe]:
+    return [r for r, _ in load_recipes(ws.root).values() if kind in r.trigger.signal_kinds]
+
+
+def receive_signal(tx: Transaction, ws: Workspace, project: Project, recipes: list[Recipe], received: SignalReceived,
+                   meta: Meta) -> list[str]:
+    """Append a checked signal and start (or park) a job per recipe it triggers; the job ids."""
+    tx.append([received.to_new(stream_of("signal", received.id), 0)], meta)
+    bound = project.max_active_jobs or ws.config.runtime.max_active_jobs_per_project
+    return [start_job(tx, project=project.name, channels=list(project.channels), recipe=recipe,
+                      signal_id=received.id, priority=received.priority, meta=meta, max_active=bound)
+            for recipe in recipes]
 
 
 # -- review -----------------------------------------------------------------------------

@@ -54,6 +54,9 @@ class Delivery:
     thread_root: Receipt | None = None
     part: int = 1
     parts: int = 1
+    # The recipients of this delivery (an outreach email goes to its contact alone); None: the
+    # publisher's own list. Publishers that do not address people (posts, feeds) ignore it.
+    to: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

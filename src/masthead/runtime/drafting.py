@@ -22,6 +22,7 @@ from masthead.compose.thread import compose_thread
 from masthead.events.model import NewEvent
 from masthead.events.types import ItemOutline, ItemsExtracted
 from masthead.runtime.context import TaskContext
+from masthead.runtime.outreach import outreach_candidates
 
 Check = Callable[[str, str | None], list[CheckResult]]
 
@@ -35,7 +36,9 @@ def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check
     extraction = ctx.extraction
     voice = ctx.voice_rules
     disclaimer = ctx.project.policies.required_disclaimers.get(channel)
-    candidates = compose(channel, extraction, voice, disclaimer=disclaimer)
+    # An outreach row's email is composed from its contact, not from the items as a release.
+    outreach = outreach_candidates(ctx)
+    candidates = outreach or compose(channel, extraction, voice, disclaimer=disclaimer)
     settings = ctx.project.channels.get(channel)
     threads = compose_thread(channel, extraction, voice) \
         if threads_allowed(channel, settings.thread if settings else None) else []
@@ -46,7 +49,7 @@ def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check
         candidates = [variant for candidate in candidates
                       for variant in (replace(candidate, subject=subject), candidate)]
     if model_draft is not None:
-        if candidates:
+        if candidates and not outreach:
             spliced = splice(channel, model_draft.text, candidates[0], extraction, voice, disclaimer=disclaimer)
             candidates += [spliced] if spliced is not None else []
         candidates.append(Candidate("model", model_draft.text, model_draft.subject))

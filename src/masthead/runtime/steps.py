@@ -44,11 +44,13 @@ from masthead.events.types import (
 from masthead.memory.service import MemoryService
 from masthead.projects import ChannelSettings
 from masthead.providers.registry import ProviderSet
+from masthead.recipes.schema import GATE_STRICTNESS
 from masthead.runtime.context import TaskContext
 from masthead.runtime.drafting import choose_draft, record_items
 from masthead.runtime.guards import Guards
 from masthead.runtime.model_client import AgentOutputError, CallScope, RecordingModelClient
 from masthead.runtime.outbox import Outbox, Waiting, publication_key_for
+from masthead.runtime.outreach import other_contacts_check, recipients
 from masthead.runtime.recall import published_piece_memory, recall, voice_check
 
 
@@ -136,7 +138,11 @@ def _summariser(ctx: TaskContext, services: StepServices, calls: list[str]) -> C
 def channel_settings(ctx: TaskContext) -> ChannelSettings:
     """The channel's current settings; a channel removed from the project since the job
     started is treated as hard-gated, so nothing of it publishes without a person."""
-    return ctx.project.channels.get(ctx.piece_channel) or ChannelSettings(gate="hard")
+    settings = ctx.project.channels.get(ctx.piece_channel) or ChannelSettings(gate="hard")
+    floor = ctx.recipe.min_gate  # a recipe may ask for a stricter gate than the channel's, never a looser one
+    if floor is not None and GATE_STRICTNESS.index(floor) > GATE_STRICTNESS.index(settings.gate):
+        return settings.model_copy(update={"gate": floor})
+    return settings
 
 
 def piece_threads(ctx: TaskContext) -> bool:
@@ -252,7 +258,7 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: Memory
     return results + [
         check_provenance(draft, sources, allowed),
         check_injection(draft, signal_source, trust),
-    ] + voice_check(ctx, memory, text) + [substance_check(
+    ] + other_contacts_check(ctx, draft) + voice_check(ctx, memory, text) + [substance_check(
         channel, text, ctx.extraction, signal_text=f"{signal['title'] or ''}\n{signal['body']}",
         min_chars=channel_settings(ctx).min_chars)]
 
@@ -427,10 +433,11 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
                                       correlation_id=ctx.job["id"]))
     published: dict[str, dict[str, Any]] = {}
     waits: list[Waiting] = []
+    to = recipients(ctx)  # an outreach piece goes to its contact alone, keyed by the address
     for name in settings.publish_to:
-        key = publication_key_for(ctx.piece_id, version, ctx.channel, name)
+        key = publication_key_for(ctx.piece_id, version, ctx.channel, name, to=to)
         delivery = Delivery(key=key, piece_id=ctx.piece_id, version=version, channel=ctx.channel,
-                            project=ctx.project.name, text=piece["text"], subject=piece["subject"], at=utc_now())
+                            project=ctx.project.name, text=piece["text"], subject=piece["subject"], at=utc_now(), to=to)
         result = outbox.deliver_piece(name, _publisher(services, ctx, name), delivery, thread=piece_threads(ctx))
         if isinstance(result, Waiting):
             waits.append(result)
