@@ -153,7 +153,10 @@ def _row_problem(line: int, values: dict[str, str]) -> tuple[str, str] | None:
 
 def _normal_email(value: str) -> str | tuple[str]:
     """The address in normal form, or (why it is not one,)."""
-    from email_validator import EmailNotValidError, validate_email  # loaded only to read a contacts file
+    from email_validator import (  # loaded only to read a contacts file
+        EmailNotValidError,
+        validate_email,
+    )
 
     try:
         # No SMTPUTF8: an internationalised local part is refused by most servers' RCPT.
