@@ -43,6 +43,7 @@ from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.ids import new_id
 from masthead.runtime.jobs import PRIORITIES, schedule, start_job, wake_deferred
 from masthead.runtime.steps import check_piece
+from masthead.sources.contacts import OUTREACH_KIND
 from masthead.text_input import read_text_file
 
 MAX_SIGNAL_BYTES = 1_000_000
@@ -140,6 +141,10 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
         raise InputError(f"--priority {priority!r} is not one of high, normal, low", fix="use --priority normal")
     if not kind or not kind.replace("_", "").replace("-", "").isalnum():
         raise InputError(f"--kind {kind!r} is not a signal kind", fix="use a word like release_notes")
+    if kind == OUTREACH_KIND:
+        # An outreach signal is a contact row with its batch (app/outreach.py); a bare text has no one to write to.
+        raise InputError(f"signals of kind {OUTREACH_KIND} come from a contacts CSV, one per row",
+                         fix=f"masthead signal add PROJECT --kind {OUTREACH_KIND} --file contacts.csv")
     if not body.strip():
         raise InputError("the signal is empty", fix="pass a file or --text with some content")
     if len(body.encode("utf-8")) > MAX_SIGNAL_BYTES:

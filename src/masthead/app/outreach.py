@@ -24,9 +24,8 @@ from masthead.events.store import Transaction
 from masthead.events.types import OutreachContact, SignalReceived
 from masthead.runtime.ids import new_id
 from masthead.runtime.jobs import PRIORITIES
-from masthead.sources.contacts import Contact, parse_contacts
+from masthead.sources.contacts import OUTREACH_KIND, Contact, parse_contacts
 
-OUTREACH_KIND = "outreach"
 OUTREACH_CHANNEL = "email"
 
 

@@ -6,10 +6,10 @@ figure or an address no source states; this check names what leaked and whose it
 catches words grounding cannot see: another contact's name, company, address, and the proper
 nouns and figures of their context ("KubeCon", "Series B", "40 clusters").
 
-A term that the piece's own row or the project's facts also state is not foreign (two
-contacts at the same company may both name it). Names, companies and addresses match
-whatever their case; single capitalised words ("Ada", "Berlin") match as written, so the word
-"will" is not the contact "Will".
+A term that the piece's own row or the project's facts also state (in any case) is not foreign:
+two contacts at the same company may both name it. Companies and addresses match whatever
+their case; names and the capitalised words of a context ("Ada Lovelace", "Berlin") match as
+written, so "we will grant" is not the contact "Will Grant".
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _terms(row: ForeignRow) -> Iterator[tuple[str, str, bool]]:
     yield row.email, "address", False
     name_words = _WORD.findall(row.name)
     if len(name_words) > 1:
-        yield row.name, "name", False
+        yield row.name, "name", True
     for word in name_words:
         if len(word) > 2 and word[0].isupper() and word not in _NOT_NAMES:
             yield word, "name", True
@@ -107,15 +107,17 @@ class _Words:
 
     def __init__(self, text: str):
         words = _WORD.findall(text)
-        self.exact = set(words)
-        lowered = [word.casefold() for word in words]
-        self.phrases = {" ".join(lowered[i:i + n]) for n in range(1, MAX_PHRASE_WORDS + 1)
-                        for i in range(len(lowered) - n + 1)}
+        self.exact = _phrases(words)
+        self.folded = _phrases([word.casefold() for word in words])
 
     def has(self, term: str, exact: bool) -> bool:
         words = _WORD.findall(term)[:MAX_PHRASE_WORDS]
         if not words:
             return False
-        if exact and len(words) == 1:
-            return words[0] in self.exact
-        return " ".join(word.casefold() for word in words) in self.phrases
+        if exact:
+            return " ".join(words) in self.exact
+        return " ".join(word.casefold() for word in words) in self.folded
+
+
+def _phrases(words: list[str]) -> set[str]:
+    return {" ".join(words[i:i + n]) for n in range(1, MAX_PHRASE_WORDS + 1) for i in range(len(words) - n + 1)}

@@ -9,9 +9,8 @@ import click
 from masthead.app.commands import MAX_SIGNAL_BYTES, add_signal
 from masthead.cli.common import CliState, echo, echo_json, pass_state
 from masthead.errors import InputError
+from masthead.sources.contacts import MAX_CONTACT_BYTES, OUTREACH_KIND
 from masthead.text_input import STDIN, read_capped, read_text_file
-
-OUTREACH_KIND = "outreach"  # app.outreach.OUTREACH_KIND, without importing it at start-up
 
 
 @click.group("signal")
@@ -63,7 +62,6 @@ def signal_add(state: CliState, project: str, kind: str, file: Path | None, text
 def _add_contacts(state: CliState, project: str, file: Path | None, text: str | None, title: str | None,
                   priority: str, as_json: bool) -> None:
     from masthead.app.outreach import add_contacts
-    from masthead.sources.contacts import MAX_CONTACT_BYTES
 
     if file is None or text is not None or title is not None:
         raise InputError("--kind outreach reads a contacts CSV and takes neither --text nor --title",

@@ -15,6 +15,7 @@ from typing import Any
 
 from masthead.errors import InputError
 
+OUTREACH_KIND = "outreach"  # the signal kind of a contacts row (one signal per row)
 COLUMNS = ("name", "email", "company", "context")
 REQUIRED = ("name", "email", "context")  # a freelancer has no company; a contact without context has nothing to say
 MAX_CONTACT_BYTES = 1_000_000
