@@ -24,7 +24,9 @@ from masthead.events.store import Transaction
 from masthead.events.types import OutreachContact, SignalReceived
 from masthead.runtime.ids import new_id
 from masthead.runtime.jobs import PRIORITIES
-from masthead.sources.contacts import OUTREACH_KIND, Contact, parse_contacts
+from masthead.sources.contacts import MAX_CONTACT_BYTES, OUTREACH_KIND, Contact, parse_contacts
+
+__all__ = ["MAX_CONTACT_BYTES", "OUTREACH_KIND", "ContactsAdded", "add_contacts"]
 
 OUTREACH_CHANNEL = "email"
 

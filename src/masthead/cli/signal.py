@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from masthead.app.commands import MAX_SIGNAL_BYTES, add_signal
+from masthead.app.outreach import MAX_CONTACT_BYTES, OUTREACH_KIND, add_contacts
 from masthead.cli.common import CliState, echo, echo_json, pass_state
 from masthead.errors import InputError
-from masthead.sources.contacts import MAX_CONTACT_BYTES, OUTREACH_KIND
 from masthead.text_input import STDIN, read_capped, read_text_file
 
 
@@ -61,8 +61,6 @@ def signal_add(state: CliState, project: str, kind: str, file: Path | None, text
 
 def _add_contacts(state: CliState, project: str, file: Path | None, text: str | None, title: str | None,
                   priority: str, as_json: bool) -> None:
-    from masthead.app.outreach import add_contacts
-
     if file is None or text is not None or title is not None:
         raise InputError("--kind outreach reads a contacts CSV and takes neither --text nor --title",
                          fix="pass --file contacts.csv with the header name,email,company,context")
