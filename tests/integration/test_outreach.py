@@ -14,7 +14,7 @@ from tests.support.harness import KEY_ENV, write_config
 from tests.support.openai_server import OpenAIServer
 from tests.support.smtp_server import SmtpServer
 
-from masthead.app.commands import apply_project, approve
+from masthead.app.commands import apply_project, approve, edit
 from masthead.app.outreach import add_contacts
 from masthead.app.workspace import Workspace, init_workspace
 from masthead.errors import InputError
@@ -112,6 +112,13 @@ def test_three_contacts_get_one_email_each_after_approval_and_never_twice(tmp_pa
         assert '"Analytical Engines" (company of the contact on line 2)' in failure
         assert selection["winner_kind"] == "composed"
 
+        # A person's edit is held to the same rule, and neither it nor a sent email becomes memory.
+        grace = next(p for p in pieces if p["job_id"] == grace_job)
+        edit(ws, grace["id"], operator="ana", text="Hi Grace,\n\nVitamin Labs loves recurring invoices.")
+        flags = json.loads(ws.store.query("SELECT flags FROM pieces WHERE id = ?", (grace["id"],))[0]["flags"])
+        assert any('"Vitamin Labs" (company of the contact on line 4)' in flag for flag in flags)
+        edit(ws, grace["id"], operator="ana", text=grace["text"].replace("Hi Grace,", "Dear Grace,"))
+
         for piece in pieces:
             approve(ws, piece["id"], operator="ana")
         ws.runner().run(until_idle=True)
@@ -124,6 +131,9 @@ def test_three_contacts_get_one_email_each_after_approval_and_never_twice(tmp_pa
             own = COMPANIES[address]
             assert own in message["Subject"] + text
             assert not [c for a, c in COMPANIES.items() if a != address and c in message["Subject"] + text]
+        assert "Dear Grace," in server.messages[[to for _f, [to] in server.envelopes].index("grace@cobolworks.example")] \
+            .get_body(("plain",)).get_content()
+        assert not ws.store.query("SELECT id FROM memory_items WHERE kind IN ('piece', 'feedback')")
         keys = [p["idempotency_key"] for p in ws.store.query("SELECT * FROM publications ORDER BY idempotency_key")]
         assert sorted(k.rpartition(":to=")[2] for k in keys) == sorted(COMPANIES)
 
@@ -136,3 +146,28 @@ def test_three_contacts_get_one_email_each_after_approval_and_never_twice(tmp_pa
         assert len(list(ws.store.read())) == before
         assert verify(ws.store).ok
         ws.close()
+
+
+def test_a_delivery_with_its_own_recipient_goes_to_it_alone_and_none_needs_a_to_list():
+    from masthead.channels.publisher import Delivery
+    from masthead.channels.publishers.smtp import SmtpPublisher
+    from masthead.config import SmtpPublisherSection
+    from masthead.errors import ConfigError
+
+    def mail(port: int, to: list[str]) -> SmtpPublisher:
+        settings = SmtpPublisherSection.model_validate({"host": "127.0.0.1", "port": port, "starttls": False,
+                                                        "from": "ana@tallybook.example", "to": to})
+        return SmtpPublisher("mail", settings, {})
+
+    delivery = Delivery(key="pc-1:v1:email:mail:to=ada@analytical.example", piece_id="pc-1", version=1,
+                        channel="email", project="tallybook", text="Hi Ada,\n\nA note.", subject="For Ada",
+                        at="2026-12-07T10:00:00Z", to=("ada@analytical.example",))
+    with SmtpServer(user=None) as server:
+        receipt = mail(server.port, ["readers@lists.tallybook.example"]).publish(delivery)
+        assert server.envelopes == [("ana@tallybook.example", ["ada@analytical.example"])]
+        assert server.messages[0]["To"] == "ada@analytical.example"
+        assert receipt.location.endswith("to ada@analytical.example")
+        with pytest.raises(ConfigError, match=r"names no recipient and `to` is empty") as caught:
+            mail(server.port, []).publish(Delivery(**{**delivery.__dict__, "to": None}))
+        assert "[publishers.mail]" in (caught.value.fix or "")
+        assert len(server.messages) == 1

@@ -260,11 +260,19 @@ def edit(ws: Workspace, piece_id: str, *, operator: str, text: str, subject: str
         if results is not None:
             events.append(ChecksRecorded(piece_id=piece_id, version=version, results=[
                 CheckOutcome(name=r.name, passed=r.passed, detail=r.detail) for r in results]).to_new(stream))
-        events += edit_feedback_events(tx.query, project=piece["project"], piece_id=piece_id, version=version,
-                                       text=revised.text, embedding_model=ws.memory.model_id)
+        if not _personal(tx, piece["job_id"]):
+            events += edit_feedback_events(tx.query, project=piece["project"], piece_id=piece_id, version=version,
+                                           text=revised.text, embedding_model=ws.memory.model_id)
         tx.append(events, meta)
         _wake_gate(tx, piece, meta, f"edited to v{version}")
         return version
+
+
+def _personal(tx: Transaction, job_id: str) -> bool:
+    """Whether the job writes to one person (an outreach contact): their piece's text, edits
+    included, is never remembered for drafts to others."""
+    return bool(tx.query("SELECT 1 FROM jobs j JOIN signals s ON s.id = j.signal_id"
+                         " WHERE j.id = ? AND s.contact IS NOT NULL", (job_id,)))
 
 
 def _editable_piece(ws: Workspace, piece_id: str) -> dict:

@@ -18,6 +18,11 @@ Tier = Literal["draft", "final"]
 GATE_STRICTNESS = ("auto", "soft", "hard")
 
 
+def stricter_gate(gate: str, floor: str | None) -> str:
+    """The stricter of a channel's gate and a recipe's `min_gate` (None: the channel's)."""
+    return gate if floor is None else max(gate, floor, key=GATE_STRICTNESS.index)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

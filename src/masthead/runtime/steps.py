@@ -44,7 +44,7 @@ from masthead.events.types import (
 from masthead.memory.service import MemoryService
 from masthead.projects import ChannelSettings
 from masthead.providers.registry import ProviderSet
-from masthead.recipes.schema import GATE_STRICTNESS
+from masthead.recipes.schema import stricter_gate
 from masthead.runtime.context import TaskContext
 from masthead.runtime.drafting import choose_draft, record_items
 from masthead.runtime.guards import Guards
@@ -139,10 +139,9 @@ def channel_settings(ctx: TaskContext) -> ChannelSettings:
     """The channel's current settings; a channel removed from the project since the job
     started is treated as hard-gated, so nothing of it publishes without a person."""
     settings = ctx.project.channels.get(ctx.piece_channel) or ChannelSettings(gate="hard")
-    floor = ctx.recipe.min_gate  # a recipe may ask for a stricter gate than the channel's, never a looser one
-    if floor is not None and GATE_STRICTNESS.index(floor) > GATE_STRICTNESS.index(settings.gate):
-        return settings.model_copy(update={"gate": floor})
-    return settings
+    # A recipe may ask for a stricter gate than the channel's (outreach: hard), never a looser one.
+    floor = ctx.recipe.min_gate
+    return settings if floor is None else settings.model_copy(update={"gate": stricter_gate(settings.gate, floor)})
 
 
 def piece_threads(ctx: TaskContext) -> bool:
