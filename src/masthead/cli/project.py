@@ -86,6 +86,8 @@ def recipe_show(state: CliState, name: str, as_json: bool) -> None:
         return
     echo(f"{recipe.name} v{recipe.version}: {recipe.description.strip()}")
     echo(f"trigger: signal kinds {', '.join(recipe.trigger.signal_kinds)}")
+    if recipe.min_gate:
+        echo(f"gate: at least {recipe.min_gate}, whatever the channel's gate")
     for step in recipe.steps:
         what = f"agent {step.agent} ({step.tier})" if step.agent else f"action {step.action}"
         fan = " per channel" + (f" [{', '.join(step.channels)}]" if step.channels else "") if step.for_each else ""
