@@ -58,7 +58,6 @@ def signal_add(state: CliState, project: str, kind: str, file: Path | None, text
                    " these jobs' model steps may wait too (see `masthead costs`)")
 
 
-
 def _add_contacts(state: CliState, project: str, file: Path | None, text: str | None, title: str | None,
                   priority: str, as_json: bool) -> None:
     if file is None or text is not None or title is not None:

@@ -32,9 +32,11 @@ def other_contacts_check(ctx: TaskContext, draft: str) -> list[CheckResult]:
     contact = ctx.contact
     if contact is None:
         return []
-    own = [contact["name"], contact["email"], contact["company"], contact["context"], ctx.project.name,
-           ctx.project.description, *ctx.project.facts,
-           ctx.project.policies.required_disclaimers.get(ctx.piece_channel) or ""]
+    project = ctx.project
+    # What every email of the project may say: its own row, and the project's own words.
+    own = [contact["name"], contact["email"], contact["company"], contact["context"], project.name,
+           project.description, project.audience, project.voice.sign_off or "", *project.facts,
+           project.policies.required_disclaimers.get(ctx.piece_channel) or ""]
     others = [ForeignRow(label=f"line {row['line']}", name=row["name"], email=row["email"], company=row["company"],
                          context=row["context"]) for row in ctx.others]
     return [check_other_contacts(draft, own, others)]
