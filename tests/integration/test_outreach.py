@@ -92,9 +92,14 @@ def draft_selection(ws: Workspace, job_id: str) -> dict[str, Any]:
     return dict(json.loads(row["data"])["output"]["selection"])
 
 
-def test_three_contacts_get_one_email_each_after_approval_and_never_twice(tmp_path, openai_url):
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_three_contacts_get_one_email_each_after_approval_and_never_twice(tmp_path, openai_url, backend, request,
+                                                                          monkeypatch):
+    if backend == "postgres":
+        monkeypatch.setenv("MASTHEAD_DATABASE_URL", request.getfixturevalue("pg_url"))
     with SmtpServer(user=None) as server:
         ws = workspace(tmp_path / "ws", openai_url, server.port)
+        assert ws.store.backend == backend
         added = add_contacts(ws, "tallybook", CONTACTS.encode(), label="contacts.csv", source="file:contacts.csv")
         assert len(added.signal_ids) == len(added.job_ids) == 3 and added.recipes == ["outreach"]
         ws.runner().run(until_idle=True)
