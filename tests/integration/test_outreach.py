@@ -176,3 +176,20 @@ def test_a_delivery_with_its_own_recipient_goes_to_it_alone_and_none_needs_a_to_
             mail(server.port, []).publish(Delivery(**{**delivery.__dict__, "to": None}))
         assert "[publishers.mail]" in (caught.value.fix or "")
         assert len(server.messages) == 1
+
+
+def test_an_unusable_model_reply_costs_its_candidate_not_the_email(tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    with OpenAIServer(api_key="sk-test", reply=lambda body: "not JSON at all") as model, SmtpServer(user=None) as server:
+        ws = workspace(tmp_path / "ws", model.base_url, server.port)
+        row = "Linus Pauling,linus@vitaminlabs.example,Vitamin Labs,Met at PyCon.\n"  # too short to be an item
+        [job] = add_contacts(ws, "tallybook", f"name,email,company,context\n{row}".encode(), label="c.csv",
+                             source="file:c.csv").job_ids
+        ws.runner().run(until_idle=True)
+        [piece] = ws.store.query("SELECT * FROM pieces WHERE job_id = ?", (job,))
+        assert piece["status"] == "in_review" and piece["text"].startswith("Hi Linus,")
+        assert "Met at PyCon." in piece["text"]
+        [draft] = ws.store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq"
+                                 " WHERE t.job_id = ? AND t.step = 'draft'", (job,))
+        assert "model_dropped" in json.loads(draft["data"])["output"]
+        ws.close()

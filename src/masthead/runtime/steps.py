@@ -206,7 +206,8 @@ def _agent_or_fallback(agent: Any, tier: str, values: dict[str, Any], ctx: TaskC
         # and a refused request (bad key, unknown model) is the operator's to fix, not to hide.
         fallback = getattr(agent, "fallback", None)
         substitute = fallback(agent.input_model.model_validate(values)) if fallback is not None else None
-        if substitute is None and not (agent.effect == "draft" and ctx.extraction.items):
+        composable = ctx.extraction.items or ctx.contact is not None  # an outreach row composes from its contact
+        if substitute is None and not (agent.effect == "draft" and composable):
             raise
         return substitute, exc.call_keys, f"{type(exc).__name__}: {exc.message}"
 
