@@ -265,7 +265,8 @@ class SmtpPublisherSection(_Strict):
     username_env: str | None = Field(None, description="NAME of the environment variable holding the SMTP user")
     password_env: str | None = Field(None, description="NAME of the environment variable holding the SMTP password")
     sender: str = Field(alias="from", min_length=3, description='the From address, e.g. "Tallybook <news@tallybook.example>"')
-    to: list[str] = Field(min_length=1, description="the recipients (a list address for a newsletter)")
+    to: list[str] = Field(default_factory=list, description="the recipients (a list address for a newsletter);"
+                          " may stay empty when the publisher sends only outreach, which names its own")
     list_unsubscribe: str | None = Field(None, pattern=r"^(https://|http://|mailto:)",
                                          description="the List-Unsubscribe URL or mailto: address")
     ca_file: str | None = Field(None, description="a PEM file of the CA to trust for STARTTLS (default: the system's)")

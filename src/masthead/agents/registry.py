@@ -20,6 +20,7 @@ BUILTIN: dict[str, str] = {
     "hooks": "masthead.agents.hooks:HooksAgent",
     "legal_review": "masthead.agents.legal_review:LegalReviewAgent",
     "proposal": "masthead.agents.proposal:ProposalAgent",
+    "outreach": "masthead.agents.outreach:OutreachAgent",
     "refine": "masthead.agents.refine:RefineAgent",
     "requirements": "masthead.agents.requirements:RequirementsAgent",
     "subject_lines": "masthead.agents.subject_lines:SubjectLinesAgent",

@@ -52,6 +52,7 @@ from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.ids import new_id
 from masthead.runtime.jobs import PRIORITIES, schedule, start_job, wake_deferred
 from masthead.runtime.steps import check_piece
+from masthead.sources.contacts import OUTREACH_KIND
 from masthead.text_input import read_text_file
 
 MAX_SIGNAL_BYTES = 1_000_000
@@ -146,7 +147,7 @@ class SignalAdded:
     budget_wait: str | None = None  # why the project's work already waits for budget, if it does
 
 
-def _deferral_reasons(tx: Transaction, job_ids: list[str]) -> dict[str, str]:
+def deferral_reasons(tx: Transaction, job_ids: list[str]) -> dict[str, str]:
     reasons = {}
     for job_id in job_ids:
         rows = tx.query("SELECT data FROM events WHERE stream = ? AND type = 'JobDeferred'", (stream_of("job", job_id),))
@@ -190,6 +191,10 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
         raise InputError(f"--priority {priority!r} is not one of high, normal, low", fix="use --priority normal")
     if not kind or not kind.replace("_", "").replace("-", "").isalnum():
         raise InputError(f"--kind {kind!r} is not a signal kind", fix="use a word like release_notes")
+    if kind == OUTREACH_KIND:
+        # An outreach signal is a contact row with its batch (app/outreach.py); a bare text has no one to write to.
+        raise InputError(f"signals of kind {OUTREACH_KIND} come from a contacts CSV, one per row",
+                         fix=f"masthead signal add PROJECT --kind {OUTREACH_KIND} --file contacts.csv")
     if not body.strip():
         raise InputError("the signal is empty", fix="pass a file or --text with some content")
     if len(body.encode("utf-8")) > MAX_SIGNAL_BYTES:
@@ -209,11 +214,8 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
         received = SignalReceived(id=signal_id, project=project.name, kind=kind, title=title, priority=priority,
                                   body=body, source=source, sha256=hashlib.sha256(body.encode()).hexdigest(),
                                   trust=trust)
-        tx.append([received.to_new(stream_of("signal", signal_id), 0)], meta)
-        bound = project.max_active_jobs or ws.config.runtime.max_active_jobs_per_project
-        jobs = [start_job(tx, project=project.name, channels=recipe.channels_for(list(project.channels)), recipe=recipe,
-                          signal_id=signal_id, priority=priority, meta=meta, max_active=bound) for recipe in recipes]
-        deferred = _deferral_reasons(tx, jobs)
+        jobs = receive_signal(tx, ws, project, recipes, received, meta)
+        deferred = deferral_reasons(tx, jobs)
         budget = tx.query("SELECT t.wait_reason FROM tasks t JOIN jobs j ON j.id = t.job_id"
                           " WHERE j.project = ? AND t.status = 'deferred_budget' ORDER BY t.updated_at DESC LIMIT 1",
                           (project.name,))
@@ -229,6 +231,20 @@ def _recipes_for(ws: Workspace, kind: str, name: str | None) -> list[Recipe]:
         raise NotFoundError(f"recipe {name!r} is unknown", field="recipe",
                             fix=f"use one of: {', '.join(sorted(known))}, or add recipes/{name}.yaml to the workspace")
     return [known[name]]
+
+
+def triggered_recipes(ws: Workspace, kind: str) -> list[Recipe]:
+    return _recipes_for(ws, kind, None)
+
+
+def receive_signal(tx: Transaction, ws: Workspace, project: Project, recipes: list[Recipe], received: SignalReceived,
+                   meta: Meta) -> list[str]:
+    """Append a checked signal and start (or park) a job per recipe it triggers; the job ids."""
+    tx.append([received.to_new(stream_of("signal", received.id), 0)], meta)
+    bound = project.max_active_jobs or ws.config.runtime.max_active_jobs_per_project
+    return [start_job(tx, project=project.name, channels=recipe.channels_for(list(project.channels)), recipe=recipe,
+                      signal_id=received.id, priority=received.priority, meta=meta, max_active=bound)
+            for recipe in recipes]
 
 
 # -- review -----------------------------------------------------------------------------
@@ -362,11 +378,19 @@ def edit(ws: Workspace, piece_id: str, *, operator: str | Principal, text: str, 
         if results is not None:
             events.append(ChecksRecorded(piece_id=piece_id, version=version, results=[
                 CheckOutcome(name=r.name, passed=r.passed, detail=r.detail) for r in results]).to_new(stream))
-        events += edit_feedback_events(tx.query, project=piece["project"], piece_id=piece_id, version=version,
-                                       text=revised.text, embedding_model=ws.memory.model_id)
+        if not _personal(tx, piece["job_id"]):
+            events += edit_feedback_events(tx.query, project=piece["project"], piece_id=piece_id, version=version,
+                                           text=revised.text, embedding_model=ws.memory.model_id)
         tx.append(events, meta)
         wake_gate(tx, piece, meta, f"edited to v{version}")
         return version
+
+
+def _personal(tx: Transaction, job_id: str) -> bool:
+    """Whether the job writes to one person (an outreach contact): their piece's text, edits
+    included, is never remembered for drafts to others."""
+    return bool(tx.query("SELECT 1 FROM jobs j JOIN signals s ON s.id = j.signal_id"
+                         " WHERE j.id = ? AND s.contact IS NOT NULL", (job_id,)))
 
 
 def _editable_piece(ws: Workspace, piece_id: str) -> dict:

@@ -57,6 +57,9 @@ class Delivery:
     # Who approved this version and when (None for auto and soft gates): documents carry them.
     approver: str | None = None
     approved_at: str | None = None
+    # The recipients of this delivery (an outreach email goes to its contact alone); None: the
+    # publisher's own list. Publishers that do not address people (posts, feeds) ignore it.
+    to: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,8 @@ def recipe_show(state: CliState, name: str, as_json: bool) -> None:
     if gather is not None:
         kinds = ", ".join(gather.signal_kinds) if gather.signal_kinds is not None else "every other kind"
         echo(f"gathers: the project's signals of the past {gather.days} day(s) ({kinds}), at most {gather.max_signals}")
+    if recipe.min_gate:
+        echo(f"gate: at least {recipe.min_gate}, whatever the channel's gate")
     for step in recipe.steps:
         what = f"agent {step.agent} ({step.tier})" if step.agent else f"action {step.action}"
         fan = " per channel" + (f" [{', '.join(step.channels)}]" if step.channels else "") if step.for_each else ""

@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from masthead.app.commands import MAX_SIGNAL_BYTES, add_signal
+from masthead.app.outreach import MAX_CONTACT_BYTES, OUTREACH_KIND, add_contacts
 from masthead.cli.common import CliState, echo, echo_json, pass_state
 from masthead.errors import InputError
-from masthead.text_input import STDIN, read_text_file
+from masthead.text_input import STDIN, read_capped, read_text_file
 
 PROGRESS_PAGES = 25  # a long PDF request reports every this many pages
 
@@ -30,7 +31,13 @@ def signal_group() -> None:
 @pass_state
 def signal_add(state: CliState, project: str, kind: str, file: Path | None, text: str | None,
                title: str | None, priority: str, as_json: bool) -> None:
-    """Store a signal verbatim and start a job for every recipe it triggers."""
+    """Store a signal verbatim and start a job for every recipe it triggers.
+
+    `--kind outreach` reads a contacts CSV (name,email,company,context): one signal per row,
+    one email per contact, each approved by a person before it is sent to that contact alone."""
+    if kind == OUTREACH_KIND:
+        _add_contacts(state, project, file, text, title, priority, as_json)
+        return
     if (file is None) == (text is None):
         raise InputError("give exactly one of --file or --text", fix="e.g. --file release-notes.md")
     if file is not None and file.suffix.lower() in (".pdf", ".docx", ".doc"):
@@ -64,3 +71,24 @@ def signal_add(state: CliState, project: str, kind: str, file: Path | None, text
         echo(f"note: work of project {project} already waits for budget ({added.budget_wait});"
                    " these jobs' model steps may wait too (see `masthead costs`)")
 
+
+def _add_contacts(state: CliState, project: str, file: Path | None, text: str | None, title: str | None,
+                  priority: str, as_json: bool) -> None:
+    if file is None or text is not None or title is not None:
+        raise InputError("--kind outreach reads a contacts CSV and takes neither --text nor --title",
+                         fix="pass --file contacts.csv with the header name,email,company,context")
+    label = "contacts from standard input" if str(file) == STDIN else f"contacts file {file}"
+    raw = read_capped(file, label, MAX_CONTACT_BYTES)
+    source = "cli:stdin" if str(file) == STDIN else f"file:{file.name}"
+    added = add_contacts(state.workspace(), project, raw, label=label, source=source, priority=priority)
+    if as_json:
+        echo_json({"batch_id": added.batch_id, "signal_ids": added.signal_ids, "job_ids": added.job_ids,
+                   "recipes": added.recipes, "deferred": added.deferred, "ignored_columns": added.ignored_columns})
+        return
+    echo(f"stored {len(added.signal_ids)} contact(s) as outreach batch {added.batch_id}, one signal each")
+    if added.ignored_columns:
+        echo(f"ignored column(s): {', '.join(added.ignored_columns)} (only name, email, company, context are used)")
+    parked = len(added.deferred)
+    echo(f"started {len(added.job_ids) - parked} job(s) ({', '.join(added.recipes)})"
+         + (f", {parked} deferred by backpressure (see `masthead jobs list`)" if parked else ""))
+    echo("run them with `masthead run --until-idle`; each email waits for your approval in `masthead review list`")

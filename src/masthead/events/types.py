@@ -56,6 +56,19 @@ class SignalReceived(EventData):
     sha256: str
     # None only in events written before trust levels existed; `signal_trust` reads those.
     trust: SignalTrust | None = None
+    # An outreach row (one signal per contact of a CSV): whom the piece is for, and the batch
+    # whose other rows are foreign to it (the `other_contacts` check). None for other signals.
+    contact: OutreachContact | None = None
+
+
+class OutreachContact(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    batch_id: str
+    line: int  # the row's line in the CSV file
+    name: str
+    email: str
+    company: str
+    context: str
 
 
 def signal_trust(data: dict[str, Any]) -> SignalTrust:

@@ -58,11 +58,13 @@ def _signal_received(tx: Transaction, event: StoredEvent) -> None:
     from masthead.events.types import signal_trust  # the event models load when a signal is applied
 
     d = event.data
+    contact = d.get("contact")  # outreach rows only
     tx.execute(
-        "INSERT INTO signals (id, project, kind, title, priority, body, source, sha256, received_at, seq, trust)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO signals (id, project, kind, title, priority, body, source, sha256, received_at, seq, trust,"
+        " batch_id, contact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (d["id"], d["project"], d["kind"], d["title"], d["priority"], d["body"], d["source"],
-         d["sha256"], event.meta.at, event.seq, signal_trust(d)),
+         d["sha256"], event.meta.at, event.seq, signal_trust(d),
+         contact["batch_id"] if contact else None, canonical_json(contact) if contact else None),
     )
 
 

@@ -14,6 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from masthead.channels.limits import CHANNELS, DOCUMENT_CHANNELS
 
 Tier = Literal["draft", "final"]
+# Gates from the least to the most strict.
+GATE_STRICTNESS = ("auto", "soft", "hard")
+
+
+def stricter_gate(gate: str, floor: str | None) -> str:
+    """The stricter of a channel's gate and a recipe's `min_gate` (None: the channel's)."""
+    return gate if floor is None else max(gate, floor, key=GATE_STRICTNESS.index)
 
 
 class _Strict(BaseModel):
@@ -79,6 +86,9 @@ class Recipe(_Strict):
     version: int = Field(1, ge=1)
     criticality: Literal["critical", "normal", "background"] | None = Field(
         None, description="overrides the criticality a signal's priority gives its jobs"
+    )
+    min_gate: Literal["soft", "hard"] | None = Field(
+        None, description="the least strict gate this recipe's pieces get, whatever their channel's gate says"
     )
     trigger: Trigger
     steps: list[Step] = Field(min_length=1)

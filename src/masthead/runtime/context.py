@@ -32,6 +32,14 @@ class TaskContext:
     signal: dict[str, Any]
     # A client document's requirements, price table, dates and other clients (proposal channel only).
     document: DocumentBasis | None = None
+    # An outreach row's batch: the other rows' contacts (foreign to this one's pieces).
+    others: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def contact(self) -> dict[str, Any] | None:
+        """The outreach contact the job writes to (SignalReceived.contact), else None."""
+        raw = self.signal.get("contact")
+        return json.loads(raw) if raw else None
 
     @property
     def channel(self) -> str | None:
@@ -72,6 +80,9 @@ class TaskContext:
             "channel": self.channel,
             "items": [f"{item.kind}: {item.text}" for item in self.extraction.ranked()[:ITEMS_FOR_AGENTS]],
         }
+        contact = self.contact
+        if contact is not None:
+            values["contact"] = {key: contact[key] for key in ("name", "company", "context")}
         if self.channel is not None:
             values["channel_guide"] = channel_guide(self.channel)
             values["required_disclaimer"] = self.project.policies.required_disclaimers.get(self.channel)
@@ -220,4 +231,9 @@ def load_context(store: EventStore, task: dict[str, Any]) -> TaskContext:
     document = None
     if task["channel"] in DOCUMENT_CHANNELS and project.kind == "client":
         document = load_basis(store, project, recipe, job, signal, task["channel"])
-    return TaskContext(task=task, job=job, recipe=recipe, step=step, project=project, signal=signal, document=document)
+    others: tuple[dict[str, Any], ...] = ()
+    if signal.get("batch_id"):
+        others = tuple(json.loads(row["contact"]) for row in store.query(
+            "SELECT contact FROM signals WHERE batch_id = ? AND id <> ? ORDER BY seq", (signal["batch_id"], signal["id"])))
+    return TaskContext(task=task, job=job, recipe=recipe, step=step, project=project, signal=signal, document=document,
+                       others=others)

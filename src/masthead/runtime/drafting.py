@@ -23,6 +23,7 @@ from masthead.compose.thread import compose_thread
 from masthead.events.model import NewEvent
 from masthead.events.types import ItemOutline, ItemsExtracted
 from masthead.runtime.context import TaskContext
+from masthead.runtime.outreach import outreach_candidates
 
 # News that is not a release (a trend, a feed item) is composed as a newsletter section: an
 # opening, then its items, without a release's "what we changed" framing.
@@ -62,8 +63,10 @@ def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check
     extraction = ctx.extraction
     voice = ctx.voice_rules
     disclaimer = ctx.project.policies.required_disclaimers.get(channel)
-    candidates = composed_candidates(ctx, hooks) if composed is None \
-        else [Candidate("composed", text, None) for text in composed]
+    # An outreach row's email is composed from its contact, not from the items as a release.
+    outreach = outreach_candidates(ctx)
+    candidates = outreach or (composed_candidates(ctx, hooks) if composed is None
+                              else [Candidate("composed", text, None) for text in composed])
     settings = ctx.project.channels.get(channel)
     threads = compose_thread(channel, extraction, voice) \
         if composed is None and threads_allowed(channel, settings.thread if settings else None) else []
@@ -74,7 +77,7 @@ def choose_draft(ctx: TaskContext, model_draft: DraftEffect | None, check: Check
         candidates = [variant for candidate in candidates
                       for variant in (replace(candidate, subject=subject), candidate)]
     if model_draft is not None:
-        if candidates and composed is None and ctx.signal.get("digest") is None \
+        if candidates and not outreach and composed is None and ctx.signal.get("digest") is None \
                 and ctx.signal["kind"] not in SECTION_KINDS:
             spliced = splice(channel, model_draft.text, candidates[0], extraction, voice, disclaimer=disclaimer)
             candidates += [spliced] if spliced is not None else []

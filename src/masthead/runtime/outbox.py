@@ -55,11 +55,15 @@ CREDENTIALS_RECHECK_SECONDS = 300.0
 T = TypeVar("T")
 
 
-def publication_key_for(piece: str, version: int, channel: str, publisher: str) -> str:
-    """The idempotency key of one piece version on one channel through one publisher. The
-    `file` publisher keeps the key it had before a channel could have several publishers."""
+def publication_key_for(piece: str, version: int, channel: str, publisher: str,
+                        to: tuple[str, ...] | None = None) -> str:
+    """The idempotency key of one piece version on one channel through one publisher, and to
+    `to` when the delivery names its recipients (one key per recipient list, so the same text
+    can never reach a second address under the first one's key). The `file` publisher keeps
+    the key it had before a channel could have several publishers."""
     key = publication_key(piece, version, channel)
-    return key if publisher == "file" else f"{key}:{publisher}"
+    key = key if publisher == "file" else f"{key}:{publisher}"
+    return key if not to else f"{key}:to={','.join(sorted(address.casefold() for address in to))}"
 
 
 def part_key(key: str, part: int) -> str:

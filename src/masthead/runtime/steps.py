@@ -44,6 +44,7 @@ from masthead.events.types import (
 from masthead.memory.service import MemoryService
 from masthead.projects import ChannelSettings
 from masthead.providers.registry import ProviderSet
+from masthead.recipes.schema import stricter_gate
 from masthead.runtime.ab_step import run_ab_step
 from masthead.runtime.approvals import approval_state
 from masthead.runtime.blackouts import blackouts_at
@@ -60,6 +61,7 @@ from masthead.runtime.drafting import choose_draft, record_items
 from masthead.runtime.guards import Guards
 from masthead.runtime.model_client import AgentOutputError, CallScope, RecordingModelClient
 from masthead.runtime.outbox import Outbox, Waiting, publication_key_for
+from masthead.runtime.outreach import other_contacts_check, recipients
 from masthead.runtime.recall import published_piece_memory, recall, voice_check
 from masthead.runtime.scheduling import publish_hold
 from masthead.runtime.service_limits import reported_limits
@@ -150,7 +152,10 @@ def _summariser(ctx: TaskContext, services: StepServices, calls: list[str]) -> C
 def channel_settings(ctx: TaskContext) -> ChannelSettings:
     """The channel's current settings; a channel removed from the project since the job
     started is treated as hard-gated, so nothing of it publishes without a person."""
-    return ctx.project.channels.get(ctx.piece_channel) or ChannelSettings(gate="hard")
+    settings = ctx.project.channels.get(ctx.piece_channel) or ChannelSettings(gate="hard")
+    # A recipe may ask for a stricter gate than the channel's (outreach: hard), never a looser one.
+    floor = ctx.recipe.min_gate
+    return settings if floor is None else settings.model_copy(update={"gate": stricter_gate(settings.gate, floor)})
 
 
 def piece_threads(ctx: TaskContext) -> bool:
@@ -231,7 +236,8 @@ def _agent_or_fallback(agent: Any, tier: str, values: dict[str, Any], ctx: TaskC
         # and a refused request (bad key, unknown model) is the operator's to fix, not to hide.
         fallback = getattr(agent, "fallback", None)
         substitute = fallback(agent.input_model.model_validate(values)) if fallback is not None else None
-        if substitute is None and not (agent.effect == "draft" and ctx.extraction.items):
+        composable = ctx.extraction.items or ctx.contact is not None  # an outreach row composes from its contact
+        if substitute is None and not (agent.effect == "draft" and composable):
             raise
         return substitute, exc.call_keys, f"{type(exc).__name__}: {exc.message}"
 
@@ -287,7 +293,7 @@ def check_piece(ctx: TaskContext, text: str, subject: str | None, memory: Memory
     return results + [
         check_provenance(draft, sources, allowed),
         check_injection(draft, signal_source, trust),
-    ] + voice_check(ctx, memory, text) + [substance_check(
+    ] + other_contacts_check(ctx, draft) + voice_check(ctx, memory, text) + [substance_check(
         channel, text, ctx.extraction, signal_text=f"{signal['title'] or ''}\n{signal['body']}",
         min_chars=channel_settings(ctx).min_chars)] + (
         document_checks(ctx.document, ctx.project, text) if ctx.document is not None else [])
@@ -493,12 +499,13 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
                                       correlation_id=ctx.job["id"]))
     published: dict[str, dict[str, Any]] = {}
     waits: list[Waiting] = []
+    to = recipients(ctx)  # an outreach piece goes to its contact alone, keyed by the address
     for name in settings.publish_to:
-        key = publication_key_for(ctx.piece_id, version, ctx.channel, name)
+        key = publication_key_for(ctx.piece_id, version, ctx.channel, name, to=to)
         delivery = Delivery(key=key, piece_id=ctx.piece_id, version=version, channel=ctx.channel,
                             project=ctx.project.name, text=piece["text"], subject=piece["subject"], at=utc_now(),
                             approver=approval["actor"] if approval else None,
-                            approved_at=approval["at"] if approval else None)
+                            approved_at=approval["at"] if approval else None, to=to)
         result = outbox.deliver_piece(name, _publisher(services, ctx, name), delivery, thread=piece_threads(ctx))
         if isinstance(result, Waiting):
             waits.append(result)

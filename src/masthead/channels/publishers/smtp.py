@@ -53,11 +53,20 @@ def message_id(key: str, sender: str) -> str:
     return f"<{local}@{domain}>"
 
 
-def build_message(delivery: Delivery, settings: SmtpPublisherSection) -> EmailMessage:
+def recipients_of(delivery: Delivery, settings: SmtpPublisherSection, name: str) -> list[str]:
+    """The delivery's own recipients (an outreach email's contact) or else the configured `to`."""
+    recipients = list(delivery.to) if delivery.to else list(settings.to)
+    if not recipients:
+        raise ConfigError(f"publisher {name}: piece {delivery.piece_id} names no recipient and `to` is empty",
+                          fix=f"add to = [\"list@example.com\"] to [publishers.{name}] in masthead.toml")
+    return recipients
+
+
+def build_message(delivery: Delivery, settings: SmtpPublisherSection, recipients: list[str]) -> EmailMessage:
     message = EmailMessage(policy=POLICY)
     message["Subject"] = title_of(delivery)
     message["From"] = settings.sender
-    message["To"] = ", ".join(settings.to)
+    message["To"] = ", ".join(recipients)
     sent_at = delivery.requested_at or delivery.at  # the first attempt's time: the same on a retry
     message["Date"] = format_datetime(datetime.fromisoformat(sent_at.replace("Z", "+00:00")))
     message["Message-ID"] = message_id(delivery.key, settings.sender)
@@ -172,22 +181,23 @@ class SmtpPublisher:
 
     # -- the protocol -----------------------------------------------------------------------
     def publish(self, delivery: Delivery) -> Receipt:
-        message = build_message(delivery, self.settings)
+        recipients = recipients_of(delivery, self.settings, self.name)
+        message = build_message(delivery, self.settings, recipients)
         smtp = self._open()
         try:
-            refused = self._transfer(smtp, message)
+            refused = self._transfer(smtp, message, recipients)
         finally:
             _close(smtp)
-        location = f"email {message['Message-ID']} to {', '.join(r for r in self.settings.to if r not in refused)}"
+        location = f"email {message['Message-ID']} to {', '.join(r for r in recipients if r not in refused)}"
         if refused:
             location += f" (refused by the server: {', '.join(refused)})"
         return Receipt(location=location, remote_id=str(message["Message-ID"]))
 
-    def _transfer(self, smtp: smtplib.SMTP, message: EmailMessage) -> list[str]:
+    def _transfer(self, smtp: smtplib.SMTP, message: EmailMessage, recipients: list[str]) -> list[str]:
         """MAIL, RCPT, DATA; the recipients the server refused (the others got the message)."""
         try:
             self._expect(smtp.mail(parseaddr(self.settings.sender)[1]), 250, "MAIL FROM")
-            answers = {to: smtp.rcpt(parseaddr(to)[1]) for to in self.settings.to}
+            answers = {to: smtp.rcpt(parseaddr(to)[1]) for to in recipients}
             refused = [to for to, (code, _) in answers.items() if code not in (250, 251)]
             if len(refused) == len(answers):
                 code, reply = min(answers.values())  # a 4xx among them: worth trying again later
