@@ -4,6 +4,10 @@ Every state change is an event. A claim is a `TaskClaimed` appended at the task 
 current version inside one write transaction, so two workers can never hold the same task;
 the outcome is appended at the version the claim produced, so a worker that lost its lease
 (it was too slow and someone else re-claimed) cannot overwrite the newer owner's work.
+
+A step with no external effect is one write transaction: the records of its model calls (held
+in a `PendingCalls` while it runs), its outcome, the next task's enqueue and, on SQLite, this
+worker's next claim commit together. A failure commits the records with the failure event.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.guards import Deferral, NeedsHuman
 from masthead.runtime.jobs import schedule, yield_slot
 from masthead.runtime.lease import Heartbeats, Lease
+from masthead.runtime.model_client import PendingCalls, holding_calls
 from masthead.runtime.steps import HANDLERS, StepOutcome, StepServices
 from masthead.windows import next_open
 
@@ -119,6 +124,8 @@ class Worker:
         self.on_abandoned: Callable[[Worker, TaskReport], None] | None = None
         self._claim_next = False
         self._next: dict[str, Any] | None = None
+        # The model-call records of the step running now, written with its outcome or failure.
+        self._pending: PendingCalls | None = None
 
     # -- claiming ------------------------------------------------------------------------
     def claim(self, now: float | None = None) -> dict[str, Any] | None:
@@ -153,10 +160,13 @@ class Worker:
         claims the next ready task (SQLite: one commit fewer per step); `take_next()` has it."""
         self._claim_next = claim_next and self.store.backend == "sqlite"
         lease = self.heartbeats.hold(task, self.name, self.lease_seconds, lambda: _meta(task))
+        self._pending = PendingCalls(self.store)
         try:
-            return self._run(task, lease)
+            with holding_calls(self._pending):
+                return self._run(task, lease)
         finally:
             lease.release()
+            self._pending = None
 
     def _run(self, task: dict[str, Any], lease: Lease) -> TaskReport:
         started = time.perf_counter()
@@ -179,6 +189,7 @@ class Worker:
             if lease.overran:
                 return self._late(task, started)
             if isinstance(exc, ConcurrencyConflict):
+                self._write_calls_alone()
                 return self._conflict(task, exc, started)
             if isinstance(exc, Deferral):
                 return self._defer(task, exc, started)
@@ -192,7 +203,7 @@ class Worker:
         timeout = ctx.step.timeout_seconds
         error = ProviderError(f"step {task['id']} timed out after {timeout:g} s", transient=True,
                               fix="raise the step's timeout_seconds in the recipe, or use a faster model")
-        report = self._failed({**task, "version": lease.version}, error, started, ctx)
+        report = self._failed({**task, "version": lease.version}, error, started, ctx, self._pending)
         self.abandoned = True
         if self.on_abandoned is not None:
             self.on_abandoned(self, report)
@@ -211,18 +222,33 @@ class Worker:
             raise Deferral("off_peak", f"background work runs in the project's off-peak windows "
                            f"({', '.join(ctx.project.off_peak)}, {ctx.project.timezone})", opens)
 
+    def _write_calls_into(self, tx: Transaction, pending: PendingCalls | None = None) -> None:
+        pending = pending or self._pending
+        if pending is not None:
+            pending.write_into(tx)
+
+    def _write_calls_alone(self, pending: PendingCalls | None = None) -> None:
+        """The outcome could not be written (lease lost): the answers paid for still are."""
+        pending = pending or self._pending
+        if pending is not None:
+            with contextlib.suppress(MastheadError):
+                pending.write_alone()
+
     def _defer(self, task: dict[str, Any], deferral: Deferral, started: float) -> TaskReport:
         event = TaskDeferred(id=task["id"], state=deferral.state, reason=self.redact(deferral.reason),
                              run_after=deferral.run_after)
         try:
             with self.store.transaction() as tx:
+                self._write_calls_into(tx)
                 tx.append([event.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
                 yield_slot(tx, self.store, task["job_id"], deferral.state, _meta(task), self.max_active)
         except ConcurrencyConflict:
+            self._write_calls_alone()
             return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost")
         return TaskReport(task["id"], task["kind"], "deferred", time.perf_counter() - started, deferral.reason)
 
-    def _hand_to_human(self, task: dict[str, Any], reason: str, ctx: TaskContext | None) -> None:
+    def _hand_to_human(self, task: dict[str, Any], reason: str, ctx: TaskContext | None,
+                       pending: PendingCalls | None) -> None:
         inputs: dict[str, Any] = {}
         if ctx is not None:
             for key, value in ctx.agent_values(self.store).items():
@@ -234,8 +260,12 @@ class Worker:
                 "SELECT m.call_key, m.provider, m.model, e.data FROM model_calls m JOIN events e ON e.seq = m.seq"
                 " WHERE m.task_id = ? ORDER BY m.at, m.seq", (task["id"],))
         ]
+        # Calls of this run not yet committed: they are newer than every recorded one.
+        partial += [{"call_key": c["call_key"], "provider": c["provider"], "model": c["model"], "output": c["output"]}
+                    for c in (pending.held() if pending is not None else [])]
         event = TaskNeedsHuman(id=task["id"], reason=reason, inputs=inputs, partial=partial)
         with self.store.transaction() as tx:
+            self._write_calls_into(tx, pending)
             tx.append([event.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
             yield_slot(tx, self.store, task["job_id"], "a person must finish a step", _meta(task), self.max_active)
 
@@ -250,7 +280,9 @@ class Worker:
                 if outcome.halt:
                     output["halt"] = True
                 done = TaskSucceeded(id=task["id"], output=output)
-            # Appended first, at the claimed version: if the lease was lost, nothing else lands.
+            # The step's model calls, then its outcome at the claimed version: if the lease was
+            # lost, the append refuses and nothing of this transaction lands (see _run).
+            self._write_calls_into(tx)
             tx.append([done.to_new(stream, task["version"])], _meta(task))
             for actor, event in outcome.events:
                 tx.append([event], _meta(task, actor))
@@ -275,30 +307,36 @@ class Worker:
             return TaskReport(task["id"], task["kind"], "retry", time.perf_counter() - started, "state changed; re-running")
         return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost to another worker")
 
-    def _failed(self, task: dict[str, Any], exc: Exception, started: float, ctx: TaskContext | None = None) -> TaskReport:
+    def _failed(self, task: dict[str, Any], exc: Exception, started: float, ctx: TaskContext | None = None,
+                pending: PendingCalls | None = None) -> TaskReport:
         transient = exc.transient if isinstance(exc, ProviderError) else not isinstance(exc, MastheadError)
         if isinstance(exc, NeedsHuman):
             transient = False
         message = self.redact(str(exc) if isinstance(exc, MastheadError) else f"{type(exc).__name__}: {exc}")
         stream = stream_of("task", task["id"])
+        pending = pending or self._pending
         try:
             if transient and task["attempts"] < task["max_attempts"]:
                 delay = backoff_seconds(task["attempts"], self.backoff_base, self.backoff_max)
                 if isinstance(exc, ProviderError) and exc.retry_after:
                     delay = max(delay, exc.retry_after)
                 retry = TaskRetryScheduled(id=task["id"], error=message, run_after=time.time() + delay)
-                self.store.append([retry.to_new(stream, task["version"])], _meta(task))
+                with self.store.transaction() as tx:  # with the calls it paid for: the retry reuses them
+                    self._write_calls_into(tx, pending)
+                    tx.append([retry.to_new(stream, task["version"])], _meta(task))
                 return TaskReport(task["id"], task["kind"], "retry", time.perf_counter() - started, message)
             if task["kind"] in HUMAN_FINISHABLE:
                 # Degrade to manual: the step waits in the review queue with its inputs, what
                 # the models wrote so far and why automation stopped.
                 why = message if not transient else f"gave up after {task['attempts']} attempts: {message}"
-                self._hand_to_human(task, why, ctx)
+                self._hand_to_human(task, why, ctx, pending)
                 return TaskReport(task["id"], task["kind"], "needs_human", time.perf_counter() - started, why)
             with self.store.transaction() as tx:
+                self._write_calls_into(tx, pending)
                 tx.append([TaskFailed(id=task["id"], error=message).to_new(stream, task["version"])], _meta(task))
                 schedule(tx, self.store, task["job_id"], _meta(task), default_max_active=self.max_active)
         except ConcurrencyConflict:
+            self._write_calls_alone(pending)
             return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost to another worker")
         return TaskReport(task["id"], task["kind"], "failed", time.perf_counter() - started, message)
 
