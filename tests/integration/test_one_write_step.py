@@ -15,7 +15,14 @@ import pytest
 from tests.support.harness import KEY_ENV, add_release_notes, content_reply, make_workspace
 from tests.support.openai_server import OpenAIServer
 
-from masthead.agents.base import AgentInput, AgentOutput, AgentResult, Effect, ModelClient, SignalContext
+from masthead.agents.base import (
+    AgentInput,
+    AgentOutput,
+    AgentResult,
+    Effect,
+    ModelClient,
+    SignalContext,
+)
 from masthead.agents.registry import register
 from masthead.app.commands import add_signal
 from masthead.events.model import StoredEvent

@@ -174,7 +174,7 @@ def _piece(tx: Transaction, piece_id: str) -> dict:
 
 
 def _stream_version(tx: Transaction, stream: str) -> int:
-    return int(tx.query("SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream,))[0]["v"] or 0)
+    return tx.stream_version(stream)
 
 
 def _wake_gate(tx: Transaction, piece: dict, meta: Meta, reason: str) -> None:

@@ -403,7 +403,9 @@ class RecordingModelClient:
         price = self._config.price(provider_id, request.model)
         cost = (response.usage.input_tokens * price.input_per_million
                 + response.usage.output_tokens * price.output_per_million) / 1_000_000
-        event = ModelCallRecorded(
+        # The request was built here and the answer is a string: no validation round trip.
+        new = ModelCallRecorded.trusted(
+            f"calls-{self._call.task_id}",
             call_key=call_key,
             task_id=self._call.task_id,
             job_id=self._call.job_id,
@@ -422,7 +424,6 @@ class RecordingModelClient:
             reservation_id=reservation,
             requested=requested,
         )
-        new = event.to_new(f"calls-{self._call.task_id}")
         pending = _current_holder()
         if pending is not None:
             pending.add(new, self._meta(self._call.actor))

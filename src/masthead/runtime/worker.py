@@ -52,38 +52,6 @@ HOST = socket.gethostname()
 # (Postgres NOTIFY). Timed waits (retries, soft gates) are found by polling.
 WAKE_EVENTS = frozenset({"TaskEnqueued", "TaskWoken", "TaskRetryScheduled"})
 
-# Ready tasks, most urgent first. Priority with ageing: a task gains a point per `ageing`
-# seconds waited, so a flood of high-priority work cannot starve low-priority tasks forever.
-READY_TASKS = (
-    "SELECT * FROM tasks WHERE (status IN ('queued', 'waiting_rate_limit', 'off_peak',"
-    " 'deferred_budget') AND run_after <= :now) OR (status = 'running' AND lease_until < :now)"
-    " ORDER BY priority + (:now - enqueued_at) / :ageing DESC, created_seq LIMIT 1"
-)
-
-
-# The same choice for SQLite, where one writer at a time means no row needs skipping. The
-# winner is always the oldest waiting task of some priority (age only adds to the score), so
-# it looks at one task per priority level through the `tasks_waiting` index instead of
-# sorting every waiting task.
-_WAITING = "status IN ('queued', 'waiting_rate_limit', 'off_peak', 'deferred_budget')"
-READY_TASKS_BY_LEVEL = f"""
-WITH RECURSIVE levels(p) AS (
-    SELECT MAX(priority) FROM tasks INDEXED BY tasks_waiting WHERE {_WAITING}
-    UNION ALL
-    SELECT (SELECT MAX(priority) FROM tasks INDEXED BY tasks_waiting WHERE {_WAITING} AND priority < levels.p)
-    FROM levels WHERE levels.p IS NOT NULL
-), candidates(id) AS (
-    SELECT (SELECT id FROM tasks INDEXED BY tasks_waiting WHERE {_WAITING} AND priority = levels.p AND run_after <= :now
-            ORDER BY enqueued_at, created_seq LIMIT 1)
-    FROM levels WHERE levels.p IS NOT NULL
-    UNION ALL
-    SELECT id FROM tasks WHERE status = 'running' AND lease_until < :now
-)
-SELECT tasks.* FROM candidates JOIN tasks ON tasks.id = candidates.id
-ORDER BY tasks.priority + (:now - tasks.enqueued_at) / :ageing DESC, tasks.created_seq LIMIT 1
-"""
-
-
 @dataclass(frozen=True)
 class TaskReport:
     task_id: str
@@ -138,14 +106,14 @@ class Worker:
     def _claim_in(self, tx: Transaction, now: float) -> dict[str, Any] | None:
         # On Postgres the chosen row stays locked and other claimers skip it, so claimers pass
         # each other; only the append below waits for the append lock.
-        ready = READY_TASKS_BY_LEVEL if self.store.backend == "sqlite" else READY_TASKS
-        rows = tx.query_skip_locked(ready, {"now": now, "ageing": self.ageing_seconds})
+        rows = tx.query_skip_locked(self.store.ready_task_sql, {"now": now, "ageing": self.ageing_seconds})
         if not rows:
             return None
         task = rows[0]
-        claim = TaskClaimed(id=task["id"], worker=self.name, lease_until=now + self.lease_seconds,
-                            attempt=task["attempts"] + 1)
-        tx.append([claim.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
+        # Built from the task row and this worker's own settings: no validation round trip.
+        claim = TaskClaimed.trusted(stream_of("task", task["id"]), task["version"], id=task["id"], worker=self.name,
+                                    lease_until=now + self.lease_seconds, attempt=task["attempts"] + 1)
+        tx.append([claim], _meta(task))
         claimed: dict[str, Any] = tx.query("SELECT * FROM tasks WHERE id = ?", (task["id"],))[0]
         return claimed
 
