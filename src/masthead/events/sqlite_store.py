@@ -37,8 +37,20 @@ from masthead.events.paging import read_pages
 from masthead.events.store import Listener, Params, Projector
 
 
+# The column names of the last description seen, with that description: the rows of one
+# statement share it, so their names are read once. Replaced whole (one reference assignment),
+# so threads never see a description with another's names; holding the description keeps its
+# identity from being reused.
+_LAST_COLUMNS: tuple[Any, tuple[str, ...]] = (None, ())
+
+
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
-    return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
+    global _LAST_COLUMNS
+    description = cursor.description
+    known = _LAST_COLUMNS
+    if known[0] is not description:
+        known = _LAST_COLUMNS = (description, tuple(col[0] for col in description))
+    return dict(zip(known[1], row, strict=True))
 
 
 class SqliteTransaction:

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 from tenacity import (
@@ -334,21 +334,32 @@ class RecordingModelClient:
 
     def _with_retries(self, provider_id: str, request: ModelRequest, tokens: int) -> ModelResponse:
         runtime = self._config.runtime
+        # Nearly every call succeeds at once: only a failure worth retrying pays for tenacity's
+        # machinery (about a tenth of a step's CPU with an instant model).
+        try:
+            return self._one_call(provider_id, request, tokens)
+        except ProviderError as exc:
+            if not _retry_inline(exc) or runtime.call_retries == 0:
+                raise
+            first = exc
         backoff = wait_exponential_jitter(multiplier=runtime.backoff_base_seconds, max=runtime.backoff_max_seconds)
 
-        def wait(state: RetryCallState) -> float:
+        def wait_after(attempt_number: int, error: BaseException | None) -> float:
             # Honour the provider's Retry-After when it says more than our own backoff.
-            outcome = getattr(state, "outcome", None)
-            error = outcome.exception() if outcome is not None else None
             hinted = error.retry_after if isinstance(error, ProviderError) and error.retry_after else 0.0
-            return max(hinted, backoff(state))
+            # The backoff reads only `attempt_number` of the state it is given.
+            return max(hinted, backoff(cast(RetryCallState, _Attempt(attempt_number))))
 
+        def wait(state: RetryCallState) -> float:
+            outcome = getattr(state, "outcome", None)
+            # Tenacity counts from the second attempt: the first one ran above.
+            return wait_after(state.attempt_number + 1, outcome.exception() if outcome is not None else None)
+
+        time.sleep(wait_after(1, first))
         retrying = Retrying(
-            stop=stop_after_attempt(runtime.call_retries + 1),
+            stop=stop_after_attempt(runtime.call_retries),
             wait=wait,
-            retry=retry_if_exception(lambda e: isinstance(e, ProviderError) and e.transient
-                                     and not isinstance(e, CircuitOpen)
-                                     and (e.retry_after or 0) <= MAX_INLINE_WAIT),
+            retry=retry_if_exception(_retry_inline),
             reraise=True,
         )
         for attempt in retrying:
@@ -432,6 +443,19 @@ class RecordingModelClient:
 
     def _meta(self, actor: str = "system") -> Meta:
         return Meta(actor=actor, at=utc_now(), causation_id=self._call.task_id, correlation_id=self._call.job_id)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What tenacity's backoff reads of a retry's state: which attempt just failed."""
+
+    attempt_number: int
+
+
+def _retry_inline(error: BaseException) -> bool:
+    """A transient provider error whose wait is short enough to retry within the step."""
+    return (isinstance(error, ProviderError) and error.transient and not isinstance(error, CircuitOpen)
+            and (error.retry_after or 0) <= MAX_INLINE_WAIT)
 
 
 @functools.cache
