@@ -125,8 +125,8 @@ class Worker:
     # -- running -------------------------------------------------------------------------
     def run(self, task: dict[str, Any], *, claim_next: bool = False) -> TaskReport:
         """Run a claimed task. With `claim_next`, the transaction that records a success also
-        claims the next ready task (SQLite: one commit fewer per step); `take_next()` has it."""
-        self._claim_next = claim_next and self.store.backend == "sqlite"
+        claims the next ready task (one commit fewer per step); `take_next()` has it."""
+        self._claim_next = claim_next
         lease = self.heartbeats.hold(task, self.name, self.lease_seconds, lambda: _meta(task))
         self._pending = PendingCalls(self.store)
         try:
@@ -260,8 +260,10 @@ class Worker:
                 yield_slot(tx, self.store, task["job_id"], outcome.wait_reason or "waiting", _meta(task),
                            self.max_active)
             if self._claim_next:
-                # SQLite holds its one write lock for the whole transaction, so this claim
-                # cannot conflict and undo the outcome above.
+                # The transaction already holds the write lock (SQLite) or the append lock
+                # (Postgres, where SKIP LOCKED never waits for another claimer's row), so this
+                # claim cannot conflict and undo the outcome above; on Postgres it also saves
+                # the claim's own BEGIN, lock and COMMIT.
                 self._next = self._claim_in(tx, time.time())
 
     def _conflict(self, task: dict[str, Any], exc: ConcurrencyConflict, started: float) -> TaskReport:
