@@ -119,3 +119,26 @@ def test_a_step_that_fails_after_the_answer_commits_it_and_its_retry_does_not_pa
     assert "a summary" in json.dumps(succeeded.data["output"])
     assert verify(ws.store).ok
     ws.close()
+
+
+def test_an_error_after_the_steps_commit_records_no_call_twice(tmp_path: Path, server: OpenAIServer):
+    """A listener that raises after the outcome's commit sends the worker down its failure path
+    with the step's calls already committed: they are not appended again."""
+    ws = make_workspace(tmp_path / "ws", server.base_url)
+    raised: list[int] = []
+
+    def fail_once_after_a_success(events: list[StoredEvent]) -> None:
+        if not raised and any(e.type == "TaskSucceeded" for e in events) \
+                and any(e.type == "ModelCallRecorded" for e in events):
+            raised.append(events[0].seq)
+            raise RuntimeError("a listener broke after the commit")
+
+    ws.store.listeners.append(fail_once_after_a_success)
+    job = add_release_notes(ws)
+    ws.runner(concurrency=1).run(until_idle=True)
+    assert raised, "no step committed a call with its outcome"
+    keys = [e.data["call_key"] for e in ws.store.read() if e.type == "ModelCallRecorded"]
+    assert len(keys) == len(set(keys))
+    assert ws.store.query("SELECT status FROM jobs WHERE id = ?", (job,))[0]["status"] in ("done", "waiting", "running")
+    assert verify(ws.store).ok
+    ws.close()

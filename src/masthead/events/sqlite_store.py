@@ -36,7 +36,6 @@ from masthead.events.model import (
 from masthead.events.paging import read_pages
 from masthead.events.store import Listener, Params, Projector
 
-
 # The column names of the last description seen, with that description: the rows of one
 # statement share it, so their names are read once. Replaced whole (one reference assignment),
 # so threads never see a description with another's names; holding the description keeps its

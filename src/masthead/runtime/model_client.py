@@ -121,13 +121,17 @@ class PendingCalls:
         with self._lock:
             return [event.data for event, _meta in self._held]
 
-    def write_into(self, tx: Transaction) -> None:
+    def write_into(self, tx: Transaction, *, skip_recorded: bool = False) -> None:
         """Append the held records in `tx` and close the holder. If `tx` rolls back, the
-        records are still here for `write_alone`."""
+        records are still here for a failure's transaction or `write_alone`. `skip_recorded`
+        leaves out records already committed (on failure paths, where an earlier commit may
+        have landed before something after it raised)."""
         with self._lock:
             self._closed = True
             held = list(self._held)
         for event, meta in held:
+            if skip_recorded and tx.query("SELECT 1 FROM model_calls WHERE call_key = ?", (event.data["call_key"],)):
+                continue
             tx.append([event], meta)
 
     def write_alone(self) -> None:
@@ -135,11 +139,12 @@ class PendingCalls:
         written: its lease was lost, or a piece changed under the step)."""
         with self._lock:
             self._closed = True
-            held, self._held = list(self._held), []
-        if held:
-            with self._store.transaction() as tx:
-                for event, meta in held:
-                    tx.append([event], meta)
+            if not self._held:
+                return
+        with self._store.transaction() as tx:
+            self.write_into(tx, skip_recorded=True)
+        with self._lock:
+            self._held = []
 
 
 _holder = threading.local()

@@ -190,10 +190,13 @@ class Worker:
             raise Deferral("off_peak", f"background work runs in the project's off-peak windows "
                            f"({', '.join(ctx.project.off_peak)}, {ctx.project.timezone})", opens)
 
-    def _write_calls_into(self, tx: Transaction, pending: PendingCalls | None = None) -> None:
+    def _write_calls_into(self, tx: Transaction, pending: PendingCalls | None = None, *, failing: bool = True) -> None:
+        """The step's held model-call records into `tx`. On a failure path some may have been
+        committed already (an outcome's commit landed, then something after it raised), so
+        those are looked up and left out; the success path has nothing to look up."""
         pending = pending or self._pending
         if pending is not None:
-            pending.write_into(tx)
+            pending.write_into(tx, skip_recorded=failing)
 
     def _write_calls_alone(self, pending: PendingCalls | None = None) -> None:
         """The outcome could not be written (lease lost): the answers paid for still are."""
@@ -229,8 +232,9 @@ class Worker:
                 " WHERE m.task_id = ? ORDER BY m.at, m.seq", (task["id"],))
         ]
         # Calls of this run not yet committed: they are newer than every recorded one.
+        recorded = {c["call_key"] for c in partial}
         partial += [{"call_key": c["call_key"], "provider": c["provider"], "model": c["model"], "output": c["output"]}
-                    for c in (pending.held() if pending is not None else [])]
+                    for c in (pending.held() if pending is not None else []) if c["call_key"] not in recorded]
         event = TaskNeedsHuman(id=task["id"], reason=reason, inputs=inputs, partial=partial)
         with self.store.transaction() as tx:
             self._write_calls_into(tx, pending)
@@ -250,7 +254,7 @@ class Worker:
                 done = TaskSucceeded(id=task["id"], output=output)
             # The step's model calls, then its outcome at the claimed version: if the lease was
             # lost, the append refuses and nothing of this transaction lands (see _run).
-            self._write_calls_into(tx)
+            self._write_calls_into(tx, failing=False)
             tx.append([done.to_new(stream, task["version"])], _meta(task))
             for actor, event in outcome.events:
                 tx.append([event], _meta(task, actor))
