@@ -47,6 +47,32 @@ def test_appends_get_gap_free_seq_and_stream_versions(store):
     assert store.head() == (3, events[-1].hash)
 
 
+def test_stream_version_is_the_streams_last_version_in_and_out_of_a_transaction(store):
+    assert store.stream_version("a") == 0
+    store.append([NewEvent("a", "Noted", {"n": 1}, 0), NewEvent("b", "Noted", {"n": 2}, 0)], meta())
+    store.append([NewEvent("a", "Noted", {"n": 3}, 1)], meta())
+    assert (store.stream_version("a"), store.stream_version("b"), store.stream_version("c")) == (2, 1, 0)
+    with store.transaction() as tx:
+        tx.append([NewEvent("b", "Noted", {"n": 4}, 1)], meta())
+        assert tx.stream_version("b") == 2  # its own append, before the commit
+    assert store.stream_version("b") == 2
+
+
+def test_trusted_events_store_what_validated_ones_do(store):
+    from masthead.events.types import TaskClaimed, TaskEnqueued
+
+    fields = dict(id="t-1", job_id="j-1", step="draft", channel=None, kind="agent", priority=5, run_after=1.5,
+                  max_attempts=3, idempotency_key="t-1")
+    trusted, validated = TaskEnqueued.trusted("task-t-1", 0, **fields), TaskEnqueued(**fields).to_new("task-t-1", 0)
+    assert trusted == validated  # defaults (criticality, note) filled in the same
+    store.append([trusted], meta())
+    assert next(store.read()).data == validated.data
+    with pytest.raises(TypeError, match="unknown \\['wroker'\\]"):
+        TaskClaimed.trusted("task-t-1", 1, id="t-1", wroker="w", lease_until=1.0, attempt=1)
+    with pytest.raises(TypeError, match="missing \\['attempt'\\]"):
+        TaskClaimed.trusted("task-t-1", 1, id="t-1", worker="w", lease_until=1.0)
+
+
 def test_one_append_may_hold_several_events_of_one_stream(store):
     stored = store.append([NewEvent("a", "Noted", {"n": 1}, 0), NewEvent("a", "Noted", {"n": 2}, 1)], meta())
     assert [(e.seq, e.version) for e in stored] == [(1, 1), (2, 2)]

@@ -256,7 +256,7 @@ def _piece(tx: Transaction | EventStore, piece_id: str) -> dict:
 
 
 def _stream_version(tx: Transaction, stream: str) -> int:
-    return int(tx.query("SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream,))[0]["v"] or 0)
+    return tx.stream_version(stream)
 
 
 def wake_gate(tx: Transaction, piece: dict, meta: Meta, reason: str) -> None:

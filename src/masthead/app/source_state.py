@@ -100,8 +100,7 @@ def record_poll(ws: Workspace, source: ConfiguredSource, event: SourcePolled,
 
 
 def append_to_source(ws: Workspace, source: ConfiguredSource, events: Sequence[EventData]) -> None:
-    rows = ws.store.query("SELECT MAX(version) AS v FROM events WHERE stream = ?", (source.stream,))
-    version = int(rows[0]["v"] or 0)
+    version = ws.store.stream_version(source.stream)
     # Expecting the version just read makes a racing poller that appended in between a
     # ConcurrencyConflict instead of an interleaving.
     ws.store.append([event.to_new(source.stream, version + index) for index, event in enumerate(events)],

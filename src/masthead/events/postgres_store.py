@@ -49,6 +49,7 @@ from psycopg.adapt import Loader
 from psycopg.rows import dict_row
 
 from masthead.errors import ConcurrencyConflict, ConfigError
+from masthead.events import postgres_queries as queries
 from masthead.events.bulk import insert_hashed
 from masthead.events.connections import ConnectionPool
 from masthead.events.migrate import migrations_for
@@ -72,11 +73,6 @@ from masthead.events.store import Listener, Params, Projector
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable)
 # Migrations take their own advisory lock: many workers may start at once on a new version.
 _MIGRATION_LOCK = 0x6D61_7374  # "mast"
-_HEAD_AND_VERSIONS = (
-    "SELECT h.seq, h.hash, v.stream, v.v FROM (SELECT 1) AS one"
-    " LEFT JOIN (SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1) AS h ON true"
-    " LEFT JOIN (SELECT stream, MAX(version) AS v FROM events WHERE stream = ANY(%s) GROUP BY stream) AS v ON true"
-)
 _BARRIER_SQL = (
     "INSERT INTO commit_barrier (backend_pid, commits) VALUES (pg_backend_pid(), 1)"
     " ON CONFLICT (backend_pid) DO UPDATE SET commits = commit_barrier.commits + 1"
@@ -140,7 +136,7 @@ class PostgresTransaction:
         self.take_append_lock()
         self.wrote = True
         # The head and the streams' versions in one round trip (the lock is held meanwhile).
-        rows = self._conn.execute(_HEAD_AND_VERSIONS, (sorted({event.stream for event in events}),)).fetchall()
+        rows = self._conn.execute(queries.HEAD_AND_VERSIONS, (sorted({event.stream for event in events}),)).fetchall()
         seq, prev_hash = (rows[0]["seq"], rows[0]["hash"]) if rows[0]["seq"] is not None else (0, GENESIS_HASH)
         versions = {row["stream"]: int(row["v"]) for row in rows if row["stream"] is not None}
         meta_json = canonical_json(meta.as_dict())
@@ -172,11 +168,15 @@ class PostgresTransaction:
         self.appended.extend(stored)
         return stored
 
+    def stream_version(self, stream: str) -> int:
+        return int(self.query(queries.STREAM_VERSION, (stream,))[0]["v"])
+
 
 class PostgresEventStore:
     """The log and its projections in one Postgres schema."""
 
     backend = "postgres"
+    ready_task_sql = queries.READY_TASK
 
     def __init__(
         self,
@@ -372,6 +372,9 @@ class PostgresEventStore:
     def _run(self, sql: str) -> None:
         with self._pool.borrow() as conn:
             conn.execute(sql)
+
+    def stream_version(self, stream: str) -> int:
+        return int(self.query(queries.STREAM_VERSION, (stream,))[0]["v"])
 
     def head(self) -> tuple[int, str]:
         row = self.query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")

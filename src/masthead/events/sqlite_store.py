@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from masthead.errors import ConcurrencyConflict, ConfigError
+from masthead.events import sqlite_queries as queries
 from masthead.events.bulk import insert_hashed
 from masthead.events.connections import ConnectionPool
 from masthead.events.migrate import migrations_for
@@ -35,9 +36,20 @@ from masthead.events.model import (
 from masthead.events.paging import read_pages
 from masthead.events.store import Listener, Params, Projector
 
+# The column names of the last description seen, with that description: the rows of one
+# statement share it, so their names are read once. Replaced whole (one reference assignment),
+# so threads never see a description with another's names; holding the description keeps its
+# identity from being reused.
+_LAST_COLUMNS: tuple[Any, tuple[str, ...]] = (None, ())
+
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
-    return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
+    global _LAST_COLUMNS
+    description = cursor.description
+    known = _LAST_COLUMNS
+    if known[0] is not description:
+        known = _LAST_COLUMNS = (description, tuple(col[0] for col in description))
+    return dict(zip(known[1], row, strict=True))
 
 
 class SqliteTransaction:
@@ -63,7 +75,7 @@ class SqliteTransaction:
         if self.appended:  # the head is our own last event: no need to ask the database again
             seq, prev_hash = self.appended[-1].seq, self.appended[-1].hash
         else:
-            head = self._conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+            head = self._conn.execute(queries.HEAD).fetchone()
             seq, prev_hash = (head["seq"], head["hash"]) if head else (0, GENESIS_HASH)
         meta_json = canonical_json(meta.as_dict())
         stored: list[StoredEvent] = []
@@ -71,7 +83,7 @@ class SqliteTransaction:
             seq += 1
             data_json = canonical_json(event.data)
             expected = event.expected_version
-            version = (self._stream_version(event.stream) if expected == ANY_VERSION else expected) + 1
+            version = (self.stream_version(event.stream) if expected == ANY_VERSION else expected) + 1
             digest = chain_hash(prev_hash, seq, event.stream, version, event.type, data_json, meta_json)
             row = (seq, event.stream, version, event.type, data_json, meta_json, digest)
             try:
@@ -84,7 +96,7 @@ class SqliteTransaction:
             except sqlite3.IntegrityError:  # the version exists: the stream moved past `expected`
                 inserted = 0
             if not inserted:
-                current = self._stream_version(event.stream)
+                current = self.stream_version(event.stream)
                 raise ConcurrencyConflict(
                     f"stream {event.stream} is at version {current}, expected {expected}"
                     if expected != ANY_VERSION else f"stream {event.stream} version {version} already exists",
@@ -99,11 +111,8 @@ class SqliteTransaction:
         self.appended.extend(stored)
         return stored
 
-    def _stream_version(self, stream: str) -> int:
-        row = self._conn.execute(
-            "SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream,)
-        ).fetchone()
-        return int(row["v"] or 0)
+    def stream_version(self, stream: str) -> int:
+        return int(self._conn.execute(queries.STREAM_VERSION, (stream,)).fetchone()["v"])
 
 
 _INSERT = "INSERT INTO events (seq, stream, version, type, data, meta, hash) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -117,6 +126,7 @@ class SqliteEventStore:
     """The log and its projections in one SQLite file."""
 
     backend = "sqlite"
+    ready_task_sql = queries.READY_TASK
 
     def __init__(
         self,
@@ -319,8 +329,11 @@ class SqliteEventStore:
             finally:
                 conn.execute("ROLLBACK")
 
+    def stream_version(self, stream: str) -> int:
+        return int(self.query(queries.STREAM_VERSION, (stream,))[0]["v"])
+
     def head(self) -> tuple[int, str]:
-        row = self.query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        row = self.query(queries.HEAD)
         return (row[0]["seq"], row[0]["hash"]) if row else (0, GENESIS_HASH)
 
     def projection_tables(self) -> list[str]:

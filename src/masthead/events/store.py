@@ -51,9 +51,16 @@ class Transaction(Protocol):
         """Append events in order; raises ConcurrencyConflict on a version clash."""
         ...
 
+    def stream_version(self, stream: str) -> int:
+        """The stream's version as this transaction sees it (0 for a stream with no events)."""
+        ...
+
 
 class EventStore(Protocol):
     backend: str  # "sqlite" | "postgres"
+    # The named query that picks the most urgent ready task (events/<backend>_queries.py),
+    # with `:now` and `:ageing` parameters; a claim runs it with `query_skip_locked`.
+    ready_task_sql: str
     # Called after each commit that appended events, in the committing process.
     listeners: list[Listener]
 
@@ -99,6 +106,11 @@ class EventStore(Protocol):
     def execute_unlogged(self, sql: str, params: Params = ()) -> None:
         """Write to a table that is not derived from the log (the worker registry, snapshots),
         in a short transaction of its own that does not wait for the append lock on Postgres."""
+        ...
+
+    def stream_version(self, stream: str) -> int:
+        """The stream's current version (0 for a stream with no events), outside any write
+        transaction: what an append must name as its expected version."""
         ...
 
     def head(self) -> tuple[int, str]:

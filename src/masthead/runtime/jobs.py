@@ -43,11 +43,13 @@ JOB_IS_ACTIVE = f"SELECT 1 AS active FROM jobs j WHERE j.id = ? AND j.status = '
 
 
 def _enqueue(job_id: str, slot: Slot, priority: int, criticality: str, now: float) -> NewEvent:
-    return TaskEnqueued(
+    # Every value comes from the validated recipe and job: no validation round trip.
+    return TaskEnqueued.trusted(
+        stream_of("task", slot.id), 0,
         id=slot.id, job_id=job_id, step=slot.step.id, channel=slot.channel, kind=slot.step.kind,
         priority=priority, run_after=now, max_attempts=slot.step.retries + 1, idempotency_key=slot.id,
         criticality=criticality,
-    ).to_new(stream_of("task", slot.id), 0)
+    )
 
 
 def _first_tasks(job_id: str, recipe: Recipe, channels: list[str], priority: int, criticality: str) -> list[NewEvent]:

@@ -84,11 +84,11 @@ class Lease:
         with self._turn:
             if self._released or self.lost:
                 return False
-            event = TaskLeaseExtended(id=self._task["id"], worker=self._worker,
-                                      lease_until=time.time() + self._lease_seconds)
+            event = TaskLeaseExtended.trusted(stream_of("task", self._task["id"]), self.version,
+                                              id=self._task["id"], worker=self._worker,
+                                              lease_until=time.time() + self._lease_seconds)
             try:
-                stored = store.append([event.to_new(stream_of("task", self._task["id"]), self.version)],
-                                      self._meta())
+                stored = store.append([event], self._meta())
             except ConcurrencyConflict:
                 # Someone else holds the task now (our lease ran out before we could extend it):
                 # the outcome of our run will be refused at the old version, as it must be.

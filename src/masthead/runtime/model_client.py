@@ -1,4 +1,4 @@
-"""The recording model client: every call is in the log before its result is used.
+"""The recording model client: every paid call is in the log with the step that used it.
 
 A call's key is the task's idempotency key + the tier + the request (without the model, so
 a fallback's answer counts too) + how many identical requests the step made before it. A
@@ -13,6 +13,13 @@ tier's fallback chain when a model is unavailable or over budget.
 A provider is built when a step first needs it, not when the process starts: a missing key or
 model file then holds back only the steps that call that provider (`waiting_config`, with the
 reason), and `masthead run` wakes them again when it starts.
+
+One write per step: while a worker runs a step it holds a `PendingCalls` for it (see
+`holding_calls`), and the calls' records wait there until the step's outcome commits with
+them in one transaction; a step that fails commits them with its failure, so its retry
+reuses every answer it already paid for. A crash before that commit loses the answers of the
+step in flight, the same exposure as the moment between an answer arriving and its record
+committing. Without a holder (a call made outside a worker's step) a record is appended at once.
 """
 
 from __future__ import annotations
@@ -20,10 +27,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 from tenacity import (
@@ -36,8 +45,8 @@ from tenacity import (
 
 from masthead.config import BudgetLimits, MastheadConfig
 from masthead.errors import ConfigError, MastheadError, ProviderError
-from masthead.events.model import Meta, utc_now
-from masthead.events.store import EventStore
+from masthead.events.model import Meta, NewEvent, utc_now
+from masthead.events.store import EventStore, Transaction
 from masthead.events.types import ModelCallFailed, ModelCallRecorded
 from masthead.providers.base import Message, ModelRequest, ModelResponse, collect
 from masthead.providers.ratelimit import Permit
@@ -76,6 +85,85 @@ class CallScope:
     criticality: str
     scope: str  # the step's idempotency key (plus a suffix for sub-calls such as refinement)
     actor: str
+
+
+class PendingCalls:
+    """The model-call records of one step run, held until the step's outcome commits them.
+
+    The worker's thread adds records while the step runs; the worker takes them into the
+    outcome's transaction (`write_into`). Once taken, the holder is closed: a record that
+    arrives later (a step given up on for its timeout and still running) is appended on its
+    own at once, so no answer that was paid for goes unrecorded.
+    """
+
+    def __init__(self, store: EventStore):
+        self._store = store
+        self._lock = threading.Lock()  # the step's thread adds while the heartbeat thread may close
+        self._held: list[tuple[NewEvent, Meta]] = []
+        self._closed = False
+
+    def add(self, event: NewEvent, meta: Meta) -> None:
+        with self._lock:
+            if not self._closed:
+                self._held.append((event, meta))
+                return
+        self._store.append([event], meta)
+
+    def output_of(self, call_key: str) -> str | None:
+        with self._lock:
+            for event, _meta in self._held:
+                if event.data["call_key"] == call_key:
+                    return str(event.data["output"])
+        return None
+
+    def held(self) -> list[dict[str, Any]]:
+        """The held records' data, oldest first (for a hand-over to a person)."""
+        with self._lock:
+            return [event.data for event, _meta in self._held]
+
+    def write_into(self, tx: Transaction, *, skip_recorded: bool = False) -> None:
+        """Append the held records in `tx` and close the holder. If `tx` rolls back, the
+        records are still here for a failure's transaction or `write_alone`. `skip_recorded`
+        leaves out records already committed (on failure paths, where an earlier commit may
+        have landed before something after it raised)."""
+        with self._lock:
+            self._closed = True
+            held = list(self._held)
+        for event, meta in held:
+            if skip_recorded and tx.query("SELECT 1 FROM model_calls WHERE call_key = ?", (event.data["call_key"],)):
+                continue
+            tx.append([event], meta)
+
+    def write_alone(self) -> None:
+        """Commit the held records in a transaction of their own (the outcome could not be
+        written: its lease was lost, or a piece changed under the step)."""
+        with self._lock:
+            self._closed = True
+            if not self._held:
+                return
+        with self._store.transaction() as tx:
+            self.write_into(tx, skip_recorded=True)
+        with self._lock:
+            self._held = []
+
+
+_holder = threading.local()
+
+
+@contextmanager
+def holding_calls(pending: PendingCalls) -> Iterator[PendingCalls]:
+    """Hold the records of the model calls this thread makes in `pending` (see PendingCalls)."""
+    previous = getattr(_holder, "pending", None)
+    _holder.pending = pending
+    try:
+        yield pending
+    finally:
+        _holder.pending = previous
+
+
+def _current_holder() -> PendingCalls | None:
+    pending: PendingCalls | None = getattr(_holder, "pending", None)
+    return pending
 
 
 class RecordingModelClient:
@@ -140,6 +228,11 @@ class RecordingModelClient:
         self._seen[logical] = ordinal + 1
         call_key = hashlib.sha256(f"{self._call.scope}|{logical}|{ordinal}".encode()).hexdigest()
         self.call_keys.append(call_key)
+        pending = _current_holder()
+        held = pending.output_of(call_key) if pending is not None else None
+        if held is not None:
+            self.reused += 1
+            return held
         recorded = self._store.query(
             "SELECT e.data FROM model_calls m JOIN events e ON e.seq = m.seq WHERE m.call_key = ?", (call_key,))
         if recorded:
@@ -246,21 +339,32 @@ class RecordingModelClient:
 
     def _with_retries(self, provider_id: str, request: ModelRequest, tokens: int) -> ModelResponse:
         runtime = self._config.runtime
+        # Nearly every call succeeds at once: only a failure worth retrying pays for tenacity's
+        # machinery (about a tenth of a step's CPU with an instant model).
+        try:
+            return self._one_call(provider_id, request, tokens)
+        except ProviderError as exc:
+            if not _retry_inline(exc) or runtime.call_retries == 0:
+                raise
+            first = exc
         backoff = wait_exponential_jitter(multiplier=runtime.backoff_base_seconds, max=runtime.backoff_max_seconds)
 
-        def wait(state: RetryCallState) -> float:
+        def wait_after(attempt_number: int, error: BaseException | None) -> float:
             # Honour the provider's Retry-After when it says more than our own backoff.
-            outcome = getattr(state, "outcome", None)
-            error = outcome.exception() if outcome is not None else None
             hinted = error.retry_after if isinstance(error, ProviderError) and error.retry_after else 0.0
-            return max(hinted, backoff(state))
+            # The backoff reads only `attempt_number` of the state it is given.
+            return max(hinted, backoff(cast(RetryCallState, _Attempt(attempt_number))))
 
+        def wait(state: RetryCallState) -> float:
+            outcome = getattr(state, "outcome", None)
+            # Tenacity counts from the second attempt: the first one ran above.
+            return wait_after(state.attempt_number + 1, outcome.exception() if outcome is not None else None)
+
+        time.sleep(wait_after(1, first))
         retrying = Retrying(
-            stop=stop_after_attempt(runtime.call_retries + 1),
+            stop=stop_after_attempt(runtime.call_retries),
             wait=wait,
-            retry=retry_if_exception(lambda e: isinstance(e, ProviderError) and e.transient
-                                     and not isinstance(e, CircuitOpen)
-                                     and (e.retry_after or 0) <= MAX_INLINE_WAIT),
+            retry=retry_if_exception(_retry_inline),
             reraise=True,
         )
         for attempt in retrying:
@@ -315,7 +419,9 @@ class RecordingModelClient:
         price = self._config.price(provider_id, request.model)
         cost = (response.usage.input_tokens * price.input_per_million
                 + response.usage.output_tokens * price.output_per_million) / 1_000_000
-        event = ModelCallRecorded(
+        # The request was built here and the answer is a string: no validation round trip.
+        new = ModelCallRecorded.trusted(
+            f"calls-{self._call.task_id}",
             call_key=call_key,
             task_id=self._call.task_id,
             job_id=self._call.job_id,
@@ -334,10 +440,27 @@ class RecordingModelClient:
             reservation_id=reservation,
             requested=requested,
         )
-        self._store.append([event.to_new(f"calls-{self._call.task_id}")], self._meta(self._call.actor))
+        pending = _current_holder()
+        if pending is not None:
+            pending.add(new, self._meta(self._call.actor))
+        else:
+            self._store.append([new], self._meta(self._call.actor))
 
     def _meta(self, actor: str = "system") -> Meta:
         return Meta(actor=actor, at=utc_now(), causation_id=self._call.task_id, correlation_id=self._call.job_id)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What tenacity's backoff reads of a retry's state: which attempt just failed."""
+
+    attempt_number: int
+
+
+def _retry_inline(error: BaseException) -> bool:
+    """A transient provider error whose wait is short enough to retry within the step."""
+    return (isinstance(error, ProviderError) and error.transient and not isinstance(error, CircuitOpen)
+            and (error.retry_after or 0) <= MAX_INLINE_WAIT)
 
 
 @functools.cache

@@ -116,7 +116,7 @@ def published_piece_memory(ctx: TaskContext, memory: MemoryService | None, piece
     # Appended at the stream's current version: if another channel's publish step remembers the
     # same text first, this step conflicts and re-runs, and then finds it remembered.
     stream = stream_of("memory", event.id)
-    version = memory.store.query("SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream,))[0]["v"] or 0
+    version = memory.store.stream_version(stream)
     return [("system", event.to_new(stream, int(version)))]
 
 

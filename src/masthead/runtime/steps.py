@@ -352,8 +352,7 @@ def _epoch(iso: str) -> float:
 
 
 def stream_version(store: EventStore, stream: str) -> int:
-    rows = store.query("SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream,))
-    return int(rows[0]["v"] or 0)
+    return store.stream_version(stream)
 
 
 def human_approval(store: EventStore, piece: str, version: int) -> dict[str, Any] | None:

@@ -4,6 +4,10 @@ Every state change is an event. A claim is a `TaskClaimed` appended at the task 
 current version inside one write transaction, so two workers can never hold the same task;
 the outcome is appended at the version the claim produced, so a worker that lost its lease
 (it was too slow and someone else re-claimed) cannot overwrite the newer owner's work.
+
+A step with no external effect is one write transaction: the records of its model calls (held
+in a `PendingCalls` while it runs), its outcome, the next task's enqueue and, on SQLite, this
+worker's next claim commit together. A failure commits the records with the failure event.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.guards import Deferral, NeedsHuman
 from masthead.runtime.jobs import schedule, yield_slot
 from masthead.runtime.lease import Heartbeats, Lease
+from masthead.runtime.model_client import PendingCalls, holding_calls
 from masthead.runtime.steps import HANDLERS, StepOutcome, StepServices
 from masthead.windows import next_open
 
@@ -46,38 +51,6 @@ HOST = socket.gethostname()
 # Events after whose commit a task may be ready to claim: workers elsewhere are woken for them
 # (Postgres NOTIFY). Timed waits (retries, soft gates) are found by polling.
 WAKE_EVENTS = frozenset({"TaskEnqueued", "TaskWoken", "TaskRetryScheduled"})
-
-# Ready tasks, most urgent first. Priority with ageing: a task gains a point per `ageing`
-# seconds waited, so a flood of high-priority work cannot starve low-priority tasks forever.
-READY_TASKS = (
-    "SELECT * FROM tasks WHERE (status IN ('queued', 'waiting_rate_limit', 'off_peak',"
-    " 'deferred_budget') AND run_after <= :now) OR (status = 'running' AND lease_until < :now)"
-    " ORDER BY priority + (:now - enqueued_at) / :ageing DESC, created_seq LIMIT 1"
-)
-
-
-# The same choice for SQLite, where one writer at a time means no row needs skipping. The
-# winner is always the oldest waiting task of some priority (age only adds to the score), so
-# it looks at one task per priority level through the `tasks_waiting` index instead of
-# sorting every waiting task.
-_WAITING = "status IN ('queued', 'waiting_rate_limit', 'off_peak', 'deferred_budget')"
-READY_TASKS_BY_LEVEL = f"""
-WITH RECURSIVE levels(p) AS (
-    SELECT MAX(priority) FROM tasks INDEXED BY tasks_waiting WHERE {_WAITING}
-    UNION ALL
-    SELECT (SELECT MAX(priority) FROM tasks INDEXED BY tasks_waiting WHERE {_WAITING} AND priority < levels.p)
-    FROM levels WHERE levels.p IS NOT NULL
-), candidates(id) AS (
-    SELECT (SELECT id FROM tasks INDEXED BY tasks_waiting WHERE {_WAITING} AND priority = levels.p AND run_after <= :now
-            ORDER BY enqueued_at, created_seq LIMIT 1)
-    FROM levels WHERE levels.p IS NOT NULL
-    UNION ALL
-    SELECT id FROM tasks WHERE status = 'running' AND lease_until < :now
-)
-SELECT tasks.* FROM candidates JOIN tasks ON tasks.id = candidates.id
-ORDER BY tasks.priority + (:now - tasks.enqueued_at) / :ageing DESC, tasks.created_seq LIMIT 1
-"""
-
 
 @dataclass(frozen=True)
 class TaskReport:
@@ -119,6 +92,8 @@ class Worker:
         self.on_abandoned: Callable[[Worker, TaskReport], None] | None = None
         self._claim_next = False
         self._next: dict[str, Any] | None = None
+        # The model-call records of the step running now, written with its outcome or failure.
+        self._pending: PendingCalls | None = None
 
     # -- claiming ------------------------------------------------------------------------
     def claim(self, now: float | None = None) -> dict[str, Any] | None:
@@ -135,14 +110,14 @@ class Worker:
     def _claim_in(self, tx: Transaction, now: float) -> dict[str, Any] | None:
         # On Postgres the chosen row stays locked and other claimers skip it, so claimers pass
         # each other; only the append below waits for the append lock.
-        ready = READY_TASKS_BY_LEVEL if self.store.backend == "sqlite" else READY_TASKS
-        rows = tx.query_skip_locked(ready, {"now": now, "ageing": self.ageing_seconds})
+        rows = tx.query_skip_locked(self.store.ready_task_sql, {"now": now, "ageing": self.ageing_seconds})
         if not rows:
             return None
         task = rows[0]
-        claim = TaskClaimed(id=task["id"], worker=self.name, lease_until=now + self.lease_seconds,
-                            attempt=task["attempts"] + 1)
-        tx.append([claim.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
+        # Built from the task row and this worker's own settings: no validation round trip.
+        claim = TaskClaimed.trusted(stream_of("task", task["id"]), task["version"], id=task["id"], worker=self.name,
+                                    lease_until=now + self.lease_seconds, attempt=task["attempts"] + 1)
+        tx.append([claim], _meta(task))
         claimed: dict[str, Any] = tx.query("SELECT * FROM tasks WHERE id = ?", (task["id"],))[0]
         return claimed
 
@@ -154,13 +129,16 @@ class Worker:
     # -- running -------------------------------------------------------------------------
     def run(self, task: dict[str, Any], *, claim_next: bool = False) -> TaskReport:
         """Run a claimed task. With `claim_next`, the transaction that records a success also
-        claims the next ready task (SQLite: one commit fewer per step); `take_next()` has it."""
-        self._claim_next = claim_next and self.store.backend == "sqlite"
+        claims the next ready task (one commit fewer per step); `take_next()` has it."""
+        self._claim_next = claim_next
         lease = self.heartbeats.hold(task, self.name, self.lease_seconds, lambda: _meta(task))
+        self._pending = PendingCalls(self.store)
         try:
-            return self._run(task, lease)
+            with holding_calls(self._pending):
+                return self._run(task, lease)
         finally:
             lease.release()
+            self._pending = None
 
     def _run(self, task: dict[str, Any], lease: Lease) -> TaskReport:
         started = time.perf_counter()
@@ -183,6 +161,7 @@ class Worker:
             if lease.overran:
                 return self._late(task, started)
             if isinstance(exc, ConcurrencyConflict):
+                self._write_calls_alone()
                 return self._conflict(task, exc, started)
             if isinstance(exc, Deferral):
                 return self._defer(task, exc, started)
@@ -196,7 +175,7 @@ class Worker:
         timeout = ctx.step.timeout_seconds
         error = ProviderError(f"step {task['id']} timed out after {timeout:g} s", transient=True,
                               fix="raise the step's timeout_seconds in the recipe, or use a faster model")
-        report = self._failed({**task, "version": lease.version}, error, started, ctx)
+        report = self._failed({**task, "version": lease.version}, error, started, ctx, self._pending)
         self.abandoned = True
         if self.on_abandoned is not None:
             self.on_abandoned(self, report)
@@ -215,18 +194,36 @@ class Worker:
             raise Deferral("off_peak", f"background work runs in the project's off-peak windows "
                            f"({', '.join(ctx.project.off_peak)}, {ctx.project.timezone})", opens)
 
+    def _write_calls_into(self, tx: Transaction, pending: PendingCalls | None = None, *, failing: bool = True) -> None:
+        """The step's held model-call records into `tx`. On a failure path some may have been
+        committed already (an outcome's commit landed, then something after it raised), so
+        those are looked up and left out; the success path has nothing to look up."""
+        pending = pending or self._pending
+        if pending is not None:
+            pending.write_into(tx, skip_recorded=failing)
+
+    def _write_calls_alone(self, pending: PendingCalls | None = None) -> None:
+        """The outcome could not be written (lease lost): the answers paid for still are."""
+        pending = pending or self._pending
+        if pending is not None:
+            with contextlib.suppress(MastheadError):
+                pending.write_alone()
+
     def _defer(self, task: dict[str, Any], deferral: Deferral, started: float) -> TaskReport:
         event = TaskDeferred(id=task["id"], state=deferral.state, reason=self.redact(deferral.reason),
                              run_after=deferral.run_after)
         try:
             with self.store.transaction() as tx:
+                self._write_calls_into(tx)
                 tx.append([event.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
                 yield_slot(tx, self.store, task["job_id"], deferral.state, _meta(task), self.max_active)
         except ConcurrencyConflict:
+            self._write_calls_alone()
             return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost")
         return TaskReport(task["id"], task["kind"], "deferred", time.perf_counter() - started, deferral.reason)
 
-    def _hand_to_human(self, task: dict[str, Any], reason: str, ctx: TaskContext | None) -> None:
+    def _hand_to_human(self, task: dict[str, Any], reason: str, ctx: TaskContext | None,
+                       pending: PendingCalls | None) -> None:
         inputs: dict[str, Any] = {}
         if ctx is not None:
             for key, value in ctx.agent_values(self.store).items():
@@ -238,8 +235,13 @@ class Worker:
                 "SELECT m.call_key, m.provider, m.model, e.data FROM model_calls m JOIN events e ON e.seq = m.seq"
                 " WHERE m.task_id = ? ORDER BY m.at, m.seq", (task["id"],))
         ]
+        # Calls of this run not yet committed: they are newer than every recorded one.
+        recorded = {c["call_key"] for c in partial}
+        partial += [{"call_key": c["call_key"], "provider": c["provider"], "model": c["model"], "output": c["output"]}
+                    for c in (pending.held() if pending is not None else []) if c["call_key"] not in recorded]
         event = TaskNeedsHuman(id=task["id"], reason=reason, inputs=inputs, partial=partial)
         with self.store.transaction() as tx:
+            self._write_calls_into(tx, pending)
             tx.append([event.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
             yield_slot(tx, self.store, task["job_id"], "a person must finish a step", _meta(task), self.max_active)
 
@@ -255,7 +257,9 @@ class Worker:
                 if outcome.halt:
                     output["halt"] = True
                 done = TaskSucceeded(id=task["id"], output=output)
-            # Appended first, at the claimed version: if the lease was lost, nothing else lands.
+            # The step's model calls, then its outcome at the claimed version: if the lease was
+            # lost, the append refuses and nothing of this transaction lands (see _run).
+            self._write_calls_into(tx, failing=False)
             tx.append([done.to_new(stream, task["version"])], _meta(task))
             for actor, event in outcome.events:
                 tx.append([event], _meta(task, actor))
@@ -265,8 +269,10 @@ class Worker:
                 yield_slot(tx, self.store, task["job_id"], outcome.wait_reason or "waiting", _meta(task),
                            self.max_active)
             if self._claim_next:
-                # SQLite holds its one write lock for the whole transaction, so this claim
-                # cannot conflict and undo the outcome above.
+                # The transaction already holds the write lock (SQLite) or the append lock
+                # (Postgres, where SKIP LOCKED never waits for another claimer's row), so this
+                # claim cannot conflict and undo the outcome above; on Postgres it also saves
+                # the claim's own BEGIN, lock and COMMIT.
                 self._next = self._claim_in(tx, time.time())
 
     def _conflict(self, task: dict[str, Any], exc: ConcurrencyConflict, started: float) -> TaskReport:
@@ -280,30 +286,36 @@ class Worker:
             return TaskReport(task["id"], task["kind"], "retry", time.perf_counter() - started, "state changed; re-running")
         return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost to another worker")
 
-    def _failed(self, task: dict[str, Any], exc: Exception, started: float, ctx: TaskContext | None = None) -> TaskReport:
+    def _failed(self, task: dict[str, Any], exc: Exception, started: float, ctx: TaskContext | None = None,
+                pending: PendingCalls | None = None) -> TaskReport:
         transient = exc.transient if isinstance(exc, ProviderError) else not isinstance(exc, MastheadError)
         if isinstance(exc, NeedsHuman):
             transient = False
         message = self.redact(str(exc) if isinstance(exc, MastheadError) else f"{type(exc).__name__}: {exc}")
         stream = stream_of("task", task["id"])
+        pending = pending or self._pending
         try:
             if transient and task["attempts"] < task["max_attempts"]:
                 delay = backoff_seconds(task["attempts"], self.backoff_base, self.backoff_max)
                 if isinstance(exc, ProviderError) and exc.retry_after:
                     delay = max(delay, exc.retry_after)
                 retry = TaskRetryScheduled(id=task["id"], error=message, run_after=time.time() + delay)
-                self.store.append([retry.to_new(stream, task["version"])], _meta(task))
+                with self.store.transaction() as tx:  # with the calls it paid for: the retry reuses them
+                    self._write_calls_into(tx, pending)
+                    tx.append([retry.to_new(stream, task["version"])], _meta(task))
                 return TaskReport(task["id"], task["kind"], "retry", time.perf_counter() - started, message)
             if task["kind"] in HUMAN_FINISHABLE:
                 # Degrade to manual: the step waits in the review queue with its inputs, what
                 # the models wrote so far and why automation stopped.
                 why = message if not transient else f"gave up after {task['attempts']} attempts: {message}"
-                self._hand_to_human(task, why, ctx)
+                self._hand_to_human(task, why, ctx, pending)
                 return TaskReport(task["id"], task["kind"], "needs_human", time.perf_counter() - started, why)
             with self.store.transaction() as tx:
+                self._write_calls_into(tx, pending)
                 tx.append([TaskFailed(id=task["id"], error=message).to_new(stream, task["version"])], _meta(task))
                 schedule(tx, self.store, task["job_id"], _meta(task), default_max_active=self.max_active)
         except ConcurrencyConflict:
+            self._write_calls_alone(pending)
             return TaskReport(task["id"], task["kind"], "lost", time.perf_counter() - started, "lease lost to another worker")
         return TaskReport(task["id"], task["kind"], "failed", time.perf_counter() - started, message)
 

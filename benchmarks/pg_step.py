@@ -1,0 +1,149 @@
+"""What a step costs on Postgres: client CPU, server CPU and statements per step.
+
+The 4-step pipeline of benchmarks/orchestration.py (its instant model), all jobs queued first,
+then run by one in-process runner (one worker thread, so nothing waits on another worker). Client
+CPU is this process's CPU while the runner runs (no process start-up, unlike workers.py); server
+CPU is read from /proc for the Postgres backends serving this run's database only, so other
+users of the server do not count. Every statement the client sends is counted by its text.
+
+    .venv/bin/python benchmarks/pg_step.py [--jobs 100] [--reps 3] [--baseline DIR]
+
+`--baseline DIR` measures another checkout too (e.g. `git worktree add DIR main`), in a process
+of its own, alternating with this one. Needs a Postgres server on this machine
+(MASTHEAD_BENCH_POSTGRES, default postgresql://postgres@127.0.0.1:5432/postgres).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+from benchmarks import workers  # noqa: E402  (registers the instant provider and the agents)
+from benchmarks.results import write_section  # noqa: E402
+
+from masthead.app.workspace import open_workspace  # noqa: E402
+
+
+def backend_cpu_seconds(admin: psycopg.Connection[Any], database: str) -> float:
+    """User + system CPU so far of the server processes connected to `database`."""
+    pids = [row[0] for row in admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))]
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the backend ended meanwhile
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def measure(jobs: int) -> dict[str, Any]:
+    """One run of `jobs` pipelines: CPU per step on both sides and the statements sent."""
+    name = f"masthead_step_{uuid.uuid4().hex[:10]}"
+    admin = psycopg.connect(workers.SERVER, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    sent: Counter[str] = Counter()
+    plain = psycopg.Connection.execute
+
+    def counted(self: psycopg.Connection[Any], query: Any, params: Any = None, **kwargs: Any) -> Any:
+        text = query.decode() if isinstance(query, bytes) else str(query)
+        sent[" ".join(text.split())[:60]] += 1
+        return plain(self, query, params, **kwargs)
+
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            workers.prepare(Path(folder), workers.database_url(name), jobs, 1)
+            ws = open_workspace(folder)
+            runner = ws.runner(concurrency=1)
+            ws.store.query("SELECT 1")  # the pool's first connection, counted from here on
+            server0, client0 = backend_cpu_seconds(admin, name), time.process_time()
+            psycopg.Connection.execute = counted  # type: ignore[method-assign]
+            try:
+                runner.run(until_idle=True)
+            finally:
+                psycopg.Connection.execute = plain  # type: ignore[method-assign]
+            client, server = time.process_time() - client0, backend_cpu_seconds(admin, name) - server0
+            done = ws.store.query("SELECT COUNT(*) AS n FROM jobs WHERE status = 'done'")[0]["n"]
+            ws.close()
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+    steps = jobs * workers.STEPS
+    assert done == jobs, f"finished {done} of {jobs} jobs"
+    return {"client_us": client * 1e6 / steps, "server_us": server * 1e6 / steps,
+            "statements": sum(sent.values()) / steps, "transactions": sent["BEGIN"] / steps,
+            "costliest": [(sql, count / steps) for sql, count in sent.most_common(6)]}
+
+
+def in_baseline(tree: Path, jobs: int) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": f"{tree}/src{os.pathsep}{tree}"}
+    script = Path(__file__).resolve()
+    # This script's harness, the baseline's masthead (its src/ comes first on the path).
+    out = subprocess.run([sys.executable, str(script), "--one", str(jobs)], env=env,
+                         capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def summary(label: str, runs: list[dict[str, Any]]) -> str:
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    return (f"| {label} | {med('client_us'):.0f} | {med('server_us'):.0f} | {med('client_us') + med('server_us'):.0f} |"
+            f" {med('statements'):.1f} | {med('transactions'):.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=100)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--baseline", type=Path, help="another checkout measured too, alternately (A/B)")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a baseline's single run
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one)))
+        return
+    ours: list[dict[str, Any]] = []
+    before: list[dict[str, Any]] = []
+    for rep in range(args.reps):
+        ours.append(measure(args.jobs))
+        if args.baseline:
+            before.append(in_baseline(args.baseline, args.jobs))
+        print(f"rep {rep + 1}: {ours[-1]['client_us']:.0f} + {ours[-1]['server_us']:.0f} us", file=sys.stderr)
+    rows = [summary("masthead", ours)] + ([summary("masthead before (baseline)", before)] if before else [])
+    costliest = "\n".join(f"  - `{sql}`: {count:.2f} per step" for sql, count in ours[-1]["costliest"])
+    body = f"""\
+{args.jobs} jobs of the 4-step pipeline (instant model), queued first, run by one in-process runner with one
+worker thread; {args.reps} repetitions, medians. Load before: {os.getloadavg()[0]:.2f}.
+
+| system | client CPU µs / step | Postgres CPU µs / step | together | statements / step | transactions / step |
+| --- | --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+- N cores give at most N × 1,000,000 / (client + Postgres µs per step) steps per second, before
+  waiting for the append lock; the client side is spread over the worker processes, the server
+  side over Postgres's backends.
+- The statements sent most often (the last run):
+{costliest}
+"""
+    print(body)
+    write_section("pg_step", f"python benchmarks/pg_step.py --jobs {args.jobs} --reps {args.reps}"
+                  + (f" --baseline {args.baseline}" if args.baseline else ""), body)
+
+
+if __name__ == "__main__":
+    main()
