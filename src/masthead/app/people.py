@@ -98,7 +98,7 @@ def _meta(by: Principal) -> Meta:
 
 
 def _version(tx: Transaction, name: str) -> int:
-    return int(tx.query("SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream_of("user", name),))[0]["v"] or 0)
+    return tx.stream_version(stream_of("user", name))
 
 
 def add_user(ws: Workspace, by: Principal, name: str, role: str, *, projects: list[str] | None = None,

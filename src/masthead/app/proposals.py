@@ -97,7 +97,7 @@ def resolve_flag(ws: Workspace, piece_id: str, flag_id: str, *, operator: str | 
         if current["version"] != piece["version"]:
             raise StateError(f"piece {piece_id} changed meanwhile (now v{current['version']})",
                              fix="read it again (`masthead review show`) and resolve the flags it has now")
-        seen = int(tx.query("SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream,))[0]["v"] or 0)
+        seen = tx.stream_version(stream)
         events = [LegalFlagResolved(piece_id=piece_id, version=piece["version"], flag=flag.id, rule=flag.rule,
                                     severity=flag.severity, quote=flag.quote, note=note.strip()).to_new(stream, seen)]
         if legal is not None:
@@ -194,7 +194,7 @@ def record_outcome(ws: Workspace, piece_id: str, outcome: str, *, operator: str,
     ws.memory.load_embedder()
     meta = Meta(actor=human(operator), at=utc_now())
     with ws.store.transaction() as tx:
-        seen = int(tx.query("SELECT MAX(version) AS v FROM events WHERE stream = ?", (stream,))[0]["v"] or 0)
+        seen = tx.stream_version(stream)
         ids = [item.id for item in remembered]
         events = [ProposalOutcomeRecorded(piece_id=piece_id, version=version, project=piece["project"], outcome=outcome,
                                           value=amount, note=(note or "").strip() or None,
