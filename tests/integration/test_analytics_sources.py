@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from tests.support.harness import make_workspace
 
 from masthead.app.sources import list_sources, poll_sources
@@ -103,3 +104,45 @@ def test_a_missing_folder_is_an_error_state(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path / "ws", "http://127.0.0.1:9/v1", PROJECT)
     result = poll(ws)
     assert result["state"] == "error" and "analytics/ does not exist" in result["error"]
+
+
+def zip_of(path: Path, members: dict[str, bytes]) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def test_plausibles_zip_export_is_read_from_its_visitors_csv_once(tmp_path: Path) -> None:
+    ws = workspace(tmp_path / "ws")
+    # Plausible's export: the daily series in visitors.csv beside breakdowns the layout does not read.
+    zip_of(tmp_path / "ws" / "analytics" / "Plausible export tallybook.zip", {
+        "visitors.csv": (DATA / "plausible_visitors.csv").read_bytes(),
+        "pages.csv": b"name,visitors,pageviews\n/pricing,12,30\n",
+        "sources.csv": b"name,visitors\nGoogle,40\n",
+    })
+    first = poll(ws)
+    assert (first["state"], first["files"]) == ("ok", ["Plausible export tallybook.zip"])
+    assert [t["title"] for t in trends(ws)] == ["Trend: pageviews up on 2026-11-30", "Trend: visitors up on 2026-11-30",
+                                                "Trend: visits up on 2026-11-30"]
+    again = poll(ws)
+    assert again["files"] == [] and imported_files(ws) == ["Plausible export tallybook.zip"]
+
+
+def test_a_bad_zip_imports_nothing_and_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = workspace(tmp_path / "ws")
+    folder = tmp_path / "ws" / "analytics"
+    (folder / "truncated.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    zip_of(folder / "no-series.zip", {"pages.csv": b"name,visitors\n/,1\n"})
+    # A member that declares (and expands to) more than the cap is refused before it is expanded.
+    import masthead.app.analytics_sources as analytics_sources
+
+    zip_of(folder / "bomb.zip", {"visitors.csv": b"date,visitors\n" + b"2026-11-01,1\n" * 200_000})
+    monkeypatch.setattr(analytics_sources, "MAX_EXPORT_BYTES", 1_000_000)
+    result = poll(ws)
+    assert result["state"] == "error" and result["files"] == []
+    assert "truncated.zip is not a zip archive" in result["error"]
+    assert "no-series.zip has no visitors.csv" in result["error"]
+    assert "bomb.zip expands to 2,600,014 bytes, more than the 1,000,000 allowed" in result["error"]
+    assert imported_files(ws) == [] and trends(ws) == []

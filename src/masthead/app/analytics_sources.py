@@ -1,6 +1,6 @@
 """Polling an analytics source once: new export files in its folder, then trend signals.
 
-Each file is imported once by its content hash, whole or not at all (one AnalyticsImported
+Each file (a CSV, or the zip the service exports) is imported once by its content hash, whole or not at all (one AnalyticsImported
 event). The daily series are rebuilt from every file the source imported (a later file's point
 replaces an earlier one's); the days of the files imported since the last recorded poll are
 checked for trends (masthead.sources.trends), so a poll that stopped after importing a file
@@ -29,9 +29,10 @@ from masthead.app.source_state import (
 from masthead.app.workspace import Workspace
 from masthead.errors import InputError
 from masthead.events.source_types import AnalyticsImported, SourcePolled
-from masthead.sources.analytics import read_export
+from masthead.sources.analytics import Format, Point, read_export
+from masthead.sources.analytics_zip import read_zip_export
 from masthead.sources.trends import THRESHOLD, WINDOW_WEEKS, Trend, detect
-from masthead.text_input import read_text_file
+from masthead.text_input import read_capped, read_text_file
 
 TREND_SIGNAL_KIND = "trend"
 MAX_EXPORT_BYTES = 512 * 1024 * 1024
@@ -64,13 +65,12 @@ def _import_files(ws: Workspace, source: ConfiguredSource, folder: Path) -> tupl
     spec = source.spec
     known = {event.data["sha256"] for event in source_events(ws, source, "AnalyticsImported")}
     imported, errors = [], []
-    for path in sorted(folder.glob("*.csv")):
+    exports = sorted(path for path in folder.iterdir() if path.suffix.lower() in (".csv", ".zip") and path.is_file())
+    for path in exports:
         try:
-            text = read_text_file(path, "analytics export", MAX_EXPORT_BYTES)
-            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            if digest in known:
+            digest, points = _read(path, spec.format or "csv", known)
+            if points is None:
                 continue
-            points = read_export(text, spec.format or "csv", path.name)
         except InputError as exc:  # AnalyticsFileError, or a file that is empty, binary or too big
             errors.append(f"{exc.message} (fix: {exc.fix})" if exc.fix else exc.message)
             continue
@@ -81,6 +81,17 @@ def _import_files(ws: Workspace, source: ConfiguredSource, folder: Path) -> tupl
         known.add(digest)
         imported.append(path.name)
     return imported, errors
+
+
+def _read(path: Path, fmt: Format, known: set[str]) -> tuple[str, dict[Point, float] | None]:
+    """(content hash, points) of one export file; no points when that content was imported."""
+    if path.suffix.lower() == ".zip":
+        data = read_capped(path, f"analytics export {path.name}", MAX_EXPORT_BYTES)
+        digest = hashlib.sha256(data).hexdigest()
+        return digest, None if digest in known else read_zip_export(data, fmt, path.name, MAX_EXPORT_BYTES)
+    text = read_text_file(path, "analytics export", MAX_EXPORT_BYTES)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return digest, None if digest in known else read_export(text, fmt, path.name)
 
 
 def _new_trends(ws: Workspace, source: ConfiguredSource) -> list[Trend]:
