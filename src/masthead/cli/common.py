@@ -62,10 +62,10 @@ class CliState:
         if ctx is None or ctx.parent is None:
             return
         action = cli_action(command_path(ctx))
-        if action == "read":
-            # Every role may read, and the shell that runs this already reads the database file:
-            # a listing resolves no person (that would load the users and the whole config,
-            # ~150 ms of a listing's start-up).
+        if action == "read" and self.acting_name() is None:
+            # Every role may read, and the operator's shell already reads the database file: a
+            # plain listing resolves no person (that would load the users and the whole config,
+            # ~150 ms of its start-up). A name given with --as or $MASTHEAD_USER is still checked.
             return
         authorize(self.principal(), action)
 
