@@ -265,8 +265,8 @@ class SmtpPublisherSection(_Strict):
     username_env: str | None = Field(None, description="NAME of the environment variable holding the SMTP user")
     password_env: str | None = Field(None, description="NAME of the environment variable holding the SMTP password")
     sender: str = Field(alias="from", min_length=3, description='the From address, e.g. "Tallybook <news@tallybook.example>"')
-    to: list[str] = Field(default_factory=list, description="the recipients (a list address for a newsletter);"
-                          " may stay empty when the publisher sends only outreach, which names its own")
+    to: list[str] | None = Field(None, min_length=1, description="the recipients (a list address for a newsletter);"
+                                 " leave it out when the publisher sends only outreach, which names its own")
     list_unsubscribe: str | None = Field(None, pattern=r"^(https://|http://|mailto:)",
                                          description="the List-Unsubscribe URL or mailto: address")
     ca_file: str | None = Field(None, description="a PEM file of the CA to trust for STARTTLS (default: the system's)")
@@ -279,10 +279,10 @@ class SmtpPublisherSection(_Strict):
 
     @field_validator("sender", "to")
     @classmethod
-    def _addresses(cls, value: str | list[str]) -> str | list[str]:
+    def _addresses(cls, value: str | list[str] | None) -> str | list[str] | None:
         from email.utils import parseaddr
 
-        for each in [value] if isinstance(value, str) else value:
+        for each in [value] if isinstance(value, str) else value or []:
             address = parseaddr(each)[1]
             if "@" not in address or address.startswith("@") or address.endswith("@"):
                 raise ValueError(f"{each!r} is not an email address; write name@domain or \"Name <name@domain>\"")

@@ -159,7 +159,7 @@ def test_a_delivery_with_its_own_recipient_goes_to_it_alone_and_none_needs_a_to_
     from masthead.config import SmtpPublisherSection
     from masthead.errors import ConfigError
 
-    def mail(port: int, to: list[str]) -> SmtpPublisher:
+    def mail(port: int, to: list[str] | None) -> SmtpPublisher:
         settings = SmtpPublisherSection.model_validate({"host": "127.0.0.1", "port": port, "starttls": False,
                                                         "from": "ana@tallybook.example", "to": to})
         return SmtpPublisher("mail", settings, {})
@@ -172,8 +172,8 @@ def test_a_delivery_with_its_own_recipient_goes_to_it_alone_and_none_needs_a_to_
         assert server.envelopes == [("ana@tallybook.example", ["ada@analytical.example"])]
         assert server.messages[0]["To"] == "ada@analytical.example"
         assert receipt.location.endswith("to ada@analytical.example")
-        with pytest.raises(ConfigError, match=r"names no recipient and `to` is empty") as caught:
-            mail(server.port, []).publish(Delivery(**{**delivery.__dict__, "to": None}))
+        with pytest.raises(ConfigError, match=r"names no recipient and the table has no `to`") as caught:
+            mail(server.port, None).publish(Delivery(**{**delivery.__dict__, "to": None}))
         assert "[publishers.mail]" in (caught.value.fix or "")
         assert len(server.messages) == 1
 

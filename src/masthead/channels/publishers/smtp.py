@@ -55,9 +55,9 @@ def message_id(key: str, sender: str) -> str:
 
 def recipients_of(delivery: Delivery, settings: SmtpPublisherSection, name: str) -> list[str]:
     """The delivery's own recipients (an outreach email's contact) or else the configured `to`."""
-    recipients = list(delivery.to) if delivery.to else list(settings.to)
+    recipients = list(delivery.to) if delivery.to else list(settings.to or [])
     if not recipients:
-        raise ConfigError(f"publisher {name}: piece {delivery.piece_id} names no recipient and `to` is empty",
+        raise ConfigError(f"publisher {name}: piece {delivery.piece_id} names no recipient and the table has no `to`",
                           fix=f"add to = [\"list@example.com\"] to [publishers.{name}] in masthead.toml")
     return recipients
 
