@@ -38,6 +38,7 @@ from tests.support.openai_server import OpenAIServer  # noqa: E402
 from masthead.app.commands import add_signal, apply_project  # noqa: E402
 from masthead.app.workspace import Workspace, init_workspace  # noqa: E402
 from masthead.channels.limits import body_length, rule_for  # noqa: E402
+from masthead.channels.threads import numbered, parts_of  # noqa: E402
 from masthead.compose.items import extract_items  # noqa: E402
 from masthead.compose.select import covered_items  # noqa: E402
 
@@ -109,7 +110,9 @@ def _pieces(ws: Workspace, job: str, body: str, title: str) -> list[dict[str, An
             "passed": piece["status"] == "published",
             "vacuous": any(flag.startswith("substance") for flag in flags),
             "covered": len(covered_items(piece["text"], extraction)), "salient": salient,
-            "used": body_length(piece["channel"], piece["text"]) / limit if limit else None,
+            # A thread: its longest post against one post's limit (the whole thread is not one post).
+            "used": max(body_length(piece["channel"], post) for post in numbered(parts_of(piece["text"])))
+            / limit if limit else None,
             "chars": len(piece["text"]), "winner": selection.get("winner_kind", "none"),
             "refined": piece["version"] > 1,
         })
