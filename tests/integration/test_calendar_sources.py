@@ -189,17 +189,23 @@ def test_a_calendar_over_http_and_a_named_recipe(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_publication_waits_with_the_reason_inside_a_blackout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    now = datetime.now(UTC)
-    start, end = now - timedelta(hours=1), now + timedelta(hours=2)
+def blackout_workspace_folder(tmp_path: Path, start: datetime, end: datetime) -> Path:
+    """A workspace folder holding plan.ics: one "Code freeze" blackout from `start` to `end`."""
     stamp = "%Y%m%dT%H%M%SZ"
     ics = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:freeze@tallybook\r\n"
            f"DTSTART:{start:{stamp}}\r\nDTEND:{end:{stamp}}\r\nSUMMARY:Code freeze\r\nCATEGORIES:blackout\r\n"
            "END:VEVENT\r\nEND:VCALENDAR\r\n")
-    monkeypatch.setenv(KEY_ENV, "sk-test")
     root = tmp_path / "ws"
     root.mkdir()
     (root / "plan.ics").write_text(ics, "utf-8")
+    return root
+
+
+def test_publication_waits_with_the_reason_inside_a_blackout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = datetime.now(UTC)
+    start, end = now - timedelta(hours=1), now + timedelta(hours=2)
+    root = blackout_workspace_folder(tmp_path, start, end)
+    monkeypatch.setenv(KEY_ENV, "sk-test")
     with OpenAIServer(api_key="sk-test", reply=content_reply) as server:
         project = PROJECT_YAML + 'sources:\n  - {name: plan, kind: calendar, url: "plan.ics"}\n'
         ws = make_workspace(root, server.base_url, project)
@@ -248,14 +254,8 @@ def test_a_slot_inside_a_blackout_is_not_free(tmp_path: Path, monkeypatch: pytes
     """An auto piece on a channel with slots takes the first slot after the blackout ends."""
     now = datetime.now(UTC)
     start, end = now - timedelta(hours=1), now + timedelta(hours=7)
-    stamp = "%Y%m%dT%H%M%SZ"
-    ics = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:freeze@tallybook\r\n"
-           f"DTSTART:{start:{stamp}}\r\nDTEND:{end:{stamp}}\r\nSUMMARY:Code freeze\r\nCATEGORIES:blackout\r\n"
-           "END:VEVENT\r\nEND:VCALENDAR\r\n")
+    root = blackout_workspace_folder(tmp_path, start, end)
     monkeypatch.setenv(KEY_ENV, "sk-test")
-    root = tmp_path / "ws"
-    root.mkdir()
-    (root / "plan.ics").write_text(ics, "utf-8")
     hourly = ", ".join(f'"{hour:02d}:00"' for hour in range(24))
     with OpenAIServer(api_key="sk-test", reply=content_reply) as server:
         project = PROJECT_YAML.replace("x: {gate: auto}", f"x: {{gate: auto, slots: [{hourly}]}}") \
