@@ -37,10 +37,11 @@ from masthead.events.types import (
 from masthead.processes import pid_alive
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.guards import Deferral, NeedsHuman
+from masthead.runtime.handlers import HANDLERS
 from masthead.runtime.jobs import schedule, yield_slot
 from masthead.runtime.lease import Heartbeats, Lease
 from masthead.runtime.model_client import PendingCalls, holding_calls
-from masthead.runtime.steps import HANDLERS, StepOutcome, StepServices
+from masthead.runtime.steps import StepOutcome, StepServices
 from masthead.windows import next_open
 
 # Steps that call models; when they cannot finish, a person can (manual fallback).
