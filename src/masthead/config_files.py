@@ -1,7 +1,8 @@
 """masthead.toml as a file: where the workspace is, the TOML with the environment's overrides.
 
 Kept apart from the config models (config.py) so that a command which only reads the log can
-find and open its workspace without importing pydantic (~130 ms of a ~250 ms start-up): the
+find and open its workspace without importing pydantic (about half of its start-up CPU before:
+benchmarks/cli.py, RESULTS.md `## cli`): the
 `[workspace]` table's simple values are read here, and anything unusual in it is left to the
 models to explain (see `workspace_location`).
 """

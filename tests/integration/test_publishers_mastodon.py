@@ -17,6 +17,7 @@ from masthead.app.queries import piece_detail
 from masthead.channels.publisher import Delivery
 from masthead.channels.publishers.mastodon import MastodonPublisher
 from masthead.config import MastodonPublisherSection
+from masthead.errors import MastheadError
 from masthead.projections.replay import verify
 
 TOKEN = "mastodon-token-123456"
@@ -147,6 +148,16 @@ def test_instance_limits_are_asked_once_and_check_names_the_account(mastodon, mo
     assert publisher.limits().max_characters == 500
     assert publisher.limits().characters_per_url == 23
     assert "@tallybook" in publisher.check()
+    assert mastodon.count("GET", "/api/v2/instance") == 1
+
+
+def test_an_instance_that_cannot_tell_its_limits_is_not_asked_at_every_step(mastodon):
+    settings = MastodonPublisherSection(base_url=mastodon.base_url, token_env=MASTODON_TOKEN_ENV)
+    publisher = MastodonPublisher("mastodon", settings, {MASTODON_TOKEN_ENV: TOKEN})
+    mastodon.fault("GET", "/api/v2/instance", Fault.status_reply(503, {"error": "down for maintenance"}))
+    for _ in range(3):  # a draft, a check and a refinement step of one piece
+        with pytest.raises(MastheadError):
+            publisher.limits()
     assert mastodon.count("GET", "/api/v2/instance") == 1
 
 

@@ -51,7 +51,7 @@ def review_queue(ws: Workspace) -> list[dict[str, Any]]:
 def _thread_settings(ws: Workspace) -> dict[tuple[str, str], str | None]:
     """Each project channel's `thread:` setting, keyed by (project, channel). Read from the stored
     spec's JSON, which was validated when the project was applied: the review queue is a listing,
-    and validating every project with its models would cost it ~130 ms of start-up (pydantic)."""
+    and validating every project with its models would load pydantic (about half of its start-up CPU, benchmarks/cli.py)."""
     settings: dict[tuple[str, str], str | None] = {}
     for row in ws.store.query("SELECT name, spec FROM projects"):
         for channel, channel_settings in (json.loads(row["spec"]).get("channels") or {}).items():

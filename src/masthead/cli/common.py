@@ -65,7 +65,7 @@ class CliState:
         if action == "read" and self.acting_name() is None:
             # Every role may read, and the operator's shell already reads the database file: a
             # plain listing resolves no person (that would load the users and the whole config,
-            # ~150 ms of its start-up). A name given with --as or $MASTHEAD_USER is still checked.
+            # about half of its start-up CPU, benchmarks/cli.py). A name given with --as or $MASTHEAD_USER is still checked.
             return
         authorize(self.principal(), action)
 
@@ -100,7 +100,7 @@ def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
 
 def echo_lines(lines: Iterable[str]) -> None:
     """Many lines in one write: a listing of 1,000 rows through 1,000 click.echo calls costs
-    ~20 ms of start-up-sized time."""
+    ~20 ms in a cProfile of `masthead pieces list` (benchmarks/cli.py builds that workspace)."""
     text = "\n".join(lines)
     if text:
         echo(text)

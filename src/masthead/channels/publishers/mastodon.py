@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+import time
 from typing import Any, ClassVar
 
 import httpx
@@ -25,11 +26,12 @@ from masthead.channels.publisher import (
 )
 from masthead.channels.publishers.http import exchange
 from masthead.config import MastodonPublisherSection
-from masthead.errors import ConfigError
+from masthead.errors import ConfigError, MastheadError
 
 # Mastodon remembers an Idempotency-Key (and the status it made) for one hour.
 KEY_LIFETIME_SECONDS = 3600.0
 RECENT_STATUSES = 40  # the most one page of an account's statuses returns
+LIMITS_RETRY_SECONDS = 300.0  # an instance that could not tell its limits is asked again after this
 
 
 class MastodonPublisher:
@@ -45,6 +47,7 @@ class MastodonPublisher:
         self._base = settings.base_url.rstrip("/")
         self._client = httpx.Client(timeout=settings.timeout_seconds)
         self._limits: Limits | None = None
+        self._limits_failure: tuple[float, MastheadError] | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -90,10 +93,20 @@ class MastodonPublisher:
         self._call("DELETE", f"/api/v1/statuses/{receipt.remote_id}", headers=self._headers())
 
     def limits(self) -> Limits:
-        """The instance's own limits (they differ per instance), asked once per process."""
+        """The instance's own limits (they differ per instance), asked once per process. Every
+        draft, check and refinement step asks for them: an instance that could not answer is not
+        asked again for LIMITS_RETRY_SECONDS (each step would wait out the timeout), the same
+        error is raised meanwhile."""
         with self._lock:
+            failed = self._limits_failure
+            if self._limits is None and failed is not None and time.monotonic() - failed[0] < LIMITS_RETRY_SECONDS:
+                raise failed[1]
             if self._limits is None:
-                instance = self._call("GET", "/api/v2/instance").json()
+                try:
+                    instance = self._call("GET", "/api/v2/instance").json()
+                except MastheadError as exc:
+                    self._limits_failure = (time.monotonic(), exc)
+                    raise
                 statuses = instance.get("configuration", {}).get("statuses", {})
                 self._limits = Limits(max_characters=statuses.get("max_characters"),
                                       characters_per_url=statuses.get("characters_reserved_per_url"))
