@@ -37,6 +37,18 @@ def project_row(row: dict[str, Any]) -> dict[str, Any]:
             "updated_at": row["updated_at"], "spec": spec}
 
 
+def project_names(ws: Workspace) -> list[dict[str, Any]]:
+    """Each project's name, description, revision and update time (no spec): `masthead project list`."""
+    return ws.store.query("SELECT name, description, revision, updated_at FROM projects ORDER BY name")
+
+
+def job_project(ws: Workspace, job_id: str) -> str:
+    rows = ws.store.query("SELECT project FROM jobs WHERE id = ?", (job_id,))
+    if not rows:
+        raise NotFoundError(f"job {job_id!r} does not exist", field="job", fix="see `masthead jobs list` for job ids")
+    return str(rows[0]["project"])
+
+
 def list_projects(ws: Workspace) -> list[dict[str, Any]]:
     return [project_row(r) for r in ws.store.query("SELECT * FROM projects ORDER BY name")]
 

@@ -117,6 +117,26 @@ def budget_use(ws: Workspace, today: date) -> list[dict[str, Any]]:
     return rows
 
 
+def review_queue_size(ws: Workspace) -> int:
+    return int(ws.store.query("SELECT COUNT(*) AS n FROM review_queue")[0]["n"])
+
+
+def pieces_by_status(ws: Workspace) -> dict[str, int]:
+    return {r["status"]: r["n"] for r in ws.store.query("SELECT status, COUNT(*) AS n FROM pieces GROUP BY status")}
+
+
+def publications_by_status(ws: Workspace) -> dict[str, int]:
+    return {r["status"]: r["n"] for r in
+            ws.store.query("SELECT status, COUNT(*) AS n FROM publications GROUP BY status")}
+
+
+def spend_by_model(ws: Workspace) -> list[dict[str, Any]]:
+    """Recorded calls, USD and tokens per project, provider and model."""
+    return ws.store.query("SELECT j.project, c.provider, c.model, SUM(c.cost_usd) AS usd, SUM(c.tokens_in) AS ti,"
+                          " SUM(c.tokens_out) AS tout, COUNT(*) AS calls FROM model_calls c"
+                          " JOIN jobs j ON j.id = c.job_id GROUP BY j.project, c.provider, c.model")
+
+
 def dashboard(ws: Workspace, *, days: int = 14, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     today = now.date()
@@ -135,5 +155,5 @@ def dashboard(ws: Workspace, *, days: int = 14, now: datetime | None = None) -> 
                  "per_published_piece_usd": ledger["cost_per_published_piece"]},
         "rates": failure_rates(ws),
         "budgets": budget_use(ws, today),
-        "review_queue": ws.store.query("SELECT COUNT(*) AS n FROM review_queue")[0]["n"],
+        "review_queue": review_queue_size(ws),
     }

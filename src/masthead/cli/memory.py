@@ -10,7 +10,7 @@ import click
 
 from masthead.app.commands import human
 from masthead.cli.common import CliState, echo, echo_json, pass_state, short
-from masthead.errors import InputError, NotFoundError
+from masthead.errors import InputError
 from masthead.memory.items import ADDABLE_KINDS, KINDS, TIERS
 from masthead.memory.retrieval import Candidate, Ranking
 from masthead.memory.scoring import ROLE_KIND_WEIGHTS
@@ -61,10 +61,9 @@ def memory_add(state: CliState, text: str | None, file: Path | None, project: st
     actor = _operator(state, operator)
     tier = "global" if is_global else "session" if job else "project"
     if job:
-        rows = ws.store.query("SELECT project FROM jobs WHERE id = ?", (job,))
-        if not rows:
-            raise NotFoundError(f"job {job!r} does not exist", fix="see `masthead log` for job ids")
-        project = rows[0]["project"]
+        from masthead.app.listings import job_project
+
+        project = job_project(ws, job)
     result = ws.memory.add(body, kind=kind, tier=tier, project=None if is_global else project, job_id=job,
                            source=source or (f"file:{file.name}" if file and str(file) != STDIN else actor), confidence=confidence, actor=actor)
     if as_json:

@@ -34,7 +34,9 @@ def project_apply(state: CliState, file: Path) -> None:
 @pass_state
 def project_list(state: CliState, as_json: bool) -> None:
     """List projects."""
-    rows = state.workspace().store.query("SELECT name, description, revision, updated_at FROM projects ORDER BY name")
+    from masthead.app.listings import project_names
+
+    rows = project_names(state.workspace())
     if as_json:
         echo_json(rows)
         return

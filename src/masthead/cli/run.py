@@ -65,13 +65,14 @@ def run_cmd(state: CliState, until_idle: bool, concurrency: int | None, watch: b
         if poller is not None:
             poller.stop()
     from masthead.app.escalation import escalate_due  # only once the work is done
+    from masthead.app.stats import review_queue_size
 
     for item in escalate_due(ws):
         echo(f"escalated {item['piece_id']} v{item['version']} to {item['notify']} (waited"
              f" {item['waited_minutes']:.0f} min)")
     if summary.released:
         echo(f"resumed {len(summary.released)} task(s) left by a stopped process")
-    waiting = ws.store.query("SELECT COUNT(*) AS n FROM review_queue")[0]["n"]
+    waiting = review_queue_size(ws)
     echo(f"idle: {summary.count('done')} done, {summary.count('waiting')} waiting, "
                f"{summary.count('retry')} retried, {summary.count('deferred')} deferred, "
                f"{summary.count('failed')} failed, {summary.count('needs_human')} need a human; "

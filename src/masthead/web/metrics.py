@@ -7,12 +7,19 @@ agree with the API; nothing is counted in memory except the live stream's subscr
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from masthead.app.stats import approval_latencies, failure_rates, percentile
+from masthead.app.stats import (
+    approval_latencies,
+    failure_rates,
+    percentile,
+    pieces_by_status,
+    publications_by_status,
+    review_queue_size,
+    spend_by_model,
+)
 from masthead.web.auth import ApiOperator
 from masthead.web.state import DeskState, desk
 
@@ -32,32 +39,24 @@ def family(name: str, kind: str, help_text: str, samples: Iterable[tuple[dict[st
     return lines
 
 
-def _grouped(state: DeskState, sql: str) -> list[dict[str, Any]]:
-    return state.workspace.store.query(sql)
-
-
 def render_metrics(state: DeskState) -> str:
-    store = state.workspace.store
-    head, _ = store.head()
-    latencies = approval_latencies(state.workspace)
-    rates = failure_rates(state.workspace)
-    queue = store.query("SELECT COUNT(*) AS n FROM review_queue")[0]["n"]
+    ws = state.workspace
+    head, _ = ws.store.head()
+    latencies = approval_latencies(ws)
+    rates = failure_rates(ws)
+    queue = review_queue_size(ws)
     lines: list[str] = []
     lines += family("masthead_events_total", "counter", "Events in the log (the head seq).", [({}, head)])
     lines += family("masthead_pieces", "gauge", "Pieces by status.",
-                    [({"status": r["status"]}, r["n"]) for r in
-                     _grouped(state, "SELECT status, COUNT(*) AS n FROM pieces GROUP BY status")])
+                    [({"status": s}, n) for s, n in pieces_by_status(ws).items()])
     lines += family("masthead_jobs", "gauge", "Jobs by status.",
                     [({"status": s}, n) for s, n in sorted(rates["jobs"].items())])
     lines += family("masthead_tasks", "gauge", "Tasks by status.",
                     [({"status": s}, n) for s, n in sorted(rates["tasks"].items())])
     lines += family("masthead_review_queue_size", "gauge", "Pieces waiting for a decision.", [({}, queue)])
     lines += family("masthead_publications", "gauge", "Publications by status.",
-                    [({"status": r["status"]}, r["n"]) for r in
-                     _grouped(state, "SELECT status, COUNT(*) AS n FROM publications GROUP BY status")])
-    spend = _grouped(state, "SELECT j.project, c.provider, c.model, SUM(c.cost_usd) AS usd, SUM(c.tokens_in) AS ti,"
-                            " SUM(c.tokens_out) AS tout, COUNT(*) AS calls FROM model_calls c"
-                            " JOIN jobs j ON j.id = c.job_id GROUP BY j.project, c.provider, c.model")
+                    [({"status": s}, n) for s, n in publications_by_status(ws).items()])
+    spend = spend_by_model(ws)
     labels = [({"project": r["project"], "provider": r["provider"], "model": r["model"]}, r) for r in spend]
     lines += family("masthead_model_calls_total", "counter", "Recorded model calls.",
                     [(lab, r["calls"]) for lab, r in labels])
