@@ -23,7 +23,6 @@ new id is answered with the first copy's signal, in any process, after any resta
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
@@ -35,18 +34,22 @@ from dataclasses import dataclass
 from masthead.app.commands import MAX_SIGNAL_BYTES, add_signal
 from masthead.app.webhook_replay import SignatureClaims
 from masthead.app.workspace import Workspace
+from masthead.channels.webhook_signing import (
+    DELIVERY_HEADER,
+    LEGACY_SCHEME,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    legacy_signature,
+    signature,
+)
 from masthead.config import WebhookSection
 from masthead.errors import MastheadError, NotFoundError
 
-TIMESTAMP_HEADER = "X-Masthead-Timestamp"
-SIGNATURE_HEADER = "X-Masthead-Signature"
-DELIVERY_HEADER = "X-Masthead-Delivery"
 TOLERANCE_SECONDS = 300
 MAX_BODY_BYTES = MAX_SIGNAL_BYTES
 DELIVERY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}$")
 SIGNATURE_PATTERN = re.compile(r"(v2|sha256)=([0-9a-f]{64})")
 TIMESTAMP_PATTERN = re.compile(r"[0-9]{1,12}")  # ASCII only: str.isdigit() also takes "²" and "١"
-LEGACY_SCHEME = "sha256"
 LEGACY_SIGNATURES_UNTIL = "2027-06-30"
 COPY_WAIT_SECONDS = 10.0
 TITLE_CHARS = 200
@@ -60,22 +63,6 @@ class WebhookRefused(MastheadError):
         self.status = status
         self.code = code
         super().__init__(message, field=field, fix=fix)
-
-
-def signing_string(timestamp: str, delivery_id: str, body: bytes) -> bytes:
-    """The exact bytes a v2 signature covers: `v2:<timestamp>.<delivery id>.<raw body>`."""
-    return b"v2:" + timestamp.encode("ascii") + b"." + delivery_id.encode("ascii") + b"." + body
-
-
-def signature(secret: bytes, timestamp: str, delivery_id: str, body: bytes) -> str:
-    """The `X-Masthead-Signature` value a sender computes (and we recompute)."""
-    return "v2=" + hmac.new(secret, signing_string(timestamp, delivery_id, body), hashlib.sha256).hexdigest()
-
-
-def legacy_signature(secret: bytes, timestamp: str, body: bytes) -> str:
-    """The deprecated `sha256=` value over `timestamp + "." + body` (no delivery id)."""
-    digest = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
-    return f"{LEGACY_SCHEME}={digest}"
 
 
 def webhook_source(ws: Workspace, source: str) -> WebhookSection:

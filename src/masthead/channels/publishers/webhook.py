@@ -1,10 +1,11 @@
 """Signed webhook out: each publication is POSTed as JSON to a URL of the operator's choosing.
 
-Headers (the same scheme Masthead's own /hooks/<source> accepts, so one Masthead can feed another):
+Headers (channels/webhook_signing.py: the scheme Masthead's own /hooks/<source> checks, so one
+Masthead can feed another):
 
     X-Masthead-Timestamp: <unix seconds>
     X-Masthead-Delivery:  <the publication's idempotency key>
-    X-Masthead-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + raw body)>
+    X-Masthead-Signature: v2=<hex HMAC-SHA256(secret, "v2:" + timestamp + "." + delivery + "." + raw body)>
 
 The receiver must de-duplicate by X-Masthead-Delivery. There is no way to ask a receiver
 whether it got a request, so after an unknown outcome (a timeout after sending, a reset
@@ -13,8 +14,6 @@ connection, a crash) the publication goes to a person rather than being sent aga
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from typing import ClassVar
@@ -31,17 +30,14 @@ from masthead.channels.publisher import (
     Receipt,
 )
 from masthead.channels.publishers.http import exchange
+from masthead.channels.webhook_signing import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    signature,
+)
 from masthead.config import WebhookPublisherSection
 from masthead.errors import ConfigError
-
-TIMESTAMP_HEADER = "X-Masthead-Timestamp"
-DELIVERY_HEADER = "X-Masthead-Delivery"
-SIGNATURE_HEADER = "X-Masthead-Signature"
-
-
-def sign(secret: bytes, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
 
 
 class WebhookPublisher:
@@ -75,7 +71,7 @@ class WebhookPublisher:
         }, ensure_ascii=False, sort_keys=True).encode("utf-8")
         timestamp = str(int(time.time()))
         headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
-                   DELIVERY_HEADER: delivery.key, SIGNATURE_HEADER: sign(self._secret(), timestamp, body)}
+                   DELIVERY_HEADER: delivery.key, SIGNATURE_HEADER: signature(self._secret(), timestamp, delivery.key, body)}
         # A refused signature (401/403) means the receiver does not share our secret.
         response = exchange(self._client, self.name, self.settings.secret_env, "POST", self.settings.url,
                             content=body, headers=headers)
