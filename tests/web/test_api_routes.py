@@ -7,10 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support.harness import add_release_notes, pieces_by_channel
+from tests.support.harness import PROJECT_YAML, add_release_notes, pieces_by_channel
 from tests.support.openai_server import OpenAIServer
 from tests.web.conftest import log_in, run_until_idle
 
+from masthead.app.commands import apply_project
 from masthead.app.workspace import Workspace
 from masthead.projections.replay import verify
 
@@ -107,6 +108,18 @@ async def test_signals_create_list_show(client, bearer, ws) -> None:
     one = (await client.get(f"/api/v1/signals/{created['signal_id']}", headers=bearer)).json()
     assert one["body"] == "# 3.3\n- Dark mode." and one["jobs"][0]["id"] == created["job_ids"][0]
     assert (await client.get("/api/v1/signals/sig-none", headers=bearer)).status_code == 404
+
+
+async def test_a_created_signal_says_which_jobs_backpressure_parks_and_why(client, bearer, ws) -> None:
+    (ws.root / "project.yaml").write_text(PROJECT_YAML.replace("channels:", "max_active_jobs: 1\nchannels:"), "utf-8")
+    apply_project(ws, ws.root / "project.yaml")
+    note = {"project": "tallybook", "kind": "release_notes", "body": "# 3.3\n- Dark mode.", "title": "3.3"}
+    first = (await client.post("/api/v1/signals", headers=bearer, json=note)).json()
+    assert first["deferred"] == {} and first["budget_wait"] is None
+    second = (await client.post("/api/v1/signals", headers=bearer, json=note | {"body": "# 3.4\n- Exports."})).json()
+    [parked] = second["job_ids"]
+    assert list(second["deferred"]) == [parked]
+    assert "1 of 1 active jobs for project tallybook (max_active_jobs 1)" in second["deferred"][parked]
 
 
 async def test_bad_signals_change_nothing(client, bearer, ws) -> None:
