@@ -292,3 +292,17 @@ async def test_favicon_is_served_and_linked(client) -> None:
     assert icon.content.startswith(b"<svg") and len(icon.content) < 2048
     assert (await client.get("/static/favicon.svg")).content == icon.content
     assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in (await client.get("/login")).text
+
+
+async def test_work_held_back_by_a_missing_key_is_on_the_desk_with_its_reason(client, token, ws, monkeypatch) -> None:
+    # With no key the steps wait (`waiting_config`): an empty queue must not read as "nothing to do".
+    from tests.support.harness import KEY_ENV
+
+    monkeypatch.delenv(KEY_ENV)
+    add_release_notes(ws)
+    run_until_idle(ws)
+    await log_in(client, token)
+    page = (await client.get("/")).text
+    assert "Held back" in page and "waiting config" in page
+    assert KEY_ENV in page  # the reason names the variable to set, never a value
+    assert "some work is held back" in page

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from masthead.app.desk import desk_queue, piece_label, queue_neighbours
-from masthead.app.listings import list_publications
+from masthead.app.listings import held_work, list_publications
 from masthead.app.permissions import ACTIONS, allows
 from masthead.app.queries import PIECE_STATUSES, list_pieces, manual_queue, piece_detail
 from masthead.app.schedule_views import publication_queue
@@ -56,7 +56,10 @@ def piece_panel(ws: Workspace, piece_id: str) -> dict[str, Any]:
 
 def desk_context(ws: Workspace) -> dict[str, Any]:
     return {"queue": desk_queue(ws), "handoffs": manual_queue(ws), "schedule": publication_queue(ws),
-            "unsettled": list_publications(ws, status="needs_human", limit=100, offset=0)}
+            "unsettled": list_publications(ws, status="needs_human", limit=100, offset=0),
+            # Work that will not move by itself (a missing key, a budget, off-peak hours, backpressure):
+            # without it an empty queue looks like "nothing to do" when something needs setting up.
+            "held": held_work(ws)}
 
 
 @router.get("/", response_class=HTMLResponse)
