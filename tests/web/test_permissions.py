@@ -55,6 +55,8 @@ SURFACES: dict[str, dict[str, Any]] = {
                "desk": ("POST", "/ui/pieces/{piece}/reopen", {"reason": "agreed"})},
     "complete": {"cli": ["review", "complete", "{piece}", "--file", "{edit_file}"],
                  "api": ("POST", "/api/v1/pieces/{piece}/complete", {"text": "x"}), "desk": None},
+    "retry": {"cli": ["jobs", "retry", "{job}", "--reason", "fixed"],
+              "api": ("POST", "/api/v1/jobs/{job}/retry", {"reason": "fixed"}), "desk": None},
     "memory": {"cli": ["memory", "add", "Invoices are due in 30 days.", "--project", "tallybook"],
                "api": ("POST", "/api/v1/memory", {"text": "Invoices are due in 30 days.", "project": "tallybook"}),
                "desk": None},
@@ -111,7 +113,7 @@ async def desk_client(app: Any, token: str, name: str) -> tuple[httpx.AsyncClien
 @pytest.mark.anyio
 async def test_every_role_tries_every_action_on_every_surface(ws, app, client, reviewed, people, capsys,
                                                               tmp_path: Path) -> None:
-    values = {"piece": reviewed["newsletter"]["id"], "edit_file": str(tmp_path / "edit.txt"),
+    values = {"piece": reviewed["newsletter"]["id"], "job": reviewed["newsletter"]["job_id"], "edit_file": str(tmp_path / "edit.txt"),
               "project_file": str(ws.root / "project.yaml")}
     (tmp_path / "edit.txt").write_text("Tallybook 3.2 adds bank feeds for 40 more banks.\n", "utf-8")
     outcomes = []

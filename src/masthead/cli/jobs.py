@@ -77,3 +77,21 @@ def jobs_show(state: CliState, job: str, as_json: bool) -> None:
         reason = f": {event['reason']}" if event["reason"] else ""
         echo(f"  {event['at']}  {event['type']}{reason}")
 
+
+
+@jobs_group.command("retry")
+@click.argument("job")
+@click.option("--reason", required=True, help="What you fixed; kept in the log.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON object.")
+@pass_state
+def jobs_retry(state: CliState, job: str, reason: str, as_json: bool) -> None:
+    """Run a job's failed steps again (and the steps skipped after them), keeping what succeeded."""
+    from masthead.app.retry import retry_job
+
+    retried = retry_job(state.workspace(), job, operator=state.principal(), reason=reason)
+    if as_json:
+        echo_json({"job_id": retried.job_id, "failed": retried.failed, "skipped": retried.skipped})
+        return
+    echo(f"retrying {len(retried.failed)} failed step(s) of {job} ({', '.join(retried.failed)})"
+         + (f" and {len(retried.skipped)} skipped after them" if retried.skipped else "")
+         + "; `masthead run --until-idle` runs them")

@@ -137,7 +137,8 @@ class JobCompleted(EventData):
 
 
 class JobReopened(EventData):
-    """A finished job runs again because a person reopened one of its rejected pieces."""
+    """A finished job runs again because a person reopened one of its rejected pieces or retried
+    its failed steps (app/retry.py)."""
 
     id: str
     reason: str
@@ -207,8 +208,9 @@ class TaskWoken(EventData):
 
 
 class TaskReopened(EventData):
-    """A finished (halted) or skipped task of a channel whose rejected piece was reopened: it
-    waits for its step's turn again, and the scheduler wakes it when what it needs is done."""
+    """A finished (halted) or skipped task of a channel whose rejected piece was reopened, or a
+    failed or skipped task of a retried job: it waits for its step's turn again, with no attempts
+    used, and the scheduler wakes it when what it needs is done."""
 
     id: str
     reason: str

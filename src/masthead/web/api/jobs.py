@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request
 
 from masthead.app import commands
 from masthead.app.listings import job_detail, list_jobs, list_tasks, task_detail
-from masthead.web.api.schemas import MAX_OFFSET, CompleteIn
+from masthead.app.retry import retry_job
+from masthead.web.api.schemas import MAX_OFFSET, CompleteIn, RetryIn
 from masthead.web.auth import ApiOperator
 from masthead.web.state import desk
 
@@ -43,3 +44,10 @@ def get_task(request: Request, task_id: str, _op: ApiOperator) -> dict[str, Any]
 def complete_task(request: Request, task_id: str, body: CompleteIn, operator: ApiOperator) -> dict[str, Any]:
     done = commands.complete(desk(request).workspace, task_id, operator=operator.acting(request, body.operator), text=body.text)
     return {"task_id": done, "status": "done"}
+
+
+@router.post("/jobs/{job_id}/retry", summary="Run a job's failed steps again, keeping what succeeded")
+def retry(request: Request, job_id: str, body: RetryIn, operator: ApiOperator) -> dict[str, Any]:
+    retried = retry_job(desk(request).workspace, job_id, operator=operator.acting(request, body.operator),
+                        reason=body.reason)
+    return {"job_id": retried.job_id, "failed": retried.failed, "skipped": retried.skipped}

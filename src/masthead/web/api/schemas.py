@@ -73,6 +73,11 @@ class RevertIn(_Body):
     operator: str | None = OPERATOR_FIELD
 
 
+class RetryIn(_Body):
+    reason: str = Field(min_length=1, max_length=2000, description="what was fixed; kept in the log")
+    operator: str | None = OPERATOR_FIELD
+
+
 class ReopenIn(_Body):
     reason: str = Field(min_length=1, max_length=2000)
     operator: str | None = OPERATOR_FIELD
