@@ -25,6 +25,7 @@ from masthead.app.permissions import PermissionDenied, Principal
 from masthead.app.queries import piece_detail
 from masthead.app.undo import UNDO_WINDOW_SECONDS, last_action, undo, undo_offer
 from masthead.app.workspace import open_workspace
+from masthead.cli.main import main
 from masthead.errors import StateError
 from masthead.projections.replay import verify
 
@@ -233,3 +234,30 @@ def test_the_last_action_is_read_from_the_log_after_a_restart(ws) -> None:
         assert undo(again, as_user(again, "rita")).status == "drafted"
     finally:
         again.close()
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as done:
+        code = int(done.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_the_undo_cli_shows_and_undoes_the_last_action(ws, capsys) -> None:
+    piece = in_review(ws)
+    root = str(ws.root)
+    code, out = cli(capsys, "-w", root, "undo", "--as", "rita", "--show")
+    assert code == 0 and "rita has no last action that can still be undone" in out
+    code, out = cli(capsys, "-w", root, "review", "reject", piece, "--reason", "off-brand", "--as", "rita")
+    assert code == 0
+    code, out = cli(capsys, "-w", root, "undo", "--as", "rita", "--show")
+    assert code == 0 and out.startswith("seq ") and "your rejection of newsletter piece" in out and "UTC" in out
+    code, out = cli(capsys, "-w", root, "undo", "--as", "bo")
+    assert code != 0 and "bo did nothing in the last 2 minutes" in out
+    code, out = cli(capsys, "-w", root, "undo", "--as", "rita")
+    assert code == 0 and "undid your rejection of newsletter piece" in out and "the piece is drafted now" in out
+    code, out = cli(capsys, "-w", root, "undo", "--as", "vic")
+    assert code == 9 and out.count("\n") == 1 and "vic is a viewer and may not undo" in out
