@@ -28,6 +28,7 @@ from masthead.app.workspace import open_workspace
 from masthead.cli.main import main
 from masthead.errors import StateError
 from masthead.projections.replay import verify
+from masthead.runtime.steps import human_approval
 
 OWNER = Principal("ana", "owner")
 TWO_PEOPLE = PROJECT_YAML.replace("newsletter: {gate: hard}", "newsletter: {gate: hard, approvals: 2}")
@@ -110,6 +111,7 @@ def test_undo_of_an_approval_puts_the_piece_back_in_review_and_it_does_not_publi
     decisions = [d["decision"] for d in piece_detail(ws, piece)["lineage"]["decisions"]]
     assert decisions[-3:] == ["approval_withdrawn", "undone", "review_requested"]
     assert undo_offer(ws, rita) is None  # an undo is not undone in turn
+    assert human_approval(ws.store, piece, 1) is None  # documents and hard gates no longer see it
     # A fresh approval publishes as usual.
     commands.approve(ws, piece, operator=as_user(ws, "bo"), version=1)
     run(ws)
