@@ -225,9 +225,15 @@ def last_seq_of(ws: Any, name: str, event_type: str) -> int:
     return next(int(r["seq"]) for r in rows if f'"actor":"human:{name}"' in r["meta"])
 
 
-def test_the_last_action_is_read_from_the_log_after_a_restart(ws) -> None:
+def test_the_last_action_is_read_from_the_log_after_a_restart(ws, monkeypatch: pytest.MonkeyPatch) -> None:
+    import masthead.app.undo as undo_module
+
+    monkeypatch.setattr(undo_module, "SCAN_ROWS", 3)  # the look back crosses many pages of the log
     piece = in_review(ws)
     commands.reject(ws, piece, operator=as_user(ws, "rita"), reason="off-brand")
+    add_release_notes(ws)
+    run(ws)  # other work after it: dozens of events by the system
+    assert last_action(ws, as_user(ws, "rita"), now=time.time() + 3 * UNDO_WINDOW_SECONDS) is None
     root = ws.root
     again = open_workspace(str(root))
     try:

@@ -25,7 +25,6 @@ person, and an undo after a later action on the same piece by anyone (409).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -121,27 +120,45 @@ def _logged(row: dict[str, Any]) -> LoggedEvent:
     return LoggedEvent(int(row["seq"]), row["stream"], row["type"], meta["actor"], meta["at"])
 
 
-def _range(ws: Workspace, low: int, high: int) -> list[LoggedEvent]:
-    """Events with low < seq <= high, oldest first (meta only: data is read for few of them)."""
-    rows = ws.store.query("SELECT seq, stream, type, meta FROM events WHERE seq > ? AND seq <= ? ORDER BY seq",
-                          (low, high))
-    return [_logged(row) for row in rows]
+def _range(ws: Workspace, low: int, high: int, actor: str | None = None) -> list[LoggedEvent]:
+    """Events with low < seq <= high, oldest first (meta only: data is read for few of them);
+    with `actor` ("human:" for every person), only the events of that actor."""
+    sql = "SELECT seq, stream, type, meta FROM events WHERE seq > ? AND seq <= ?"
+    params: tuple[Any, ...] = (low, high)
+    if actor is not None:
+        # Canonical meta starts with its actor: `{"actor":"human:rita",...`. LIKE narrows the rows
+        # before they are parsed (its `_` matches any character and SQLite's ignores case: the
+        # exact test is below).
+        sql += " AND meta LIKE ?"
+        params = (low, high, '{"actor":"' + actor + ("%" if actor.endswith(":") else '"%'))
+    events = [_logged(row) for row in ws.store.query(sql + " ORDER BY seq", params)]
+    if actor is None:
+        return events
+    return [e for e in events if (e.actor.startswith(actor) if actor.endswith(":") else e.actor == actor)]
 
 
 def _head(ws: Workspace) -> int:
     return int(ws.store.query("SELECT MAX(seq) AS s FROM events")[0]["s"] or 0)
 
 
-def _newest_first(ws: Workspace, stop_before: float) -> Iterator[LoggedEvent]:
-    """The log from its head back to the first event older than `stop_before` (unix time)."""
+def _at(ws: Workspace, seq: int) -> float:
+    rows = ws.store.query("SELECT seq, stream, type, meta FROM events WHERE seq = ?", (seq,))
+    return epoch(_logged(rows[0]).at) if rows else 0.0
+
+
+def _newest_of(ws: Workspace, actor: str, stop_before: float) -> LoggedEvent | None:
+    """The actor's newest event, looking back from the head to events older than `stop_before`
+    (unix time); None when they have none since then."""
     high = _head(ws)
     while high > 0:
         low = max(0, high - SCAN_ROWS)
-        for event in reversed(_range(ws, low, high)):
-            yield event
-            if epoch(event.at) < stop_before:
-                return
+        own = _range(ws, low, high, actor)
+        if own:
+            return own[-1]
+        if _at(ws, low + 1) < stop_before:
+            return None
         high = low
+    return None
 
 
 def _data(ws: Workspace, seqs: list[int]) -> dict[int, dict[str, Any]]:
@@ -196,16 +213,8 @@ def action_at(ws: Workspace, seq: int) -> Action:
 def last_action(ws: Workspace, who: Principal, now: float | None = None) -> Action | None:
     """The person's last action if they did anything during the window, else None."""
     now = time.time() if now is None else now
-    newest: list[LoggedEvent] = []  # the last action's events, newest first
-    for event in _newest_first(ws, now - UNDO_WINDOW_SECONDS - APPEND_SLACK_SECONDS):
-        if not newest:
-            if event.actor == who.actor:
-                newest.append(event)
-        elif (event.actor, event.at) == (newest[0].actor, newest[0].at):
-            newest.append(event)
-        else:
-            break
-    return _describe(ws, list(reversed(newest))) if newest else None
+    newest = _newest_of(ws, who.actor, now - UNDO_WINDOW_SECONDS - APPEND_SLACK_SECONDS)
+    return action_at(ws, newest.seq) if newest is not None else None
 
 
 def _what(ws: Workspace, action: Action) -> str:
@@ -253,8 +262,7 @@ def _refuse(ws: Workspace, who: Principal, action: Action, now: float) -> None:
 def _refuse_if_overtaken(ws: Workspace, action: Action) -> None:
     """Refused when the same person did something after it (only the last action is undone),
     or anyone did something to the same piece after it."""
-    later = _range(ws, action.last_seq, _head(ws))
-    people = [e for e in later if e.actor.startswith("human:")]
+    people = _range(ws, action.last_seq, _head(ws), "human:")
     own = next((e for e in people if e.actor == action.actor), None)
     if own is not None:
         raise StateError(f"{action.person} did something after it (seq {own.seq}, {own.type}); only one's last"
