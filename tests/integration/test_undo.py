@@ -26,7 +26,7 @@ from masthead.app.queries import piece_detail
 from masthead.app.undo import UNDO_WINDOW_SECONDS, last_action, undo, undo_offer
 from masthead.app.workspace import open_workspace
 from masthead.cli.main import main
-from masthead.errors import StateError
+from masthead.errors import ConcurrencyConflict, StateError
 from masthead.projections.replay import verify
 from masthead.runtime.steps import human_approval
 
@@ -269,3 +269,18 @@ def test_the_undo_cli_shows_and_undoes_the_last_action(ws, capsys) -> None:
     assert code == 0 and "undid your rejection of newsletter piece" in out and "the piece is drafted now" in out
     code, out = cli(capsys, "-w", root, "undo", "--as", "vic")
     assert code == 9 and out.count("\n") == 1 and "vic is a viewer and may not undo" in out
+
+
+def test_two_undos_that_both_passed_the_checks_write_once(ws2, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The log itself keeps an action undone once: its record is appended on stream `undo-<seq>`
+    at version 0, so a second undo racing past the checks conflicts and writes nothing."""
+    import masthead.app.undo as undo_module
+
+    ws = ws2
+    piece = in_review(ws)
+    rita = as_user(ws, "rita")
+    commands.approve(ws, piece, operator=rita, version=1)  # one of two: the piece stays in review
+    seq = undo(ws, rita).seq
+    monkeypatch.setattr(undo_module, "_refuse", lambda *args: None)  # as if it had read the log before the first
+    refused(ws, ConcurrencyConflict, f"stream undo-{seq} is at version 1", rita, seq=seq)
+    assert len(ws.store.query("SELECT seq FROM events WHERE type = 'ApprovalWithdrawn'")) == 1
