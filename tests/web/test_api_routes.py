@@ -35,6 +35,7 @@ ROUTES = {
     ("get", "/api/v1/events"), ("get", "/api/v1/stream"),
     ("get", "/api/v1/memory"), ("get", "/api/v1/memory/search"), ("post", "/api/v1/memory"),
     ("post", "/api/v1/memory/{item_id}/forget"),
+    ("get", "/api/v1/undo"), ("post", "/api/v1/undo"),  # tests/web/test_desk_undo.py
     ("post", "/hooks/{source}"), ("post", "/hooks/ab"),  # /hooks/ab: tests/web/test_ab_hook.py
 }
 

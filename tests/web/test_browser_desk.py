@@ -1,6 +1,6 @@
 """The desk in a real browser (Debian's chromium driven by Playwright) against a real
 `masthead serve`: log in, watch a draft stream in, approve with the keyboard, edit and see
-the diff, reject, look at the dashboard. Screenshots go to test-artifacts/."""
+the diff, reject and undo it, look at the dashboard. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -162,6 +162,14 @@ def test_review_at_the_desk(browser: Browser, served: tuple[ServeProcess, str, O
     rejected = piece_status(serve, token, second or "")
     assert rejected["status"] == "rejected"
     assert rejected["lineage"]["decisions"][-1]["actor"] == "human:dana"
+
+    # 5b. The flash offers to undo it; u takes the rejection back and the piece returns to the queue.
+    expect(page.locator("#flash form.undo")).to_contain_text("your rejection of newsletter piece")
+    page.keyboard.press("u")
+    expect(page.locator("#flash")).to_contain_text("undid your rejection of newsletter piece")
+    expect(page.locator("#flash form.undo")).to_have_count(0)
+    expect(items).to_have_count(2)
+    assert piece_status(serve, token, second or "")["status"] == "in_review"
 
     # The piece page: channel-true rendering, versions with the diff, lineage.
     page.goto(f"{serve.url}/pieces/{second}")

@@ -53,6 +53,8 @@ SURFACES: dict[str, dict[str, Any]] = {
     "reopen": {"cli": ["review", "reopen", "{piece}", "--reason", "agreed"],
                "api": ("POST", "/api/v1/pieces/{piece}/reopen", {"reason": "agreed"}),
                "desk": ("POST", "/ui/pieces/{piece}/reopen", {"reason": "agreed"})},
+    # Each person undoes their own last action (whatever it was in this loop), or is told there is none: never 403.
+    "undo": {"cli": ["undo"], "api": ("POST", "/api/v1/undo", {}), "desk": ("POST", "/ui/undo", {})},
     "complete": {"cli": ["review", "complete", "{piece}", "--file", "{edit_file}"],
                  "api": ("POST", "/api/v1/pieces/{piece}/complete", {"text": "x"}), "desk": None},
     "retry": {"cli": ["jobs", "retry", "{job}", "--reason", "fixed"],

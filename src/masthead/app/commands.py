@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -335,7 +336,9 @@ def approve(ws: Workspace, piece_id: str, *, operator: str | Principal, version:
         return piece | {"approved_version": current, "missing": missing} | when
 
 
-def reject(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: str) -> dict:
+def reject(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: str,
+           also: Sequence[NewEvent] = ()) -> dict:
+    """`also`: events appended in the same transaction (an undo's record, app/undo.py)."""
     if not reason.strip():
         raise InputError("--reason is empty", fix='say why, e.g. --reason "off-brand tone"')
     who = principal_of(ws, operator)
@@ -346,7 +349,7 @@ def reject(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: s
             raise StateError(f"piece {piece_id} is already {piece['status']}")
         stream = stream_of("piece", piece_id)
         event = ReviewRejected(piece_id=piece_id, version=piece["version"], reason=reason.strip())
-        tx.append([event.to_new(stream, _stream_version(tx, stream))], meta)
+        tx.append([event.to_new(stream, _stream_version(tx, stream)), *also], meta)
         wake_gate(tx, piece, meta, "rejected")
         # A scheduled piece's publish task ends now (it halts on a rejected piece), not at its time.
         scheduling.wake_publish(tx, piece, meta, "rejected")
@@ -354,8 +357,9 @@ def reject(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: s
 
 
 def edit(ws: Workspace, piece_id: str, *, operator: str | Principal, text: str, subject: str | None = None,
-         kind: str = "human_edit", action: str = "edit") -> int:
-    """Add a human version; returns the new version number. Checks run on it at once."""
+         kind: str = "human_edit", action: str = "edit", also: Sequence[NewEvent] = ()) -> int:
+    """Add a human version; returns the new version number. Checks run on it at once.
+    `also`: events appended in the same transaction (an undo's record, app/undo.py)."""
     if not text.strip():
         raise InputError("the edited text is empty", fix="pass a file with the new text")
     text = text.rstrip("\n")
@@ -381,7 +385,7 @@ def edit(ws: Workspace, piece_id: str, *, operator: str | Principal, text: str, 
         if not _personal(tx, piece["job_id"]):
             events += edit_feedback_events(tx.query, project=piece["project"], piece_id=piece_id, version=version,
                                            text=revised.text, embedding_model=ws.memory.model_id)
-        tx.append(events, meta)
+        tx.append([*events, *also], meta)
         wake_gate(tx, piece, meta, f"edited to v{version}")
         return version
 
@@ -526,7 +530,8 @@ def _human_piece_version(tx: Transaction, ctx: TaskContext, text: str, meta: Met
 
 
 # -- reversible actions -------------------------------------------------------------------
-def revert(ws: Workspace, piece_id: str, *, operator: str | Principal, to_version: int) -> int:
+def revert(ws: Workspace, piece_id: str, *, operator: str | Principal, to_version: int,
+           also: Sequence[NewEvent] = ()) -> int:
     """A new version equal to `to_version` (text and subject); checks run on it and the gate
     looks again, as after an edit. Returns the new version number."""
     rows = ws.store.query("SELECT text, subject FROM piece_versions WHERE piece_id = ? AND version = ?",
@@ -536,10 +541,11 @@ def revert(ws: Workspace, piece_id: str, *, operator: str | Principal, to_versio
         raise NotFoundError(f"piece {piece_id} has no v{to_version}", field="to_version",
                             fix=f"see its versions with `masthead review show {piece_id}`")
     return edit(ws, piece_id, operator=operator, text=rows[0]["text"], subject=rows[0]["subject"],
-                kind="revert", action="revert")
+                kind="revert", action="revert", also=also)
 
 
-def reopen(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: str) -> dict:
+def reopen(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: str,
+           also: Sequence[NewEvent] = ()) -> dict:
     """Take a rejection back: the piece goes back to its gate, which asks for review again, and
     the channel's gate and publish steps run again. Approvals given before the rejection do not
     count any more."""
@@ -560,6 +566,6 @@ def reopen(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: s
         for task in tx.query("SELECT id, version FROM tasks WHERE job_id = ? AND channel = ? AND (status = 'skipped'"
                              " OR (status = 'done' AND kind IN ('gate', 'publish')))", (piece["job_id"], piece["channel"])):
             events.append(TaskReopened(id=task["id"], reason=why).to_new(stream_of("task", task["id"]), task["version"]))
-        tx.append(events, meta)
+        tx.append([*events, *also], meta)
         schedule(tx, ws.store, piece["job_id"], meta, default_max_active=ws.config.runtime.max_active_jobs_per_project)
         return piece

@@ -80,6 +80,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "token": LazyCommand("masthead.cli.token:token_cmd",
                          "Print the operator token (stored in .masthead/token, mode 0600, never in the log), or"
                          " issue a user's."),
+    "undo": LazyCommand("masthead.cli.undo:undo_cmd",
+                        "Undo your own last action (approve, reject, edit, revert, reopen) for 2 minutes after it."),
     "user": LazyCommand("masthead.cli.user:user_group",
                         "People: users with a role (owner, editor, reviewer, viewer) and their projects and"
                         " channels."),

@@ -94,3 +94,26 @@ class PersonForgotten(EventData):
     sealed in earlier events can no longer be read. Names the random subject id, never the person."""
 
     subject: str
+
+
+class ApprovalWithdrawn(EventData):
+    """A person's approval was taken back (undone at the desk): the `ApprovalRecorded` at
+    `approval_seq` no longer counts. `completed`: it had approved the piece (which goes back to
+    its gate and review); `unscheduled`: the time given with it is given back too."""
+
+    piece_id: str
+    version: int
+    approval_seq: int
+    completed: bool
+    unscheduled: bool = False
+
+
+class ActionUndone(EventData):
+    """A person undid their own last action (`masthead undo`, the desk's Undo): `seq` names the
+    action's first event, `action` what it was. Appended on stream `undo-<seq>` at version 0, in
+    the same transaction as the events that undo it, so an action is undone at most once."""
+
+    seq: int
+    action: Literal["approve", "reject", "edit", "revert", "reopen"]
+    piece_id: str
+    version: int  # the piece's version the action was about

@@ -88,3 +88,24 @@ def _notice_sent(tx: Transaction, event: StoredEvent) -> None:
 @handles("EscalationNoticeFailed")
 def _notice_failed(tx: Transaction, event: StoredEvent) -> None:
     _notice(tx, event, "failed", event.data["error"])
+
+
+@handles("ApprovalWithdrawn")
+def _approval_withdrawn(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    # The approval stops counting (approvals_given reads this table); the decision row keeps the history.
+    tx.execute("DELETE FROM approvals WHERE seq = ?", (d["approval_seq"],))
+    if d["completed"]:
+        # Like a reopen: the piece goes back to its gate, which asks for review again.
+        tx.execute("UPDATE pieces SET status = 'drafted', approved_version = NULL, updated_at = ? WHERE id = ?",
+                   (event.meta.at, d["piece_id"]))
+    if d["unscheduled"]:
+        tx.execute("UPDATE pieces SET scheduled_at = NULL, scheduled_slot = NULL WHERE id = ?", (d["piece_id"],))
+    _decision(tx, event, d["piece_id"], d["version"], "approval_withdrawn",
+              f"undid the approval at seq {d['approval_seq']}")
+
+
+@handles("ActionUndone")
+def _action_undone(tx: Transaction, event: StoredEvent) -> None:
+    d = event.data
+    _decision(tx, event, d["piece_id"], d["version"], "undone", f"undid {d['action']} (seq {d['seq']})")

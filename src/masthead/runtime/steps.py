@@ -350,9 +350,12 @@ def stream_version(store: EventStore, stream: str) -> int:
 
 
 def human_approval(store: EventStore, piece: str, version: int) -> dict[str, Any] | None:
+    # An approval its person withdrew since (an undo, `ApprovalWithdrawn`) no longer counts.
     rows = store.query(
-        "SELECT * FROM decisions WHERE piece_id = ? AND version = ? AND decision = 'approved'"
-        " AND actor LIKE 'human:%' ORDER BY seq DESC LIMIT 1", (piece, version),
+        "SELECT * FROM decisions d WHERE piece_id = ? AND version = ? AND decision = 'approved'"
+        " AND actor LIKE 'human:%' AND NOT EXISTS (SELECT 1 FROM decisions w WHERE w.piece_id = d.piece_id"
+        " AND w.version = d.version AND w.decision = 'approval_withdrawn' AND w.actor = d.actor AND w.seq > d.seq)"
+        " ORDER BY seq DESC LIMIT 1", (piece, version),
     )
     return rows[0] if rows else None
 

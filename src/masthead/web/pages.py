@@ -12,6 +12,7 @@ from masthead.app.listings import held_work, list_publications
 from masthead.app.permissions import ACTIONS, allows
 from masthead.app.queries import PIECE_STATUSES, list_pieces, manual_queue, piece_detail
 from masthead.app.schedule_views import publication_queue
+from masthead.app.undo import undo_offer
 from masthead.app.workspace import Workspace
 from masthead.errors import InputError, NotFoundError
 from masthead.web.auth import Operator, PageOperator
@@ -69,7 +70,8 @@ def desk_page(request: Request, operator: PageOperator, piece: str | None = None
     selected = piece or (context["queue"][0]["piece_id"] if context["queue"] else None)
     panel = piece_panel(state.workspace, selected) if selected else {}
     return state.templates.TemplateResponse(request, "desk.html", page_context(
-        operator, nav="desk", selected=selected, where="desk", **context, **panel))
+        operator, nav="desk", selected=selected, where="desk", undo=undo_offer(state.workspace, operator.principal),
+        **context, **panel))
 
 
 @router.get("/ui/queue", response_class=HTMLResponse)
@@ -113,7 +115,8 @@ def pieces_page(request: Request, operator: PageOperator, status: str | None = N
 def piece_page(request: Request, piece_id: str, operator: PageOperator) -> Response:
     state = desk(request)
     return state.templates.TemplateResponse(request, "piece.html", page_context(
-        operator, nav="pieces", where="page", **piece_panel(state.workspace, piece_id)))
+        operator, nav="pieces", where="page", undo=undo_offer(state.workspace, operator.principal),
+        **piece_panel(state.workspace, piece_id)))
 
 
 @router.get("/favicon.ico")

@@ -4,6 +4,7 @@ An htmx request gets the refreshed piece panel, a flash message out of band and 
 `queue-changed` trigger; a plain form post is sent back to the piece page (works without JS).
 Approving a version whose checks failed needs `confirm_failed_checks` naming that version;
 without it the answer is the confirmation (naming the piece and the failed checks), not an approval.
+After an action the flash offers to undo the person's last action while it can be (app/undo.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from masthead.app import commands
 from masthead.app.desk import ApprovalConfirmation, approval_confirmation, piece_label
+from masthead.app.undo import undo, undo_offer
 from masthead.web.auth import PageOperator
 from masthead.web.pages import page_context, piece_panel
 from masthead.web.state import desk
@@ -28,7 +30,8 @@ def after_action(request: Request, operator: PageOperator, piece_id: str, messag
         return RedirectResponse(f"/pieces/{piece_id}", status_code=303)
     state = desk(request)
     response = state.templates.TemplateResponse(request, "partials/_panel.html", page_context(
-        operator, where=where, flash=message, **piece_panel(state.workspace, piece_id)))
+        operator, where=where, flash=message, undo=undo_offer(state.workspace, operator.principal),
+        **piece_panel(state.workspace, piece_id)))
     response.headers["HX-Trigger"] = json.dumps({"queue-changed": {"piece": piece_id, "message": message}})
     return response
 
@@ -46,7 +49,8 @@ def _ask_to_confirm(request: Request, operator: PageOperator, confirm: ApprovalC
             operator, nav="pieces", where="page", confirm=confirm, **panel))
     ask = f"{confirm.label} v{confirm.version} failed {len(confirm.failed)} check(s): y approves it anyway, Esc cancels"
     return state.templates.TemplateResponse(request, "partials/_panel.html", page_context(
-        operator, where=where, confirm=confirm, flash=ask, flash_kind="warn", **panel))
+        operator, where=where, confirm=confirm, flash=ask, flash_kind="warn",
+        undo=undo_offer(state.workspace, operator.principal), **panel))
 
 
 @router.post("/ui/pieces/{piece_id}/approve")
@@ -75,6 +79,14 @@ def reopen(request: Request, piece_id: str, operator: PageOperator,
            reason: Annotated[str, Form(max_length=2000)] = "", where: Where = "desk") -> Response:
     commands.reopen(desk(request).workspace, piece_id, operator=operator.principal, reason=reason)
     return after_action(request, operator, piece_id, "reopened: it goes back to review", where)
+
+
+@router.post("/ui/undo")
+def undo_last(request: Request, operator: PageOperator, seq: Annotated[int | None, Form(ge=1)] = None,
+              where: Where = "desk") -> Response:
+    """Undo the person's own last action (`seq` names it, as the offer did; without it: whatever it is)."""
+    done = undo(desk(request).workspace, operator.principal, seq=seq)
+    return after_action(request, operator, done.piece_id, done.message, where)
 
 
 @router.post("/ui/pieces/{piece_id}/edit")

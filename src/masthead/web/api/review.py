@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from masthead.app import commands
 from masthead.app.desk import desk_queue
 from masthead.app.queries import manual_queue
+from masthead.app.undo import UNDO_WINDOW_SECONDS, undo, undo_offer
 from masthead.web.api.schemas import (
     ApproveIn,
     CompleteIn,
@@ -20,6 +21,7 @@ from masthead.web.api.schemas import (
     RejectIn,
     ReopenIn,
     RevertIn,
+    UndoIn,
 )
 from masthead.web.auth import ApiOperator
 from masthead.web.state import desk
@@ -80,3 +82,16 @@ def reopen(request: Request, piece_id: str, body: ReopenIn, operator: ApiOperato
     commands.reopen(desk(request).workspace, piece_id, operator=operator.acting(request, body.operator),
                     reason=body.reason)
     return {"piece_id": piece_id, "status": "drafted"}
+
+
+@router.get("/undo", summary="Your last action, if it can still be undone (null otherwise), and until when")
+def get_undo(request: Request, operator: ApiOperator) -> dict[str, Any]:
+    offer = undo_offer(desk(request).workspace, operator.principal)
+    return {"undo": offer.as_dict() if offer else None, "window_seconds": UNDO_WINDOW_SECONDS}
+
+
+@router.post("/undo", summary="Undo your own last action (approve, reject, edit, revert, reopen) shortly after it")
+def post_undo(request: Request, body: UndoIn, operator: ApiOperator) -> dict[str, Any]:
+    done = undo(desk(request).workspace, operator.acting(request, body.operator), seq=body.seq)
+    return {"undone": done.seq, "action": done.action, "piece_id": done.piece_id, "status": done.status,
+            "message": done.message}

@@ -81,3 +81,9 @@ class RetryIn(_Body):
 class ReopenIn(_Body):
     reason: str = Field(min_length=1, max_length=2000)
     operator: str | None = OPERATOR_FIELD
+
+
+class UndoIn(_Body):
+    seq: int | None = Field(None, ge=1, le=MAX_OFFSET,
+                            description="the action's seq (GET /api/v1/undo names it); default: your last action")
+    operator: str | None = OPERATOR_FIELD

@@ -8,7 +8,8 @@
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
   // Log events that change what the desk shows.
   const QUEUE_EVENTS = new Set(["PieceDrafted", "PieceRevised", "ChecksRecorded", "ReviewRequested",
-    "ReviewApproved", "ReviewRejected", "TaskNeedsHuman", "TaskSucceeded", "PublicationDelivered"]);
+    "ReviewApproved", "ReviewRejected", "ReviewReopened", "ApprovalWithdrawn", "TaskNeedsHuman", "TaskSucceeded",
+    "PublicationDelivered"]);
 
   let selectedIndex = 0;
   let chosenId = null;  // the piece the operator last selected (click, j/k, or the page's own)
@@ -129,6 +130,7 @@
     // A key can arrive while htmx is still wiring up a panel it just swapped in; wire it now,
     // so the action goes through htmx (and stays on the desk) instead of a plain form post.
     if ($("#panel")) htmx.process($("#panel"));
+    if ($("#flash")) htmx.process($("#flash"));
     const actions = {
       j: () => move(1),
       k: () => move(-1),
@@ -140,12 +142,20 @@
       e: () => openAction("e"),
       f: () => openAction("f"),
       o: () => { const id = panelPieceId(); if (id) window.location.href = "/pieces/" + encodeURIComponent(id); },
+      // `u` undoes the person's last action while the flash offers it (the server checks again).
+      u: () => { const button = $('#flash form.undo button[data-key="u"]'); if (button) button.click(); },
     };
     const action = actions[event.key];
     if (action) {
       event.preventDefault();
       action();
     }
+  }
+
+  // The undo offer ends with its window: take it away then (the server refuses later ones anyway).
+  function expireUndo() {
+    const now = Date.now() / 1000;
+    $$("#flash form.undo[data-until]").forEach((form) => { if (Number(form.dataset.until) < now) form.remove(); });
   }
 
   // -- the live stream ------------------------------------------------------------------------
@@ -234,6 +244,7 @@
   // -- htmx glue --------------------------------------------------------------------------------
   function init() {
     document.addEventListener("keydown", onKey);
+    setInterval(expireUndo, 1000);
     document.body.addEventListener("htmx:beforeSwap", (event) => {
       const target = event.detail.target;
       if (target && target.id === "panel" && event.detail.requestConfig && event.detail.requestConfig.verb === "get"
