@@ -44,6 +44,7 @@ from masthead.events.types import (
     TaskWoken,
 )
 from masthead.memory.sync import edit_feedback_events, project_file_events
+from masthead.personal_data import keyed_digest, normal_address, person_key, seal, sealed_text
 from masthead.projects import ChannelSettings, Project, parse_project_yaml, project_from_spec
 from masthead.recipes.loader import load_recipes
 from masthead.recipes.schema import Recipe
@@ -178,12 +179,14 @@ def recipe_named_by(kind: str, body: str, source: str) -> str | None:
 
 def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title: str | None,
                priority: str, source: str, trust: SignalTrust = "operator", recipe: str | None = None,
-               by: Principal | None = None) -> SignalAdded:
+               by: Principal | None = None, person: str | None = None) -> SignalAdded:
     """Store a signal and start its jobs. `trust` is who vouches for the text: "operator" for
     what the operator types or adds (CLI, desk, API); hooks and feeds pass "untrusted", which
     becomes "trusted" when the project's `policies.trusted_sources` names the source. The jobs
     are those of the recipes the kind triggers, or, with `recipe`, that one recipe by name
-    (a schedule or a calendar launch names the recipe it starts)."""
+    (a schedule or a calendar launch names the recipe it starts). With `person` (an email
+    address) the signal holds that person's data: its title and body are sealed with their key
+    (masthead/personal_data.py) and `masthead forget-person` makes them unreadable."""
     if trust not in SIGNAL_TRUST_LEVELS:
         raise InputError(f"trust {trust!r} is not one of {', '.join(SIGNAL_TRUST_LEVELS)}",
                          field="trust", fix='use "operator" for your own input, "untrusted" for anyone else\'s')
@@ -197,6 +200,8 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
                          fix=f"masthead signal add PROJECT --kind {OUTREACH_KIND} --file contacts.csv")
     if not body.strip():
         raise InputError("the signal is empty", fix="pass a file or --text with some content")
+    if person is not None:
+        normal_address(person, field="person")  # before anything is written
     if len(body.encode("utf-8")) > MAX_SIGNAL_BYTES:
         raise InputError(f"the signal is over {MAX_SIGNAL_BYTES:,} bytes", fix="pass an excerpt")
     project = get_project(ws, project_name)
@@ -214,6 +219,8 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
         received = SignalReceived(id=signal_id, project=project.name, kind=kind, title=title, priority=priority,
                                   body=body, source=source, sha256=hashlib.sha256(body.encode()).hexdigest(),
                                   trust=trust)
+        if person is not None:
+            received = _sealed_signal(tx, received, person)
         jobs = receive_signal(tx, ws, project, recipes, received, meta)
         deferred = deferral_reasons(tx, jobs)
         budget = tx.query("SELECT t.wait_reason FROM tasks t JOIN jobs j ON j.id = t.job_id"
@@ -221,6 +228,14 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
                           (project.name,))
     return SignalAdded(signal_id, jobs, [r.name for r in recipes], deferred,
                        budget[0]["wait_reason"] if budget and jobs else None)
+
+
+def _sealed_signal(tx: Transaction, received: SignalReceived, person: str) -> SignalReceived:
+    """The signal with its title and body sealed with the person's key (made in `tx`, with the event)."""
+    subject, key = person_key(tx, tx.execute, person)
+    return received.model_copy(update={
+        "title": None, "body": "", "sha256": keyed_digest(key, received.body), "subject": subject,
+        "sealed": seal(key, sealed_text(received.title, received.body, None))})
 
 
 def _recipes_for(ws: Workspace, kind: str, name: str | None) -> list[Recipe]:
@@ -387,10 +402,10 @@ def edit(ws: Workspace, piece_id: str, *, operator: str | Principal, text: str, 
 
 
 def _personal(tx: Transaction, job_id: str) -> bool:
-    """Whether the job writes to one person (an outreach contact): their piece's text, edits
-    included, is never remembered for drafts to others."""
+    """Whether the job writes to or about one person (an outreach contact, a signal added with
+    --person): their piece's text, edits included, is never remembered for drafts to others."""
     return bool(tx.query("SELECT 1 FROM jobs j JOIN signals s ON s.id = j.signal_id"
-                         " WHERE j.id = ? AND s.contact IS NOT NULL", (job_id,)))
+                         " WHERE j.id = ? AND (s.contact IS NOT NULL OR s.subject IS NOT NULL)", (job_id,)))
 
 
 def _editable_piece(ws: Workspace, piece_id: str) -> dict:

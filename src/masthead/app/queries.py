@@ -6,7 +6,7 @@ import difflib
 import json
 from typing import Any
 
-from masthead.app.listings import TASKS_WITH_OUTPUT, task_row
+from masthead.app.listings import TASKS_WITH_OUTPUT, opened_signals, task_row
 from masthead.app.schedule_views import scheduled_label
 from masthead.app.workspace import Workspace
 from masthead.channels.threads import numbered, parts_of, threads_allowed
@@ -145,8 +145,8 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
     confidence = confidences(store, [piece_id])
     versions = _versions(store, piece_id, confidence)
     job = store.query("SELECT * FROM jobs WHERE id = ?", (piece["job_id"],))[0]
-    signal = store.query("SELECT id, kind, title, priority, source, trust, sha256, received_at FROM signals WHERE id = ?",
-                         (job["signal_id"],))[0]
+    signal = opened_signals(ws, store.query("SELECT id, kind, title, priority, source, trust, sha256, received_at,"
+                                            " subject, sealed FROM signals WHERE id = ?", (job["signal_id"],)))[0]
     tasks = [task_row(t) for t in store.query(
         f"{TASKS_WITH_OUTPUT} WHERE t.job_id = ? AND (t.channel = ? OR t.channel IS NULL) ORDER BY t.created_seq",
         (job["id"], piece["channel"]),

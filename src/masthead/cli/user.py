@@ -111,5 +111,9 @@ def forget_person_cmd(state: CliState, email: str) -> None:
     """Forget a person's personal data: delete the key it is encrypted with (crypto-shredding)."""
     from masthead.app.personal import forget_person
 
-    subject = forget_person(state.workspace(), state.principal(), email)
-    echo(f"forgot {subject}: what was sealed with that person's key can no longer be read; the log still verifies")
+    done = forget_person(state.workspace(), state.principal(), email)
+    echo(f"forgot {done.subject}: what was sealed with that person's key can no longer be read"
+         f" ({done.users} user address(es), {done.signals} signal(s)); the log still verifies")
+    still = done.still_held()
+    if still is not None:
+        echo(f"not erased: {still}")

@@ -103,8 +103,9 @@ def voice_check(ctx: TaskContext, memory: MemoryService | None, text: str) -> li
 def published_piece_memory(ctx: TaskContext, memory: MemoryService | None, piece: dict[str, Any],
                            human_approved: bool) -> list[tuple[str, NewEvent]]:
     """A published piece becomes `piece` memory: what later drafts can see went out before.
-    Not an outreach email: it is one person's, and must never reach a draft for anyone else."""
-    if memory is None or ctx.contact is not None:
+    Not an outreach email nor a piece about one person: it is theirs, and must never reach a
+    draft for anyone else."""
+    if memory is None or ctx.personal:
         return []
     event = added_event(
         tier="project", kind="piece", text=piece["text"], source=f"piece:{piece['id']}:v{piece['version']}",
