@@ -1,0 +1,171 @@
+"""Personal data beyond users' addresses: outreach contacts and signals added with `--person` are
+sealed with the person's key; forgetting the person leaves the log verifiable, every read path
+showing "[forgotten]", and their job unable to draft or send."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.integration.test_outreach import CONTACTS, model_reply, workspace
+from tests.support.harness import KEY_ENV
+from tests.support.openai_server import OpenAIServer
+from tests.support.smtp_server import SmtpServer
+
+from masthead.app.commands import add_signal, approve
+from masthead.app.desk import signals_of_jobs
+from masthead.app.history import export_history, import_history
+from masthead.app.listings import job_overview, signal_detail, signal_summaries
+from masthead.app.outreach import add_contacts
+from masthead.app.permissions import Principal
+from masthead.app.personal import forget_person
+from masthead.app.queries import piece_detail
+from masthead.app.workspace import init_workspace
+from masthead.cli.main import main
+from masthead.errors import InputError
+from masthead.personal_data import FORGOTTEN
+from masthead.projections.replay import verify
+
+OWNER = Principal("ana", "owner")
+# Everything personal in CONTACTS and in the client's brief below.
+ADA = ("Ada Lovelace", "ada@analytical.example", "Analytical Engines", "Runs a 12-person design studio")
+LINUS = ("Linus Pauling", "linus@vitaminlabs.example", "Vitamin Labs", "keeps his client list in spreadsheets")
+BRIEF = "Clara Oswald wants a landing page for her bakery in Leeds; budget 4,000 GBP, launch in March."
+BRIEF_TITLE = "Brief from Clara Oswald"
+
+
+@pytest.fixture
+def openai_url(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    with OpenAIServer(api_key="sk-test", reply=model_reply) as server:
+        yield server.base_url
+
+
+def raw_bytes(root: Path) -> bytes:
+    """Every byte SQLite keeps for the workspace: the database, its WAL and shared memory."""
+    return b"".join(path.read_bytes() for path in sorted(root.glob("masthead.db*")))
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as done:
+        code = int(done.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def signal_of(ws: Any, job_id: str) -> str:
+    return str(ws.store.query("SELECT signal_id FROM jobs WHERE id = ?", (job_id,))[0]["signal_id"])
+
+
+def test_sealed_contacts_and_person_signals_never_reach_the_database_in_plaintext(tmp_path, openai_url, capsys):
+    with SmtpServer(user=None) as server:
+        ws = workspace(tmp_path / "ws", openai_url, server.port)
+        add_contacts(ws, "tallybook", CONTACTS.encode(), label="contacts.csv", source="file:contacts.csv")
+        code, out = cli(capsys, "-w", str(ws.root), "signal", "add", "tallybook", "--kind", "request", "--text", BRIEF,
+                        "--title", BRIEF_TITLE, "--person", "Clara@Client.example")
+        assert code == 0 and "sealed with the person's key" in out
+        code, out = cli(capsys, "-w", str(ws.root), "signal", "add", "tallybook", "--kind", "request", "--text", BRIEF,
+                        "--person", "not-an-address")
+        assert code == 2 and "person" in out and "not an email address" in out
+        ws.store.close()
+        raw = raw_bytes(ws.root).lower()
+        for secret in (*ADA, *LINUS, "grace hopper", "cobol works", BRIEF, BRIEF_TITLE, "clara", "client.example"):
+            assert secret.lower().encode() not in raw, secret
+
+        ws = workspace_again(ws.root)
+        shown = {s["kind"] + ":" + str(s["title"]): s for s in signal_summaries(ws, project="tallybook")}
+        assert "outreach:Ada Lovelace (Analytical Engines)" in shown and f"request:{BRIEF_TITLE}" in shown
+        brief = signal_detail(ws, shown[f"request:{BRIEF_TITLE}"]["id"])
+        assert brief["body"] == BRIEF and brief["body_chars"] == len(BRIEF) and not brief["forgotten"]
+        assert "sealed" not in brief
+        ada = signal_detail(ws, shown["outreach:Ada Lovelace (Analytical Engines)"]["id"])
+        assert ada["contact"]["email"] == "Ada@analytical.example" and ada["contact"]["line"] == 2
+
+        # The same file again is still refused: the same person (subject), the same keyed digest.
+        with pytest.raises(InputError, match=r"line 2 \(Ada@analytical.example\) was added with the same context"):
+            add_contacts(ws, "tallybook", CONTACTS.encode(), label="contacts.csv", source="file:contacts.csv")
+
+        code, out = cli(capsys, "-w", str(ws.root), "forget-person", "clara@client.example")
+        assert code == 0 and "1 signal(s)" in out and "not erased" not in out  # its job has drafted nothing yet
+        assert signal_detail(ws, brief["id"])["body"] == FORGOTTEN
+        assert verify(ws.store).problem is None
+
+
+def workspace_again(root: Path) -> Any:
+    ws, created = init_workspace(root)
+    assert not created
+    return ws
+
+
+def test_a_forgotten_contact_reads_forgotten_everywhere_and_its_job_neither_drafts_nor_sends(tmp_path, openai_url):
+    with SmtpServer(user=None) as server:
+        ws = workspace(tmp_path / "ws", openai_url, server.port)
+        added = add_contacts(ws, "tallybook", CONTACTS.encode(), label="contacts.csv", source="file:contacts.csv")
+        ada_job, _grace_job, linus_job = added.job_ids
+        before = verify(ws.store)
+        assert before.problem is None
+
+        # Linus is forgotten before his job ran: it cannot draft, and no person is asked to finish it.
+        forgotten = forget_person(ws, OWNER, "Linus@VitaminLabs.example")
+        assert (forgotten.signals, forgotten.pieces, forgotten.model_calls) == (1, 0, 0)
+        ws.runner().run(until_idle=True)
+        assert ws.store.query("SELECT status FROM jobs WHERE id = ?", (linus_job,))[0]["status"] == "failed"
+        errors = [t["last_error"] for t in ws.store.query(
+            "SELECT last_error FROM tasks WHERE job_id = ? AND status = 'failed'", (linus_job,))]
+        assert errors and all("the person was forgotten" in (e or "") for e in errors)
+        assert not ws.store.query("SELECT id FROM pieces WHERE job_id = ?", (linus_job,))
+        assert not ws.store.query("SELECT id FROM tasks WHERE job_id = ? AND status = 'needs_human'", (linus_job,))
+
+        # Ada is forgotten after her email was drafted: the signal reads "[forgotten]" on every
+        # read path, and what her job derived from it is counted, not claimed erased.
+        [ada_piece] = ws.store.query("SELECT id FROM pieces WHERE job_id = ?", (ada_job,))
+        forgotten = forget_person(ws, OWNER, "ada@analytical.example")
+        assert forgotten.signals == 1 and forgotten.pieces == 1 and forgotten.model_calls >= 1
+        assert "1 piece(s)" in (forgotten.still_held() or "")
+        ada_signal = signal_of(ws, ada_job)
+        detail = signal_detail(ws, ada_signal)
+        assert detail["forgotten"] and detail["title"] == detail["body"] == FORGOTTEN
+        assert set(detail["contact"].values()) >= {FORGOTTEN} and detail["contact"]["email"] == FORGOTTEN
+        assert job_overview(ws, ada_job)["signal"]["title"] == FORGOTTEN
+        assert piece_detail(ws, ada_piece["id"])["lineage"]["signal"]["title"] == FORGOTTEN
+        assert signals_of_jobs(ws, [ada_job])[ada_job]["title"] == FORGOTTEN
+        listed = {s["id"]: s for s in signal_summaries(ws, project="tallybook")}
+        assert listed[ada_signal]["title"] == FORGOTTEN
+        assert listed[signal_of(ws, _grace_job)]["title"] == "Grace Hopper (Cobol Works)"
+
+        # Approved anyway, it is never sent: the step after the approval fails; Grace's goes out.
+        for piece in ws.store.query("SELECT id FROM pieces WHERE status = 'in_review'"):
+            approve(ws, piece["id"], operator="ana")
+        ws.runner().run(until_idle=True)
+        assert [rcpts for _sender, rcpts in server.envelopes] == [["grace@cobolworks.example"]]
+        assert all(FORGOTTEN not in m.as_string() for m in server.messages)
+        [failed] = ws.store.query("SELECT last_error FROM tasks WHERE job_id = ? AND status = 'failed'", (ada_job,))
+        assert "the person was forgotten" in failed["last_error"]
+        assert ws.store.query("SELECT status FROM jobs WHERE id = ?", (ada_job,))[0]["status"] == "failed"
+        assert not ws.store.query("SELECT * FROM publications WHERE piece_id = ?", (ada_piece["id"],))
+
+        # The log verifies, and replay rebuilds the same read models with the keys gone.
+        report = verify(ws.store)
+        assert report.problem is None and report.events > before.events
+        log = " ".join(row["data"] for row in ws.store.query("SELECT data FROM events WHERE type = 'PersonForgotten'"))
+        assert "subj_" in log and "@" not in log
+
+
+def test_an_exported_log_carries_no_keys_so_an_import_reads_sealed_text_as_forgotten(tmp_path, openai_url):
+    with SmtpServer(user=None) as server:
+        ws = workspace(tmp_path / "ws", openai_url, server.port)
+        added = add_signal(ws, "tallybook", kind="request", body=BRIEF, title=BRIEF_TITLE, priority="normal",
+                           source="cli:text", by=OWNER, person="clara@client.example")
+        export_history(ws.store, tmp_path / "log.mhx")
+        other, _ = init_workspace(tmp_path / "other")
+        import_history(other.store, tmp_path / "log.mhx")
+        assert signal_detail(ws, added.signal_id)["body"] == BRIEF
+        moved = signal_detail(other, added.signal_id)
+        assert moved["forgotten"] and moved["body"] == FORGOTTEN
+        sealed = json.loads(other.store.query("SELECT data FROM events WHERE type = 'SignalReceived'")[0]["data"])
+        assert sealed["body"] == "" and sealed["title"] is None and sealed["subject"].startswith("subj_")
