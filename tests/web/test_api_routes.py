@@ -109,6 +109,23 @@ async def test_signals_create_list_show(client, bearer, ws) -> None:
     assert (await client.get("/api/v1/signals/sig-none", headers=bearer)).status_code == 404
 
 
+async def test_a_signal_about_a_person_is_sealed_and_read_back_opened(client, bearer, ws) -> None:
+    brief = "Clara wants a landing page for her bakery; budget 4,000 GBP."
+    answer = await client.post("/api/v1/signals", headers=bearer, json={
+        "project": "tallybook", "kind": "release_notes", "body": brief, "title": "Clara's brief",
+        "person": "clara@client.example"})
+    assert answer.status_code == 202
+    signal_id = answer.json()["signal_id"]
+    stored = ws.store.query("SELECT title, body, subject FROM signals WHERE id = ?", (signal_id,))[0]
+    assert stored["title"] is None and stored["body"] == "" and stored["subject"].startswith("subj_")
+    assert "Clara" not in " ".join(row["data"] for row in ws.store.query("SELECT data FROM events"))
+    shown = (await client.get(f"/api/v1/signals/{signal_id}", headers=bearer)).json()
+    assert shown["body"] == brief and shown["title"] == "Clara's brief" and not shown["forgotten"]
+    bad = await client.post("/api/v1/signals", headers=bearer, json={
+        "project": "tallybook", "kind": "release_notes", "body": brief, "person": "clara"})
+    assert bad.status_code == 422 and error_of(bad)["field"] == "person"
+
+
 async def test_bad_signals_change_nothing(client, bearer, ws) -> None:
     head = ws.store.head()
     cases = [
