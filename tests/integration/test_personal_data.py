@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from tests.integration.test_outreach import CONTACTS, model_reply, workspace
-from tests.support.harness import KEY_ENV
-from tests.support.openai_server import OpenAIServer
+from tests.support.harness import KEY_ENV, content_reply, make_workspace
+from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.smtp_server import SmtpServer
 
 from masthead.app.commands import add_signal, approve
@@ -169,3 +169,57 @@ def test_an_exported_log_carries_no_keys_so_an_import_reads_sealed_text_as_forgo
         assert moved["forgotten"] and moved["body"] == FORGOTTEN
         sealed = json.loads(other.store.query("SELECT data FROM events WHERE type = 'SignalReceived'")[0]["data"])
         assert sealed["body"] == "" and sealed["title"] is None and sealed["subject"].startswith("subj_")
+
+
+X_ONLY = """\
+name: tallybook
+description: Invoicing software.
+audience: Freelancers.
+voice: {description: Plain.}
+channels:
+  x: {gate: auto}
+"""
+
+
+def test_a_step_about_a_person_handed_to_a_human_records_none_of_their_text(tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    with OpenAIServer(api_key="sk-test", reply=content_reply) as server:
+        ws = make_workspace(tmp_path / "ws", server.base_url, project_yaml=X_ONLY)
+        server.script(Reply.error(400, "bad request: messages too long"))
+        added = add_signal(ws, "tallybook", kind="release_notes", body="# For Clara Oswald\n- Bank feeds for 40 banks.",
+                           title=BRIEF_TITLE, priority="normal", source="cli:text", by=OWNER,
+                           person="clara@client.example")
+        ws.runner().run(until_idle=True)
+        [job] = added.job_ids
+        [task] = ws.store.query("SELECT needs_human FROM tasks WHERE job_id = ? AND status = 'needs_human'", (job,))
+        inputs = json.loads(task["needs_human"])["inputs"]
+        assert "signal" not in inputs and "items" not in inputs and inputs["project"]["name"] == "tallybook"
+        assert f"masthead signals show {added.signal_id}" in inputs["sealed"]
+        leaks = [(row["type"], row["data"]) for row in ws.store.query("SELECT type, data FROM events")
+                 if "Clara" in row["data"] or "Bank feeds" in row["data"]]
+        assert not leaks
+
+
+def test_a_job_about_a_person_keeps_no_copy_of_the_signal_beyond_what_it_derived(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    with OpenAIServer(api_key="sk-test", reply=content_reply) as server:
+        ws = make_workspace(tmp_path / "ws", server.base_url, project_yaml=X_ONLY)
+        body = "# Tallybook 3.2\n- Bank feeds for 40 more banks.\n- The dashboard loads 35% faster.\n"
+        added = add_signal(ws, "tallybook", kind="release_notes", body=body, title="Tallybook 3.2", priority="normal",
+                           source="cli:text", by=OWNER, person="clara@client.example")
+        ws.runner().run(until_idle=True)
+        [job] = added.job_ids
+        # The signal's own text (its parsed items, memory queries) is nowhere in the log; only what
+        # the models and drafts derived from it (documented as not sealed) quotes it.
+        quoting = {row["type"] for row in ws.store.query("SELECT type, data FROM events") if "Bank feeds" in row["data"]}
+        assert quoting <= {"ModelCallRecorded", "TaskSucceeded", "PieceDrafted", "PieceRevised", "ChecksRecorded"}
+        assert not ws.store.query("SELECT id FROM memory_items WHERE kind IN ('piece', 'feedback')")
+        [piece] = ws.store.query("SELECT id FROM pieces WHERE job_id = ?", (job,))
+        items = piece_detail(ws, piece["id"])["lineage"]["items"]
+        assert any("Bank feeds" in item["text"] for item in items["items"])  # parsed again from the opened signal
+
+        code, out = cli(capsys, "-w", str(ws.root), "forget-person", "clara@client.example")
+        assert code == 0 and "not erased: 1 piece(s) and" in out and "outside Masthead" in out
+        items = piece_detail(ws, piece["id"])["lineage"]["items"]
+        assert items["items"] == [] and "forgotten" in items["note"]
+        assert verify(ws.store).problem is None

@@ -103,6 +103,21 @@ class TaskContext:
         return values
 
 
+    def handoff_inputs(self, store: EventStore) -> dict[str, Any]:
+        """The step's inputs as a hand-off to a person records them, in the log. A job about one
+        person records none of their text there (it is sealed in the signal): only what is the
+        project's, and where the person's text is (`masthead signals show`)."""
+        values = self.agent_values(store)
+        if self.personal:
+            values = {key: value for key, value in values.items() if key in _NOT_PERSONAL}
+            values["sealed"] = (f"the signal's text is about one person and sealed: see `masthead signals show"
+                                f" {self.signal['id']}`")
+        return {key: value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+                for key, value in values.items()}
+
+
+# Inputs of an agent that are the project's, not a person's (handoff_inputs).
+_NOT_PERSONAL = frozenset({"project", "channel", "channel_guide", "required_disclaimer"})
 ITEMS_FOR_AGENTS = 12  # a small model's context is short; the most salient items come first
 _EXTRACTIONS: OrderedDict[tuple[str, str], Extraction] = OrderedDict()
 _EXTRACTIONS_LOCK = threading.Lock()

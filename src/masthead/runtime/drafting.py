@@ -105,7 +105,14 @@ def _score(ctx: TaskContext, candidate: Candidate, check: Check) -> Scored:
     )
 
 
+# The note of a job's ItemsExtracted when its signal is about one person: the items quote the
+# sealed text, so the log keeps none of them and readers parse them from the opened signal.
+SEALED_ITEMS_NOTE = "sealed with the person's key: parsed from the signal when it is read"
+
+
 def items_event(ctx: TaskContext) -> ItemsExtracted:
+    if ctx.personal:
+        return ItemsExtracted(job_id=ctx.job["id"], signal_id=ctx.signal["id"], items=[], note=SEALED_ITEMS_NOTE)
     extraction = ctx.extraction
     return ItemsExtracted(
         job_id=ctx.job["id"], signal_id=ctx.signal["id"],

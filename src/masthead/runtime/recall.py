@@ -24,6 +24,7 @@ from masthead.runtime.context import TaskContext
 from masthead.runtime.model_client import AgentOutputError
 
 QUERY_CHARS = 2000
+PERSONAL_QUERY = "[the signal's text: sealed, about one person]"
 # Runs the summariser agent: (values for its input, idempotency scope) -> the summary text.
 Summarise = Callable[[dict[str, Any], str], str]
 
@@ -69,7 +70,8 @@ def recall(ctx: TaskContext, memory: MemoryService, agent: str, scope: str, valu
     chosen, _left_out = memory.pack(ranking)
     event = MemoryRetrieved(
         retrieval_key=key, task_id=ctx.task["id"], job_id=ctx.job["id"], project=ctx.project.name, role=agent,
-        query=query, embedder=memory.model_id, considered=ranking.considered, items=[c.record() for c in chosen],
+        # A job about one person records no copy of their (sealed) signal text as its query.
+        query=PERSONAL_QUERY if ctx.personal else query, embedder=memory.model_id, considered=ranking.considered, items=[c.record() for c in chosen],
     )
     memory.store.append([event.to_new(f"retrievals-{ctx.task['id']}")], _meta(ctx, f"agent:{agent}"))
     return [_note(c.item) for c in chosen]

@@ -226,10 +226,7 @@ class Worker:
 
     def _hand_to_human(self, task: dict[str, Any], reason: str, ctx: TaskContext | None,
                        pending: PendingCalls | None) -> None:
-        inputs: dict[str, Any] = {}
-        if ctx is not None:
-            for key, value in ctx.agent_values(self.store).items():
-                inputs[key] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+        inputs: dict[str, Any] = ctx.handoff_inputs(self.store) if ctx is not None else {}
         partial = [
             {"call_key": c["call_key"], "provider": c["provider"], "model": c["model"],
              "output": json.loads(c["data"])["output"]}
