@@ -108,7 +108,12 @@ def user_password(state: CliState, name: str, password_stdin: bool) -> None:
 @click.argument("email")
 @pass_state
 def forget_person_cmd(state: CliState, email: str) -> None:
-    """Forget a person's personal data: delete the key it is encrypted with (crypto-shredding)."""
+    """Forget a person's personal data: delete the key it is encrypted with (crypto-shredding).
+
+    What that key sealed reads "[forgotten]" from now on: the user's address, the outreach
+    contacts and the signals added with `--person EMAIL`; the person's jobs neither draft nor
+    send. It prints what it could not erase: pieces and model calls of those jobs hold text
+    derived from the signal, and published copies are outside Masthead."""
     from masthead.app.personal import forget_person
 
     done = forget_person(state.workspace(), state.principal(), email)
