@@ -102,9 +102,14 @@ def workspace_again(root: Path) -> Any:
     return ws
 
 
-def test_a_forgotten_contact_reads_forgotten_everywhere_and_its_job_neither_drafts_nor_sends(tmp_path, openai_url):
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_forgotten_contact_reads_forgotten_everywhere_and_its_job_neither_drafts_nor_sends(
+        tmp_path, openai_url, backend, request, monkeypatch):
+    if backend == "postgres":
+        monkeypatch.setenv("MASTHEAD_DATABASE_URL", request.getfixturevalue("pg_url"))
     with SmtpServer(user=None) as server:
         ws = workspace(tmp_path / "ws", openai_url, server.port)
+        assert ws.store.backend == backend
         added = add_contacts(ws, "tallybook", CONTACTS.encode(), label="contacts.csv", source="file:contacts.csv")
         ada_job, _grace_job, linus_job = added.job_ids
         before = verify(ws.store)
