@@ -18,6 +18,7 @@ from masthead.agents.registry import get_agent
 from masthead.app import scheduling
 from masthead.app.people import principal_of
 from masthead.app.permissions import Principal, authorize
+from masthead.app.personal import seal_signal
 from masthead.app.workspace import Workspace
 from masthead.channels.checks import CheckResult
 from masthead.channels.limits import DOCUMENT_CHANNELS
@@ -44,7 +45,7 @@ from masthead.events.types import (
     TaskWoken,
 )
 from masthead.memory.sync import edit_feedback_events, project_file_events
-from masthead.personal_data import keyed_digest, normal_address, person_key, seal, sealed_text
+from masthead.personal_data import normal_address
 from masthead.projects import ChannelSettings, Project, parse_project_yaml, project_from_spec
 from masthead.recipes.loader import load_recipes
 from masthead.recipes.schema import Recipe
@@ -220,7 +221,7 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
                                   body=body, source=source, sha256=hashlib.sha256(body.encode()).hexdigest(),
                                   trust=trust)
         if person is not None:
-            received = _sealed_signal(tx, received, person)
+            received = seal_signal(tx, received, person)
         jobs = receive_signal(tx, ws, project, recipes, received, meta)
         deferred = deferral_reasons(tx, jobs)
         budget = tx.query("SELECT t.wait_reason FROM tasks t JOIN jobs j ON j.id = t.job_id"
@@ -228,14 +229,6 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
                           (project.name,))
     return SignalAdded(signal_id, jobs, [r.name for r in recipes], deferred,
                        budget[0]["wait_reason"] if budget and jobs else None)
-
-
-def _sealed_signal(tx: Transaction, received: SignalReceived, person: str) -> SignalReceived:
-    """The signal with its title and body sealed with the person's key (made in `tx`, with the event)."""
-    subject, key = person_key(tx, tx.execute, person)
-    return received.model_copy(update={
-        "title": None, "body": "", "sha256": keyed_digest(key, received.body), "subject": subject,
-        "sealed": seal(key, sealed_text(received.title, received.body, None))})
 
 
 def _recipes_for(ws: Workspace, kind: str, name: str | None) -> list[Recipe]:

@@ -37,10 +37,20 @@ from masthead.app.workspace import Workspace
 from masthead.errors import NotFoundError
 from masthead.events.model import Meta, stream_of, utc_now
 from masthead.events.people_types import PersonForgotten
-from masthead.events.store import EventStore
-from masthead.personal_data import FORGOTTEN, address_hash, normal_address, person_key, seal, unseal
+from masthead.events.store import EventStore, Transaction
+from masthead.events.types import SignalReceived
+from masthead.personal_data import (
+    FORGOTTEN,
+    address_hash,
+    keyed_digest,
+    normal_address,
+    person_key,
+    seal,
+    sealed_text,
+    unseal,
+)
 
-__all__ = ["FORGOTTEN", "Forgotten", "forget_person", "open_sealed", "seal_email"]
+__all__ = ["FORGOTTEN", "Forgotten", "forget_person", "open_sealed", "seal_email", "seal_signal"]
 
 
 def seal_email(store: EventStore, email: str) -> dict[str, str]:
@@ -48,6 +58,15 @@ def seal_email(store: EventStore, email: str) -> dict[str, str]:
     address = normal_address(email)
     subject, key = person_key(store, store.execute_unlogged, address)
     return {"subject": subject, "sealed": seal(key, address)}
+
+
+def seal_signal(tx: Transaction, received: SignalReceived, person: str) -> SignalReceived:
+    """The signal with its title and body sealed with the person's key (made in `tx`, with the
+    event); `sha256` becomes the keyed digest."""
+    subject, key = person_key(tx, tx.execute, person)
+    return received.model_copy(update={
+        "title": None, "body": "", "sha256": keyed_digest(key, received.body), "subject": subject,
+        "sealed": seal(key, sealed_text(received.title, received.body, None))})
 
 
 def open_sealed(store: EventStore, stored: str | None) -> str | None:
