@@ -13,7 +13,10 @@ and `line`, and as `sha256` an HMAC under a key derived from the person's, not a
 Read models copy that as it is, so replay rebuilds the same bytes with or without the keys;
 readers open it (`masthead.personal_data.open_signals`), and a job about a forgotten person
 fails with "the person was forgotten" instead of drafting or sending. A publication to a
-sealed contact is keyed by the subject id, not the address.
+sealed contact is keyed by the subject id, not the address, and the SMTP receipt names no
+address. A job about the person copies none of the signal's own text elsewhere in the log:
+its ItemsExtracted keeps no items (parsed again when read), its memory retrievals record a
+placeholder query, a hand-off records only the project's inputs.
 
 Not covered: text derived from a sealed signal, namely its jobs' pieces (versions, edits,
 publications), the task outputs and check details that quote them, and the model calls'

@@ -102,7 +102,6 @@ class TaskContext:
                 values[need] = parse_json(rows[0]["data"])["output"].get("output")
         return values
 
-
     def handoff_inputs(self, store: EventStore) -> dict[str, Any]:
         """The step's inputs as a hand-off to a person records them, in the log. A job about one
         person records none of their text there (it is sealed in the signal): only what is the
@@ -118,6 +117,7 @@ class TaskContext:
 
 # Inputs of an agent that are the project's, not a person's (handoff_inputs).
 _NOT_PERSONAL = frozenset({"project", "channel", "channel_guide", "required_disclaimer"})
+
 ITEMS_FOR_AGENTS = 12  # a small model's context is short; the most salient items come first
 _EXTRACTIONS: OrderedDict[tuple[str, str], Extraction] = OrderedDict()
 _EXTRACTIONS_LOCK = threading.Lock()

@@ -68,7 +68,7 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
                                       correlation_id=ctx.job["id"]))
     published: dict[str, dict[str, Any]] = {}
     waits: list[Waiting] = []
-    to = recipients(ctx)  # an outreach piece goes to its contact alone, keyed by the address
+    to = recipients(ctx)  # an outreach piece goes to its contact alone, keyed by the contact's subject id
     for name in settings.publish_to:
         key = publication_key_for(ctx.piece_id, version, ctx.channel, name, to=recipient_key(ctx))
         delivery = Delivery(key=key, piece_id=ctx.piece_id, version=version, channel=ctx.channel,

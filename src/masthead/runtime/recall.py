@@ -71,7 +71,8 @@ def recall(ctx: TaskContext, memory: MemoryService, agent: str, scope: str, valu
     event = MemoryRetrieved(
         retrieval_key=key, task_id=ctx.task["id"], job_id=ctx.job["id"], project=ctx.project.name, role=agent,
         # A job about one person records no copy of their (sealed) signal text as its query.
-        query=PERSONAL_QUERY if ctx.personal else query, embedder=memory.model_id, considered=ranking.considered, items=[c.record() for c in chosen],
+        query=PERSONAL_QUERY if ctx.personal else query, embedder=memory.model_id, considered=ranking.considered,
+        items=[c.record() for c in chosen],
     )
     memory.store.append([event.to_new(f"retrievals-{ctx.task['id']}")], _meta(ctx, f"agent:{agent}"))
     return [_note(c.item) for c in chosen]
