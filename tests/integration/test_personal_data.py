@@ -14,6 +14,7 @@ from tests.support.harness import KEY_ENV, content_reply, make_workspace
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.smtp_server import SmtpServer
 
+from masthead.app.backup import backup, restore
 from masthead.app.commands import add_signal, approve
 from masthead.app.desk import signals_of_jobs
 from masthead.app.history import export_history, import_history
@@ -161,7 +162,7 @@ def test_a_forgotten_contact_reads_forgotten_everywhere_and_its_job_neither_draf
         assert "subj_" in log and "@" not in log
 
 
-def test_an_exported_log_carries_no_keys_so_an_import_reads_sealed_text_as_forgotten(tmp_path, openai_url):
+def test_an_export_carries_no_keys_so_an_import_reads_sealed_text_as_forgotten_and_a_backup_does(tmp_path, openai_url):
     with SmtpServer(user=None) as server:
         ws = workspace(tmp_path / "ws", openai_url, server.port)
         added = add_signal(ws, "tallybook", kind="request", body=BRIEF, title=BRIEF_TITLE, priority="normal",
@@ -174,6 +175,12 @@ def test_an_exported_log_carries_no_keys_so_an_import_reads_sealed_text_as_forgo
         assert moved["forgotten"] and moved["body"] == FORGOTTEN
         sealed = json.loads(other.store.query("SELECT data FROM events WHERE type = 'SignalReceived'")[0]["data"])
         assert sealed["body"] == "" and sealed["title"] is None and sealed["subject"].startswith("subj_")
+
+        # A SQLite backup is the whole database, keys included: restored, the brief reads again.
+        backup(ws.store, tmp_path / "backup")
+        restored, _ = init_workspace(tmp_path / "restored")
+        restore(restored.store, tmp_path / "backup")
+        assert signal_detail(restored, added.signal_id)["body"] == BRIEF
 
 
 X_ONLY = """\
