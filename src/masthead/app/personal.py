@@ -27,7 +27,8 @@ The keys live in `subject_keys`, outside the log, beside a SHA-256 of the addres
 `masthead forget-person ADDRESS` deletes the key (and that hash) and appends `PersonForgotten`
 naming only the subject id: the log still verifies, and every sealed value reads "[forgotten]".
 An export carries no keys (an imported log reads every sealed value as forgotten); a backup
-(the whole SQLite file, or pg_dump) carries them.
+(the whole SQLite file restored into SQLite, or pg_dump) carries them. A client project's
+`client.contacts` (in ProjectApplied) are not sealed either.
 """
 
 from __future__ import annotations
