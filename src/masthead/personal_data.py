@@ -26,6 +26,9 @@ from masthead.errors import InputError, StateError
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 FORGOTTEN = "[forgotten]"
+# The note of a job's ItemsExtracted when its signal is about one person: the items quote the
+# sealed text, so the log keeps none of them and readers parse them from the opened signal.
+SEALED_ITEMS_NOTE = "sealed with the person's key: parsed from the signal when it is read"
 # The personal fields of an outreach contact (SignalReceived.contact); batch_id and line stay plain.
 CONTACT_FIELDS = ("name", "email", "company", "context")
 

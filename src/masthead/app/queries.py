@@ -11,9 +11,7 @@ from masthead.app.schedule_views import scheduled_label
 from masthead.app.workspace import Workspace
 from masthead.channels.threads import numbered, parts_of, threads_allowed
 from masthead.errors import InputError, NotFoundError
-from masthead.personal_data import open_signal
-from masthead.runtime.context import signal_items
-from masthead.runtime.drafting import SEALED_ITEMS_NOTE
+from masthead.personal_data import SEALED_ITEMS_NOTE, open_signal
 
 PIECE_STATUSES = ("drafted", "in_review", "approved", "rejected", "published")
 
@@ -128,6 +126,9 @@ def _items(store: Any, job_id: str) -> dict[str, Any] | None:
     signal = open_signal(store, store.query("SELECT * FROM signals WHERE id = ?", (items["signal_id"],))[0])
     if signal["forgotten"]:
         return items | {"note": "the person was forgotten: the signal and its items are unreadable"}
+    # The item parser loads only for a sealed signal's lineage: listings stay light.
+    from masthead.runtime.context import signal_items
+
     extraction = signal_items(signal)
     return items | {"items": [{"kind": i.kind, "text": i.text, "salience": i.salience, "position": i.position,
                                "section": i.section} for i in extraction.ranked()],

@@ -22,6 +22,7 @@ from masthead.compose.select import Scored, covered_items, select, voice_score
 from masthead.compose.thread import compose_thread
 from masthead.events.model import NewEvent
 from masthead.events.types import ItemOutline, ItemsExtracted
+from masthead.personal_data import SEALED_ITEMS_NOTE
 from masthead.runtime.context import TaskContext
 from masthead.runtime.outreach import outreach_candidates
 
@@ -103,11 +104,6 @@ def _score(ctx: TaskContext, candidate: Candidate, check: Check) -> Scored:
         covered=covered_items(candidate.text, ctx.extraction),
         voice=voice_score(candidate.text, ctx.voice_rules, ctx.project.voice.description),
     )
-
-
-# The note of a job's ItemsExtracted when its signal is about one person: the items quote the
-# sealed text, so the log keeps none of them and readers parse them from the opened signal.
-SEALED_ITEMS_NOTE = "sealed with the person's key: parsed from the signal when it is read"
 
 
 def items_event(ctx: TaskContext) -> ItemsExtracted:
