@@ -113,6 +113,19 @@ def test_4xx_is_busy_and_5xx_is_refused_and_nothing_is_taken(tls_server):
     assert not tls_server.messages
 
 
+def test_a_refusal_of_a_piece_s_own_recipient_names_no_address(tls_server):
+    """An outreach email's recipient is a person whose address is sealed: the error that goes
+    into the log (PublicationFailed) says "<recipient>", whatever the server echoes."""
+    from dataclasses import replace
+
+    to_ada = replace(DELIVERY, to=("Ada@Analytical.example",))
+    tls_server.answer_next("RCPT", "550 5.1.1 <ada@analytical.example>: Recipient address rejected")
+    with pytest.raises(PublicationRejected, match="550") as error:
+        publisher(tls_server).publish(to_ada)
+    assert "analytical" not in str(error.value).lower() and "<recipient>" in str(error.value)
+    assert not tls_server.messages
+
+
 def test_one_refused_recipient_still_delivers_to_the_others_and_says_so(tls_server):
     tls_server.answer_next("RCPT", "550 5.1.1 No such user")
     receipt = publisher(tls_server).publish(DELIVERY)

@@ -36,6 +36,7 @@ ROUTES = {
     ("get", "/api/v1/memory"), ("get", "/api/v1/memory/search"), ("post", "/api/v1/memory"),
     ("post", "/api/v1/memory/{item_id}/forget"),
     ("get", "/api/v1/undo"), ("post", "/api/v1/undo"),  # tests/web/test_desk_undo.py
+    ("post", "/api/v1/jobs/{job_id}/retry"),  # below; the retry itself: tests/integration/test_retry_job.py
     ("post", "/hooks/{source}"), ("post", "/hooks/ab"),  # /hooks/ab: tests/web/test_ab_hook.py
 }
 
@@ -121,6 +122,35 @@ async def test_a_created_signal_says_which_jobs_backpressure_parks_and_why(clien
     [parked] = second["job_ids"]
     assert list(second["deferred"]) == [parked]
     assert "1 of 1 active jobs for project tallybook (max_active_jobs 1)" in second["deferred"][parked]
+
+
+async def test_a_signal_about_a_person_is_sealed_and_read_back_opened(client, bearer, ws) -> None:
+    brief = "Clara wants a landing page for her bakery; budget 4,000 GBP."
+    answer = await client.post("/api/v1/signals", headers=bearer, json={
+        "project": "tallybook", "kind": "release_notes", "body": brief, "title": "Clara's brief",
+        "person": "clara@client.example"})
+    assert answer.status_code == 202
+    signal_id = answer.json()["signal_id"]
+    stored = ws.store.query("SELECT title, body, subject FROM signals WHERE id = ?", (signal_id,))[0]
+    assert stored["title"] is None and stored["body"] == "" and stored["subject"].startswith("subj_")
+    assert "Clara" not in " ".join(row["data"] for row in ws.store.query("SELECT data FROM events"))
+    shown = (await client.get(f"/api/v1/signals/{signal_id}", headers=bearer)).json()
+    assert shown["body"] == brief and shown["title"] == "Clara's brief" and not shown["forgotten"]
+    bad = await client.post("/api/v1/signals", headers=bearer, json={
+        "project": "tallybook", "kind": "release_notes", "body": brief, "person": "clara"})
+    assert bad.status_code == 422 and error_of(bad)["field"] == "person"
+
+
+async def test_retrying_a_job_with_nothing_failed_is_a_conflict_that_writes_nothing(client, bearer, ws) -> None:
+    job_id = add_release_notes(ws)
+    head = ws.store.head()
+    answer = await client.post(f"/api/v1/jobs/{job_id}/retry", headers=bearer, json={"reason": "again"})
+    assert answer.status_code == 409 and "has no failed step" in error_of(answer)["message"]
+    missing = await client.post("/api/v1/jobs/job-nope/retry", headers=bearer, json={"reason": "again"})
+    assert missing.status_code == 404 and error_of(missing)["field"] == "job"
+    empty = await client.post(f"/api/v1/jobs/{job_id}/retry", headers=bearer, json={"reason": ""})
+    assert empty.status_code == 422 and error_of(empty)["field"] == "reason"
+    assert ws.store.head() == head
 
 
 async def test_bad_signals_change_nothing(client, bearer, ws) -> None:

@@ -19,6 +19,7 @@ from masthead.agents.registry import get_agent
 from masthead.app import scheduling
 from masthead.app.people import principal_of
 from masthead.app.permissions import Principal, authorize
+from masthead.app.personal import seal_signal
 from masthead.app.workspace import Workspace
 from masthead.channels.checks import CheckResult
 from masthead.channels.limits import DOCUMENT_CHANNELS
@@ -45,6 +46,7 @@ from masthead.events.types import (
     TaskWoken,
 )
 from masthead.memory.sync import edit_feedback_events, project_file_events
+from masthead.personal_data import normal_address
 from masthead.projects import ChannelSettings, Project, parse_project_yaml, project_from_spec
 from masthead.recipes.loader import load_recipes
 from masthead.recipes.schema import Recipe
@@ -179,12 +181,14 @@ def recipe_named_by(kind: str, body: str, source: str) -> str | None:
 
 def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title: str | None,
                priority: str, source: str, trust: SignalTrust = "operator", recipe: str | None = None,
-               by: Principal | None = None) -> SignalAdded:
+               by: Principal | None = None, person: str | None = None) -> SignalAdded:
     """Store a signal and start its jobs. `trust` is who vouches for the text: "operator" for
     what the operator types or adds (CLI, desk, API); hooks and feeds pass "untrusted", which
     becomes "trusted" when the project's `policies.trusted_sources` names the source. The jobs
     are those of the recipes the kind triggers, or, with `recipe`, that one recipe by name
-    (a schedule or a calendar launch names the recipe it starts)."""
+    (a schedule or a calendar launch names the recipe it starts). With `person` (an email
+    address) the signal holds that person's data: its title and body are sealed with their key
+    (masthead/personal_data.py) and `masthead forget-person` makes them unreadable."""
     if trust not in SIGNAL_TRUST_LEVELS:
         raise InputError(f"trust {trust!r} is not one of {', '.join(SIGNAL_TRUST_LEVELS)}",
                          field="trust", fix='use "operator" for your own input, "untrusted" for anyone else\'s')
@@ -198,6 +202,8 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
                          fix=f"masthead signal add PROJECT --kind {OUTREACH_KIND} --file contacts.csv")
     if not body.strip():
         raise InputError("the signal is empty", fix="pass a file or --text with some content")
+    if person is not None:
+        normal_address(person, field="person")  # before anything is written
     if len(body.encode("utf-8")) > MAX_SIGNAL_BYTES:
         raise InputError(f"the signal is over {MAX_SIGNAL_BYTES:,} bytes", fix="pass an excerpt")
     project = get_project(ws, project_name)
@@ -215,6 +221,8 @@ def add_signal(ws: Workspace, project_name: str, *, kind: str, body: str, title:
         received = SignalReceived(id=signal_id, project=project.name, kind=kind, title=title, priority=priority,
                                   body=body, source=source, sha256=hashlib.sha256(body.encode()).hexdigest(),
                                   trust=trust)
+        if person is not None:
+            received = seal_signal(tx, received, person)
         jobs = receive_signal(tx, ws, project, recipes, received, meta)
         deferred = deferral_reasons(tx, jobs)
         budget = tx.query("SELECT t.wait_reason FROM tasks t JOIN jobs j ON j.id = t.job_id"
@@ -391,10 +399,10 @@ def edit(ws: Workspace, piece_id: str, *, operator: str | Principal, text: str, 
 
 
 def _personal(tx: Transaction, job_id: str) -> bool:
-    """Whether the job writes to one person (an outreach contact): their piece's text, edits
-    included, is never remembered for drafts to others."""
+    """Whether the job writes to or about one person (an outreach contact, a signal added with
+    --person): their piece's text, edits included, is never remembered for drafts to others."""
     return bool(tx.query("SELECT 1 FROM jobs j JOIN signals s ON s.id = j.signal_id"
-                         " WHERE j.id = ? AND s.contact IS NOT NULL", (job_id,)))
+                         " WHERE j.id = ? AND (s.contact IS NOT NULL OR s.subject IS NOT NULL)", (job_id,)))
 
 
 def _editable_piece(ws: Workspace, piece_id: str) -> dict:

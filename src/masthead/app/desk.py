@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from masthead.app.listings import opened_signals
 from masthead.app.queries import review_queue
 from masthead.app.workspace import Workspace
 from masthead.runtime.jobs import PRIORITIES
@@ -49,9 +50,9 @@ def signals_of_jobs(ws: Workspace, job_ids: list[str]) -> dict[str, dict[str, An
         return {}
     marks = ",".join("?" * len(unique))
     rows = ws.store.query(
-        f"SELECT j.id AS job_id, s.id, s.kind, s.title, s.received_at FROM jobs j"
+        f"SELECT j.id AS job_id, s.id, s.kind, s.title, s.received_at, s.subject, s.sealed FROM jobs j"
         f" JOIN signals s ON s.id = j.signal_id WHERE j.id IN ({marks})", unique)
-    return {row.pop("job_id"): row for row in rows}
+    return {row.pop("job_id"): row for row in opened_signals(ws, rows)}
 
 
 def desk_queue(ws: Workspace, now: float | None = None) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from masthead.app.workspace import Workspace
 from masthead.errors import InputError, NotFoundError
+from masthead.personal_data import open_signals
 
 MAX_PAGE = 500
 MAX_OFFSET = 2**53  # beyond any real log, inside SQLite's 64-bit integers
@@ -62,7 +63,21 @@ def project_detail(ws: Workspace, name: str) -> dict[str, Any]:
 
 
 # -- signals ------------------------------------------------------------------------------
-_SIGNAL_COLUMNS = "id, project, kind, title, priority, source, sha256, received_at, seq, LENGTH(body) AS body_chars"
+_SIGNAL_COLUMNS = ("id, project, kind, title, priority, source, sha256, received_at, seq, LENGTH(body) AS body_chars,"
+                   " subject, sealed")
+
+
+def opened_signals(ws: Workspace, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Signal rows as listings show them: a person's sealed title, body and contact opened (or
+    "[forgotten]", with `forgotten` true), the contact as an object, the token itself left out."""
+    shown = []
+    for row in open_signals(ws.store, rows):
+        row = {key: value for key, value in row.items() if key != "sealed"}
+        row.setdefault("forgotten", False)
+        if "contact" in row:
+            row["contact"] = json.loads(row["contact"]) if row["contact"] else None
+        shown.append(row)
+    return shown
 
 
 def list_signals(ws: Workspace, *, project: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
@@ -71,15 +86,15 @@ def list_signals(ws: Workspace, *, project: str | None, limit: int, offset: int)
     if project:
         sql += " WHERE project = ?"
         params.append(project)
-    return ws.store.query(sql + " ORDER BY seq DESC LIMIT ? OFFSET ?", [*params, limit, offset])
+    return opened_signals(ws, ws.store.query(sql + " ORDER BY seq DESC LIMIT ? OFFSET ?", [*params, limit, offset]))
 
 
 def signal_detail(ws: Workspace, signal_id: str) -> dict[str, Any]:
-    rows = ws.store.query(f"SELECT {_SIGNAL_COLUMNS}, body FROM signals WHERE id = ?", (signal_id,))
+    rows = ws.store.query(f"SELECT {_SIGNAL_COLUMNS}, body, contact FROM signals WHERE id = ?", (signal_id,))
     if not rows:
         raise NotFoundError(f"signal {signal_id!r} does not exist", field="signal_id", fix="see GET /api/v1/signals")
     jobs = ws.store.query("SELECT id, recipe, status FROM jobs WHERE signal_id = ? ORDER BY created_at", (signal_id,))
-    return rows[0] | {"jobs": jobs}
+    return opened_signals(ws, rows)[0] | {"jobs": jobs}
 
 
 # -- jobs and tasks -----------------------------------------------------------------------
@@ -235,8 +250,8 @@ def job_overview(ws: Workspace, job_id: str) -> dict[str, Any]:
         raise NotFoundError(f"job {job_id!r} does not exist", field="job",
                             fix="see `masthead jobs list` for the ids")
     summary = _job_summaries(ws, rows)[0]
-    signal = ws.store.query("SELECT id, kind, title, source, received_at FROM signals WHERE id = ?",
-                            (summary["signal_id"],))
+    signal = opened_signals(ws, ws.store.query("SELECT id, kind, title, source, received_at, subject, sealed"
+                                               " FROM signals WHERE id = ?", (summary["signal_id"],)))
     tasks = ws.store.query(f"SELECT {_JOB_TASK_COLUMNS} FROM tasks WHERE job_id = ? ORDER BY created_seq", (job_id,))
     pieces = ws.store.query("SELECT id, channel, status, version FROM pieces WHERE job_id = ? ORDER BY channel",
                             (job_id,))
@@ -261,11 +276,11 @@ def signal_summaries(ws: Workspace, *, project: str | None, limit: int = 100, of
 
 
 def signal_overview(ws: Workspace, signal_id: str) -> dict[str, Any]:
-    rows = ws.store.query(f"SELECT {_SIGNAL_COLUMNS}, body FROM signals WHERE id = ?", (signal_id,))
+    rows = ws.store.query(f"SELECT {_SIGNAL_COLUMNS}, body, contact FROM signals WHERE id = ?", (signal_id,))
     if not rows:
         raise NotFoundError(f"signal {signal_id!r} does not exist", field="signal",
                             fix="see `masthead signals list` for the ids")
-    return _with_jobs(ws, rows)[0]
+    return _with_jobs(ws, opened_signals(ws, rows))[0]
 
 
 def held_work(ws: Workspace) -> dict[str, list[dict[str, Any]]]:

@@ -6,11 +6,12 @@ import difflib
 import json
 from typing import Any
 
-from masthead.app.listings import TASKS_WITH_OUTPUT, task_row
+from masthead.app.listings import TASKS_WITH_OUTPUT, opened_signals, task_row
 from masthead.app.schedule_views import scheduled_label
 from masthead.app.workspace import Workspace
 from masthead.channels.threads import numbered, parts_of, threads_allowed
 from masthead.errors import InputError, NotFoundError
+from masthead.personal_data import SEALED_ITEMS_NOTE, open_signal
 
 PIECE_STATUSES = ("drafted", "in_review", "approved", "rejected", "published")
 
@@ -115,9 +116,24 @@ def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str:
 
 
 def _items(store: Any, job_id: str) -> dict[str, Any] | None:
-    """The job's ItemsExtracted event: what its signal says, as parsed before any agent ran."""
+    """The job's ItemsExtracted event: what its signal says, as parsed before any agent ran.
+    A signal about one person keeps its items sealed with it: parsed again from the opened
+    signal, or none once the person is forgotten."""
     rows = store.query("SELECT data FROM events WHERE stream = ? AND type = 'ItemsExtracted'", (f"items-{job_id}",))
-    return json.loads(rows[0]["data"]) if rows else None
+    items = json.loads(rows[0]["data"]) if rows else None
+    if items is None or items.get("note") != SEALED_ITEMS_NOTE:
+        return items
+    signal = open_signal(store, store.query("SELECT * FROM signals WHERE id = ?", (items["signal_id"],))[0])
+    if signal["forgotten"]:
+        return items | {"note": "the person was forgotten: the signal and its items are unreadable"}
+    # The item parser loads only for a sealed signal's lineage: listings stay light.
+    from masthead.runtime.context import signal_items
+
+    extraction = signal_items(signal)
+    return items | {"items": [{"kind": i.kind, "text": i.text, "salience": i.salience, "position": i.position,
+                               "section": i.section} for i in extraction.ranked()],
+                    "product": extraction.product, "version": extraction.version, "link": extraction.link,
+                    "left_out": extraction.left_out, "note": extraction.note}
 
 
 def _versions(store: Any, piece_id: str, confidence: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, Any]]:
@@ -145,8 +161,8 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
     confidence = confidences(store, [piece_id])
     versions = _versions(store, piece_id, confidence)
     job = store.query("SELECT * FROM jobs WHERE id = ?", (piece["job_id"],))[0]
-    signal = store.query("SELECT id, kind, title, priority, source, trust, sha256, received_at FROM signals WHERE id = ?",
-                         (job["signal_id"],))[0]
+    signal = opened_signals(ws, store.query("SELECT id, kind, title, priority, source, trust, sha256, received_at,"
+                                            " subject, sealed FROM signals WHERE id = ?", (job["signal_id"],)))[0]
     tasks = [task_row(t) for t in store.query(
         f"{TASKS_WITH_OUTPUT} WHERE t.job_id = ? AND (t.channel = ? OR t.channel IS NULL) ORDER BY t.created_seq",
         (job["id"], piece["channel"]),

@@ -27,15 +27,20 @@ def signal_group() -> None:
 @click.option("--text", help="The signal text itself.")
 @click.option("--title", help="A short title.")
 @click.option("--priority", type=click.Choice(["high", "normal", "low"]), default="normal", show_default=True)
+@click.option("--person", metavar="EMAIL", help="The signal holds this person's data (e.g. a client's brief): its title"
+              " and text are sealed with their key, and `masthead forget-person EMAIL` erases them.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def signal_add(state: CliState, project: str, kind: str, file: Path | None, text: str | None,
-               title: str | None, priority: str, as_json: bool) -> None:
+               title: str | None, priority: str, person: str | None, as_json: bool) -> None:
     """Store a signal verbatim and start a job for every recipe it triggers.
 
     `--kind outreach` reads a contacts CSV (name,email,company,context): one signal per row,
     one email per contact, each approved by a person before it is sent to that contact alone."""
     if kind == OUTREACH_KIND:
+        if person is not None:
+            raise InputError("--person does not go with --kind outreach: each row of a contacts CSV is sealed with"
+                             " its own person's key already", fix="leave out --person")
         _add_contacts(state, project, file, text, title, priority, as_json)
         return
     if (file is None) == (text is None):
@@ -54,12 +59,12 @@ def signal_add(state: CliState, project: str, kind: str, file: Path | None, text
         body = read_text_file(file, "signal", MAX_SIGNAL_BYTES, option="--file") if file else str(text)
     source = "cli:text" if not file else "cli:stdin" if str(file) == STDIN else f"file:{file.name}"
     added = add_signal(state.workspace(), project, kind=kind, body=body, title=title, priority=priority, source=source,
-                       by=state.principal())
+                       by=state.principal(), person=person)
     if as_json:
         echo_json({"signal_id": added.signal_id, "job_ids": added.job_ids, "recipes": added.recipes,
                    "deferred": added.deferred, "budget_wait": added.budget_wait})
         return
-    echo(f"stored signal {added.signal_id}")
+    echo(f"stored signal {added.signal_id}" + (" (sealed with the person's key)" if person is not None else ""))
     if not added.job_ids:
         echo(f"no recipe is triggered by kind {kind!r}; the signal is kept (see `masthead recipe list`)")
     for job, recipe in zip(added.job_ids, added.recipes, strict=True):

@@ -88,7 +88,13 @@ class SignalReceived(EventData):
     trust: SignalTrust | None = None
     # An outreach row (one signal per contact of a CSV): whom the piece is for, and the batch
     # whose other rows are foreign to it (the `other_contacts` check). None for other signals.
-    contact: OutreachContact | None = None
+    contact: OutreachContact | SealedContact | None = None
+    # A signal holding a person's data (an outreach row, `signal add --person`): the person's
+    # subject id, and one token of title, body and contact's personal fields sealed with their
+    # key (masthead/personal_data.py). Then title is None, body "", contact a SealedContact and
+    # sha256 an HMAC under the person's key. None for other signals.
+    subject: str | None = None
+    sealed: str | None = None
 
 
 class OutreachContact(BaseModel):
@@ -99,6 +105,14 @@ class OutreachContact(BaseModel):
     email: str
     company: str
     context: str
+
+
+class SealedContact(BaseModel):
+    """An outreach row whose personal fields are in SignalReceived.sealed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    batch_id: str
+    line: int
 
 
 def signal_trust(data: dict[str, Any]) -> SignalTrust:

@@ -61,10 +61,11 @@ def _signal_received(tx: Transaction, event: StoredEvent) -> None:
     contact = d.get("contact")  # outreach rows only
     tx.execute(
         "INSERT INTO signals (id, project, kind, title, priority, body, source, sha256, received_at, seq, trust,"
-        " batch_id, contact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " batch_id, contact, subject, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (d["id"], d["project"], d["kind"], d["title"], d["priority"], d["body"], d["source"],
          d["sha256"], event.meta.at, event.seq, signal_trust(d),
-         contact["batch_id"] if contact else None, canonical_json(contact) if contact else None),
+         contact["batch_id"] if contact else None, canonical_json(contact) if contact else None,
+         d.get("subject"), d.get("sealed")),  # a person's data stays sealed here: readers open it
     )
 
 

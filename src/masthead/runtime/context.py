@@ -15,6 +15,7 @@ from masthead.compose.items import Extraction, extract_items
 from masthead.errors import NotFoundError
 from masthead.events.model import parse_json
 from masthead.events.store import EventStore
+from masthead.personal_data import PersonWasForgotten, open_signal, open_signals
 from masthead.projects import Project, project_from_spec
 from masthead.recipes.schema import Recipe, Step
 from masthead.runtime.digest import TREND_KIND, digest_signal, trend_item_text
@@ -40,6 +41,12 @@ class TaskContext:
         """The outreach contact the job writes to (SignalReceived.contact), else None."""
         raw = self.signal.get("contact")
         return json.loads(raw) if raw else None
+
+    @property
+    def personal(self) -> bool:
+        """Whether the job is about one person (an outreach row, a signal added with --person):
+        its text is theirs, and never becomes memory for drafts to anyone else."""
+        return bool(self.signal.get("subject")) or self.contact is not None
 
     @property
     def channel(self) -> str | None:
@@ -95,6 +102,21 @@ class TaskContext:
                 values[need] = parse_json(rows[0]["data"])["output"].get("output")
         return values
 
+    def handoff_inputs(self, store: EventStore) -> dict[str, Any]:
+        """The step's inputs as a hand-off to a person records them, in the log. A job about one
+        person records none of their text there (it is sealed in the signal): only what is the
+        project's, and where the person's text is (`masthead signals show`)."""
+        values = self.agent_values(store)
+        if self.personal:
+            values = {key: value for key, value in values.items() if key in _NOT_PERSONAL}
+            values["sealed"] = (f"the signal's text is about one person and sealed: see `masthead signals show"
+                                f" {self.signal['id']}`")
+        return {key: value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+                for key, value in values.items()}
+
+
+# Inputs of an agent that are the project's, not a person's (handoff_inputs).
+_NOT_PERSONAL = frozenset({"project", "channel", "channel_guide", "required_disclaimer"})
 
 ITEMS_FOR_AGENTS = 12  # a small model's context is short; the most salient items come first
 _EXTRACTIONS: OrderedDict[tuple[str, str], Extraction] = OrderedDict()
@@ -220,7 +242,10 @@ def load_context(store: EventStore, task: dict[str, Any]) -> TaskContext:
     job = jobs[0]
     recipe, _channels = job_plan(store, job["id"])
     project = current_project(store, job["project"])
-    signal = store.query("SELECT * FROM signals WHERE id = ?", (job["signal_id"],))[0]
+    signal = open_signal(store, store.query("SELECT * FROM signals WHERE id = ?", (job["signal_id"],))[0])
+    if signal.get("forgotten"):
+        raise PersonWasForgotten(f"job {job['id']}: the person was forgotten (signal {signal['id']}); "
+                                 "it can neither draft nor send", fix="nothing to do: the job stays failed")
     if recipe.trigger.gather is not None:
         signal = digest_signal(store, signal, recipe.trigger.gather, recipe.trigger.signal_kinds)
     if task["kind"] == "refine":
@@ -233,7 +258,9 @@ def load_context(store: EventStore, task: dict[str, Any]) -> TaskContext:
         document = load_basis(store, project, recipe, job, signal, task["channel"])
     others: tuple[dict[str, Any], ...] = ()
     if signal.get("batch_id"):
-        others = tuple(json.loads(row["contact"]) for row in store.query(
-            "SELECT contact FROM signals WHERE batch_id = ? AND id <> ? ORDER BY seq", (signal["batch_id"], signal["id"])))
+        # A forgotten row of the batch reads "[forgotten]": nothing of it is left to leak.
+        others = tuple(json.loads(row["contact"]) for row in open_signals(store, store.query(
+            "SELECT contact, subject, sealed FROM signals WHERE batch_id = ? AND id <> ? ORDER BY seq",
+            (signal["batch_id"], signal["id"]))))
     return TaskContext(task=task, job=job, recipe=recipe, step=step, project=project, signal=signal, document=document,
                        others=others)

@@ -31,7 +31,8 @@ def gathered_signals(store: EventStore, trigger: dict[str, Any], gather: Gather,
                      trigger_kinds: list[str]) -> list[dict[str, Any]]:
     """The project's signals received within `gather.days` before the trigger, oldest first."""
     since = (_parse(trigger["received_at"]) - timedelta(days=gather.days)).isoformat()
-    rows = store.query("SELECT * FROM signals WHERE project = ? AND seq < ? ORDER BY seq DESC",
+    # A signal about one person (sealed with their key) never goes into a digest for everyone.
+    rows = store.query("SELECT * FROM signals WHERE project = ? AND seq < ? AND subject IS NULL ORDER BY seq DESC",
                        (trigger["project"], trigger["seq"]))
     kinds = gather.signal_kinds
     chosen = [row for row in rows

@@ -22,6 +22,7 @@ from masthead.compose.select import Scored, covered_items, select, voice_score
 from masthead.compose.thread import compose_thread
 from masthead.events.model import NewEvent
 from masthead.events.types import ItemOutline, ItemsExtracted
+from masthead.personal_data import SEALED_ITEMS_NOTE
 from masthead.runtime.context import TaskContext
 from masthead.runtime.outreach import outreach_candidates
 
@@ -106,6 +107,8 @@ def _score(ctx: TaskContext, candidate: Candidate, check: Check) -> Scored:
 
 
 def items_event(ctx: TaskContext) -> ItemsExtracted:
+    if ctx.personal:
+        return ItemsExtracted(job_id=ctx.job["id"], signal_id=ctx.signal["id"], items=[], note=SEALED_ITEMS_NOTE)
     extraction = ctx.extraction
     return ItemsExtracted(
         job_id=ctx.job["id"], signal_id=ctx.signal["id"],

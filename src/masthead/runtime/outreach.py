@@ -44,6 +44,16 @@ def other_contacts_check(ctx: TaskContext, draft: str) -> list[CheckResult]:
 
 def recipients(ctx: TaskContext) -> tuple[str, ...] | None:
     """Whom a publication of the job's piece goes to: the contact alone, or None (the
-    publisher's own list) when the job is not for a contact."""
+    publisher's own list) when the job is not for a contact. A forgotten contact's job never
+    gets here (load_context refuses it), so this is never "[forgotten]"."""
     contact = ctx.contact
     return (contact["email"],) if contact is not None else None
+
+
+def recipient_key(ctx: TaskContext) -> tuple[str, ...] | None:
+    """What a publication's idempotency key names as its recipient: a sealed contact's subject
+    id (the key is in the log, where the address must not be), else the recipients themselves
+    (contacts of logs written before contacts were sealed keep the key they had)."""
+    to = recipients(ctx)
+    subject = ctx.signal.get("subject")
+    return (str(subject),) if to is not None and subject else to

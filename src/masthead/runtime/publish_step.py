@@ -16,7 +16,7 @@ from masthead.events.model import Meta, utc_now
 from masthead.runtime.blackouts import blackouts_at
 from masthead.runtime.context import TaskContext
 from masthead.runtime.outbox import Outbox, Waiting, publication_key_for
-from masthead.runtime.outreach import recipients
+from masthead.runtime.outreach import recipient_key, recipients
 from masthead.runtime.recall import published_piece_memory
 from masthead.runtime.scheduling import publish_hold
 from masthead.runtime.steps import (
@@ -68,9 +68,9 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
                                       correlation_id=ctx.job["id"]))
     published: dict[str, dict[str, Any]] = {}
     waits: list[Waiting] = []
-    to = recipients(ctx)  # an outreach piece goes to its contact alone, keyed by the address
+    to = recipients(ctx)  # an outreach piece goes to its contact alone, keyed by the contact's subject id
     for name in settings.publish_to:
-        key = publication_key_for(ctx.piece_id, version, ctx.channel, name, to=to)
+        key = publication_key_for(ctx.piece_id, version, ctx.channel, name, to=recipient_key(ctx))
         delivery = Delivery(key=key, piece_id=ctx.piece_id, version=version, channel=ctx.channel,
                             project=ctx.project.name, text=piece["text"], subject=piece["subject"], at=utc_now(),
                             approver=approval["actor"] if approval else None,

@@ -24,6 +24,7 @@ from masthead.runtime.context import TaskContext
 from masthead.runtime.model_client import AgentOutputError
 
 QUERY_CHARS = 2000
+PERSONAL_QUERY = "[the signal's text: sealed, about one person]"
 # Runs the summariser agent: (values for its input, idempotency scope) -> the summary text.
 Summarise = Callable[[dict[str, Any], str], str]
 
@@ -69,7 +70,9 @@ def recall(ctx: TaskContext, memory: MemoryService, agent: str, scope: str, valu
     chosen, _left_out = memory.pack(ranking)
     event = MemoryRetrieved(
         retrieval_key=key, task_id=ctx.task["id"], job_id=ctx.job["id"], project=ctx.project.name, role=agent,
-        query=query, embedder=memory.model_id, considered=ranking.considered, items=[c.record() for c in chosen],
+        # A job about one person records no copy of their (sealed) signal text as its query.
+        query=PERSONAL_QUERY if ctx.personal else query, embedder=memory.model_id, considered=ranking.considered,
+        items=[c.record() for c in chosen],
     )
     memory.store.append([event.to_new(f"retrievals-{ctx.task['id']}")], _meta(ctx, f"agent:{agent}"))
     return [_note(c.item) for c in chosen]
@@ -103,8 +106,9 @@ def voice_check(ctx: TaskContext, memory: MemoryService | None, text: str) -> li
 def published_piece_memory(ctx: TaskContext, memory: MemoryService | None, piece: dict[str, Any],
                            human_approved: bool) -> list[tuple[str, NewEvent]]:
     """A published piece becomes `piece` memory: what later drafts can see went out before.
-    Not an outreach email: it is one person's, and must never reach a draft for anyone else."""
-    if memory is None or ctx.contact is not None:
+    Not an outreach email nor a piece about one person: it is theirs, and must never reach a
+    draft for anyone else."""
+    if memory is None or ctx.personal:
         return []
     event = added_event(
         tier="project", kind="piece", text=piece["text"], source=f"piece:{piece['id']}:v{piece['version']}",

@@ -34,6 +34,7 @@ from masthead.events.types import (
     TaskSucceeded,
     TaskWaiting,
 )
+from masthead.personal_data import PersonWasForgotten
 from masthead.processes import pid_alive
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.guards import Deferral, NeedsHuman
@@ -225,10 +226,7 @@ class Worker:
 
     def _hand_to_human(self, task: dict[str, Any], reason: str, ctx: TaskContext | None,
                        pending: PendingCalls | None) -> None:
-        inputs: dict[str, Any] = {}
-        if ctx is not None:
-            for key, value in ctx.agent_values(self.store).items():
-                inputs[key] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+        inputs: dict[str, Any] = ctx.handoff_inputs(self.store) if ctx is not None else {}
         partial = [
             {"call_key": c["call_key"], "provider": c["provider"], "model": c["model"],
              "output": json.loads(c["data"])["output"]}
@@ -305,7 +303,7 @@ class Worker:
                     self._write_calls_into(tx, pending)
                     tx.append([retry.to_new(stream, task["version"])], _meta(task))
                 return TaskReport(task["id"], task["kind"], "retry", time.perf_counter() - started, message)
-            if task["kind"] in HUMAN_FINISHABLE:
+            if task["kind"] in HUMAN_FINISHABLE and not isinstance(exc, PersonWasForgotten):
                 # Degrade to manual: the step waits in the review queue with its inputs, what
                 # the models wrote so far and why automation stopped.
                 why = message if not transient else f"gave up after {task['attempts']} attempts: {message}"

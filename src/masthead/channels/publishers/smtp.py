@@ -185,24 +185,31 @@ class SmtpPublisher:
         message = build_message(delivery, self.settings, recipients)
         smtp = self._open()
         try:
-            refused = self._transfer(smtp, message, recipients)
+            refused = self._transfer(smtp, message, recipients, hidden=tuple(delivery.to or ()))
         finally:
             _close(smtp)
+        if delivery.to:
+            # The piece's own recipient is a person (an outreach contact): the receipt goes into
+            # the log, where their address must not (it is sealed with their key).
+            location = f"email {message['Message-ID']} to the piece's recipient"
+            return Receipt(location=location, remote_id=str(message["Message-ID"]))
         location = f"email {message['Message-ID']} to {', '.join(r for r in recipients if r not in refused)}"
         if refused:
             location += f" (refused by the server: {', '.join(refused)})"
         return Receipt(location=location, remote_id=str(message["Message-ID"]))
 
-    def _transfer(self, smtp: smtplib.SMTP, message: EmailMessage, recipients: list[str]) -> list[str]:
-        """MAIL, RCPT, DATA; the recipients the server refused (the others got the message)."""
+    def _transfer(self, smtp: smtplib.SMTP, message: EmailMessage, recipients: list[str],
+                  hidden: tuple[str, ...] = ()) -> list[str]:
+        """MAIL, RCPT, DATA; the recipients the server refused (the others got the message).
+        A server's answer naming a `hidden` address says "<recipient>" instead in the error."""
         try:
             self._expect(smtp.mail(parseaddr(self.settings.sender)[1]), 250, "MAIL FROM")
             answers = {to: smtp.rcpt(parseaddr(to)[1]) for to in recipients}
             refused = [to for to, (code, _) in answers.items() if code not in (250, 251)]
             if len(refused) == len(answers):
                 code, reply = min(answers.values())  # a 4xx among them: worth trying again later
-                raise _refusal(self._where, "RCPT TO", code, reply)
-            self._expect(smtp.docmd("DATA"), 354, "DATA")
+                raise _refusal(self._where, "RCPT TO", code, reply, hidden)
+            self._expect(smtp.docmd("DATA"), 354, "DATA", hidden)
             smtp.send(_data_payload(message))
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             # The final "." was not sent: the server cannot have taken the message.
@@ -213,12 +220,12 @@ class SmtpPublisher:
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             raise OutcomeUnknown(f"{self._where}: no answer after the message was sent ({type(exc).__name__}); "
                                  "it may have been sent") from None
-        self._expect(answer, 250, "the message")
+        self._expect(answer, 250, "the message", hidden)
         return refused
 
-    def _expect(self, answer: tuple[int, bytes], code: int, step: str) -> None:
+    def _expect(self, answer: tuple[int, bytes], code: int, step: str, hidden: tuple[str, ...] = ()) -> None:
         if answer[0] != code:
-            raise _refusal(self._where, step, *answer)
+            raise _refusal(self._where, step, *answer, hidden)
 
     def reconcile(self, delivery: Delivery) -> Receipt | None:
         return None  # an SMTP server cannot be asked what it took: a person decides
@@ -238,8 +245,10 @@ class SmtpPublisher:
         return f"{self.settings.host}:{self.settings.port} ({tls}, {login})"
 
 
-def _refusal(where: str, step: str, code: int, reply: bytes | str) -> Exception:
+def _refusal(where: str, step: str, code: int, reply: bytes | str, hidden: tuple[str, ...] = ()) -> Exception:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    for address in hidden:
+        text = re.sub(re.escape(parseaddr(address)[1] or address), "<recipient>", text, flags=re.IGNORECASE)
     detail = f"{where}: {step} answered {code} {text[:200]}"
     if 400 <= code < 500:
         return PublisherBusy(detail)

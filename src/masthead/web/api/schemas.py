@@ -29,6 +29,9 @@ class SignalIn(_Body):
     body: str = Field(min_length=1, max_length=MAX_SIGNAL_BYTES)
     title: str | None = Field(None, max_length=200)
     priority: Literal["high", "normal", "low"] = "normal"
+    person: str | None = Field(None, max_length=320, examples=["clara@client.example"],
+                               description="the email address of the person the signal is about (a client's brief):"
+                                           " its title and body are sealed with their key; forget-person erases them")
 
 
 class ApproveIn(_Body):

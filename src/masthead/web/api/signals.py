@@ -32,7 +32,8 @@ def get_signal(request: Request, signal_id: str, _op: ApiOperator) -> dict[str, 
              description="Answers once the signal is durably in the log; the jobs run in the background.")
 def post_signal(request: Request, body: SignalIn, operator: ApiOperator) -> dict[str, Any]:
     added = add_signal(desk(request).workspace, body.project, kind=body.kind, body=body.body, title=body.title,
-                       priority=body.priority, source=f"api:{operator.actor}", by=operator.principal)
+                       priority=body.priority, source=f"api:{operator.actor}", by=operator.principal,
+                       person=body.person)
     # deferred: job id -> why backpressure parks it; budget_wait: why the project's work waits for budget.
     return {"signal_id": added.signal_id, "job_ids": added.job_ids, "recipes": added.recipes,
             "deferred": added.deferred, "budget_wait": added.budget_wait}

@@ -1,0 +1,139 @@
+"""Personal data sealed with a key per person: the keys, sealing and opening.
+
+The log is append-only, so a person's data in it is stored encrypted (Fernet) with that
+person's own key, kept outside the log in `subject_keys` (subject id, SHA-256 of the address,
+key). Deleting the key (`masthead forget-person`, app/personal.py) forgets the person: the log
+still verifies and replays to the same bytes, and what the key sealed reads "[forgotten]".
+One person, one key, whether they are a user (their address) or the subject of signals
+(an outreach contact, a signal added with `--person`).
+
+This module sits below the runtime (which opens a signal to draft from it) and the app (which
+seals what comes in); read models keep the sealed form, and readers open it with `open_signal`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from masthead.errors import InputError, StateError
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+FORGOTTEN = "[forgotten]"
+# The note of a job's ItemsExtracted when its signal is about one person: the items quote the
+# sealed text, so the log keeps none of them and readers parse them from the opened signal.
+SEALED_ITEMS_NOTE = "sealed with the person's key: parsed from the signal when it is read"
+# The personal fields of an outreach contact (SignalReceived.contact); batch_id and line stay plain.
+CONTACT_FIELDS = ("name", "email", "company", "context")
+
+
+class PersonWasForgotten(StateError):
+    """A job's signal is about a person whose key was deleted: it can neither draft nor send."""
+
+
+class Reads(Protocol):
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]: ...
+
+
+def normal_address(email: str, field: str = "email") -> str:
+    address = email.strip().lower()
+    if not EMAIL.match(address):
+        raise InputError(f"{email!r} is not an email address", field=field, fix="write it as name@example.com")
+    return address
+
+
+def address_hash(address: str) -> str:
+    return hashlib.sha256(b"masthead person v1:" + address.encode("utf-8")).hexdigest()
+
+
+def person_key(db: Reads, write: Callable[[str, tuple[str, ...]], None], email: str) -> tuple[str, str]:
+    """The person's (subject id, key), made on first use. `write` runs the INSERT: a
+    transaction's `execute` (the key lands with the events it seals) or `execute_unlogged`."""
+    from cryptography.fernet import Fernet  # only commands that seal pay for the import
+
+    hashed = address_hash(normal_address(email))
+    rows = db.query("SELECT subject, key FROM subject_keys WHERE email_hash = ?", (hashed,))
+    if not rows:
+        write("INSERT INTO subject_keys (subject, email_hash, key) VALUES (?, ?, ?) ON CONFLICT (email_hash) DO NOTHING",
+              (f"subj_{secrets.token_hex(8)}", hashed, Fernet.generate_key().decode("ascii")))
+        # Another process may have made the person's key first: use the one that was kept.
+        rows = db.query("SELECT subject, key FROM subject_keys WHERE email_hash = ?", (hashed,))
+    return rows[0]["subject"], rows[0]["key"]
+
+
+def seal(key: str, value: str) -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet(key.encode("ascii")).encrypt(value.encode("utf-8")).decode("ascii")
+
+
+def unseal(key: str, token: str) -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet(key.encode("ascii")).decrypt(token.encode("ascii")).decode("utf-8")
+
+
+def keyed_digest(key: str, text: str) -> str:
+    """What a sealed signal records instead of the SHA-256 of its text: an HMAC under a key
+    derived from the person's, so it still tells equal texts apart (a contact added twice)
+    but, once the key is gone, cannot confirm a guess of the text."""
+    derived = hashlib.sha256(b"masthead signal digest v1:" + base64.urlsafe_b64decode(key)).digest()
+    return hmac.new(derived, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def keys_of(db: Reads, subjects: Iterable[str]) -> dict[str, str]:
+    """The keys still kept for these subjects (a forgotten subject is absent)."""
+    wanted = sorted(set(subjects))
+    if not wanted:
+        return {}
+    rows = db.query(f"SELECT subject, key FROM subject_keys WHERE subject IN ({','.join('?' * len(wanted))})", wanted)
+    return {row["subject"]: row["key"] for row in rows}
+
+
+def sealed_text(title: str | None, body: str, contact: dict[str, str] | None) -> str:
+    """The plaintext a sealed signal's token holds: its title, body and contact's personal fields."""
+    payload: dict[str, Any] = {"title": title, "body": body}
+    if contact is not None:
+        payload["contact"] = {name: contact[name] for name in CONTACT_FIELDS}
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False)
+
+
+def open_signals(db: Reads, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Signal rows with their sealed text opened: title, body (where selected) and contact as
+    the person wrote them, or "[forgotten]" once the key is gone (`forgotten` says which).
+    Rows of signals that hold no personal data come back as they are. A row must carry the
+    `subject` and `sealed` columns."""
+    keys = keys_of(db, [row["subject"] for row in rows if row.get("subject")])
+    return [_open(row, keys) for row in rows]
+
+
+def open_signal(db: Reads, row: dict[str, Any]) -> dict[str, Any]:
+    return open_signals(db, [row])[0]
+
+
+def _open(row: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
+    subject = row.get("subject")
+    if not subject:
+        return row
+    key = keys.get(subject)
+    if key is None:
+        fields: dict[str, Any] = {"title": FORGOTTEN, "body": FORGOTTEN,
+                                  "contact": dict.fromkeys(CONTACT_FIELDS, FORGOTTEN)}
+    else:
+        fields = json.loads(unseal(key, row["sealed"]))
+    opened = {**row, "title": fields["title"], "forgotten": key is None}
+    if "body" in row:
+        opened["body"] = fields["body"]
+    if "body_chars" in row:
+        opened["body_chars"] = len(fields["body"])
+    if row.get("contact"):
+        # The read model's contact holds only batch_id and line; the rest comes from the seal.
+        contact = {**json.loads(row["contact"]), **fields.get("contact", {})}
+        opened["contact"] = json.dumps(contact, sort_keys=True, ensure_ascii=False)
+    return opened
