@@ -23,6 +23,7 @@ from masthead.app import commands
 from masthead.app.people import add_user
 from masthead.app.permissions import PermissionDenied, Principal
 from masthead.app.queries import piece_detail
+from masthead.app.stats import approval_latencies
 from masthead.app.undo import UNDO_WINDOW_SECONDS, last_action, undo, undo_offer
 from masthead.app.workspace import open_workspace
 from masthead.cli.main import main
@@ -98,6 +99,7 @@ def refused(ws: Any, error: type[Exception], match: str, who: Principal, **kwarg
 def test_undo_of_an_approval_puts_the_piece_back_in_review_and_it_does_not_publish(ws) -> None:
     piece = in_review(ws)
     rita = as_user(ws, "rita")
+    latencies = len(approval_latencies(ws))  # the other channels' pieces, approved by their gates
     commands.approve(ws, piece, operator=rita, version=1)
     offer = undo_offer(ws, rita)
     assert offer is not None and offer.action == "approve" and offer.piece_id == piece
@@ -112,10 +114,12 @@ def test_undo_of_an_approval_puts_the_piece_back_in_review_and_it_does_not_publi
     assert decisions[-3:] == ["approval_withdrawn", "undone", "review_requested"]
     assert undo_offer(ws, rita) is None  # an undo is not undone in turn
     assert human_approval(ws.store, piece, 1) is None  # documents and hard gates no longer see it
+    assert len(approval_latencies(ws)) == latencies  # nor the dashboard's approval latency
     # A fresh approval publishes as usual.
     commands.approve(ws, piece, operator=as_user(ws, "bo"), version=1)
     run(ws)
     assert piece_row(ws, piece)["status"] == "published"
+    assert len(approval_latencies(ws)) == latencies + 1
     assert verify(ws.store).problem is None
 
 

@@ -32,11 +32,15 @@ def percentile(values: list[float], share: float) -> float | None:
 
 
 def approval_latencies(ws: Workspace) -> list[float]:
-    """Seconds from each approval's latest preceding review request for the same piece."""
+    """Seconds from each approval's latest preceding review request for the same piece. An
+    approval its person undid (a withdrawal of that version before any later approval) is not one."""
     rows = ws.store.query(
         "SELECT a.at AS approved_at, (SELECT r.at FROM decisions r WHERE r.piece_id = a.piece_id"
         " AND r.decision = 'review_requested' AND r.seq < a.seq ORDER BY r.seq DESC LIMIT 1) AS requested_at"
-        " FROM decisions a WHERE a.decision = 'approved'"
+        " FROM decisions a WHERE a.decision = 'approved' AND NOT EXISTS (SELECT 1 FROM decisions w"
+        " WHERE w.piece_id = a.piece_id AND w.version = a.version AND w.decision = 'approval_withdrawn'"
+        " AND w.seq > a.seq AND NOT EXISTS (SELECT 1 FROM decisions b WHERE b.piece_id = a.piece_id"
+        " AND b.decision = 'approved' AND b.seq > a.seq AND b.seq < w.seq))"
     )
     return [max(0.0, epoch(r["approved_at"]) - epoch(r["requested_at"])) for r in rows if r["requested_at"]]
 
