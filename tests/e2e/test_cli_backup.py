@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from tests.e2e.test_cli_history import assert_refused, cli_env, event_count, init, masthead
+from tests.support.postgres import fresh_database
 
 from masthead.app.workspace import open_workspace
 from masthead.events.migrate import migrations_for
@@ -154,3 +155,59 @@ def test_restore_and_backup_refuse_bad_folders(workspace: Path, tmp_path: Path):
     assert_refused(masthead("-w", str(tmp_path / "target"), "restore", str(tmp_path / "odd")), "not a backup manifest")
     assert event_count(tmp_path / "target" / "masthead.db") == 0
     assert not list(tmp_path.glob("*.partial-*"))
+
+
+def test_a_backup_keeps_the_keys_and_credentials_the_log_needs_on_either_backend(tmp_path: Path, pg_url: str):
+    # What lives outside the log (personal-data keys, token hashes) must survive a backup and a
+    # restore onto either backend: without it every sealed address reads "[forgotten]" and nobody
+    # can log in. A Postgres backup is an export, which does not carry them, so it keeps them beside it.
+    from masthead.app.people import user_of_token
+    from masthead.app.personal import open_sealed
+
+    def check(store_url: str | Path) -> None:
+        store = open_store(store_url)
+        try:
+            [user] = store.query("SELECT email FROM users WHERE name = 'ana'")
+            assert open_sealed(store, user["email"]) == "ana@client.example"
+            found = user_of_token(store, token)
+            assert found is not None and found.name == "ana"
+        finally:
+            store.close()
+
+    env = cli_env(MASTHEAD_DATABASE_URL=pg_url)
+    init(tmp_path / "pg", env)
+    assert masthead("-w", str(tmp_path / "pg"), "user", "add", "ana", "--role", "editor",
+                    "--email", "ana@client.example", env=env).returncode == 0
+    issued = masthead("-w", str(tmp_path / "pg"), "token", "--user", "ana", env=env)
+    assert issued.returncode == 0, issued.stderr
+    token = next(word for word in issued.stdout.split() if word.startswith("mhu_"))
+    assert masthead("-w", str(tmp_path / "pg"), "backup", str(tmp_path / "b"), env=env).returncode == 0
+    kept = tmp_path / "b" / "outside_log.json"
+    assert kept.stat().st_mode & 0o077 == 0  # the owner's alone: it holds keys
+    assert "ana@client.example" not in kept.read_text() and token not in kept.read_text()
+
+    init(tmp_path / "lite")
+    restored = masthead("-w", str(tmp_path / "lite"), "restore", str(tmp_path / "b"))
+    assert restored.returncode == 0, restored.stderr
+    check(tmp_path / "lite" / "masthead.db")
+
+    # And a SQLite backup restored into Postgres brings them from its file.
+    assert masthead("-w", str(tmp_path / "lite"), "backup", str(tmp_path / "b2")).returncode == 0
+    with fresh_database() as other:
+        other_env = cli_env(MASTHEAD_DATABASE_URL=other)
+        init(tmp_path / "pg2", other_env)
+        again = masthead("-w", str(tmp_path / "pg2"), "restore", str(tmp_path / "b2"), env=other_env)
+        assert again.returncode == 0, again.stderr
+        check(other)
+
+
+def test_a_tampered_kept_file_is_refused_before_anything_is_written(tmp_path: Path, pg_url: str):
+    env = cli_env(MASTHEAD_DATABASE_URL=pg_url)
+    init(tmp_path / "pg", env)
+    assert masthead("-w", str(tmp_path / "pg"), "user", "add", "ana", "--role", "editor", env=env).returncode == 0
+    assert masthead("-w", str(tmp_path / "pg"), "backup", str(tmp_path / "b"), env=env).returncode == 0
+    kept = tmp_path / "b" / "outside_log.json"
+    kept.write_text(kept.read_text() + " ")
+    init(tmp_path / "lite")
+    assert_refused(masthead("-w", str(tmp_path / "lite"), "restore", str(tmp_path / "b")), "outside_log.json")
+    assert event_count(tmp_path / "lite" / "masthead.db") == 0

@@ -5,6 +5,13 @@ SQLite: SQLite's online backup API copies the database as of one moment while wr
 checked before the backup is called done. Postgres: an export file (app/history.py). Either
 way DIR gets a `manifest.json` that names the file, its SHA-256, the schema and the head.
 
+A backup also keeps what the log needs beside it and an export does not carry (an export is
+meant to travel): the keys of personal data (`subject_keys`; without them every sealed value of
+the restored log reads "[forgotten]") and the hashes of users' tokens and passwords
+(`user_credentials`; without them nobody can log in). A SQLite backup holds them in its file;
+an export-based backup writes them to `outside_log.json` (mode 0600) beside it. A restore puts
+them back whichever backend it restores into.
+
 A backup is written into `DIR.partial-PID` and renamed to DIR at the end: a crash never leaves
 a DIR that looks finished. A restore goes into a workspace whose log is empty, checks the
 manifest, the file's SHA-256, the schema and the whole chain before it writes, and ends with
@@ -20,7 +27,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +45,8 @@ SQLITE_FILE = "masthead.db"
 EXPORT_FILE = "history.mhx"
 _SCHEMA = "SELECT MAX(number) AS n FROM schema_migrations"
 _PAGE = "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT 5000"
+KEPT_TABLES = ("subject_keys", "user_credentials")  # outside the log, needed to read it and to log in
+KEPT_FILE = "outside_log.json"
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,7 @@ class BackupManifest:
     head_hash: str
     masthead_version: str
     created_at: str
+    kept_sha256: str | None = None  # SHA-256 of KEPT_FILE (export-based backups; older ones have none)
 
 
 # -- backup ---------------------------------------------------------------------------------
@@ -69,8 +79,9 @@ def backup(store: EventStore, folder: Path, progress: Progress | None = None) ->
             manifest = _backup_sqlite(store, partial)
         else:
             exported = export_history(store, partial / EXPORT_FILE, progress=progress)
-            manifest = _manifest("export", partial / EXPORT_FILE, store.backend, _schema_of(store),
-                                 exported.last_seq, exported.head_hash)
+            kept = _write_kept(store, partial / KEPT_FILE)
+            manifest = replace(_manifest("export", partial / EXPORT_FILE, store.backend, _schema_of(store),
+                                         exported.last_seq, exported.head_hash), kept_sha256=kept)
         (partial / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2, sort_keys=True) + "\n", "utf-8")
         if folder.exists():
             folder.rmdir()  # empty, checked above
@@ -93,6 +104,43 @@ def _backup_sqlite(store: EventStore, folder: Path) -> BackupManifest:
         copy.execute("PRAGMA journal_mode=DELETE")
     schema, (last_seq, head_hash) = _check_sqlite_file(target)
     return _manifest("sqlite", target, store.backend, schema, last_seq, head_hash)
+
+
+def _write_kept(store: EventStore, path: Path) -> str:
+    """The tables outside the log, as JSON readable by the owner alone; its SHA-256."""
+    rows = {table: store.query(f"SELECT * FROM {table}") for table in KEPT_TABLES}  # table names are ours, never input
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(rows, handle, sort_keys=True)
+    return _sha256(path)
+
+
+def _read_kept(folder: Path, manifest: BackupManifest) -> dict[str, list[dict[str, Any]]]:
+    """The kept tables of an export-based backup, checked against the manifest before anything is written."""
+    if manifest.kept_sha256 is None:
+        return {}
+    path = folder.expanduser() / KEPT_FILE
+    if not path.is_file() or _sha256(path) != manifest.kept_sha256:
+        raise IntegrityError(f"{path} is missing or its SHA-256 does not match the manifest",
+                             fix="the backup is damaged; restore from another one")
+    kept: dict[str, list[dict[str, Any]]] = json.loads(path.read_text("utf-8"))
+    return {table: kept.get(table, []) for table in KEPT_TABLES}
+
+
+def _sqlite_file_kept(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """The kept tables of a SQLite backup file (one from before a table existed has none of it)."""
+    with closing(_open_read_only(path)) as conn:
+        present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return {table: [dict(row) for row in conn.execute(f"SELECT * FROM {table}")]
+                for table in KEPT_TABLES if table in present}
+
+
+def _put_back(store: EventStore, kept: dict[str, list[dict[str, Any]]]) -> None:
+    for table, rows in kept.items():
+        for row in rows:
+            columns = ", ".join(row)
+            store.execute_unlogged(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' for _ in row)})",
+                                   tuple(row.values()))
 
 
 def _manifest(kind: str, path: Path, backend: str, schema: int, last_seq: int, head_hash: str) -> BackupManifest:
@@ -183,13 +231,17 @@ def restore(store: EventStore, folder: Path, progress: Progress | None = None) -
         raise StateError(f"the workspace's log is not empty ({store.head()[0]:,} events)",
                          fix="restore into a new workspace (masthead init DIR)")
     if manifest.kind == "export":
-        return import_history(store, file, progress=progress).verify
+        kept = _read_kept(folder, manifest)
+        report = import_history(store, file, progress=progress).verify
+        _put_back(store, kept)
+        return report
     if store.backend == "sqlite":
-        _copy_into_sqlite(store, file)
+        _copy_into_sqlite(store, file)  # the kept tables come with the file
         store.migrate()  # a backup from an older version: bring it to this version's schema
     else:
         events = checked_chain(_sqlite_file_events(file), first_seq=1, prev_hash=GENESIS_HASH, where=str(file))
         store.import_hashed(events, after=(0, GENESIS_HASH))
+        _put_back(store, _sqlite_file_kept(file))
     report = verify(store, progress)
     if not report.ok:
         raise IntegrityError(f"restored, but replay --verify failed: {report.problem}",
