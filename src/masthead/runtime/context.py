@@ -13,13 +13,13 @@ from masthead.channels.limits import DOCUMENT_CHANNELS, rule_for
 from masthead.compose.candidates import VoiceRules
 from masthead.compose.items import Extraction, extract_items
 from masthead.errors import NotFoundError
-from masthead.events.model import parse_json
 from masthead.events.store import EventStore
 from masthead.projects import Project, project_from_spec
 from masthead.recipes.schema import Recipe, Step
 from masthead.runtime.digest import TREND_KIND, digest_signal, trend_item_text
 from masthead.runtime.documents import DocumentBasis, load_basis
 from masthead.runtime.ids import piece_id, task_id
+from masthead.runtime.outputs import step_output
 
 
 @dataclass
@@ -92,7 +92,7 @@ class TaskContext:
             rows = store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq"
                                " WHERE t.id = ? AND t.status = 'done'", (dep,))
             if rows:
-                values[need] = parse_json(rows[0]["data"])["output"].get("output")
+                values[need] = step_output(store.query, rows[0]["data"]).get("output")
         return values
 
 

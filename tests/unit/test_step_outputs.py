@@ -1,0 +1,43 @@
+"""A step's output that is its model's answer is stored once: compacted on write, whole on read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from masthead.runtime.outputs import RECORDED_CALL, compact_output, step_output
+
+ANSWER = json.dumps({"text": "Tallybook 3.2 adds bank feeds", "points": [1, 2.5, None]})
+
+
+def recorded(answers: dict[str, str]) -> Any:
+    def query(sql: str, params: Any) -> list[dict[str, Any]]:
+        assert sql == RECORDED_CALL
+        (key,) = params
+        return [{"data": json.dumps({"call_key": key, "output": answers[key]})}] if key in answers else []
+    return query
+
+
+def test_an_output_equal_to_its_calls_answer_names_the_call_and_reads_back_whole():
+    output = {"agent": "draft", "output": json.loads(ANSWER), "model_calls": ["k1", "k2"], "halt": True}
+    compact = compact_output(output, {"k2": ANSWER})
+    assert compact == {"agent": "draft", "output_call": "k2", "model_calls": ["k1", "k2"], "halt": True}
+    assert step_output(recorded({"k2": ANSWER}), json.dumps({"id": "t", "output": compact})) == output
+
+
+def test_an_output_that_differs_from_the_answer_stays_inline():
+    answers = {"k": ANSWER}
+    changed = {"output": {"text": "Tallybook 3.2 adds bank feeds", "points": [1, 2.5]}, "model_calls": ["k"]}
+    assert compact_output(changed, answers) is changed
+    fenced = {"output": json.loads(ANSWER), "model_calls": ["k"]}
+    assert compact_output(fenced, {"k": "```json\n" + ANSWER + "\n```"}) is fenced
+    # The answer must come from a call recorded with this outcome, and be the agent's last call.
+    assert compact_output(fenced, {}) is fenced
+    assert compact_output({**fenced, "model_calls": ["k", "later"]}, answers)["output"] == json.loads(ANSWER)
+    for plain in ({"passed": True}, {"output": None, "model_calls": ["k"]}, {"output": {"a": 1}, "model_calls": []}):
+        assert compact_output(plain, answers) is plain
+
+
+def test_outputs_written_inline_read_as_they_are():
+    data = {"id": "t", "output": {"agent": "brief", "output": {"text": "x"}, "model_calls": ["k"]}}
+    assert step_output(recorded({}), data) == data["output"]
