@@ -159,7 +159,7 @@ def schedule(tx: Transaction, store: EventStore, job_id: str, meta: Meta, now: f
         TaskWoken(id=slot.id, reason="its step's turn again after a reopen", run_after=now)
         .to_new(stream_of("task", slot.id), reopened[slot.id]) if slot.id in reopened
         else _enqueue(job_id, slot, job["priority"], job["criticality"], now) for slot in decision.enqueue]
-    for slot in slots(job_id, recipe, channels):
+    for slot in slots(job_id, recipe, channels) if decision.skip else ():
         if slot.id in decision.skip and slot.id in reopened:
             events.append(TaskSkipped(id=slot.id, reason=decision.skip[slot.id])
                           .to_new(stream_of("task", slot.id), reopened[slot.id]))
