@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from masthead.runtime.outputs import RECORDED_CALL, compact_output, step_output
+from masthead.runtime.outputs import (
+    DONE_OUTPUT,
+    RECORDED_CALL,
+    compact_output,
+    done_output,
+    step_output,
+)
 
 ANSWER = json.dumps({"text": "Tallybook 3.2 adds bank feeds", "points": [1, 2.5, None]})
 
@@ -41,3 +47,25 @@ def test_an_output_that_differs_from_the_answer_stays_inline():
 def test_outputs_written_inline_read_as_they_are():
     data = {"id": "t", "output": {"agent": "brief", "output": {"text": "x"}, "model_calls": ["k"]}}
     assert step_output(recorded({}), data) == data["output"]
+
+
+def test_a_done_tasks_output_comes_with_its_last_call_in_one_statement_unless_another_call_is_named():
+    compact = {"id": "t", "output": {"agent": "draft", "output_call": "k2", "model_calls": ["k1", "k2"]}}
+    answer = json.dumps({"call_key": "k2", "output": ANSWER})
+    asked: list[str] = []
+
+    def query(last_key: str) -> Any:
+        def run(sql: str, params: Any) -> list[dict[str, Any]]:
+            asked.append(sql)
+            if sql == DONE_OUTPUT:
+                return [{"data": json.dumps(compact), "call_key": last_key, "answer": answer}]
+            return recorded({"k2": ANSWER})(sql, params)
+        return run
+
+    whole = {"agent": "draft", "output": json.loads(ANSWER), "model_calls": ["k1", "k2"]}
+    assert done_output(query("k2"), "t") == whole
+    assert asked == [DONE_OUTPUT]
+    asked.clear()
+    assert done_output(query("k-later"), "t") == whole  # the named call is read on its own
+    assert asked == [DONE_OUTPUT, RECORDED_CALL]
+    assert done_output(lambda sql, params: [], "t") is None

@@ -19,7 +19,7 @@ from masthead.recipes.schema import Recipe, Step
 from masthead.runtime.digest import TREND_KIND, digest_signal, trend_item_text
 from masthead.runtime.documents import DocumentBasis, load_basis
 from masthead.runtime.ids import piece_id, task_id
-from masthead.runtime.outputs import step_output
+from masthead.runtime.outputs import done_output
 
 
 @dataclass
@@ -89,10 +89,9 @@ class TaskContext:
         for need in self.step.needs:
             needed = self.recipe.step(need)
             dep = task_id(self.job["id"], need, self.channel if needed.for_each == "channel" else None)
-            rows = store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq"
-                               " WHERE t.id = ? AND t.status = 'done'", (dep,))
-            if rows:
-                values[need] = step_output(store.query, rows[0]["data"]).get("output")
+            output = done_output(store.query, dep)
+            if output is not None:
+                values[need] = output.get("output")
         return values
 
 

@@ -45,13 +45,38 @@ def compact_output(output: dict[str, Any], answers: dict[str, str]) -> dict[str,
     return compact
 
 
-def step_output(query: Query, data: str | dict[str, Any]) -> dict[str, Any]:
+# A done task's TaskSucceeded with its last recorded call in one statement: the call a compact
+# output names was recorded in the outcome's own transaction, after the step's other calls.
+DONE_OUTPUT = (
+    "SELECT e.data, m.call_key, c.data AS answer FROM tasks t JOIN events e ON e.seq = t.output_seq"
+    " LEFT JOIN model_calls m ON m.task_id = t.id LEFT JOIN events c ON c.seq = m.seq"
+    " WHERE t.id = ? AND t.status = 'done' ORDER BY m.seq DESC LIMIT 1"
+)
+
+
+def step_output(query: Query, data: str | dict[str, Any], last_call: tuple[str, str] | None = None) -> dict[str, Any]:
     """The output of a TaskSucceeded event (its JSON text or its data) as the step returned it,
-    with the model's answer read back from the call's record when the event names it."""
+    with the model's answer read back from the call's record when the event names it.
+    `last_call` (call key, its event's JSON), when it is the named call, spares that read."""
     event = parse_json(data) if isinstance(data, str | bytes) else data
     output: dict[str, Any] = dict(event["output"])
     key = output.pop(OUTPUT_CALL, None)
     if key is not None:
-        rows = query(RECORDED_CALL, (key,))
-        output["output"] = parse_json(parse_json(rows[0]["data"])["output"]) if rows else None
+        record: str | None
+        if last_call is not None and last_call[0] == key:
+            record = last_call[1]
+        else:
+            rows = query(RECORDED_CALL, (key,))
+            record = rows[0]["data"] if rows else None
+        output["output"] = parse_json(parse_json(record)["output"]) if record is not None else None
     return output
+
+
+def done_output(query: Query, task_id: str) -> dict[str, Any] | None:
+    """The output of task `task_id` if it is done (else None), in one statement."""
+    rows = query(DONE_OUTPUT, (task_id,))
+    if not rows:
+        return None
+    row = rows[0]
+    last = (row["call_key"], row["answer"]) if row["call_key"] is not None else None
+    return step_output(query, row["data"], last)
