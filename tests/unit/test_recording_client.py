@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from masthead.providers.base import Message, ModelRequest
-from masthead.runtime.model_client import request_hash
+from masthead.runtime.model_client import first_run, request_hash
 
 REQUESTS = [
     ModelRequest(model="gpt-4o-mini", messages=(Message(role="user", content="hello"),)),
@@ -25,3 +25,10 @@ def test_request_hash_from_one_dump_equals_the_models_own(request_: ModelRequest
     expected = request_.model_copy(update={"model": model}).request_hash("openai")
     assert request_hash(body, "openai", model) == expected
     assert request_.model_dump(mode="json") == body  # the dump is not changed by hashing it
+
+
+def test_only_a_tasks_first_claim_counts_as_its_first_run():
+    assert first_run({"version": 2, "attempts": 1})  # enqueued, claimed once
+    assert not first_run({"version": 4, "attempts": 2})  # claimed again after a retry
+    assert not first_run({"version": 4, "attempts": 1})  # a wait or deferral gave its attempt back
+    assert not first_run({"version": 3, "attempts": 1})  # claimed after a lost lease or a reopen

@@ -85,6 +85,16 @@ class CallScope:
     criticality: str
     scope: str  # the step's idempotency key (plus a suffix for sub-calls such as refinement)
     actor: str
+    # The task's first run (see first_run): no call of its scope can be recorded yet, so the
+    # log is not asked for one.
+    first_run: bool = False
+
+
+def first_run(task: dict[str, Any]) -> bool:
+    """Whether a claimed task is on its first run: enqueued (version 1) and claimed once
+    (version 2, attempt 1). Every way a run can leave recorded calls behind (a failure, a retry,
+    a lost lease, a timeout, a wait, a reopen) appends to the task stream before the next claim."""
+    return bool(task["version"] == 2 and task["attempts"] == 1)
 
 
 class PendingCalls:
@@ -234,7 +244,7 @@ class RecordingModelClient:
         if held is not None:
             self.reused += 1
             return held
-        recorded = self._store.query(
+        recorded = [] if self._call.first_run else self._store.query(
             "SELECT e.data FROM model_calls m JOIN events e ON e.seq = m.seq WHERE m.call_key = ?", (call_key,))
         if recorded:
             self.reused += 1
