@@ -424,7 +424,9 @@ then {args.concurrent_runs} runs, 32 at a time, with a 50 ms model. Median (minâ
 
 {targets(serial, concurrent, args.concurrent_runs)}
 - A Masthead run stores its signal, job, every task's claim and result, and each model call's full output (the
-  recording that makes re-runs free), plus the read models derived from them, in one file.
+  recording that makes re-runs free), plus the read models derived from them, in one file. A step whose output is
+  its model's answer names the call instead of repeating the text (docs/concepts.md, "Projections in the same
+  transaction"), so each answer is stored once.
 {sql_profile(args.runs)}{profile_before}
 - A step is one write transaction: the model call's record, the outcome, the next task's enqueue and the
   worker's next claim commit together (flushed to disk once, since it holds a paid call); each event is

@@ -25,6 +25,7 @@ from masthead.agents.base import (
 )
 from masthead.agents.registry import register
 from masthead.app.commands import add_signal
+from masthead.app.listings import task_detail
 from masthead.events.model import StoredEvent
 from masthead.projections.replay import verify
 from masthead.providers.base import Message
@@ -140,5 +141,60 @@ def test_an_error_after_the_steps_commit_records_no_call_twice(tmp_path: Path, s
     keys = [e.data["call_key"] for e in ws.store.read() if e.type == "ModelCallRecorded"]
     assert len(keys) == len(set(keys))
     assert ws.store.query("SELECT status FROM jobs WHERE id = ?", (job,))[0]["status"] in ("done", "waiting", "running")
+    assert verify(ws.store).ok
+    ws.close()
+
+
+class EchoInput(AgentInput):
+    signal: SignalContext
+    first: dict[str, Any] | None = None
+
+
+def _echo_agent(name: str, prefix: str) -> None:
+    class EchoAgent:
+        """Returns what the model wrote, asked with what the step before it returned."""
+
+        effect: ClassVar[Effect] = "none"
+        input_model = EchoInput
+        output_model = FlakyOutput
+
+        def run(self, inp: EchoInput, model: ModelClient) -> AgentResult:
+            before = inp.first["text"] if inp.first else inp.signal.body
+            return AgentResult(output=model.generate([Message(role="user", content=f"{prefix}: {before}")], FlakyOutput))
+
+    EchoAgent.name = name  # type: ignore[attr-defined]
+    EchoAgent.prompt_version = f"{name}/1"  # type: ignore[attr-defined]
+    register(EchoAgent)
+
+
+_echo_agent("test_echo_first", "first")
+_echo_agent("test_echo_second", "second")
+ECHO_RECIPE = ("name: echo\ntrigger: {signal_kinds: [echo]}\nsteps:\n  - {id: first, agent: test_echo_first}\n"
+               "  - {id: second, agent: test_echo_second, needs: [first]}\n")
+
+
+def test_a_steps_output_that_is_its_models_answer_is_stored_once_and_read_back_whole(
+        tmp_path: Path, server: OpenAIServer):
+    answer = "a summary that only the model call's record holds " * 4
+    server.default_reply = lambda body: json.dumps({"text": answer})
+    root = tmp_path / "ws"
+    (root / "recipes").mkdir(parents=True)
+    (root / "recipes" / "echo.yaml").write_text(ECHO_RECIPE, "utf-8")
+    ws = make_workspace(root, server.base_url)
+    job = add_signal(ws, "tallybook", kind="echo", body="Tallybook 3.2 is out.", title=None, priority="normal",
+                     source="test").job_ids[0]
+    ws.runner(concurrency=1).run(until_idle=True)
+
+    succeeded = [e for e in ws.store.read() if e.type == "TaskSucceeded"]
+    assert len(succeeded) == 2
+    for event in succeeded:
+        assert answer not in json.dumps(event.data), "the answer is stored twice"
+        assert event.data["output"]["output_call"] == event.data["output"]["model_calls"][-1]
+    # The second step was given the first step's output, read back from the call's record.
+    prompts = [json.dumps(c.body["messages"]) for c in server.calls if c.path.endswith("/chat/completions")]
+    assert any(f"second: {answer}" in prompt for prompt in prompts)
+    detail = task_detail(ws, f"{job}.first")
+    assert detail["output"]["output"] == {"text": answer}
+    assert "output_call" not in detail["output"]
     assert verify(ws.store).ok
     ws.close()

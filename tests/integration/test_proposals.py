@@ -12,6 +12,7 @@ from tests.support.harness import KEY_ENV, write_config
 from tests.support.openai_server import OpenAIServer
 
 from masthead.app import commands
+from masthead.app.listings import task_detail
 from masthead.app.workspace import Workspace, init_workspace
 from masthead.errors import InputError, StateError
 from masthead.projections.replay import verify
@@ -83,9 +84,7 @@ def test_a_request_with_risky_terms_waits_for_each_flag_then_exports(ws: Workspa
     assert "Globex" not in text and "hank@globex.example" not in text
     assert "unlimited liability is fine" not in text  # a risky term is answered with the project's own
     assert "Our answer: not as written. Liability is capped at the fees paid." in text
-    requirements = json.loads(ws.store.query(
-        "SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq WHERE t.id = ?",
-        (f"{job}.requirements",))[0]["data"])["output"]["output"]["requirements"]
+    requirements = task_detail(ws, f"{job}.requirements")["output"]["output"]["requirements"]
     body = (FIXTURES / "rfps" / "acme-brand-refresh.md").read_text()
     assert all(body[r["start"]:r["end"]] == r["quote"] for r in requirements)
     assert [r["source"] for r in requirements].count("model") == 1  # the invented one was dropped

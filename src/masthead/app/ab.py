@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from masthead.memory.items import added_event, live_ids, new_event
 from masthead.runtime import ab
 from masthead.runtime.ab_step import MAX_VARIANTS, AbSettings, test_started
 from masthead.runtime.ids import new_id
+from masthead.runtime.outputs import step_output
 
 METRICS = ("opens", "clicks")
 METHODS = ("thompson", "fixed")
@@ -67,7 +67,7 @@ def subject_variants(ws: Workspace, piece: dict[str, Any]) -> list[str]:
         "SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq WHERE t.job_id = ? AND t.channel = ?",
         (piece["job_id"], piece["channel"]))
     for row in rows:
-        output = json.loads(row["data"]).get("output") or {}
+        output = step_output(ws.store.query, row["data"])
         if output.get("agent") == "subject_lines":
             return [str(s) for s in output.get("output", {}).get("subjects", [])]
     return []

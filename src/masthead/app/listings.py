@@ -9,6 +9,7 @@ from typing import Any
 from masthead.app.workspace import Workspace
 from masthead.errors import InputError, NotFoundError
 from masthead.personal_data import open_signals
+from masthead.runtime.outputs import Query, step_output
 
 MAX_PAGE = 500
 MAX_OFFSET = 2**53  # beyond any real log, inside SQLite's 64-bit integers
@@ -102,11 +103,11 @@ def signal_detail(ws: Workspace, signal_id: str) -> dict[str, Any]:
 TASKS_WITH_OUTPUT = "SELECT t.*, e.data AS outcome FROM tasks t LEFT JOIN events e ON e.seq = t.output_seq"
 
 
-def task_row(row: dict[str, Any]) -> dict[str, Any]:
+def task_row(row: dict[str, Any], query: Query) -> dict[str, Any]:
     """A task as the API shows it: its output and hand-off decoded, lease internals kept."""
     task = dict(row)
     outcome = task.pop("outcome", None)
-    task["output"] = json.loads(outcome)["output"] if outcome else None
+    task["output"] = step_output(query, outcome) if outcome else None
     if task.get("needs_human"):
         task["needs_human"] = json.loads(task["needs_human"])
     return task
@@ -131,7 +132,7 @@ def job_detail(ws: Workspace, job_id: str) -> dict[str, Any]:
         raise NotFoundError(f"job {job_id!r} does not exist", field="job_id", fix="see GET /api/v1/jobs")
     tasks = ws.store.query(f"{TASKS_WITH_OUTPUT} WHERE t.job_id = ? ORDER BY t.created_seq", (job_id,))
     pieces = ws.store.query("SELECT id, channel, status, version FROM pieces WHERE job_id = ? ORDER BY channel", (job_id,))
-    return rows[0] | {"tasks": [task_row(t) for t in tasks], "pieces": pieces}
+    return rows[0] | {"tasks": [task_row(t, ws.store.query) for t in tasks], "pieces": pieces}
 
 
 def list_tasks(ws: Workspace, *, status: str | None, job_id: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
@@ -145,14 +146,14 @@ def list_tasks(ws: Workspace, *, status: str | None, job_id: str | None, limit: 
         sql += " AND t.job_id = ?"
         params.append(job_id)
     rows = ws.store.query(sql + " ORDER BY t.created_seq DESC LIMIT ? OFFSET ?", [*params, limit, offset])
-    return [task_row(r) for r in rows]
+    return [task_row(r, ws.store.query) for r in rows]
 
 
 def task_detail(ws: Workspace, task_id: str) -> dict[str, Any]:
     rows = ws.store.query(f"{TASKS_WITH_OUTPUT} WHERE t.id = ?", (task_id,))
     if not rows:
         raise NotFoundError(f"task {task_id!r} does not exist", field="task_id", fix="see GET /api/v1/tasks")
-    return task_row(rows[0])
+    return task_row(rows[0], ws.store.query)
 
 
 # -- publications and events ----------------------------------------------------------------

@@ -163,7 +163,7 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
     job = store.query("SELECT * FROM jobs WHERE id = ?", (piece["job_id"],))[0]
     signal = opened_signals(ws, store.query("SELECT id, kind, title, priority, source, trust, sha256, received_at,"
                                             " subject, sealed FROM signals WHERE id = ?", (job["signal_id"],)))[0]
-    tasks = [task_row(t) for t in store.query(
+    tasks = [task_row(t, store.query) for t in store.query(
         f"{TASKS_WITH_OUTPUT} WHERE t.job_id = ? AND (t.channel = ? OR t.channel IS NULL) ORDER BY t.created_seq",
         (job["id"], piece["channel"]),
     )]

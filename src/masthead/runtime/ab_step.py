@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from masthead.channels.limits import SUBJECT_LIMIT, grapheme_length
 from masthead.errors import StateError
 from masthead.events.ab_types import AbTestStarted, AbVariant
-from masthead.events.model import NewEvent, parse_json, stream_of
+from masthead.events.model import NewEvent, stream_of
 from masthead.events.types import PieceRevised
 from masthead.runtime.ids import new_id
+from masthead.runtime.outputs import step_output
 
 if TYPE_CHECKING:  # steps imports this module; the names are used in annotations only
     from masthead.runtime.context import TaskContext
@@ -100,7 +101,7 @@ def _subject_lines(store: Any, ctx: TaskContext) -> dict[str, Any] | None:
                        " WHERE t.job_id = ? AND t.channel = ? AND t.kind = 'agent' AND t.status = 'done'",
                        (ctx.job["id"], ctx.channel))
     for row in rows:
-        output = parse_json(row["data"]).get("output") or {}
+        output = step_output(store.query, row["data"])
         if output.get("agent") == "subject_lines":
             return dict(output.get("output") or {})
     return None

@@ -13,7 +13,6 @@ from masthead.channels.limits import DOCUMENT_CHANNELS, rule_for
 from masthead.compose.candidates import VoiceRules
 from masthead.compose.items import Extraction, extract_items
 from masthead.errors import NotFoundError
-from masthead.events.model import parse_json
 from masthead.events.store import EventStore
 from masthead.personal_data import PersonWasForgotten, open_signal, open_signals
 from masthead.projects import Project, project_from_spec
@@ -21,6 +20,7 @@ from masthead.recipes.schema import Recipe, Step
 from masthead.runtime.digest import TREND_KIND, digest_signal, trend_item_text
 from masthead.runtime.documents import DocumentBasis, load_basis
 from masthead.runtime.ids import piece_id, task_id
+from masthead.runtime.outputs import done_output
 
 
 @dataclass
@@ -96,10 +96,9 @@ class TaskContext:
         for need in self.step.needs:
             needed = self.recipe.step(need)
             dep = task_id(self.job["id"], need, self.channel if needed.for_each == "channel" else None)
-            rows = store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq"
-                               " WHERE t.id = ? AND t.status = 'done'", (dep,))
-            if rows:
-                values[need] = parse_json(rows[0]["data"])["output"].get("output")
+            output = done_output(store.query, dep)
+            if output is not None:
+                values[need] = output.get("output")
         return values
 
     def handoff_inputs(self, store: EventStore) -> dict[str, Any]:

@@ -18,11 +18,12 @@ from masthead.compose.pricing import PriceTable, price_table
 from masthead.compose.proposal import offer_dates
 from masthead.compose.requirements import extract_requirements
 from masthead.compose.templates import get_template
-from masthead.events.model import parse_json, stream_of
+from masthead.events.model import stream_of
 from masthead.events.store import EventStore
 from masthead.projects import Project, project_from_spec
 from masthead.recipes.schema import Recipe
 from masthead.runtime.ids import piece_id, task_id
+from masthead.runtime.outputs import done_output
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,8 @@ def _step_output(store: EventStore, recipe: Recipe, job_id: str, agent: str) -> 
     """The output of the job-level step that runs `agent`, once it is done."""
     for step in recipe.steps:
         if step.agent == agent and step.for_each is None:
-            rows = store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq"
-                               " WHERE t.id = ? AND t.status = 'done'", (task_id(job_id, step.id, None),))
-            output = parse_json(rows[0]["data"])["output"].get("output") if rows else None
+            done = done_output(store.query, task_id(job_id, step.id, None))
+            output = done.get("output") if done is not None else None
             return dict(output) if output is not None else None
     return None
 

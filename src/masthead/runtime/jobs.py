@@ -39,6 +39,7 @@ _ACTIVE_TASK = (
     " 'deferred_budget', 'off_peak') OR (t.status = 'queued' AND t.wait_reason IS NULL))"
 )
 ACTIVE_JOBS = f"SELECT COUNT(*) AS n FROM jobs j WHERE j.project = ? AND j.status = 'running' AND EXISTS ({_ACTIVE_TASK})"
+PARKED_JOB = "SELECT 1 FROM jobs WHERE status = 'deferred' AND project = ? LIMIT 1"
 JOB_IS_ACTIVE = f"SELECT 1 AS active FROM jobs j WHERE j.id = ? AND j.status = 'running' AND EXISTS ({_ACTIVE_TASK})"
 
 
@@ -116,6 +117,10 @@ def release_deferred(tx: Transaction, store: EventStore, project: str, max_activ
                      reason: str) -> None:
     """Start parked jobs of `project` while it has room: highest priority first, then oldest.
     `reason` says why there is room; each JobReleased carries it."""
+    # Nearly always nothing is parked: one look through the status index, not the count of
+    # active jobs (which reads every running job's tasks).
+    if not tx.query(PARKED_JOB, (project,)):
+        return
     room = max_active - active_jobs(tx, project)
     if room <= 0:
         return
@@ -154,7 +159,7 @@ def schedule(tx: Transaction, store: EventStore, job_id: str, meta: Meta, now: f
         TaskWoken(id=slot.id, reason="its step's turn again after a reopen", run_after=now)
         .to_new(stream_of("task", slot.id), reopened[slot.id]) if slot.id in reopened
         else _enqueue(job_id, slot, job["priority"], job["criticality"], now) for slot in decision.enqueue]
-    for slot in slots(job_id, recipe, channels):
+    for slot in slots(job_id, recipe, channels) if decision.skip else ():
         if slot.id in decision.skip and slot.id in reopened:
             events.append(TaskSkipped(id=slot.id, reason=decision.skip[slot.id])
                           .to_new(stream_of("task", slot.id), reopened[slot.id]))
@@ -168,8 +173,14 @@ def schedule(tx: Transaction, store: EventStore, job_id: str, meta: Meta, now: f
     if events:
         tx.append(events, meta)
     if finished:
-        release_deferred(tx, store, job["project"], project_max_active(tx, job["project"], default_max_active), meta,
-                         f"a slot is free: job {job_id} finished")
+        _release_parked(tx, store, job["project"], default_max_active, meta, f"a slot is free: job {job_id} finished")
+
+
+def _release_parked(tx: Transaction, store: EventStore, project: str, default_max_active: int, meta: Meta,
+                    reason: str) -> None:
+    """release_deferred, without reading the project's bound when nothing is parked."""
+    if tx.query(PARKED_JOB, (project,)):
+        release_deferred(tx, store, project, project_max_active(tx, project, default_max_active), meta, reason)
 
 
 def yield_slot(tx: Transaction, store: EventStore, job_id: str, why: str, meta: Meta,
@@ -179,8 +190,7 @@ def yield_slot(tx: Transaction, store: EventStore, job_id: str, why: str, meta: 
     if tx.query(JOB_IS_ACTIVE, (job_id,)):
         return
     job = tx.query("SELECT project FROM jobs WHERE id = ?", (job_id,))[0]
-    release_deferred(tx, store, job["project"], project_max_active(tx, job["project"], default_max_active), meta,
-                     f"a slot is free: job {job_id} waits ({why})")
+    _release_parked(tx, store, job["project"], default_max_active, meta, f"a slot is free: job {job_id} waits ({why})")
 
 
 def wake_deferred(store: EventStore, project: str | None, reason: str, state: str = "deferred_budget") -> int:

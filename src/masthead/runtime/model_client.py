@@ -45,7 +45,7 @@ from tenacity import (
 
 from masthead.config import BudgetLimits, MastheadConfig
 from masthead.errors import ConfigError, MastheadError, ProviderError
-from masthead.events.model import Meta, NewEvent, utc_now
+from masthead.events.model import Meta, NewEvent, canonical_json, utc_now
 from masthead.events.store import EventStore, Transaction
 from masthead.events.types import ModelCallFailed, ModelCallRecorded
 from masthead.providers.base import Message, ModelRequest, ModelResponse, collect
@@ -85,6 +85,16 @@ class CallScope:
     criticality: str
     scope: str  # the step's idempotency key (plus a suffix for sub-calls such as refinement)
     actor: str
+    # The task's first run (see first_run): no call of its scope can be recorded yet, so the
+    # log is not asked for one.
+    first_run: bool = False
+
+
+def first_run(task: dict[str, Any]) -> bool:
+    """Whether a claimed task is on its first run: enqueued (version 1) and claimed once
+    (version 2, attempt 1). Every way a run can leave recorded calls behind (a failure, a retry,
+    a lost lease, a timeout, a wait, a reopen) appends to the task stream before the next claim."""
+    return bool(task["version"] == 2 and task["attempts"] == 1)
 
 
 class PendingCalls:
@@ -223,7 +233,8 @@ class RecordingModelClient:
 
     # -- one logical call ----------------------------------------------------------------
     def complete(self, request: ModelRequest) -> str:
-        logical = request.model_copy(update={"model": ""}).request_hash(self._tier)
+        body = request.model_dump(mode="json")  # dumped once: the logical and the recorded hash
+        logical = request_hash(body, self._tier, "")
         ordinal = self._seen.get(logical, 0)
         self._seen[logical] = ordinal + 1
         call_key = hashlib.sha256(f"{self._call.scope}|{logical}|{ordinal}".encode()).hexdigest()
@@ -233,12 +244,12 @@ class RecordingModelClient:
         if held is not None:
             self.reused += 1
             return held
-        recorded = self._store.query(
+        recorded = [] if self._call.first_run else self._store.query(
             "SELECT e.data FROM model_calls m JOIN events e ON e.seq = m.seq WHERE m.call_key = ?", (call_key,))
         if recorded:
             self.reused += 1
             return str(json.loads(recorded[0]["data"])["output"])
-        return self._call_candidates(call_key, request)
+        return self._call_candidates(call_key, request, body)
 
     def _candidates(self) -> list[tuple[str, str]]:
         tier = self._config.models[self._tier]
@@ -248,7 +259,7 @@ class RecordingModelClient:
             chain.append((provider, model))
         return chain
 
-    def _call_candidates(self, call_key: str, request: ModelRequest) -> str:
+    def _call_candidates(self, call_key: str, request: ModelRequest, body: dict[str, Any]) -> str:
         chain = self._candidates()
         primary = f"{chain[0][0]}:{chain[0][1]}"
         problems: list[str] = []
@@ -283,7 +294,8 @@ class RecordingModelClient:
                     continue
                 raise
             requested = primary if index > 0 else None
-            self._record(call_key, provider_id, attempt_request, response, reservation, requested)
+            self._record(call_key, provider_id, attempt_request, response, reservation, requested,
+                         request_hash(body, provider_id, model))
             return response.text
         if len(unconfigured) == len(chain):
             # No amount of retrying fixes a setting: the task waits until a person sets it.
@@ -415,7 +427,7 @@ class RecordingModelClient:
             waited += wait
 
     def _record(self, call_key: str, provider_id: str, request: ModelRequest, response: ModelResponse,
-                reservation: str | None, requested: str | None) -> None:
+                reservation: str | None, requested: str | None, hashed: str) -> None:
         price = self._config.price(provider_id, request.model)
         cost = (response.usage.input_tokens * price.input_per_million
                 + response.usage.output_tokens * price.output_per_million) / 1_000_000
@@ -425,7 +437,7 @@ class RecordingModelClient:
             call_key=call_key,
             task_id=self._call.task_id,
             job_id=self._call.job_id,
-            request_hash=request.request_hash(provider_id),
+            request_hash=hashed,
             provider=provider_id,
             model=request.model,
             tier=self._tier,
@@ -461,6 +473,13 @@ def _retry_inline(error: BaseException) -> bool:
     """A transient provider error whose wait is short enough to retry within the step."""
     return (isinstance(error, ProviderError) and error.transient and not isinstance(error, CircuitOpen)
             and (error.retry_after or 0) <= MAX_INLINE_WAIT)
+
+
+def request_hash(body: dict[str, Any], provider: str, model: str) -> str:
+    """`ModelRequest.request_hash(provider)` of the request whose JSON dump is `body`, with its
+    model replaced by `model`: the same bytes hashed (canonical_json writes what the standard
+    library's sorted, compact, non-ASCII-escaping dump writes), without a copy or a second dump."""
+    return hashlib.sha256(canonical_json({**body, "model": model, "provider": provider}).encode("utf-8")).hexdigest()
 
 
 @functools.cache

@@ -56,7 +56,12 @@ from masthead.runtime.documents import (
 )
 from masthead.runtime.drafting import choose_draft, record_items
 from masthead.runtime.guards import Guards
-from masthead.runtime.model_client import AgentOutputError, CallScope, RecordingModelClient
+from masthead.runtime.model_client import (
+    AgentOutputError,
+    CallScope,
+    RecordingModelClient,
+    first_run,
+)
 from masthead.runtime.outreach import other_contacts_check
 from masthead.runtime.recall import recall, voice_check
 
@@ -102,7 +107,8 @@ def _model_client(ctx: TaskContext, services: StepServices, tier: str, scope: st
             callback(task, chunk)
 
     call = CallScope(task_id=ctx.task["id"], job_id=ctx.job["id"], project=ctx.project.name,
-                     budget=ctx.project.budget, criticality=ctx.task["criticality"], scope=scope, actor=actor)
+                     budget=ctx.project.budget, criticality=ctx.task["criticality"], scope=scope, actor=actor,
+                     first_run=first_run(ctx.task))
     return RecordingModelClient(store=services.store, config=services.config, providers=services.providers,
                                 guards=services.guards, tier=tier, call=call, on_text=on_text)
 

@@ -42,6 +42,7 @@ from masthead.runtime.handlers import HANDLERS
 from masthead.runtime.jobs import schedule, yield_slot
 from masthead.runtime.lease import Heartbeats, Lease
 from masthead.runtime.model_client import PendingCalls, holding_calls
+from masthead.runtime.outputs import compact_output
 from masthead.runtime.steps import StepOutcome, StepServices
 from masthead.windows import next_open
 
@@ -255,6 +256,9 @@ class Worker:
                 output = dict(outcome.output)
                 if outcome.halt:
                     output["halt"] = True
+                # The model's answer is in its call's record, committed here too: stored once.
+                held = self._pending.held() if self._pending is not None else []
+                output = compact_output(output, {call["call_key"]: call["output"] for call in held})
                 done = TaskSucceeded(id=task["id"], output=output)
             # The step's model calls, then its outcome at the claimed version: if the lease was
             # lost, the append refuses and nothing of this transaction lands (see _run).
