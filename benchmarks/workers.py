@@ -2,11 +2,14 @@
 
 The 4-step pipeline of benchmarks/orchestration.py (its in-process `instant` provider, registered
 through providers.registry like a plugin, answers a fixed 500-character text), run by worker
-processes that do what `masthead worker` does. All jobs are queued first; the clock runs from
-the first claim to the last step's completion, read from the log, so process start-up is not
-counted. Then the same curve with a 50 ms model. CPU per step is the workers' own CPU (user +
-system, from the kernel) divided by the steps they ran; the Postgres server's CPU is reported
-beside it.
+processes that do what `masthead worker` does. All jobs are queued first; every worker process
+starts, opens the workspace and reports ready, and only when all are ready are they told to
+begin, so no process's start-up (imports, about a second of CPU each) runs on the cores the
+measured ones share. The clock runs from the first claim to the last step's completion, read
+from the log. Then the same curve with a 50 ms model. CPU per step: the workers' own CPU from
+"begin" to the end (each process reads its own, all threads), and the CPU of the Postgres
+backends serving this run's database (sampled from /proc, so other databases on the server do
+not count), each divided by the steps run.
 
     .venv/bin/python benchmarks/workers.py [--jobs 250] [--concurrency 8] [--slow-concurrency 32]
         [--plain-lock]     # also measure the plain strategy: every append flushes under the lock
@@ -26,9 +29,11 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,8 +99,9 @@ class Run:
 
 
 # -- one worker process ------------------------------------------------------------------
-def serve_worker(root: str, latency: float, concurrency: int, plain_lock: bool) -> None:
-    """What `masthead worker --quiet` does, in a process that has the instant provider."""
+def serve_worker(root: str, latency: float, concurrency: int, plain_lock: bool, gate: str) -> None:
+    """What `masthead worker --quiet` does, in a process that has the instant provider; it
+    starts work when the parent says so, and writes the CPU it spent working to `gate`.cpu-PID."""
     orchestration.LATENCY["seconds"] = latency
     ws = open_workspace(root)
     if plain_lock:
@@ -108,26 +114,27 @@ def serve_worker(root: str, latency: float, concurrency: int, plain_lock: bool) 
             ws.config.workspace.database, ReadModelProjector(), notify_types=WAKE_EVENTS, flush_under_lock=True))
     runner = ws.runner(concurrency=concurrency, name=f"bench-{os.getpid()}")
     signal.signal(signal.SIGTERM, lambda _s, _f: runner.stop())
+    Path(f"{gate}.ready-{os.getpid()}").touch()
+    while not Path(gate).exists():
+        time.sleep(0.01)
+    started = time.process_time()
     runner.run(until_idle=False)
+    Path(f"{gate}.cpu-{os.getpid()}").write_text(str(time.process_time() - started))
     ws.close()
 
 
 # -- the parent ----------------------------------------------------------------------------
-def server_cpu_seconds() -> float:
-    """User + system CPU of every Postgres process on this machine (from /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+def backend_cpu_seconds(admin: psycopg.Connection[Any], database: str) -> dict[int, float]:
+    """User + system CPU so far of each server process connected to `database`, by pid."""
+    pids = [row[0] for row in admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))]
+    ticks, found = os.sysconf("SC_CLK_TCK"), {}
+    for pid in pids:
         try:
-            if (entry / "comm").read_text().strip() not in ("postgres", "postmaster"):
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except OSError:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the backend ended meanwhile
             continue
-    return total / ticks
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
 
 
 def prepare(folder: Path, url: str, jobs: int, concurrency: int) -> None:
@@ -151,45 +158,66 @@ def measure(workers: int, latency: float, jobs: int, concurrency: int, plain_loc
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             prepare(folder, url, jobs, concurrency)
+            gate = folder / "go"
             command = [sys.executable, __file__, "--serve-worker", str(folder), "--latency", str(latency),
-                       "--concurrency", str(concurrency)] + (["--plain-lock"] if plain_lock else [])
-            server_before = server_cpu_seconds()
+                       "--concurrency", str(concurrency), "--gate", str(gate)] + (["--plain-lock"] if plain_lock else [])
             procs = [subprocess.Popen(command) for _ in range(workers)]
-            worker_cpu = 0.0
-            sampler = LockSampler(name)
             try:
-                wait_until_done(url, jobs, timeout=600)
+                wait_for(lambda: len(list(folder.glob("go.ready-*"))) == workers, "the workers to start", 120)
+                sampler = Sampler(name)  # from here on: lock waiters and the database's server CPU
+                gate.touch()
+                try:
+                    wait_until_done(url, jobs, timeout=600)
+                finally:
+                    sampler.stop()
             finally:
-                sampler.stop()
-                server_cpu = server_cpu_seconds() - server_before
                 for proc in procs:
                     proc.send_signal(signal.SIGTERM)
                 for proc in procs:
-                    _, _, usage = os.wait4(proc.pid, 0)
-                    worker_cpu += usage.ru_utime + usage.ru_stime
+                    proc.wait(60)
+            worker_cpu = sum(float(f.read_text()) for f in folder.glob("go.cpu-*"))
             seconds = elapsed(url)
     finally:
         with psycopg.connect(SERVER, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return Run(workers, round(latency * 1000), jobs * STEPS, seconds, worker_cpu, server_cpu, sampler.mean())
+    return Run(workers, round(latency * 1000), jobs * STEPS, seconds, worker_cpu, sampler.server_cpu(), sampler.mean())
 
 
-class LockSampler:
-    """Every 20 ms, how many of the database's connections wait for the append lock (an
-    advisory lock): near 0 means the lock is not what limits throughput."""
+def wait_for(ready: Callable[[], bool], what: str, timeout: float) -> None:
+    deadline = time.time() + timeout
+    while not ready():
+        if time.time() > deadline:
+            raise TimeoutError(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.05)
+
+
+class Sampler:
+    """Every 20 ms: how many of the database's connections wait for the append lock (an
+    advisory lock; near 0 means the lock is not what limits throughput), and the CPU of each
+    server process serving the database. A backend's CPU counts from its value at the first
+    sample (from 0 for one that connects later) to its last sample, so backends that come and
+    go are counted and other databases' are not."""
 
     def __init__(self, database: str):
         self.samples: list[int] = []
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(database,), daemon=True)
+        with psycopg.connect(SERVER, autocommit=True) as conn:
+            self._first = backend_cpu_seconds(conn, database)
         self._thread.start()
 
     def _run(self, database: str) -> None:
         with psycopg.connect(SERVER, autocommit=True) as conn:
-            while not self._stop.wait(0.02):
+            while True:
                 row = conn.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = %s"
                                    " AND wait_event_type = 'Lock' AND wait_event = 'advisory'", (database,)).fetchone()
                 self.samples.append(int(row[0]) if row else 0)
+                self._last.update(backend_cpu_seconds(conn, database))
+                if self._stop.wait(0.02):
+                    self._last.update(backend_cpu_seconds(conn, database))
+                    return
 
     def stop(self) -> None:
         self._stop.set()
@@ -197,6 +225,9 @@ class LockSampler:
 
     def mean(self) -> float:
         return sum(self.samples) / len(self.samples) if self.samples else 0.0
+
+    def server_cpu(self) -> float:
+        return sum(cpu - self._first.get(pid, 0.0) for pid, cpu in self._last.items())
 
 
 def wait_until_done(url: str, jobs: int, timeout: float) -> None:
@@ -240,9 +271,10 @@ def main() -> None:
     parser.add_argument("--plain-lock", action="store_true", help="also measure flushing under the append lock")
     parser.add_argument("--serve-worker", metavar="WORKSPACE", help=argparse.SUPPRESS)
     parser.add_argument("--latency", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--gate", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_worker:
-        serve_worker(args.serve_worker, args.latency, args.concurrency, args.plain_lock)
+        serve_worker(args.serve_worker, args.latency, args.concurrency, args.plain_lock, args.gate)
         return
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     instant = [measure(n, 0.0, args.jobs, args.concurrency, False) for n in (1, 2, 4)]
