@@ -8,7 +8,7 @@ users of the server do not count. Every statement the client sends is counted by
 
     .venv/bin/python benchmarks/pg_step.py [--jobs 100] [--reps 3] [--baseline DIR]
 
-One more run (not in the CPU figures: its bookkeeping costs CPU) profiles the append lock:
+One more run per repetition (not in the CPU figures: its bookkeeping costs CPU) profiles the append lock:
 per step, how long it is held (wall and this thread's CPU) and how many times the holder waits
 for the server meanwhile, by the code that waits; every other writer on the server waits
 through each of those round trips. The hot queries' plans are timed with EXPLAIN ANALYZE.
@@ -153,10 +153,14 @@ class LockProfile:
 
 
 def explain(conn: psycopg.Connection[Any], sql: str, params: Any) -> float:
-    """The server's execution time of one statement, in ms (EXPLAIN ANALYZE)."""
-    rows = conn.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params).fetchone()
-    plan = rows[0][0] if rows else {}
-    return float(plan.get("Execution Time", 0.0)) + float(plan.get("Planning Time", 0.0))
+    """The server's planning + execution time of one statement, in ms (EXPLAIN ANALYZE), the
+    best of 5 (a busy machine only ever adds to it)."""
+    times = []
+    for _ in range(5):
+        rows = conn.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params).fetchone()
+        plan = rows[0][0] if rows else {}
+        times.append(float(plan.get("Execution Time", 0.0)) + float(plan.get("Planning Time", 0.0)))
+    return min(times)
 
 
 def lock_profile(jobs: int) -> dict[str, Any]:
@@ -186,13 +190,18 @@ def lock_profile(jobs: int) -> dict[str, Any]:
             "waits": [(where, count / steps) for where, count in profile.waits.most_common(8)], "plans": plans}
 
 
-def lock_section(label: str, found: dict[str, Any]) -> str:
+def lock_section(label: str, runs: list[dict[str, Any]]) -> str:
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    found = runs[-1]
     waits = "\n".join(f"  - `{where}`: {count:.2f}" for where, count in found["waits"])
-    plans = ", ".join(f"{what} {ms:.3f} ms" for what, ms in found["plans"].items())
+    plans = ", ".join(f"{what} {statistics.median(r['plans'][what] for r in runs):.3f} ms" for what in found["plans"])
     return f"""\
-{label}: {found['locked']:.2f} transactions per step take the append lock; it is held {found['held_ms']:.2f} ms per step
-(of which {found['held_cpu_ms']:.2f} ms is the holder's own CPU), with {found['trips']:.2f} round trips to the server
-meanwhile (the first one takes the lock). Where the holder waits, per step (caller < its caller):
+{label}: {med('locked'):.2f} transactions per step take the append lock; it is held {med('held_ms'):.2f} ms per step
+(of which {med('held_cpu_ms'):.2f} ms is the holder's own CPU), with {med('trips'):.2f} round trips to the server
+meanwhile (the first one takes the lock); medians of {len(runs)} runs. Where the holder waits, per step
+(caller < its caller; the last run):
 {waits}
 - EXPLAIN ANALYZE (planning + execution, after the run): {plans}.
 """
@@ -232,14 +241,16 @@ def main() -> None:
         return
     ours: list[dict[str, Any]] = []
     before: list[dict[str, Any]] = []
+    ours_lock: list[dict[str, Any]] = []
+    before_lock: list[dict[str, Any]] = []
     for rep in range(args.reps):
         ours.append(measure(args.jobs))
+        ours_lock.append(lock_profile(args.jobs))
         if args.baseline:
             before.append(in_baseline(args.baseline, args.jobs))
+            before_lock.append(in_baseline(args.baseline, args.jobs, "--lock-only"))
         print(f"rep {rep + 1}: {ours[-1]['client_us']:.0f} + {ours[-1]['server_us']:.0f} us", file=sys.stderr)
-    locks = [lock_section("This checkout", lock_profile(args.jobs))]
-    if args.baseline:
-        locks.append(lock_section("The baseline", in_baseline(args.baseline, args.jobs, "--lock-only")))
+    locks = [lock_section("This checkout", ours_lock)] + ([lock_section("The baseline", before_lock)] if before else [])
     rows = [summary("masthead", ours)] + ([summary("masthead before (baseline)", before)] if before else [])
     costliest = "\n".join(f"  - `{sql}`: {count:.2f} per step" for sql, count in ours[-1]["costliest"])
     body = f"""\
@@ -256,8 +267,8 @@ worker thread; {args.reps} repetitions, medians. Load before: {os.getloadavg()[0
 - The statements sent most often (the last run):
 {costliest}
 
-The append lock (one more run each, with one worker thread, so no one waits for it here; with
-several workers each of these round trips is time every other writer waits):
+The append lock (one more run each per repetition, not in the CPU figures above, with one worker thread, so
+no one waits for it here; with several workers each of these round trips is time every other writer waits):
 
 {chr(10).join(locks)}"""
     print(body)

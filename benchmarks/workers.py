@@ -97,6 +97,10 @@ class Run:
     def cpu_us_per_step(self) -> float:
         return self.worker_cpu_s * 1e6 / self.steps
 
+    @property
+    def server_us_per_step(self) -> float:
+        return self.server_cpu_s * 1e6 / self.steps
+
 
 # -- one worker process ------------------------------------------------------------------
 def serve_worker(root: str, latency: float, concurrency: int, plain_lock: bool, gate: str) -> None:
@@ -259,8 +263,14 @@ def table(runs: list[Run]) -> str:
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in runs:
         lines.append(f"| {r.workers} | {r.latency_ms} ms | {r.steps} | {r.seconds:.2f} | {r.steps_per_s:.0f} |"
-                     f" {r.cpu_us_per_step:.0f} | {r.server_cpu_s * 1e6 / r.steps:.0f} | {r.lock_waiters:.2f} |")
+                     f" {r.cpu_us_per_step:.0f} | {r.server_us_per_step:.0f} | {r.lock_waiters:.2f} |")
     return "\n".join(lines)
+
+
+def verdict(runs: list[Run]) -> str:
+    rates = [r.steps_per_s for r in runs]
+    held = all(later >= earlier for earlier, later in zip(rates, rates[1:], strict=False))
+    return f"{'met' if held else 'not met'} ({' → '.join(f'{rate:.0f}' for rate in rates)})"
 
 
 def main() -> None:
@@ -283,7 +293,7 @@ def main() -> None:
     for run in [*instant, *slow, *plain]:
         print(f"{run.workers} workers, {run.latency_ms} ms: {run.steps_per_s:.0f} steps/s", file=sys.stderr)
     load_after = Path("/proc/loadavg").read_text().split()[:3]
-    best = instant[-1].steps_per_s
+    best, one = instant[-1].steps_per_s, instant[0]
     body = f"""\
 {args.jobs} jobs of the 4-step pipeline per measurement, all queued before the workers start; each worker runs
 {args.concurrency} tasks at a time with the instant model and {args.slow_concurrency} with the 50 ms model.
@@ -303,16 +313,19 @@ The plain strategy, for comparison (every append's commit flushes to disk while 
 
 {table(plain)}
 """ if plain else "") + f"""
+- Steps per second never falling as worker processes are added, 1 → 2 → 4 (issue 16), instant model:
+  {verdict(instant)}; 50 ms model: {verdict(slow)}.
 - Target ≥ 1,000 steps/s with 4 workers (instant model): {'met' if best >= 1000 else 'not met'} ({best:.0f}).
-- "Waiting for the append lock" is the mean number of connections queued on it (sampled every 20 ms); worker
-  and Postgres CPU per step, times steps/s, is what the 2 cores give.
-- 1,000 steps/s on 2 cores leaves 2 ms of CPU per step for the workers and Postgres together; a step
-  costs about 8–19 ms of worker CPU (each process's start-up, about 2 s, is in it; one Python process per
-  worker: events serialised, hashed and projected one by one, a round trip per statement) and 3–7 ms of
-  Postgres CPU, and every append queues on the one global append lock that keeps `seq` gap-free and the
-  hash chain single. Even with that lock gone, the Postgres server's own CPU per step caps 2 cores at a
-  few hundred steps a second. The way forward the design names: chain per stream and anchor stream heads
-  in periodic global checkpoints, with appends batched and fewer statements per step; not attempted yet.
+- Every worker process starts and opens the workspace before any of them claims a task, so no
+  process's start-up runs during the measured window; worker CPU is counted from that moment,
+  Postgres CPU is that of the backends serving this run's database only.
+- "Waiting for the append lock" is the mean number of connections queued on it (sampled every 20 ms).
+  Above 1, the lock is what limits: steps/s is then 1 / (time the lock is held per step), and that
+  time is mostly the holder's round trips to the server, each of which waits for a free CPU on both
+  sides when the cores are busy (see the `pg_step` section for the round trips and where they are).
+- CPU per step with one worker process: {one.cpu_us_per_step:,.0f} µs in the worker, {one.server_us_per_step:,.0f} µs in
+  Postgres, so N cores give at most N × 1,000,000 / {one.cpu_us_per_step + one.server_us_per_step:,.0f} ≈
+  {1e6 / (one.cpu_us_per_step + one.server_us_per_step):,.0f} × N steps/s before the append lock.
 """
     print(body)
     flags = f" --jobs {args.jobs} --concurrency {args.concurrency} --slow-concurrency {args.slow_concurrency}"
