@@ -122,6 +122,16 @@ def test_appends_in_one_transaction_build_on_each_other(store):
     assert verify_chain(store) == (7, None)
 
 
+def test_a_conflict_caught_inside_a_transaction_leaves_its_later_appends_whole(store):
+    with store.transaction() as tx:
+        tx.append([NewEvent("a", "Noted", {}, 0)], meta())
+        with pytest.raises(ConcurrencyConflict, match="stream a is at version 1, expected 0"):
+            tx.append([NewEvent("a", "Noted", {}, 0)], meta())  # known to this transaction: refused at once
+        tx.append([NewEvent("b", "Noted", {}, ANY_VERSION), NewEvent("a", "Noted", {}, 1)], meta())
+    assert [(e.seq, e.stream, e.version) for e in store.read()] == [(1, "a", 1), (2, "b", 1), (3, "a", 2)]
+    assert verify_chain(store) == (3, None)
+
+
 def test_a_wrong_version_late_in_a_transaction_undoes_all_of_it(store):
     store.append([NewEvent("a", "Noted", {}, 0)], meta())
     with pytest.raises(ConcurrencyConflict, match="stream a is at version 1, expected 0"), store.transaction() as tx:

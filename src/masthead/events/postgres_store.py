@@ -169,13 +169,13 @@ class PostgresTransaction:
                 "INSERT INTO events (seq, stream, version, type, data, meta, hash) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 (seq, event.stream, version, event.type, data_json, meta_json, digest),
             )
+            self._head = (seq, digest)  # what is queued is the head from here on
             record = StoredEvent(seq=seq, stream=event.stream, version=version, type=event.type,
                                  data=parse_json(data_json), meta=meta, hash=digest)
             if self._store.projector is not None:
                 self._store.projector.apply(self, record)
             stored.append(record)
             prev_hash = digest
-            self._head = (seq, prev_hash)
         self.appended.extend(stored)
         return stored
 
