@@ -101,6 +101,47 @@ def test_any_version_appends_at_the_next_version(store):
     assert [e.version for e in store.read()] == [1, 2]
 
 
+def test_an_expected_version_the_stream_never_reached_is_a_conflict(store):
+    store.append([NewEvent("a", "Noted", {}, 0)], meta())
+    with pytest.raises(ConcurrencyConflict, match="stream a is at version 1, expected 3"):
+        store.append([NewEvent("a", "Noted", {}, 3)], meta())
+    assert [e.version for e in store.read(stream="a")] == [1]
+
+
+def test_appends_in_one_transaction_build_on_each_other(store):
+    """Later appends of a transaction see the versions and the head its earlier ones left."""
+    store.append([NewEvent("a", "Noted", {}, 0)], meta())
+    with store.transaction() as tx:
+        tx.append([NewEvent("a", "Noted", {"n": 1}, 1)], meta())
+        tx.append([NewEvent("a", "Noted", {"n": 2}, ANY_VERSION), NewEvent("b", "Noted", {}, ANY_VERSION)], meta())
+        tx.append([NewEvent("b", "Noted", {}, 1), NewEvent("c", "Noted", {}, 0)], meta())
+        tx.append([NewEvent("c", "Noted", {}, ANY_VERSION)], meta())
+        assert tx.stream_version("a") == 3 and tx.stream_version("c") == 2
+    assert [(e.seq, e.stream, e.version) for e in store.read()] == [
+        (1, "a", 1), (2, "a", 2), (3, "a", 3), (4, "b", 1), (5, "b", 2), (6, "c", 1), (7, "c", 2)]
+    assert verify_chain(store) == (7, None)
+
+
+def test_a_conflict_caught_inside_a_transaction_leaves_its_later_appends_whole(store):
+    with store.transaction() as tx:
+        tx.append([NewEvent("a", "Noted", {}, 0)], meta())
+        with pytest.raises(ConcurrencyConflict, match="stream a is at version 1, expected 0"):
+            tx.append([NewEvent("a", "Noted", {}, 0)], meta())  # known to this transaction: refused at once
+        tx.append([NewEvent("b", "Noted", {}, ANY_VERSION), NewEvent("a", "Noted", {}, 1)], meta())
+    assert [(e.seq, e.stream, e.version) for e in store.read()] == [(1, "a", 1), (2, "b", 1), (3, "a", 2)]
+    assert verify_chain(store) == (3, None)
+
+
+def test_a_wrong_version_late_in_a_transaction_undoes_all_of_it(store):
+    store.append([NewEvent("a", "Noted", {}, 0)], meta())
+    with pytest.raises(ConcurrencyConflict, match="stream a is at version 1, expected 0"), store.transaction() as tx:
+        tx.append([project_event("p", 1)], meta())
+        tx.append([NewEvent("a", "Noted", {}, 0)], meta())
+        tx.query("SELECT name FROM projects")  # a read after the append: no step runs on a refused write
+    assert [e.stream for e in store.read()] == ["a"]
+    assert store.query("SELECT name FROM projects") == []
+
+
 def test_two_stores_on_one_database_conflict_cleanly(backend):
     one, two = backend.open(), backend.open()
     one.append([NewEvent("s", "Noted", {}, 0)], meta())

@@ -17,6 +17,10 @@ HEAD_AND_VERSIONS = (
     " LEFT JOIN (SELECT stream, MAX(version) AS v FROM events WHERE stream = ANY(%s) GROUP BY stream) AS v ON true"
 )
 
+# The versions of streams a later append of the same transaction meets for the first time
+# (the head is known by then).
+STREAM_VERSIONS = "SELECT stream, MAX(version) AS v FROM events WHERE stream = ANY(%s) GROUP BY stream"
+
 # The most urgent ready task (a lease that ran out counts as ready). Priority with ageing: a
 # task gains a point per `ageing` seconds waited, so a flood of high-priority work cannot starve
 # low-priority tasks forever. The claim adds FOR UPDATE SKIP LOCKED, so claimers pass each other.

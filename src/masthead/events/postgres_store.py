@@ -71,6 +71,9 @@ from masthead.events.store import Listener, Params, Projector
 
 # Errors that mean "another transaction got in the way; try again", never "the data is wrong".
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable)
+# Raised by the log's trigger (migration 0022) when an event does not follow its stream's last
+# version: the version the append expected was not the stream's.
+_VERSION_SKIPPED = "MH409"
 # Migrations take their own advisory lock: many workers may start at once on a new version.
 _MIGRATION_LOCK = 0x6D61_7374  # "mast"
 _BARRIER_SQL = (
@@ -109,6 +112,11 @@ class PostgresTransaction:
         self._locked = locked
         self.appended: list[StoredEvent] = []
         self.wrote = False
+        # What this transaction's appends have learnt while holding the append lock: the log's
+        # head and the versions of the streams it read or appended to. Nobody else appends
+        # until COMMIT, so they stay true; appends after the first need no round trip for them.
+        self._head: tuple[int, str] | None = None
+        self._versions: dict[str, int] = {}
 
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         return self._conn.execute(to_psycopg(sql), to_params(params)).fetchall()
@@ -135,17 +143,18 @@ class PostgresTransaction:
     def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
         self.take_append_lock()
         self.wrote = True
-        # The head and the streams' versions in one round trip (the lock is held meanwhile).
-        rows = self._conn.execute(queries.HEAD_AND_VERSIONS, (sorted({event.stream for event in events}),)).fetchall()
-        seq, prev_hash = (rows[0]["seq"], rows[0]["hash"]) if rows[0]["seq"] is not None else (0, GENESIS_HASH)
-        versions = {row["stream"]: int(row["v"]) for row in rows if row["stream"] is not None}
+        self._look_up(events)
+        assert self._head is not None  # _look_up read it
+        seq, prev_hash = self._head
+        versions = self._versions
         meta_json = canonical_json(meta.as_dict())
         stored: list[StoredEvent] = []
         for event in events:
-            current = versions.get(event.stream, 0)
-            if event.expected_version != ANY_VERSION and current != event.expected_version:
+            expected = event.expected_version
+            current = versions.get(event.stream, expected)  # a named version not read: trusted
+            if expected != ANY_VERSION and current != expected:
                 raise ConcurrencyConflict(
-                    f"stream {event.stream} is at version {current}, expected {event.expected_version}",
+                    f"stream {event.stream} is at version {current}, expected {expected}",
                     fix="reload the latest state and try again",
                 )
             seq += 1
@@ -153,12 +162,14 @@ class PostgresTransaction:
             versions[event.stream] = version
             data_json = canonical_json(event.data)
             digest = chain_hash(prev_hash, seq, event.stream, version, event.type, data_json, meta_json)
-            # Queued (pipeline mode); a clash with an append that skipped the lock is reported at
-            # the next read or at COMMIT, as a ConcurrencyConflict.
+            # Queued (pipeline mode). A trusted expected version that was wrong is refused by the
+            # log's trigger (migration 0022), reported at the next read or at COMMIT as a
+            # ConcurrencyConflict, and nothing of this transaction lands.
             self._conn.execute(
                 "INSERT INTO events (seq, stream, version, type, data, meta, hash) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 (seq, event.stream, version, event.type, data_json, meta_json, digest),
             )
+            self._head = (seq, digest)  # what is queued is the head from here on
             record = StoredEvent(seq=seq, stream=event.stream, version=version, type=event.type,
                                  data=parse_json(data_json), meta=meta, hash=digest)
             if self._store.projector is not None:
@@ -167,6 +178,31 @@ class PostgresTransaction:
             prev_hash = digest
         self.appended.extend(stored)
         return stored
+
+    def _look_up(self, events: Sequence[NewEvent]) -> None:
+        """Read what this append needs and the transaction does not know yet, in at most one
+        round trip: the head of the log (once per transaction: the append lock is held from
+        here to COMMIT, so no other append moves it) and the versions of the streams appended
+        at ANY_VERSION that this transaction has not seen. A named expected version is not
+        read at all: the log checks it as the row goes in (migration 0022). Each round trip
+        here is made while holding the append lock, so every writer on the server waits
+        through it: before this, each append made one."""
+        unknown: set[str] = set()
+        seen = set(self._versions)
+        for event in events:
+            if event.stream not in seen and event.expected_version == ANY_VERSION:
+                unknown.add(event.stream)
+            seen.add(event.stream)
+        if self._head is not None and not unknown:
+            return
+        if self._head is None:
+            rows = self._conn.execute(queries.HEAD_AND_VERSIONS, (sorted(unknown),)).fetchall()
+            self._head = (rows[0]["seq"], rows[0]["hash"]) if rows[0]["seq"] is not None else (0, GENESIS_HASH)
+        else:
+            rows = self._conn.execute(queries.STREAM_VERSIONS, (sorted(unknown),)).fetchall()
+        found = {row["stream"]: int(row["v"]) for row in rows if row["stream"] is not None}
+        for stream in unknown:
+            self._versions[stream] = found.get(stream, 0)
 
     def stream_version(self, stream: str) -> int:
         return int(self.query(queries.STREAM_VERSION, (stream,))[0]["v"])
@@ -308,6 +344,10 @@ class PostgresEventStore:
                 if isinstance(exc, _RETRYABLE):
                     raise ConcurrencyConflict(f"another transaction got in the way ({type(exc).__name__})",
                                               fix="try again") from exc
+                if isinstance(exc, psycopg.Error) and exc.sqlstate == _VERSION_SKIPPED:
+                    # A trusted expected version the stream is not at (the log's trigger, 0022).
+                    raise ConcurrencyConflict(exc.diag.message_primary or "a stream moved",
+                                              fix="reload the latest state and try again") from exc
                 if isinstance(exc, pg_errors.UniqueViolation) and exc.diag.table_name == "events":
                     # Queued inserts report late: this is a racing append that skipped the lock.
                     raise ConcurrencyConflict("another append took the same stream version",
