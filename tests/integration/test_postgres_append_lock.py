@@ -1,6 +1,6 @@
 """What the Postgres adapter does while it holds the append lock (every other writer on the
 server waits meanwhile): how many round trips an append makes, and the log's own check of the
-versions it no longer reads (migration 0022)."""
+versions it no longer reads (migration 0020)."""
 
 from __future__ import annotations
 

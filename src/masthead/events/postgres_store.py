@@ -71,7 +71,7 @@ from masthead.events.store import Listener, Params, Projector
 
 # Errors that mean "another transaction got in the way; try again", never "the data is wrong".
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable)
-# Raised by the log's trigger (migration 0022) when an event does not follow its stream's last
+# Raised by the log's trigger (migration 0020) when an event does not follow its stream's last
 # version: the version the append expected was not the stream's.
 _VERSION_SKIPPED = "MH409"
 # Migrations take their own advisory lock: many workers may start at once on a new version.
@@ -163,7 +163,7 @@ class PostgresTransaction:
             data_json = canonical_json(event.data)
             digest = chain_hash(prev_hash, seq, event.stream, version, event.type, data_json, meta_json)
             # Queued (pipeline mode). A trusted expected version that was wrong is refused by the
-            # log's trigger (migration 0022), reported at the next read or at COMMIT as a
+            # log's trigger (migration 0020), reported at the next read or at COMMIT as a
             # ConcurrencyConflict, and nothing of this transaction lands.
             self._conn.execute(
                 "INSERT INTO events (seq, stream, version, type, data, meta, hash) VALUES (%s, %s, %s, %s, %s, %s, %s)",
@@ -184,7 +184,7 @@ class PostgresTransaction:
         round trip: the head of the log (once per transaction: the append lock is held from
         here to COMMIT, so no other append moves it) and the versions of the streams appended
         at ANY_VERSION that this transaction has not seen. A named expected version is not
-        read at all: the log checks it as the row goes in (migration 0022). Each round trip
+        read at all: the log checks it as the row goes in (migration 0020). Each round trip
         here is made while holding the append lock, so every writer on the server waits
         through it: before this, each append made one."""
         unknown: set[str] = set()
@@ -345,7 +345,7 @@ class PostgresEventStore:
                     raise ConcurrencyConflict(f"another transaction got in the way ({type(exc).__name__})",
                                               fix="try again") from exc
                 if isinstance(exc, psycopg.Error) and exc.sqlstate == _VERSION_SKIPPED:
-                    # A trusted expected version the stream is not at (the log's trigger, 0022).
+                    # A trusted expected version the stream is not at (the log's trigger, 0020).
                     raise ConcurrencyConflict(exc.diag.message_primary or "a stream moved",
                                               fix="reload the latest state and try again") from exc
                 if isinstance(exc, pg_errors.UniqueViolation) and exc.diag.table_name == "events":

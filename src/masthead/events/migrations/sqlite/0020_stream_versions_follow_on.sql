@@ -1,4 +1,4 @@
--- Twin of postgres/0022, kept so both backends carry the same numbered migrations. Nothing to
+-- Twin of postgres/0020, kept so both backends carry the same numbered migrations. Nothing to
 -- do here: SQLite appends read each stream's version under the database's single write lock
 -- (BEGIN IMMEDIATE) in the same process, with no round trip to save, so the adapter checks
 -- the expected version itself before it inserts. This file holds no statement.
