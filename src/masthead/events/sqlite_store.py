@@ -293,7 +293,10 @@ class SqliteEventStore:
         transaction: a crash or an error leaves the log as it was. The caller verified the chain;
         this refuses (StateError) unless the head is `after` once the write lock is held."""
         with self.transaction() as tx:
-            count = insert_hashed(tx, events, after=after, projector=self.projector, progress=progress)
+            # Readers keep seeing the indexes (WAL: they read the last commit) while this
+            # transaction loads without them.
+            count = insert_hashed(tx, events, after=after, projector=self.projector, progress=progress,
+                                  secondary_indexes=queries.SECONDARY_INDEXES)
         if self._synchronous == "NORMAL":  # an import is history from elsewhere: on disk before we return
             self._flush_wal()
         return count
