@@ -19,7 +19,7 @@ import json
 import os
 import tarfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,7 +194,7 @@ def read_manifest(path: Path) -> Manifest:
         raise InputError(f"{path}: the manifest's fields are wrong ({exc})", fix="export the workspace again") from None
 
 
-def read_events(path: Path, manifest: Manifest) -> Iterator[HashedEvent]:
+def read_events(path: Path, manifest: Manifest) -> Generator[HashedEvent, None, None]:
     """The payload's events in order, each given out only after its seq and its hash (recomputed
     with the store's own `chain_hash` from the one before) are checked, with the canonical JSON
     texts its hash covers. After the last one: the payload's SHA-256, and the count and the head

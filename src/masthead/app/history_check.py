@@ -18,7 +18,7 @@ import pickle
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,7 +34,7 @@ _FRAME = struct.Struct("!Q")  # each message: its length, then a pickle of (kind
 _HELPER = "from masthead.app.history_check import helper_main; helper_main()"
 
 
-def checked_events(path: Path, manifest: Any) -> Iterator[HashedEvent]:
+def checked_events(path: Path, manifest: Any) -> Generator[HashedEvent, None, None]:
     """`history.read_events(path, manifest)`: the same events and the same errors, read and
     checked in a helper process when the file holds at least HELPER_FROM events."""
     from masthead.app.history import read_events
@@ -44,7 +44,7 @@ def checked_events(path: Path, manifest: Any) -> Iterator[HashedEvent]:
     return _from_helper(path, manifest)
 
 
-def _from_helper(path: Path, manifest: Any) -> Iterator[HashedEvent]:
+def _from_helper(path: Path, manifest: Any) -> Generator[HashedEvent, None, None]:
     # A process of its own (not a fork: this one holds SQLite connections and threads), on the
     # modules this process imports.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(entry for entry in sys.path if entry)}
