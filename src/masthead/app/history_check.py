@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from masthead.errors import InputError, IntegrityError, MastheadError
-from masthead.events.bulk import HashedEvent
-from masthead.events.model import Meta, parse_json
+from masthead.events.bulk import HashedEvent, hashed_event
+from masthead.events.model import Meta
 
 BATCH = 2_000
 # Below this many events, starting a process (about 0.3 s) costs more than it saves.
@@ -78,12 +78,7 @@ def _received(stream: IO[bytes]) -> Iterator[HashedEvent]:
             name, message, fix = payload
             raise _ERRORS.get(name, IntegrityError)(message, fix=fix)
         for seq, stream_name, version, type_, data_json, meta_json, hash_ in payload:
-            meta = metas.get(meta_json)
-            if meta is None:
-                metas.clear()  # the events of one append share a meta; keep only the current one
-                meta = metas[meta_json] = Meta.from_dict(parse_json(meta_json))
-            yield HashedEvent(seq=seq, stream=stream_name, version=version, type=type_, data=parse_json(data_json),
-                              meta=meta, hash=hash_, data_json=data_json, meta_json=meta_json)
+            yield hashed_event(seq, stream_name, version, type_, data_json, meta_json, hash_, metas)
 
 
 def helper_main() -> None:

@@ -15,7 +15,7 @@ from itertools import islice
 from typing import Any
 
 from masthead.errors import StateError
-from masthead.events.model import GENESIS_HASH, StoredEvent, canonical_json
+from masthead.events.model import GENESIS_HASH, Meta, StoredEvent, canonical_json, parse_json
 from masthead.events.store import Projector, Transaction
 
 BATCH = 5_000
@@ -29,6 +29,18 @@ class HashedEvent(StoredEvent):
 
     data_json: str
     meta_json: str
+
+
+def hashed_event(seq: int, stream: str, version: int, type_: str, data_json: str, meta_json: str, hash_: str,
+                 metas: dict[str, Meta]) -> HashedEvent:
+    """The event of an `events` row whose texts are already checked (by their hash), parsed for
+    the projector. `metas` keeps the Meta of the last meta text: the events of one append share it."""
+    meta = metas.get(meta_json)
+    if meta is None:
+        metas.clear()
+        meta = metas[meta_json] = Meta.from_dict(parse_json(meta_json))
+    return HashedEvent(seq=seq, stream=stream, version=version, type=type_, data=parse_json(data_json), meta=meta,
+                       hash=hash_, data_json=data_json, meta_json=meta_json)
 
 
 def event_row(event: StoredEvent) -> tuple[Any, ...]:
