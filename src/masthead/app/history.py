@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import tarfile
+import threading
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
@@ -112,28 +114,70 @@ def export_history(store: EventStore, out: Path, *, since: int = 0, progress: Pr
 def _write_payload(store: EventStore, path: Path, since: int, last_seq: int,
                    progress: Progress | None) -> tuple[int, str]:
     """The events as gzip'd JSON Lines; returns (count, SHA-256 of the compressed bytes)."""
-    digest = hashlib.sha256()
-    # Level 1: the log is repetitive JSON, so the fastest level already shrinks it ~8x; higher
-    # levels cost several times the CPU for a few percent.
-    compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
     count = 0
     cursor = since
     with path.open("wb") as sink:
-        def write(data: bytes) -> None:
-            if data:
-                digest.update(data)
-                sink.write(data)
-
-        while rows := store.query(_ROWS, (cursor, last_seq, PAGE)):
-            write(compressor.compress("".join(map(_event_line, rows)).encode("utf-8")))
-            count += len(rows)
-            cursor = rows[-1]["seq"]
-            if progress is not None:
-                progress(count)
-        write(compressor.flush())
+        writer = _GzipWriter(sink)
+        try:
+            while rows := store.query(_ROWS, (cursor, last_seq, PAGE)):
+                writer.write("".join(map(_event_line, rows)).encode("utf-8"))
+                count += len(rows)
+                cursor = rows[-1]["seq"]
+                if progress is not None:
+                    progress(count)
+        finally:
+            digest = writer.close()
         sink.flush()
         os.fsync(sink.fileno())
-    return count, digest.hexdigest()
+    return count, digest
+
+
+class _GzipWriter:
+    """Compresses, hashes and writes pages on a thread of its own. zlib and hashlib let go of
+    the GIL while they work on a page, so this runs on the second core while the caller reads
+    and formats the next one."""
+
+    def __init__(self, sink: IO[bytes]):
+        self._sink = sink
+        self._digest = hashlib.sha256()
+        # Level 1: the log is repetitive JSON, so the fastest level already shrinks it ~8x; higher
+        # levels cost several times the CPU for a few percent.
+        self._compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
+        self._pages: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="masthead-export-gzip", daemon=True)
+        self._thread.start()
+
+    def write(self, page: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._pages.put(page)
+
+    def close(self) -> str:
+        """Wait for the last page; the SHA-256 of everything written."""
+        self._pages.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._digest.hexdigest()
+
+    def _run(self) -> None:
+        while (page := self._pages.get()) is not None:
+            if self._error is None:  # after an error, the pages are only taken, so write() never blocks
+                try:
+                    self._emit(self._compressor.compress(page))
+                except BaseException as exc:  # handed to the writing thread, raised there
+                    self._error = exc
+        if self._error is None:
+            try:
+                self._emit(self._compressor.flush())
+            except BaseException as exc:
+                self._error = exc
+
+    def _emit(self, data: bytes) -> None:
+        if data:
+            self._digest.update(data)
+            self._sink.write(data)
 
 
 def _event_line(row: dict[str, Any]) -> str:
@@ -332,18 +376,25 @@ def check_target(store: EventStore, manifest: Manifest, *, append: bool) -> tupl
 
 def import_history(store: EventStore, path: Path, *, append: bool = False,
                    progress: Progress | None = None) -> ImportReport:
+    """`import_events`, then replay --verify."""
+    manifest, imported = import_events(store, path, append=append, progress=progress)
+    report = verify(store, progress)
+    if not report.ok:
+        raise IntegrityError(f"imported {imported:,} events, but replay --verify failed: {report.problem}",
+                             fix="report this as a bug; the events are in the log as exported")
+    return ImportReport(manifest=manifest, imported=imported, verify=report)
+
+
+def import_events(store: EventStore, path: Path, *, append: bool = False,
+                  progress: Progress | None = None) -> tuple[Manifest, int]:
     """Insert and project the events of `path` in one transaction, checking each one's seq and
-    hash as it goes in (the transaction rolls back at the first bad one, and at a file that does
-    not end as its manifest says), then run replay --verify. A large file is read and checked
-    on a second core meanwhile (app/history_check.py)."""
+    hash as it goes in: the transaction rolls back at the first bad one, and at a file that does
+    not end as its manifest says. A large file is read and checked on a second core meanwhile
+    (app/history_check.py). Returns the manifest and how many events went in."""
     manifest = read_manifest(path)
     head = check_target(store, manifest, append=append)
     with closing(checked_events(path, manifest)) as events:
         imported = store.import_hashed(events, after=head,
                                        progress=(lambda n: progress(n) if n % 100_000 == 0 else None)
                                        if progress is not None else None)
-    report = verify(store, progress)
-    if not report.ok:
-        raise IntegrityError(f"imported {imported:,} events, but replay --verify failed: {report.problem}",
-                             fix="report this as a bug; the events are in the log as exported")
-    return ImportReport(manifest=manifest, imported=imported, verify=report)
+    return manifest, imported
