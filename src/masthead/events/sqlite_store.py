@@ -55,6 +55,9 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
 class SqliteTransaction:
     def __init__(self, conn: sqlite3.Connection, projector: Projector | None):
         self._conn = conn
+        # One cursor for every write: `Connection.execute` makes a new one per statement, about
+        # a microsecond each (a projector runs one or two statements per event).
+        self._writes = conn.cursor()
         self._projector = projector
         self.appended: list[StoredEvent] = []
 
@@ -66,7 +69,7 @@ class SqliteTransaction:
         return self.query(sql, params)
 
     def execute(self, sql: str, params: Params = ()) -> None:
-        self._conn.execute(sql, params)
+        self._writes.execute(sql, params)
 
     def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
         self._conn.executemany(sql, rows)
