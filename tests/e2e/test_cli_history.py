@@ -331,6 +331,29 @@ def test_the_helper_process_reports_what_the_one_process_reader_does(notes_file:
         ws.close()
 
 
+def test_a_pipeline_imported_through_the_helper_process_has_the_same_read_models(source: Path, tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch):
+    """Every kind of event a run writes, through the helper process's reader: the same log and
+    the same read models as the source, and replay --verify passes."""
+    from masthead.app import history_check
+    from masthead.app.history import import_history
+
+    monkeypatch.setattr(history_check, "HELPER_FROM", 0)
+    out = tmp_path / "history.mhx"
+    assert masthead("-w", str(source), "export", "--out", str(out)).returncode == 0
+    init(tmp_path / "copy")
+    a, b = open_store(source / "masthead.db"), open_workspace(str(tmp_path / "copy"))
+    try:
+        report = import_history(b.store, out)
+        assert report.verify.ok and report.imported == a.head()[0]
+        assert list(b.store.read()) == list(a.read())
+        tables, rows, problem = compare_tables(a, b.store)
+        assert problem is None and rows > 20, (tables, rows, problem)
+    finally:
+        a.close()
+        b.close()
+
+
 def test_an_import_through_the_helper_process_equals_the_source(notes_file: Path, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch):
     from masthead.app import history_check
