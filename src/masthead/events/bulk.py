@@ -9,7 +9,8 @@ an error raised by the events' iterator (a broken chain found halfway) rolls it 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -66,13 +67,21 @@ def insert_hashed(tx: Transaction, events: Iterable[StoredEvent], *, after: tupl
         raise StateError(
             f"the log's head moved: it is at seq {current[0]}, the import expects seq {after[0]}",
             fix="another process wrote to the workspace meanwhile; stop it and import again")
-    deferred = tx.query(secondary_indexes) if secondary_indexes and projector is not None and current[0] == 0 else []
-    for index in deferred:
+    with indexes_built_after(tx, secondary_indexes if projector is not None and current[0] == 0 else None):
+        return _insert(tx, events, projector, progress)
+
+
+@contextmanager
+def indexes_built_after(tx: Transaction, secondary_indexes: str | None) -> Iterator[None]:
+    """The indexes `secondary_indexes` lists (`name`, `sql`; None: none) dropped for the block's
+    load and built again after it, on `tx`: one sort per index instead of an update per row. An
+    error in the block leaves them dropped in a transaction that then rolls back, with them."""
+    indexes = tx.query(secondary_indexes) if secondary_indexes else []
+    for index in indexes:
         tx.execute(f'DROP INDEX "{index["name"]}"')
-    count = _insert(tx, events, projector, progress)
-    for index in deferred:
+    yield
+    for index in indexes:
         tx.execute(index["sql"])
-    return count
 
 
 def _insert(tx: Transaction, events: Iterable[StoredEvent], projector: Projector | None,
