@@ -17,13 +17,6 @@ HEAD_AND_VERSIONS = (
     " LEFT JOIN (SELECT stream, MAX(version) AS v FROM events WHERE stream = ANY(%s) GROUP BY stream) AS v ON true"
 )
 
-# The read models' non-unique indexes in the current schema (`name`, `sql`), which a rebuild into
-# a private scratch schema drops for the load and builds again at its end (events/bulk.py).
-SECONDARY_INDEXES = (
-    "SELECT indexname AS name, indexdef AS sql FROM pg_indexes WHERE schemaname = current_schema()"
-    " AND tablename <> 'events' AND NOT starts_with(indexdef, 'CREATE UNIQUE') ORDER BY indexname"
-)
-
 # The most urgent ready task (a lease that ran out counts as ready). Priority with ageing: a
 # task gains a point per `ageing` seconds waited, so a flood of high-priority work cannot starve
 # low-priority tasks forever. The claim adds FOR UPDATE SKIP LOCKED, so claimers pass each other.

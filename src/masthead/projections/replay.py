@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from masthead.events import postgres_queries, sqlite_queries
+from masthead.events import sqlite_queries
 from masthead.events.bulk import HashedEvent, hashed_event, insert_hashed
 from masthead.events.model import GENESIS_HASH, Meta, StoredEvent, canonical_json, chain_hash
 from masthead.events.store import EventStore, Transaction
@@ -32,7 +32,9 @@ CACHE_TABLES = frozenset({"memory_vectors", "workers", "snapshots", "commit_barr
 BATCH = 5_000
 _ROWS = "SELECT seq, stream, version, type, data, meta, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ?"
 # A scratch store is private: its read models' secondary indexes are built once, after the load.
-_SECONDARY_INDEXES = {"sqlite": sqlite_queries.SECONDARY_INDEXES, "postgres": postgres_queries.SECONDARY_INDEXES}
+# Not on Postgres: psycopg forgets its prepared statements after DDL, and in pipeline mode the
+# statements queued meanwhile then name ones the server no longer has.
+_SECONDARY_INDEXES = {"sqlite": sqlite_queries.SECONDARY_INDEXES}
 
 
 @dataclass(frozen=True)
