@@ -375,3 +375,46 @@ def test_an_import_through_the_helper_process_equals_the_source(notes_file: Path
             source.close()
     finally:
         ws.close()
+
+
+def helper_processes(file: Path) -> list[int]:
+    """The pids of helper processes checking `file` (app/history_check.py)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(b"helper_main" in part for part in command) and str(file).encode() in command:
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.skipif(os.environ.get("MASTHEAD_TEST_BACKEND") == "postgres",
+                    reason="watches the SQLite file's write-ahead log of a workspace the CLI makes")
+def test_kill_9_during_an_import_with_its_helper_process_leaves_nothing_and_no_helper(tmp_path: Path):
+    from masthead.app.history_check import HELPER_FROM
+
+    init(tmp_path / "big")
+    notes(tmp_path / "big", HELPER_FROM + 10_000, body="y" * 200)
+    out = tmp_path / "big.mhx"
+    assert masthead("-w", str(tmp_path / "big"), "export", "--out", str(out)).returncode == 0
+    init(tmp_path / "target")
+    db = tmp_path / "target" / "masthead.db"
+    wal = db.with_name("masthead.db-wal")
+    start_size = wal.stat().st_size if wal.exists() else 0
+    importing = subprocess.Popen([sys.executable, "-m", "masthead.cli.main", "-w", str(tmp_path / "target"),
+                                  "import", str(out)], env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while (wal.stat().st_size if wal.exists() else 0) < start_size + 4_000_000:
+        assert importing.poll() is None, importing.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert helper_processes(out), "the import of a large file runs a helper process"
+    os.kill(importing.pid, signal.SIGKILL)
+    importing.wait()
+    deadline = time.monotonic() + 30
+    while helper_processes(out):  # its next send meets a closed pipe
+        assert time.monotonic() < deadline, "the helper process outlived the import"
+        time.sleep(0.1)
+    assert event_count(db) == 0

@@ -20,21 +20,26 @@ import subprocess
 import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from masthead.errors import InputError, IntegrityError, MastheadError
 from masthead.events.bulk import HashedEvent, hashed_event
 from masthead.events.model import Meta
 
+if TYPE_CHECKING:  # history imports this module: its names are only needed for the types here
+    from masthead.app.history import Manifest
+
 BATCH = 2_000
 # Below this many events, starting a process (about 0.3 s) costs more than it saves.
 HELPER_FROM = 50_000
 _ERRORS: dict[str, type[MastheadError]] = {"IntegrityError": IntegrityError, "InputError": InputError}
-_FRAME = struct.Struct("!Q")  # each message: its length, then a pickle of (kind, payload)
+# Each message: its length, then a pickle of (kind, payload), written by our own helper from
+# strings and numbers (never bytes from the file as a pickle).
+_FRAME = struct.Struct("!Q")
 _HELPER = "from masthead.app.history_check import helper_main; helper_main()"
 
 
-def checked_events(path: Path, manifest: Any) -> Generator[HashedEvent, None, None]:
+def checked_events(path: Path, manifest: Manifest) -> Generator[HashedEvent, None, None]:
     """`history.read_events(path, manifest)`: the same events and the same errors, read and
     checked in a helper process when the file holds at least HELPER_FROM events."""
     from masthead.app.history import read_events
@@ -44,7 +49,7 @@ def checked_events(path: Path, manifest: Any) -> Generator[HashedEvent, None, No
     return _from_helper(path, manifest)
 
 
-def _from_helper(path: Path, manifest: Any) -> Generator[HashedEvent, None, None]:
+def _from_helper(path: Path, manifest: Manifest) -> Generator[HashedEvent, None, None]:
     # A process of its own (not a fork: this one holds SQLite connections and threads), on the
     # modules this process imports.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(entry for entry in sys.path if entry)}
@@ -111,4 +116,6 @@ def helper_main() -> None:
     except MastheadError as exc:
         send("error", (type(exc).__name__, exc.message, exc.fix))
     except BrokenPipeError:
-        pass  # the importing process stopped reading (it failed, or it is gone): nothing to tell
+        # The importing process stopped reading (it failed, or it is gone): nothing to tell. What
+        # is left in stdout's buffer goes nowhere, instead of failing again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
