@@ -92,6 +92,9 @@ def test_sqlite_to_sqlite_round_trip_has_the_same_log_and_read_models(source: Pa
         assert list(b.read()) == list(a.read())
         tables, rows, problem = compare_tables(a, b)
         assert problem is None and rows > 20, (tables, rows, problem)
+        # The secondary indexes dropped for the load are all back, as they were defined.
+        indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+        assert b.query(indexes) == a.query(indexes) and len(a.query(indexes)) > 10
     finally:
         a.close()
         b.close()
