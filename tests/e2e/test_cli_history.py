@@ -22,7 +22,7 @@ from tests.support.harness import KEY_ENV, add_release_notes, content_reply, mak
 from tests.support.openai_server import OpenAIServer
 
 from masthead.app.workspace import open_workspace
-from masthead.events.model import Meta, NewEvent, utc_now
+from masthead.events.model import GENESIS_HASH, Meta, NewEvent, utc_now
 from masthead.events.open import open_store
 from masthead.projections.replay import compare_tables, verify
 
@@ -92,6 +92,9 @@ def test_sqlite_to_sqlite_round_trip_has_the_same_log_and_read_models(source: Pa
         assert list(b.read()) == list(a.read())
         tables, rows, problem = compare_tables(a, b)
         assert problem is None and rows > 20, (tables, rows, problem)
+        # The secondary indexes dropped for the load are all back, as they were defined.
+        indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+        assert b.query(indexes) == a.query(indexes) and len(a.query(indexes)) > 10
     finally:
         a.close()
         b.close()
@@ -189,17 +192,11 @@ def test_bad_input_is_refused_without_a_traceback(source: Path, tmp_path: Path):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.skipif(os.environ.get("MASTHEAD_TEST_BACKEND") == "postgres",
+                    reason="watches the SQLite file's write-ahead log of a workspace the CLI makes")
 def test_kill_9_during_an_export_or_an_import_leaves_nothing_half_done(tmp_path: Path):
     init(tmp_path / "big")
-    ws = open_workspace(str(tmp_path / "big"))
-    try:
-        body = "x" * 1500
-        for start in range(0, 40_000, 2_000):
-            with ws.store.transaction() as tx:
-                tx.append([NewEvent(f"note-{n}", "NoteTaken", {"n": n, "body": body}, 0)
-                           for n in range(start, start + 2_000)], Meta("system", utc_now()))
-    finally:
-        ws.close()
+    notes(tmp_path / "big", 40_000, body="x" * 1500)
     out = tmp_path / "big.mhx"
     # A kill -9 during an export leaves no file under the name asked for (only its `.partial`s).
     exporting = subprocess.Popen([sys.executable, "-m", "masthead.cli.main", "-w", str(tmp_path / "big"),
@@ -236,23 +233,191 @@ def test_kill_9_during_an_export_or_an_import_leaves_nothing_half_done(tmp_path:
         ws.close()
 
 
-def test_a_file_changed_between_the_check_and_the_insert_rolls_back(source: Path, tmp_path: Path):
-    """The insert pass trusts the first pass's chain check only for the same bytes: its SHA-256
-    is checked again at the end, inside the transaction."""
-    from masthead.app.history import read_checked_again, read_manifest, verify_export
-    from masthead.errors import IntegrityError
-    from masthead.events.model import GENESIS_HASH
+def notes(root: Path, count: int, body: str = "") -> None:
+    """`count` NoteTaken events in the SQLite file of the workspace at `root` (the one the CLI
+    uses there), 2,000 an append."""
+    store = open_store(root / "masthead.db")
+    try:
+        for start in range(0, count, 2_000):
+            with store.transaction() as tx:
+                tx.append([NewEvent(f"note-{n}", "NoteTaken", {"n": n, "body": body}, 0)
+                           for n in range(start, min(count, start + 2_000))], Meta("system", utc_now()))
+    finally:
+        store.close()
 
-    out = tmp_path / "history.mhx"
-    assert masthead("-w", str(source), "export", "--out", str(out)).returncode == 0
-    manifest = read_manifest(out)
-    verify_export(out, manifest)  # the first pass passes; then the file changes under the import
-    rewrite(out, edit_event, fix_digest=False)
+
+def edit_line(number: int):
+    def change(lines: list[str]) -> list[str]:
+        event = json.loads(lines[number])
+        event["data"]["n"] = -1
+        lines[number] = json.dumps(event, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+        return lines
+
+    return change
+
+
+@pytest.fixture(scope="module")
+def notes_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An export of 12,000 events: more than two of the import's insert batches."""
+    root = tmp_path_factory.mktemp("notes") / "source"
+    init(root)
+    notes(root, 12_000)
+    out = root.parent / "notes.mhx"
+    assert masthead("-w", str(root), "export", "--out", str(out)).returncode == 0
+    return out
+
+
+@pytest.mark.parametrize("helper", [False, True], ids=["in-process", "helper-process"])
+def test_a_tampered_event_in_the_middle_rolls_the_one_pass_import_back(notes_file: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch, helper: bool):
+    """The chain is checked as the events go in: two batches are inserted and projected before
+    event 11,001 turns out changed, and the transaction leaves the workspace empty."""
+    from masthead.app import history_check
+    from masthead.app.history import import_history, read_manifest
+    from masthead.errors import IntegrityError
+    from masthead.events.bulk import BATCH
+
+    if helper:
+        monkeypatch.setattr(history_check, "HELPER_FROM", 0)
+    out = tmp_path / "tampered.mhx"
+    out.write_bytes(notes_file.read_bytes())
+    rewrite(out, edit_line(11_000), fix_digest=True)
+    assert read_manifest(out).event_count == 12_000
+    init(tmp_path / "copy")
+    ws = open_workspace(str(tmp_path / "copy"))
+    inserted: list[int] = []
+    real = ws.store.import_hashed
+    monkeypatch.setattr(ws.store, "import_hashed", lambda events, **kw: real(events, **{**kw, "progress": inserted.append}))
+    try:
+        with pytest.raises(IntegrityError, match="hash chain broken at seq 11001"):
+            import_history(ws.store, out)
+        assert inserted == [BATCH, 2 * BATCH]  # written, then rolled back
+        assert ws.store.head() == (0, GENESIS_HASH)
+        assert ws.store.query("SELECT COUNT(*) AS n FROM events")[0]["n"] == 0
+    finally:
+        ws.close()
+
+
+def test_a_tampered_event_in_the_middle_is_refused_on_postgres_with_nothing_written(notes_file: Path, tmp_path: Path,
+                                                                                   pg_url: str):
+    out = tmp_path / "tampered.mhx"
+    out.write_bytes(notes_file.read_bytes())
+    rewrite(out, edit_line(6_500), fix_digest=True)
+    pg_env = cli_env(MASTHEAD_DATABASE_URL=pg_url)
+    init(tmp_path / "pg", pg_env)
+    assert_refused(masthead("-w", str(tmp_path / "pg"), "import", str(out), env=pg_env), "hash chain broken at seq 6501")
+    store = open_store(pg_url)
+    try:
+        assert store.head() == (0, GENESIS_HASH)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("change,words", [
+    (lambda lines: lines[:-1], "the manifest says"),
+    (lambda lines: [*lines[:7_000], "not json\n", *lines[7_001:]], "line 7001 of events.jsonl.gz is not an event"),
+], ids=["truncated", "garbage-line"])
+def test_the_helper_process_reports_what_the_one_process_reader_does(notes_file: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch, change, words):
+    from masthead.app import history_check
+    from masthead.app.history import import_history
+    from masthead.errors import IntegrityError
+
+    monkeypatch.setattr(history_check, "HELPER_FROM", 0)
+    out = tmp_path / "changed.mhx"
+    out.write_bytes(notes_file.read_bytes())
+    rewrite(out, change, fix_digest=True)
     init(tmp_path / "copy")
     ws = open_workspace(str(tmp_path / "copy"))
     try:
-        with pytest.raises(IntegrityError, match="SHA-256"):
-            ws.store.import_hashed(read_checked_again(out, manifest), after=(0, GENESIS_HASH))
-        assert ws.store.head()[0] == 0
+        with pytest.raises(IntegrityError, match=words):
+            import_history(ws.store, out)
+        assert ws.store.head() == (0, GENESIS_HASH)
     finally:
         ws.close()
+
+
+def test_a_pipeline_imported_through_the_helper_process_has_the_same_read_models(source: Path, tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch):
+    """Every kind of event a run writes, through the helper process's reader: the same log and
+    the same read models as the source, and replay --verify passes."""
+    from masthead.app import history_check
+    from masthead.app.history import import_history
+
+    monkeypatch.setattr(history_check, "HELPER_FROM", 0)
+    out = tmp_path / "history.mhx"
+    assert masthead("-w", str(source), "export", "--out", str(out)).returncode == 0
+    init(tmp_path / "copy")
+    a, b = open_store(source / "masthead.db"), open_workspace(str(tmp_path / "copy"))
+    try:
+        report = import_history(b.store, out)
+        assert report.verify.ok and report.imported == a.head()[0]
+        assert list(b.store.read()) == list(a.read())
+        tables, rows, problem = compare_tables(a, b.store)
+        assert problem is None and rows > 20, (tables, rows, problem)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_an_import_through_the_helper_process_equals_the_source(notes_file: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch):
+    from masthead.app import history_check
+    from masthead.app.history import import_history
+
+    monkeypatch.setattr(history_check, "HELPER_FROM", 0)
+    init(tmp_path / "copy")
+    ws = open_workspace(str(tmp_path / "copy"))
+    try:
+        report = import_history(ws.store, notes_file)
+        assert report.imported == 12_000 and report.verify.ok
+        source = open_store(notes_file.parent / "source" / "masthead.db")
+        try:
+            assert list(ws.store.read()) == list(source.read())
+        finally:
+            source.close()
+    finally:
+        ws.close()
+
+
+def helper_processes(file: Path) -> list[int]:
+    """The pids of helper processes checking `file` (app/history_check.py)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(b"helper_main" in part for part in command) and str(file).encode() in command:
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.skipif(os.environ.get("MASTHEAD_TEST_BACKEND") == "postgres",
+                    reason="watches the SQLite file's write-ahead log of a workspace the CLI makes")
+def test_kill_9_during_an_import_with_its_helper_process_leaves_nothing_and_no_helper(tmp_path: Path):
+    from masthead.app.history_check import HELPER_FROM
+
+    init(tmp_path / "big")
+    notes(tmp_path / "big", HELPER_FROM + 10_000, body="y" * 200)
+    out = tmp_path / "big.mhx"
+    assert masthead("-w", str(tmp_path / "big"), "export", "--out", str(out)).returncode == 0
+    init(tmp_path / "target")
+    db = tmp_path / "target" / "masthead.db"
+    wal = db.with_name("masthead.db-wal")
+    start_size = wal.stat().st_size if wal.exists() else 0
+    importing = subprocess.Popen([sys.executable, "-m", "masthead.cli.main", "-w", str(tmp_path / "target"),
+                                  "import", str(out)], env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while (wal.stat().st_size if wal.exists() else 0) < start_size + 4_000_000:
+        assert importing.poll() is None, importing.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert helper_processes(out), "the import of a large file runs a helper process"
+    os.kill(importing.pid, signal.SIGKILL)
+    importing.wait()
+    deadline = time.monotonic() + 30
+    while helper_processes(out):  # its next send meets a closed pipe
+        assert time.monotonic() < deadline, "the helper process outlived the import"
+        time.sleep(0.1)
+    assert event_count(db) == 0

@@ -4,11 +4,12 @@ An export file is a tar archive of two members: `manifest.json` (what the file h
 check it) and `events.jsonl.gz` (one event a line, in seq order, with its hash). It is written
 beside the target as `FILE.partial` and renamed at the end, so a crash never leaves half a file.
 
-An import reads the file twice: first to verify everything (the manifest, the payload's SHA-256,
-every seq, and the hash chain recomputed with the store's own `chain_hash`), writing nothing;
-then to insert the events in one transaction (`EventStore.import_hashed`), which also projects
-them. `replay --verify` runs at the end. Memory vectors and other caches are not in the file:
-they are derived again.
+An import reads the file once, inside one transaction (`EventStore.import_hashed`): each event's
+seq and hash (the chain recomputed with the store's own `chain_hash`) are checked before it is
+inserted and projected, and the payload's SHA-256 and the manifest's count and head when the file
+has been read to the end. The first problem raises inside the transaction, which rolls back, so
+a bad file leaves nothing written without a checking pass of its own. `replay --verify` runs at
+the end. Memory vectors and other caches are not in the file: they are derived again.
 """
 
 from __future__ import annotations
@@ -16,15 +17,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import tarfile
+import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from masthead import __version__
+from masthead.app.history_check import checked_events
 from masthead.errors import InputError, IntegrityError, StateError
+from masthead.events.bulk import HashedEvent
 from masthead.events.model import (
     GENESIS_HASH,
     Meta,
@@ -108,28 +114,70 @@ def export_history(store: EventStore, out: Path, *, since: int = 0, progress: Pr
 def _write_payload(store: EventStore, path: Path, since: int, last_seq: int,
                    progress: Progress | None) -> tuple[int, str]:
     """The events as gzip'd JSON Lines; returns (count, SHA-256 of the compressed bytes)."""
-    digest = hashlib.sha256()
-    # Level 1: the log is repetitive JSON, so the fastest level already shrinks it ~8x; higher
-    # levels cost several times the CPU for a few percent.
-    compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
     count = 0
     cursor = since
     with path.open("wb") as sink:
-        def write(data: bytes) -> None:
-            if data:
-                digest.update(data)
-                sink.write(data)
-
-        while rows := store.query(_ROWS, (cursor, last_seq, PAGE)):
-            write(compressor.compress("".join(map(_event_line, rows)).encode("utf-8")))
-            count += len(rows)
-            cursor = rows[-1]["seq"]
-            if progress is not None:
-                progress(count)
-        write(compressor.flush())
+        writer = _GzipWriter(sink)
+        try:
+            while rows := store.query(_ROWS, (cursor, last_seq, PAGE)):
+                writer.write("".join(map(_event_line, rows)).encode("utf-8"))
+                count += len(rows)
+                cursor = rows[-1]["seq"]
+                if progress is not None:
+                    progress(count)
+        finally:
+            digest = writer.close()
         sink.flush()
         os.fsync(sink.fileno())
-    return count, digest.hexdigest()
+    return count, digest
+
+
+class _GzipWriter:
+    """Compresses, hashes and writes pages on a thread of its own. zlib and hashlib let go of
+    the GIL while they work on a page, so this runs on the second core while the caller reads
+    and formats the next one."""
+
+    def __init__(self, sink: IO[bytes]):
+        self._sink = sink
+        self._digest = hashlib.sha256()
+        # Level 1: the log is repetitive JSON, so the fastest level already shrinks it ~8x; higher
+        # levels cost several times the CPU for a few percent.
+        self._compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
+        self._pages: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="masthead-export-gzip", daemon=True)
+        self._thread.start()
+
+    def write(self, page: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._pages.put(page)
+
+    def close(self) -> str:
+        """Wait for the last page; the SHA-256 of everything written."""
+        self._pages.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._digest.hexdigest()
+
+    def _run(self) -> None:
+        while (page := self._pages.get()) is not None:
+            if self._error is None:  # after an error, the pages are only taken, so write() never blocks
+                try:
+                    self._emit(self._compressor.compress(page))
+                except BaseException as exc:  # handed to the writing thread, raised there
+                    self._error = exc
+        if self._error is None:
+            try:
+                self._emit(self._compressor.flush())
+            except BaseException as exc:
+                self._error = exc
+
+    def _emit(self, data: bytes) -> None:
+        if data:
+            self._digest.update(data)
+            self._sink.write(data)
 
 
 def _event_line(row: dict[str, Any]) -> str:
@@ -190,42 +238,31 @@ def read_manifest(path: Path) -> Manifest:
         raise InputError(f"{path}: the manifest's fields are wrong ({exc})", fix="export the workspace again") from None
 
 
-def verify_export(path: Path, manifest: Manifest, progress: Progress | None = None) -> None:
-    """Check the payload against the manifest and the chain from its first event; IntegrityError
-    at the first problem. Writes nothing."""
-    count = 0
-    last_hash = manifest.prev_hash
-    for event in read_events(path, manifest):
-        count += 1
-        last_hash = event.hash
-        if progress is not None and count % 100_000 == 0:
-            progress(count)
-    if count != manifest.event_count or last_hash != manifest.head_hash:
-        raise IntegrityError(f"{path}: the file holds {count} events ending at hash {last_hash[:12]}, the"
+def read_events(path: Path, manifest: Manifest) -> Generator[HashedEvent, None, None]:
+    """The payload's events in order, each given out only after its seq and its hash (recomputed
+    with the store's own `chain_hash` from the one before) are checked, with the canonical JSON
+    texts its hash covers. After the last one: the payload's SHA-256, and the count and the head
+    against the manifest. IntegrityError at the first problem, so an import that inserts them as
+    they come (inside its transaction) rolls back at the first bad event."""
+    expected_seq, prev_hash = manifest.first_seq, manifest.prev_hash
+    metas = _MetaCache()
+    for number, line in enumerate(_payload_lines(path, manifest), start=1):
+        event = _parse_event(path, number, line, metas)
+        if event.seq != expected_seq:
+            raise IntegrityError(f"{path}: event {number} has seq {event.seq}, expected {expected_seq}",
+                                 fix="the file is damaged or was changed; make it again")
+        digest = chain_hash(prev_hash, event.seq, event.stream, event.version, event.type,
+                            event.data_json, event.meta_json)
+        if digest != event.hash:
+            raise IntegrityError(f"{path}: hash chain broken at seq {event.seq} ({event.type} on {event.stream})",
+                                 fix="the file was changed after it was made; make it again")
+        expected_seq, prev_hash = expected_seq + 1, digest
+        yield event
+    count = expected_seq - manifest.first_seq
+    if count != manifest.event_count or prev_hash != manifest.head_hash:
+        raise IntegrityError(f"{path}: the file holds {count} events ending at hash {prev_hash[:12]}, the"
                              f" manifest says {manifest.event_count} ending at {manifest.head_hash[:12]}",
                              fix="the file is damaged or was changed; export the workspace again")
-
-
-def read_events(path: Path, manifest: Manifest) -> Iterator[StoredEvent]:
-    """The payload's events, each checked against the seq and hash chain before it is given out;
-    the payload's SHA-256 is checked when it has been read to the end."""
-    lines = _payload_lines(path, manifest)
-    events = (_parse_event(path, number, line) for number, line in enumerate(lines, start=1))
-    return checked_chain(events, first_seq=manifest.first_seq, prev_hash=manifest.prev_hash, where=str(path))
-
-
-def read_checked_again(path: Path, manifest: Manifest) -> Iterator[StoredEvent]:
-    """The payload's events for the second pass of an import, after `verify_export` passed.
-
-    The chain is not recomputed: the payload's SHA-256 is checked again when it has been read to
-    the end, still inside the import's transaction, so bytes changed since the first pass make it
-    roll back. Only the seq order is checked as the events go by (it costs nothing)."""
-    lines = _payload_lines(path, manifest)
-    for expected_seq, line in enumerate(lines, start=manifest.first_seq):
-        event = _parse_event(path, expected_seq - manifest.first_seq + 1, line)
-        if event.seq != expected_seq:
-            raise IntegrityError(f"{path} changed while it was imported", fix="import it again, unchanged")
-        yield event
 
 
 def checked_chain(events: Iterable[StoredEvent], *, first_seq: int, prev_hash: str, where: str) -> Iterator[StoredEvent]:
@@ -267,14 +304,31 @@ def _payload_lines(path: Path, manifest: Manifest) -> Iterator[bytes]:
                              fix="the file was changed after export; export the workspace again")
 
 
-def _parse_event(path: Path, number: int, line: bytes) -> StoredEvent:
+class _MetaCache:
+    """The events of one append share their meta: parsed and written out once per run of them."""
+
+    def __init__(self) -> None:
+        self.raw: Any = None
+        self.meta: Meta | None = None
+        self.json = ""
+
+    def get(self, raw: Any) -> tuple[Meta, str]:
+        if self.meta is None or raw != self.raw:
+            meta = Meta.from_dict(raw)
+            self.raw, self.meta, self.json = raw, meta, canonical_json(meta.as_dict())
+        return self.meta, self.json
+
+
+def _parse_event(path: Path, number: int, line: bytes, metas: _MetaCache) -> HashedEvent:
     try:
         raw = parse_json(line)
-        if not isinstance(raw, dict) or set(raw) != _EVENT_KEYS:
+        if type(raw) is not dict or raw.keys() != _EVENT_KEYS or type(raw["data"]) is not dict:
             raise ValueError("fields")
-        return StoredEvent(seq=int(raw["seq"]), stream=str(raw["stream"]), version=int(raw["version"]),
-                           type=str(raw["type"]), data=dict(raw["data"]), meta=Meta.from_dict(raw["meta"]),
-                           hash=str(raw["hash"]))
+        data = raw["data"]
+        meta, meta_json = metas.get(raw["meta"])
+        return HashedEvent(seq=int(raw["seq"]), stream=str(raw["stream"]), version=int(raw["version"]),
+                           type=str(raw["type"]), data=data, meta=meta, hash=str(raw["hash"]),
+                           data_json=canonical_json(data), meta_json=meta_json)
     except (ValueError, TypeError, KeyError):
         raise IntegrityError(f"{path}: line {number} of {PAYLOAD_NAME} is not an event",
                              fix="the file is damaged or was changed; export the workspace again") from None
@@ -322,15 +376,25 @@ def check_target(store: EventStore, manifest: Manifest, *, append: bool) -> tupl
 
 def import_history(store: EventStore, path: Path, *, append: bool = False,
                    progress: Progress | None = None) -> ImportReport:
-    """Verify `path`, then insert and project its events in one transaction, then replay --verify."""
-    manifest = read_manifest(path)
-    head = check_target(store, manifest, append=append)
-    verify_export(path, manifest, progress)
-    imported = store.import_hashed(read_checked_again(path, manifest), after=head,
-                                   progress=(lambda n: progress(n) if n % 100_000 == 0 else None)
-                                   if progress is not None else None)
+    """`import_events`, then replay --verify."""
+    manifest, imported = import_events(store, path, append=append, progress=progress)
     report = verify(store, progress)
     if not report.ok:
         raise IntegrityError(f"imported {imported:,} events, but replay --verify failed: {report.problem}",
                              fix="report this as a bug; the events are in the log as exported")
     return ImportReport(manifest=manifest, imported=imported, verify=report)
+
+
+def import_events(store: EventStore, path: Path, *, append: bool = False,
+                  progress: Progress | None = None) -> tuple[Manifest, int]:
+    """Insert and project the events of `path` in one transaction, checking each one's seq and
+    hash as it goes in: the transaction rolls back at the first bad one, and at a file that does
+    not end as its manifest says. A large file is read and checked on a second core meanwhile
+    (app/history_check.py). Returns the manifest and how many events went in."""
+    manifest = read_manifest(path)
+    head = check_target(store, manifest, append=append)
+    with closing(checked_events(path, manifest)) as events:
+        imported = store.import_hashed(events, after=head,
+                                       progress=(lambda n: progress(n) if n % 100_000 == 0 else None)
+                                       if progress is not None else None)
+    return manifest, imported

@@ -11,6 +11,13 @@ STREAM_VERSION = "SELECT COALESCE(MAX(version), 0) AS v FROM events WHERE stream
 # The head of the log: the last seq and its hash.
 HEAD = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
 
+# The read models' non-unique indexes, which an import into an empty log drops for the load and
+# builds again at its end (events/bulk.py); unique ones stay, as the constraints they are.
+SECONDARY_INDEXES = (
+    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name <> 'events'"
+    " AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name"
+)
+
 # The most urgent ready task. Priority with ageing: a task gains a point per `ageing` seconds
 # waited, so a flood of high-priority work cannot starve low-priority tasks forever. One writer
 # at a time means no row needs skipping. The winner is always the oldest waiting task of some

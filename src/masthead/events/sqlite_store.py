@@ -55,6 +55,9 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
 class SqliteTransaction:
     def __init__(self, conn: sqlite3.Connection, projector: Projector | None):
         self._conn = conn
+        # One cursor for every write: `Connection.execute` makes a new one per statement, about
+        # a microsecond each (a projector runs one or two statements per event).
+        self._writes = conn.cursor()
         self._projector = projector
         self.appended: list[StoredEvent] = []
 
@@ -66,7 +69,7 @@ class SqliteTransaction:
         return self.query(sql, params)
 
     def execute(self, sql: str, params: Params = ()) -> None:
-        self._conn.execute(sql, params)
+        self._writes.execute(sql, params)
 
     def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
         self._conn.executemany(sql, rows)
@@ -293,7 +296,10 @@ class SqliteEventStore:
         transaction: a crash or an error leaves the log as it was. The caller verified the chain;
         this refuses (StateError) unless the head is `after` once the write lock is held."""
         with self.transaction() as tx:
-            count = insert_hashed(tx, events, after=after, projector=self.projector, progress=progress)
+            # Readers keep seeing the indexes (WAL: they read the last commit) while this
+            # transaction loads without them.
+            count = insert_hashed(tx, events, after=after, projector=self.projector, progress=progress,
+                                  secondary_indexes=queries.SECONDARY_INDEXES)
         if self._synchronous == "NORMAL":  # an import is history from elsewhere: on disk before we return
             self._flush_wal()
         return count

@@ -1,17 +1,21 @@
 """Rebuild every projection from the log and compare it with the live database.
 
-`verify` walks the hash chain, replays all events into a scratch store of the same kind (a
-temporary SQLite file, or a temporary Postgres schema) with the same migrations, and compares
-each projection table row by row. The first difference is reported by table and key, so an
+`verify` walks the hash chain (each hash recomputed from the texts as stored) while it copies
+every event into a scratch store of the same kind (a temporary SQLite file, or a temporary
+Postgres schema) with the same migrations and projects it there, then compares each projection
+table row by row. The first difference is reported by table and key, so an
 operator can see exactly what drifted. It always starts from zero, never from a snapshot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from masthead.events.model import GENESIS_HASH, StoredEvent, canonical_json, chain_hash
+from masthead.events import sqlite_queries
+from masthead.events.bulk import HashedEvent, hashed_event, insert_hashed
+from masthead.events.model import GENESIS_HASH, Meta, StoredEvent, canonical_json, chain_hash
 from masthead.events.store import EventStore, Transaction
 from masthead.projections.read_models import ReadModelProjector
 
@@ -26,6 +30,11 @@ Progress = Callable[[int], None]
 CACHE_TABLES = frozenset({"memory_vectors", "workers", "snapshots", "commit_barrier",
                           "webhook_signatures", "revoked_sessions", "user_credentials", "subject_keys"})
 BATCH = 5_000
+_ROWS = "SELECT seq, stream, version, type, data, meta, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ?"
+# A scratch store is private: its read models' secondary indexes are built once, after the load.
+# Not on Postgres: psycopg forgets its prepared statements after DDL, and in pipeline mode the
+# statements queued meanwhile then name ones the server no longer has.
+_SECONDARY_INDEXES = {"sqlite": sqlite_queries.SECONDARY_INDEXES}
 
 
 @dataclass(frozen=True)
@@ -44,24 +53,46 @@ def read_model_tables(store: EventStore) -> list[str]:
     return [t for t in store.projection_tables() if t not in CACHE_TABLES]
 
 
+class ChainCheck:
+    """The hash chain, checked row by row of the `events` table: each hash recomputed with the
+    store's `chain_hash` from the texts as stored (the bytes the hash covers)."""
+
+    def __init__(self) -> None:
+        self.prev = GENESIS_HASH
+        self.count = 0
+        self.problem: str | None = None
+
+    def passes(self, row: dict[str, Any]) -> bool:
+        seq = row["seq"]
+        if seq != self.count + 1:
+            self.problem = f"event seq {self.count + 1} is missing (next is {seq})"
+            return False
+        digest = chain_hash(self.prev, seq, row["stream"], row["version"], row["type"], row["data"], row["meta"])
+        if digest != row["hash"]:
+            self.problem = f"hash chain broken at seq {seq} ({row['type']} on {row['stream']})"
+            return False
+        self.prev = digest
+        self.count = seq
+        return True
+
+
+def _pages(store: EventStore) -> Iterator[list[dict[str, Any]]]:
+    cursor = 0
+    while rows := store.query(_ROWS, (cursor, BATCH)):
+        yield rows
+        cursor = rows[-1]["seq"]
+
+
 def verify_chain(store: EventStore, progress: Progress | None = None) -> tuple[int, str | None]:
     """Recompute every hash; return (events checked, first problem or None)."""
-    prev = GENESIS_HASH
-    count = 0
-    for expected_seq, event in enumerate(store.read(), start=1):
-        if event.seq != expected_seq:
-            return count, f"event seq {expected_seq} is missing (next is {event.seq})"
-        digest = chain_hash(
-            prev, event.seq, event.stream, event.version, event.type,
-            canonical_json(event.data), canonical_json(event.meta.as_dict()),
-        )
-        if digest != event.hash:
-            return count, f"hash chain broken at seq {event.seq} ({event.type} on {event.stream})"
-        prev = event.hash
-        count += 1
-        if progress is not None and count % 10_000 == 0:
-            progress(count)
-    return count, None
+    chain = ChainCheck()
+    for rows in _pages(store):
+        for row in rows:
+            if not chain.passes(row):
+                return chain.count, chain.problem
+        if progress is not None:
+            progress(chain.count)
+    return chain.count, None
 
 
 def project(tx: Transaction, events: Iterable[StoredEvent]) -> int:
@@ -74,31 +105,25 @@ def project(tx: Transaction, events: Iterable[StoredEvent]) -> int:
     return count
 
 
-def rebuild_into(source: EventStore, target: EventStore, progress: Progress | None = None) -> int:
-    """Copy every event of `source` into `target`'s log and apply it to `target`'s projections."""
-    count = 0
-    batch: list[StoredEvent] = []
+def rebuild_into(source: EventStore, target: EventStore, progress: Progress | None = None,
+                 chain: ChainCheck | None = None) -> int:
+    """Copy every event of `source` (as stored) into the empty `target`'s log and apply it to
+    `target`'s projections, in one transaction. With `chain`, each event is checked first, and
+    the copy stops before the first that fails (`chain.problem` says why)."""
+    with target.transaction() as tx:
+        return insert_hashed(tx, _checked_events(source, chain), after=(0, GENESIS_HASH),
+                             projector=ReadModelProjector(), progress=progress,
+                             secondary_indexes=_SECONDARY_INDEXES.get(target.backend))
 
-    def flush() -> None:
-        with target.transaction() as tx:
-            tx.execute_many(
-                "INSERT INTO events (seq, stream, version, type, data, meta, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(e.seq, e.stream, e.version, e.type, canonical_json(e.data),
-                  canonical_json(e.meta.as_dict()), e.hash) for e in batch],
-            )
-            project(tx, batch)
-        batch.clear()
 
-    for event in source.read():
-        batch.append(event)
-        count += 1
-        if len(batch) >= BATCH:
-            flush()
-            if progress is not None:
-                progress(count)
-    if batch:
-        flush()
-    return count
+def _checked_events(source: EventStore, chain: ChainCheck | None) -> Iterator[HashedEvent]:
+    metas: dict[str, Meta] = {}
+    for rows in _pages(source):
+        for row in rows:
+            if chain is not None and not chain.passes(row):
+                return
+            yield hashed_event(row["seq"], row["stream"], row["version"], row["type"], row["data"], row["meta"],
+                               row["hash"], metas)
 
 
 def compare_tables(live: EventStore, rebuilt: EventStore) -> tuple[int, int, str | None]:
@@ -126,10 +151,12 @@ def _sorted_rows(store: EventStore, table: str) -> list[str]:
 
 
 def verify(store: EventStore, progress: Progress | None = None) -> VerifyReport:
-    count, problem = verify_chain(store, progress)
-    if problem is not None:
-        return VerifyReport(count, 0, 0, problem)
+    """The chain checked and every read model rebuilt into a scratch store in one read of the
+    log, then the read models compared table by table."""
+    chain = ChainCheck()
     with store.scratch() as rebuilt:
-        rebuild_into(store, rebuilt, progress)
+        rebuild_into(store, rebuilt, progress, chain)
+        if chain.problem is not None:
+            return VerifyReport(chain.count, 0, 0, chain.problem)
         tables, rows, problem = compare_tables(store, rebuilt)
-    return VerifyReport(count, tables, rows, problem)
+    return VerifyReport(chain.count, tables, rows, problem)

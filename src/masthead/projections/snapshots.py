@@ -42,7 +42,9 @@ from typing import Any
 
 from masthead import __version__
 from masthead.errors import IntegrityError
-from masthead.events.model import StoredEvent, event_from_row, utc_now
+from masthead.events import sqlite_queries
+from masthead.events.bulk import hashed_event, indexes_built_after
+from masthead.events.model import Meta, StoredEvent, utc_now
 from masthead.events.sqlite_store import SqliteEventStore, SqliteTransaction
 from masthead.events.store import EventStore, Transaction
 from masthead.projections.replay import BATCH, project, read_model_tables
@@ -249,7 +251,9 @@ def rebuild_in_place(store: EventStore, *, use_snapshot: bool = True, progress: 
         done = _rebuild_from_file(store, tables, progress)
         if done is not None:
             return done
-    with store.transaction() as tx:
+    # SQLite's readers keep the last commit's indexes (WAL); Postgres's would wait on DROP INDEX.
+    deferred = sqlite_queries.SECONDARY_INDEXES if isinstance(store, SqliteEventStore) else None
+    with store.transaction() as tx, indexes_built_after(tx, deferred):
         content = _usable_payload(tx) if use_snapshot else None
         removed = sum(tx.query(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"] for table in tables)
         for table in tables:
@@ -437,11 +441,10 @@ def _replay_after(tx: Transaction, since: int, progress: Progress | None) -> int
 
 
 def _batches_after(tx: Transaction, since: int) -> Iterator[list[StoredEvent]]:
-    while True:
-        rows = tx.query("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (since, BATCH))
-        if not rows:
-            return
-        yield [event_from_row(row) for row in rows]
+    metas: dict[str, Meta] = {}  # the events of one append share their meta: parsed once
+    while rows := tx.query("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (since, BATCH)):
+        yield [hashed_event(r["seq"], r["stream"], r["version"], r["type"], r["data"], r["meta"], r["hash"], metas)
+               for r in rows]
         since = rows[-1]["seq"]
 
 
