@@ -137,3 +137,91 @@ def _open(row: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
         contact = {**json.loads(row["contact"]), **fields.get("contact", {})}
         opened["contact"] = json.dumps(contact, sort_keys=True, ensure_ascii=False)
     return opened
+
+
+# -- text derived from a sealed signal ---------------------------------------------------------
+# A job about one person seals what it derives from their signal where it is written: its model
+# calls' answers (ModelCallRecorded.output), its steps' outputs (TaskSucceeded.output, but for the
+# few plain fields below) and the answers a hand-off quotes (TaskNeedsHuman.partial). Such a value
+# is one string, "sealed:v1:<subject>:<Fernet token>", sealed with the person's key; `open_text`
+# opens it, or reads "[forgotten]" once the key is gone.
+SEALED_TEXT = "sealed:v1:"
+# Fields of a step's output that say nothing of the text: the scheduler (halt), the lineage
+# (which calls, agent, prompt, tier, version) and who completed it stay readable.
+PLAIN_OUTPUT_FIELDS = frozenset({"halt", "output_call", "model_calls", "agent", "prompt_version", "tier", "version",
+                                 "completed_by"})
+# The field of a sealed step output that holds the rest of it.
+SEALED_OUTPUT = "sealed"
+
+Query = Callable[[str, Any], list[dict[str, Any]]]
+
+
+class Sealer:
+    """Seals text derived from one person's signal with their key (see SEALED_TEXT)."""
+
+    __slots__ = ("key", "subject")
+
+    def __init__(self, subject: str, key: str):
+        self.subject = subject
+        self.key = key
+
+    def seal(self, text: str) -> str:
+        return f"{SEALED_TEXT}{self.subject}:{seal(self.key, text)}"
+
+    def seal_output(self, output: dict[str, Any]) -> dict[str, Any]:
+        """A step's output with every field but the plain ones sealed into one value."""
+        rest = {name: value for name, value in output.items() if name not in PLAIN_OUTPUT_FIELDS}
+        kept = {name: value for name, value in output.items() if name in PLAIN_OUTPUT_FIELDS}
+        if not rest:
+            return kept
+        return kept | {SEALED_OUTPUT: self.seal(json.dumps(rest, sort_keys=True, ensure_ascii=False))}
+
+
+def sealer_of(db: Reads, subject: str | None) -> Sealer | None:
+    """The sealer of a signal's subject, or None (no subject, or forgotten: nothing to seal for)."""
+    if not subject:
+        return None
+    key = keys_of(db, [subject]).get(subject)
+    return Sealer(subject, key) if key is not None else None
+
+
+def job_sealer(db: Reads, job_id: str) -> Sealer | None:
+    """The sealer of the person a job is about, or None for a job about no one."""
+    rows = db.query("SELECT s.subject FROM jobs j JOIN signals s ON s.id = j.signal_id WHERE j.id = ?", (job_id,))
+    return sealer_of(db, rows[0]["subject"]) if rows else None
+
+
+def is_sealed_text(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(SEALED_TEXT)
+
+
+def open_text(query: Query, value: str) -> str:
+    """A value as stored: opened if `Sealer.seal` sealed it ("[forgotten]" once its key is gone),
+    else as it is."""
+    if not is_sealed_text(value):
+        return value
+    subject, _, token = value[len(SEALED_TEXT):].partition(":")
+    rows = query("SELECT key FROM subject_keys WHERE subject = ?", (subject,))
+    if not rows:
+        return FORGOTTEN
+    return unseal(rows[0]["key"], token)
+
+
+def open_output(query: Query, output: dict[str, Any]) -> dict[str, Any]:
+    """A step's output as stored, with its sealed part opened; once the key is gone the sealed
+    part reads `{"sealed": "[forgotten]"}` (the plain fields stay)."""
+    stored = output.get(SEALED_OUTPUT)
+    if not isinstance(stored, str) or not is_sealed_text(stored):
+        return output
+    opened = open_text(query, stored)
+    plain = {name: value for name, value in output.items() if name != SEALED_OUTPUT}
+    if opened == FORGOTTEN:
+        return plain | {SEALED_OUTPUT: FORGOTTEN}
+    rest: dict[str, Any] = json.loads(opened)
+    return plain | rest
+
+
+def open_partial(query: Query, partial: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A hand-off's partial answers (TaskNeedsHuman.partial) with their sealed outputs opened."""
+    return [{**part, "output": open_text(query, part["output"])} if is_sealed_text(part.get("output")) else part
+            for part in partial]

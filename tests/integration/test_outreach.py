@@ -19,6 +19,7 @@ from masthead.app.outreach import add_contacts
 from masthead.app.workspace import Workspace, init_workspace
 from masthead.errors import InputError
 from masthead.projections.replay import verify
+from masthead.runtime.outputs import step_output
 
 CONTACTS = """\
 name,email,company,context
@@ -89,7 +90,8 @@ def workspace(root: Path, openai_url: str, smtp_port: int) -> Workspace:
 def draft_selection(ws: Workspace, job_id: str) -> dict[str, Any]:
     [row] = ws.store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq"
                            " WHERE t.job_id = ? AND t.step = 'draft'", (job_id,))
-    return dict(json.loads(row["data"])["output"]["selection"])
+    # Opened: an outreach job is about one person, so its outputs are sealed with their key.
+    return dict(step_output(ws.store.query, row["data"])["selection"])
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -194,5 +196,5 @@ def test_an_unusable_model_reply_costs_its_candidate_not_the_email(tmp_path, mon
         assert "Met at PyCon." in piece["text"]
         [draft] = ws.store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq"
                                  " WHERE t.job_id = ? AND t.step = 'draft'", (job,))
-        assert "model_dropped" in json.loads(draft["data"])["output"]
+        assert "model_dropped" in step_output(ws.store.query, draft["data"])
         ws.close()

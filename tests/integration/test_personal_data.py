@@ -18,7 +18,7 @@ from masthead.app.backup import backup, restore
 from masthead.app.commands import add_signal, approve
 from masthead.app.desk import signals_of_jobs
 from masthead.app.history import export_history, import_history
-from masthead.app.listings import job_overview, signal_detail, signal_summaries
+from masthead.app.listings import job_detail, job_overview, signal_detail, signal_summaries
 from masthead.app.outreach import add_contacts
 from masthead.app.permissions import Principal
 from masthead.app.personal import forget_person
@@ -221,17 +221,34 @@ def test_a_job_about_a_person_keeps_no_copy_of_the_signal_beyond_what_it_derived
                            source="cli:text", by=OWNER, person="clara@client.example")
         ws.runner().run(until_idle=True)
         [job] = added.job_ids
-        # The signal's own text (its parsed items, memory queries) is nowhere in the log; only what
-        # the models and drafts derived from it (documented as not sealed) quotes it.
+        # The signal's own text (its parsed items, memory queries) is nowhere in the log, nor are
+        # the model calls' answers or the steps' outputs (sealed with the person's key): only the
+        # piece versions and their checks (documented as not sealed) quote it.
         quoting = {row["type"] for row in ws.store.query("SELECT type, data FROM events") if "Bank feeds" in row["data"]}
-        assert quoting <= {"ModelCallRecorded", "TaskSucceeded", "PieceDrafted", "PieceRevised", "ChecksRecorded"}
+        assert quoting <= {"PieceDrafted", "PieceRevised", "ChecksRecorded"}
+        calls = [json.loads(row["data"]) for row in ws.store.query("SELECT data FROM events WHERE type = 'ModelCallRecorded'")]
+        assert calls and all(call["output"].startswith("sealed:v1:subj_") for call in calls)
+        assert all(call["tokens_in"] > 0 and call["model"] for call in calls)  # usage and model stay plain
+        outputs = [json.loads(row["data"])["output"] for row in ws.store.query(
+            "SELECT data FROM events WHERE type = 'TaskSucceeded'")]
+        assert outputs and all(set(output) <= {"halt", "output_call", "model_calls", "agent", "prompt_version", "tier",
+                                              "version", "completed_by", "sealed"} for output in outputs)
+        # Readers get the outputs opened: the draft step's answer, read back from its sealed call.
+        opened = json.dumps([task["output"] for task in job_detail(ws, job)["tasks"]])
+        assert "Bank feeds" in opened and "sealed:v1:" not in opened
+        before = verify(ws.store)
         assert not ws.store.query("SELECT id FROM memory_items WHERE kind IN ('piece', 'feedback')")
         [piece] = ws.store.query("SELECT id FROM pieces WHERE job_id = ?", (job,))
         items = piece_detail(ws, piece["id"])["lineage"]["items"]
         assert any("Bank feeds" in item["text"] for item in items["items"])  # parsed again from the opened signal
 
         code, out = cli(capsys, "-w", str(ws.root), "forget-person", "clara@client.example")
-        assert code == 0 and "not erased: 1 piece(s) and" in out and "outside Masthead" in out
+        assert code == 0 and "not erased: 1 piece(s) of jobs" in out and "outside Masthead" in out
+        assert "model call(s)" in out.splitlines()[0]
         items = piece_detail(ws, piece["id"])["lineage"]["items"]
         assert items["items"] == [] and "forgotten" in items["note"]
-        assert verify(ws.store).problem is None
+        forgotten = [task["output"] for task in job_detail(ws, job)["tasks"] if task["output"]]
+        assert forgotten and any(output.get("sealed") == FORGOTTEN for output in forgotten)
+        assert "Bank feeds" not in json.dumps(forgotten)
+        after = verify(ws.store)
+        assert after.problem is None and after.events == before.events + 1  # PersonForgotten

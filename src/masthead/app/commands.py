@@ -504,6 +504,8 @@ def complete(ws: Workspace, ref: str, *, operator: str | Principal, text: str) -
                                  f" ({exc.errors()[0]['msg']})", fix=f"write a JSON object with these fields: {schema}") from None
             output = {"agent": agent.name, "output": parsed.model_dump(mode="json")}
         output |= {"completed_by": meta.actor}
+        if ctx.sealer is not None:  # a job about one person: as a step's own output would be
+            output = ctx.sealer.seal_output(output)
         tx.append([TaskSucceeded(id=task["id"], output=output).to_new(stream_of("task", task["id"]), task["version"])], meta)
         tx.append(events, meta)
         schedule(tx, ws.store, task["job_id"], meta, default_max_active=ws.config.runtime.max_active_jobs_per_project)

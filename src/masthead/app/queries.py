@@ -11,7 +11,7 @@ from masthead.app.schedule_views import scheduled_label
 from masthead.app.workspace import Workspace
 from masthead.channels.threads import numbered, parts_of, threads_allowed
 from masthead.errors import InputError, NotFoundError
-from masthead.personal_data import SEALED_ITEMS_NOTE, open_signal
+from masthead.personal_data import SEALED_ITEMS_NOTE, open_partial, open_signal
 
 PIECE_STATUSES = ("drafted", "in_review", "approved", "rejected", "published")
 
@@ -106,7 +106,7 @@ def manual_queue(ws: Workspace) -> list[dict[str, Any]]:
     for row in rows:
         detail = json.loads(row.pop("needs_human") or "{}")
         items.append({**row, "reason": detail.get("reason", ""), "inputs": detail.get("inputs", {}),
-                      "partial": detail.get("partial", [])})
+                      "partial": open_partial(ws.store.query, detail.get("partial", []))})
     return items
 
 

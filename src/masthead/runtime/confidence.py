@@ -35,6 +35,7 @@ from masthead.events.model import NewEvent, parse_json, stream_of
 from masthead.events.store import EventStore
 from masthead.events.types import CheckOutcome, ChecksRecorded
 from masthead.memory.service import MemoryService
+from masthead.personal_data import open_output
 from masthead.projects import ChannelSettings, SensitiveTopic
 from masthead.runtime.context import TaskContext
 
@@ -104,7 +105,8 @@ def _draft_candidates(ctx: TaskContext, store: EventStore) -> list[dict[str, Any
                        " WHERE t.job_id = ? AND t.channel = ? AND t.kind = 'agent' AND t.status = 'done'",
                        (ctx.job["id"], ctx.channel))
     for row in rows:
-        selection = (parse_json(row["data"]).get("output") or {}).get("selection")
+        # Opened where a job about one person sealed it; the model's answer is not needed here.
+        selection = open_output(store.query, parse_json(row["data"]).get("output") or {}).get("selection")
         if selection:
             return list(selection.get("candidates") or [])
     return []

@@ -108,7 +108,7 @@ def _model_client(ctx: TaskContext, services: StepServices, tier: str, scope: st
 
     call = CallScope(task_id=ctx.task["id"], job_id=ctx.job["id"], project=ctx.project.name,
                      budget=ctx.project.budget, criticality=ctx.task["criticality"], scope=scope, actor=actor,
-                     first_run=first_run(ctx.task))
+                     first_run=first_run(ctx.task), sealer=ctx.sealer)
     return RecordingModelClient(store=services.store, config=services.config, providers=services.providers,
                                 guards=services.guards, tier=tier, call=call, on_text=on_text)
 
