@@ -9,6 +9,9 @@ One person, one key, whether they are a user (their address) or the subject of s
 
 This module sits below the runtime (which opens a signal to draft from it) and the app (which
 seals what comes in); read models keep the sealed form, and readers open it with `open_signal`.
+What a job about the person derives (model answers, step outputs, piece versions, check
+details) is sealed with the same key by a `Sealer` and opened with `open_text`, `open_output`,
+`open_pieces` and `open_checks` (the exact list: app/personal.py).
 """
 
 from __future__ import annotations
@@ -177,6 +180,15 @@ class Sealer:
         return kept | {SEALED_OUTPUT: self.seal(json.dumps(rest, sort_keys=True, ensure_ascii=False))}
 
 
+def sealed_if(sealer: Sealer | None, text: str) -> str:
+    """`text` sealed when the job is about one person (a sealer), else as it is."""
+    return text if sealer is None else sealer.seal(text)
+
+
+def sealed_subject(sealer: Sealer | None, subject: str | None) -> str | None:
+    return subject if sealer is None or subject is None else sealer.seal(subject)
+
+
 def sealer_of(db: Reads, subject: str | None) -> Sealer | None:
     """The sealer of a signal's subject, or None (no subject, or forgotten: nothing to seal for)."""
     if not subject:
@@ -225,3 +237,74 @@ def open_partial(query: Query, partial: list[dict[str, Any]]) -> list[dict[str, 
     """A hand-off's partial answers (TaskNeedsHuman.partial) with their sealed outputs opened."""
     return [{**part, "output": open_text(query, part["output"])} if is_sealed_text(part.get("output")) else part
             for part in partial]
+
+
+# -- a piece of a job about one person ---------------------------------------------------------
+# Its versions' text and subject (PieceDrafted / PieceRevised, and the pieces / piece_versions
+# read models that copy them) and its checks' details (ChecksRecorded; the checks table and the
+# piece's flags, "name: detail") are sealed like the rest: readers open them with `open_pieces`,
+# `open_checks` and `open_flags`.
+PIECE_FIELDS = ("text", "subject")
+
+
+class _Opener:
+    """Opens sealed values, asking for each subject's key once."""
+
+    def __init__(self, query: Query):
+        self._query = query
+        self._keys: dict[str, str | None] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if not is_sealed_text(value):
+            return value
+        subject, _, token = value[len(SEALED_TEXT):].partition(":")
+        if subject not in self._keys:
+            rows = self._query("SELECT key FROM subject_keys WHERE subject = ?", (subject,))
+            self._keys[subject] = rows[0]["key"] if rows else None
+        key = self._keys[subject]
+        return FORGOTTEN if key is None else unseal(key, token)
+
+
+def open_pieces(query: Query, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of pieces or piece_versions (or any row with `text` / `subject` / `flags` columns)
+    with what was sealed opened; rows of jobs about no one come back as they are."""
+    opener = _Opener(query)
+    opened = []
+    for row in rows:
+        if not any(is_sealed_text(row.get(field)) for field in PIECE_FIELDS) and "sealed:v1:" not in str(
+                row.get("flags") or ""):
+            opened.append(row)
+            continue
+        row = {**row, **{field: opener(row[field]) for field in PIECE_FIELDS if field in row}}
+        if isinstance(row.get("flags"), str):
+            row["flags"] = json.dumps(_open_flags(opener, json.loads(row["flags"])))
+        opened.append(row)
+    return opened
+
+
+def open_piece(query: Query, row: dict[str, Any]) -> dict[str, Any]:
+    return open_pieces(query, [row])[0]
+
+
+def piece_forgotten(piece: dict[str, Any]) -> bool:
+    """Whether an opened piece's text was sealed with a key that is gone."""
+    return piece.get("text") == FORGOTTEN
+
+
+def open_checks(query: Query, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of checks (or ChecksRecorded results) with their sealed details opened."""
+    opener = _Opener(query)
+    return [{**row, "detail": opener(row["detail"])} if is_sealed_text(row.get("detail")) else row for row in rows]
+
+
+def _open_flags(opener: _Opener, flags: list[str]) -> list[str]:
+    opened = []
+    for flag in flags:
+        name, sep, detail = flag.partition(": ")
+        opened.append(f"{name}{sep}{opener(detail)}" if sep and is_sealed_text(detail) else flag)
+    return opened
+
+
+def open_flags(query: Query, flags: list[str]) -> list[str]:
+    """A piece's flags ("name: detail") with their sealed details opened."""
+    return _open_flags(_Opener(query), flags)

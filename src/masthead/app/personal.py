@@ -21,15 +21,18 @@ placeholder query, a hand-off records only the project's inputs.
 What a job about the person derives from the signal is sealed with the same key where it is
 written (personal_data.Sealer): its model calls' answers (`ModelCallRecorded.output`), its
 steps' outputs (`TaskSucceeded.output` but for its plain fields: halt, output_call, model_calls,
-agent, prompt_version, tier, version, completed_by) and the answers a hand-off quotes
-(`TaskNeedsHuman.partial`). A call's request hash stays over the plaintext request (a re-run
-reuses the recording); a call's usage, cost and model stay plain. Readers open them
-(`runtime.outputs.step_output`, `open_partial`).
+agent, prompt_version, tier, version, completed_by), the answers a hand-off quotes
+(`TaskNeedsHuman.partial`), its pieces' versions (the text and subject of `PieceDrafted` /
+`PieceRevised`, a person's edit or completion included, copied sealed into `pieces` and
+`piece_versions`), its checks' details (`ChecksRecorded`, so the `checks` rows and the piece's
+flags) and a legal flag's quote when a person resolves it. A call's request hash stays over the
+plaintext request (a re-run reuses the recording); usage, cost and model stay plain; a gate's
+review reason names the failed checks without their details. Readers open them
+(`runtime.outputs.step_output`, `open_partial`, `open_pieces`, `open_checks`).
 
-Not covered: its pieces' versions (the text and subject of `PieceDrafted` / `PieceRevised`,
-a person's edits included, and the `pieces` / `piece_versions` read models) and the check
-details that quote them (`ChecksRecorded`). `forget-person` counts the pieces and says they
-remain; copies already published are outside Masthead. Such jobs never feed memory.
+Not covered: the subject lines of an A/B test started on such a piece (`ABTestStarted`), and
+copies already published, which are outside Masthead (`forget-person` counts them). Such jobs
+never feed memory.
 
 The keys live in `subject_keys`, outside the log, beside a SHA-256 of the address to find them.
 `masthead forget-person ADDRESS` deletes the key (and that hash) and appends `PersonForgotten`
@@ -99,19 +102,16 @@ class Forgotten:
     subject: str
     signals: int  # signals sealed with the key: unreadable now
     users: int  # user records whose address was sealed with it
-    pieces: int  # pieces of jobs about the person: their versions are not sealed and stay readable
+    pieces: int  # pieces of jobs about the person: their versions and checks were sealed, unreadable now
     model_calls: int  # model calls of those jobs: their answers were sealed and are unreadable now
     publications: int  # of those pieces, delivered: copies outside Masthead
 
     def still_held(self) -> str | None:
-        """What the log still holds derived from the person's data, or None."""
-        if not self.pieces:
+        """What stays readable of what was derived from the person's data, or None."""
+        if not self.publications:
             return None
-        text = (f"{self.pieces} piece(s) of jobs about this person still hold text derived from it"
-                " in their versions and check details (not sealed)")
-        if self.publications:
-            text += f"; {self.publications} publication(s) went out, and those copies are outside Masthead"
-        return text
+        return (f"{self.publications} publication(s) of jobs about this person went out, and those copies are"
+                " outside Masthead")
 
 
 def forget_person(ws: Workspace, by: Principal, email: str) -> Forgotten:

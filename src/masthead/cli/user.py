@@ -112,15 +112,16 @@ def forget_person_cmd(state: CliState, email: str) -> None:
 
     What that key sealed reads "[forgotten]" from now on: the user's address, the outreach
     contacts and the signals added with `--person EMAIL`, and what their jobs derived from
-    them in model calls, step outputs and hand-offs; the person's jobs neither draft nor send.
-    It prints what it could not erase: the pieces of those jobs (versions and check details),
-    and published copies, which are outside Masthead."""
+    them (model calls, step outputs, hand-offs, piece versions and check details); the person's
+    jobs neither draft nor send. It prints what it could not erase: published copies, which are
+    outside Masthead."""
     from masthead.app.personal import forget_person
 
     done = forget_person(state.workspace(), state.principal(), email)
     echo(f"forgot {done.subject}: what was sealed with that person's key can no longer be read"
-         f" ({done.users} user address(es), {done.signals} signal(s), {done.model_calls} model call(s) and"
-         " the step outputs of their jobs); the log still verifies")
+         f" ({done.users} user address(es), {done.signals} signal(s), and of their jobs {done.pieces} piece(s)"
+         f" with their versions and checks, {done.model_calls} model call(s) and the step outputs);"
+         " the log still verifies")
     still = done.still_held()
     if still is not None:
         echo(f"not erased: {still}")

@@ -18,6 +18,7 @@ from masthead.errors import StateError
 from masthead.events.ab_types import AbTestStarted, AbVariant
 from masthead.events.model import NewEvent, stream_of
 from masthead.events.types import PieceRevised
+from masthead.personal_data import sealed_if, sealed_subject
 from masthead.runtime.ids import new_id
 from masthead.runtime.outputs import step_output
 
@@ -85,7 +86,8 @@ def run_ab_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     if subject == piece["subject"]:
         return StepOutcome(output=output | {"version": piece["version"]})
     version = piece["version"] + 1
-    revised = PieceRevised(id=ctx.piece_id, version=version, text=piece["text"], subject=subject, kind="ab_winner",
+    revised = PieceRevised(id=ctx.piece_id, version=version, text=sealed_if(ctx.sealer, piece["text"]),
+                           subject=sealed_subject(ctx.sealer, subject), kind="ab_winner",
                            author="system", tier=None, prompt_version=None, task_id=ctx.task["id"])
     results = check_piece(ctx, piece["text"], subject, services.memory)
     events: list[tuple[str, NewEvent]] = [

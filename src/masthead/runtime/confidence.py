@@ -35,7 +35,7 @@ from masthead.events.model import NewEvent, parse_json, stream_of
 from masthead.events.store import EventStore
 from masthead.events.types import CheckOutcome, ChecksRecorded
 from masthead.memory.service import MemoryService
-from masthead.personal_data import open_output
+from masthead.personal_data import open_output, open_pieces, sealed_if
 from masthead.projects import ChannelSettings, SensitiveTopic
 from masthead.runtime.context import TaskContext
 
@@ -89,12 +89,13 @@ def checks_recorded(ctx: TaskContext, version: int, results: list[CheckResult], 
                     memory: MemoryService | None, text: str | None = None) -> NewEvent:
     """The version's checks with its confidence (runtime/confidence.py)."""
     if text is None:
-        rows = store.query("SELECT text FROM pieces WHERE id = ?", (ctx.piece_id,))
+        rows = open_pieces(store.query, store.query("SELECT text FROM pieces WHERE id = ?", (ctx.piece_id,)))
         text = str(rows[0]["text"]) if rows else ""
     others = [c["text"] for c in _draft_candidates(ctx, store) if c.get("passed")]
     return ChecksRecorded(
         piece_id=ctx.piece_id, version=version,
-        results=[CheckOutcome(name=r.name, passed=r.passed, detail=r.detail) for r in results],
+        # A detail may quote the text: sealed, for a job about one person.
+        results=[CheckOutcome(name=r.name, passed=r.passed, detail=sealed_if(ctx.sealer, r.detail)) for r in results],
         confidence=confidence_of(ctx, text, results, memory, others),
     ).to_new(stream_of("piece", ctx.piece_id))
 
