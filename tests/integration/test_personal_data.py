@@ -18,7 +18,13 @@ from masthead.app.backup import backup, restore
 from masthead.app.commands import add_signal, approve, complete, edit
 from masthead.app.desk import desk_queue, signals_of_jobs
 from masthead.app.history import export_history, import_history
-from masthead.app.listings import job_detail, job_overview, signal_detail, signal_summaries
+from masthead.app.listings import (
+    job_detail,
+    job_overview,
+    signal_detail,
+    signal_summaries,
+    task_detail,
+)
 from masthead.app.outreach import add_contacts
 from masthead.app.permissions import Principal
 from masthead.app.personal import forget_person
@@ -26,8 +32,11 @@ from masthead.app.queries import list_pieces, piece_detail, review_queue
 from masthead.app.workspace import init_workspace
 from masthead.cli.main import main
 from masthead.errors import InputError, StateError
-from masthead.personal_data import FORGOTTEN
+from masthead.personal_data import FORGOTTEN, PersonWasForgotten
 from masthead.projections.replay import verify
+from masthead.runtime.context import load_context
+from masthead.runtime.publish_step import run_publish_step
+from masthead.runtime.steps import run_agent_step
 
 OWNER = Principal("ana", "owner")
 # Everything personal in CONTACTS and in the client's brief below.
@@ -338,6 +347,16 @@ def test_a_job_about_a_person_keeps_no_copy_of_the_signal_beyond_what_it_derived
         # The file publisher wrote the opened text (a copy outside Masthead), never the sealed form.
         [written] = [path.read_text("utf-8") for path in ws.root.rglob("x/*.md")]
         assert "bank feeds for 40 more banks" in written and "sealed:v1:" not in written
+        # Run the draft step again, as a worker would after a crash before its outcome landed: it
+        # finds its sealed recordings by the plaintext request's hash and pays for no call again.
+        paid = len(server.calls)
+        draft = ws.store.query("SELECT * FROM tasks WHERE job_id = ? AND step = 'draft'", (job,))[0]
+        first = task_detail(ws, draft["id"])["output"]
+        again = run_agent_step(load_context(ws.store, draft), ws.services())
+        assert again.output["output"] == first["output"] and "40 more banks" in json.dumps(first["output"])
+        assert len(server.calls) == paid
+        publish = ws.store.query("SELECT * FROM tasks WHERE job_id = ? AND kind = 'publish'", (job,))[0]
+        publishing = load_context(ws.store, publish)  # loaded before the person is forgotten
         # The signal's own text (its parsed items, memory queries) is nowhere in the log, nor is
         # what the job derived from it: the model calls' answers, the steps' outputs, the piece's
         # versions and its checks are sealed with the person's key.
@@ -367,6 +386,11 @@ def test_a_job_about_a_person_keeps_no_copy_of_the_signal_beyond_what_it_derived
         assert "1 piece(s) with their versions and checks" in out.splitlines()[0] and "model call(s)" in out
         detail = piece_detail(ws, piece["id"])
         assert detail["text"] == FORGOTTEN and all(v["text"] == FORGOTTEN for v in detail["versions"])
+        # Even a publish step that got past its context (loaded before) refuses the forgotten piece.
+        written_before = sorted(ws.root.rglob("x/*.md"))
+        with pytest.raises(PersonWasForgotten, match="never published"):
+            run_publish_step(publishing, ws.services())
+        assert sorted(ws.root.rglob("x/*.md")) == written_before
         assert "Bank feeds" not in json.dumps(detail)
         items = piece_detail(ws, piece["id"])["lineage"]["items"]
         assert items["items"] == [] and "forgotten" in items["note"]
