@@ -65,3 +65,11 @@ def test_a_job_about_no_one_stores_and_reads_its_text_as_it_is():
     untouched = keys_query({})
     assert open_pieces(untouched, [row]) == [row] and untouched.asked == []
     assert sealed_subject(Sealer("subj_a", Fernet.generate_key().decode("ascii")), None) is None
+
+
+def test_a_sensitive_topic_reason_for_a_piece_about_one_person_quotes_none_of_its_text():
+    from masthead.runtime.confidence import TopicMatch
+
+    match = TopicMatch("layoffs", "job cuts", "meaning", 0.81, "Clara's bakery lets three bakers go")
+    assert "Clara's bakery" in match.reason()
+    assert match.reason(quote=False) == "sensitive topic 'layoffs' (job cuts): similarity 0.81 to it"

@@ -133,7 +133,8 @@ def routing_reasons(store: EventStore, memory: MemoryService | None, ctx: TaskCo
     match = sensitive_match(piece["text"], piece["subject"], policies.sensitive_topics,
                             policies.sensitive_threshold, memory)
     if match is not None:
-        reasons.append(match.reason())
+        # A piece about one person: the reason (kept in the log) does not quote its sealed text.
+        reasons.append(match.reason(quote=ctx.sealer is None))
     bound = settings.auto_min_confidence
     if gate == "auto" and bound is not None:
         confidence = recorded_confidence(store, ctx.piece_id, piece["version"])
@@ -160,9 +161,10 @@ class TopicMatch:
     similarity: float | None
     sentence: str
 
-    def reason(self) -> str:
+    def reason(self, *, quote: bool = True) -> str:
+        where = f" in {self.sentence[:80]!r}" if quote else ""
         said = f"the term {self.term!r} appears" if self.how == "term" else \
-            f"similarity {self.similarity:.2f} to it in {self.sentence[:80]!r}"
+            f"similarity {self.similarity:.2f} to it{where}"
         return f"sensitive topic {self.term!r} ({self.description}): {said}"
 
 
