@@ -27,7 +27,8 @@ agent, prompt_version, tier, version, completed_by), the answers a hand-off quot
 `piece_versions`), its checks' details (`ChecksRecorded`, so the `checks` rows and the piece's
 flags) and a legal flag's quote when a person resolves it. A call's request hash stays over the
 plaintext request (a re-run reuses the recording); usage, cost and model stay plain; a gate's
-review reason names the failed checks without their details. Readers open them
+review reason names the failed checks without their details and a sensitive topic without
+the sentence. Readers open them
 (`runtime.outputs.step_output`, `open_partial`, `open_pieces`, `open_checks`).
 
 Not covered: the subject lines of an A/B test started on such a piece (`ABTestStarted`), and
