@@ -14,6 +14,7 @@ from tests.support.harness import KEY_ENV, content_reply, make_workspace
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.smtp_server import SmtpServer
 
+from masthead.app import ab
 from masthead.app.backup import backup, restore
 from masthead.app.commands import add_signal, approve, complete, edit
 from masthead.app.desk import desk_queue, signals_of_jobs
@@ -79,6 +80,10 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
         code = int(done.code or 0)
     captured = capsys.readouterr()
     return code, captured.out + captured.err
+
+
+def piece_row_id(ws: Any, job_id: str) -> str:
+    return str(ws.store.query("SELECT id FROM pieces WHERE job_id = ?", (job_id,))[0]["id"])
 
 
 def signal_of(ws: Any, job_id: str) -> str:
@@ -355,6 +360,11 @@ def test_a_job_about_a_person_keeps_no_copy_of_the_signal_beyond_what_it_derived
         again = run_agent_step(load_context(ws.store, draft), ws.services())
         assert again.output["output"] == first["output"] and "40 more banks" in json.dumps(first["output"])
         assert len(server.calls) == paid
+        # An A/B test of the piece's subject lines keeps them sealed; its report opens them.
+        test_id = ab.start_test(ws, piece_row_id(ws, job), settings=ab.AbSettings(), variants=["Bank feeds for you", "Forty banks"],
+                                operator="ana")
+        assert [v["text"] for v in ab.ab_report(ws, test_id)["variants"]] == ["Bank feeds for you", "Forty banks"]
+        assert not [row["type"] for row in ws.store.query("SELECT type, data FROM events") if "Forty banks" in row["data"]]
         publish = ws.store.query("SELECT * FROM tasks WHERE job_id = ? AND kind = 'publish'", (job,))[0]
         publishing = load_context(ws.store, publish)  # loaded before the person is forgotten
         # The signal's own text (its parsed items, memory queries) is nowhere in the log, nor is
@@ -386,6 +396,7 @@ def test_a_job_about_a_person_keeps_no_copy_of_the_signal_beyond_what_it_derived
         assert "1 piece(s) with their versions and checks" in out.splitlines()[0] and "model call(s)" in out
         detail = piece_detail(ws, piece["id"])
         assert detail["text"] == FORGOTTEN and all(v["text"] == FORGOTTEN for v in detail["versions"])
+        assert {v["text"] for v in ab.ab_report(ws, test_id)["variants"]} == {FORGOTTEN}
         # Even a publish step that got past its context (loaded before) refuses the forgotten piece.
         written_before = sorted(ws.root.rglob("x/*.md"))
         with pytest.raises(PersonWasForgotten, match="never published"):

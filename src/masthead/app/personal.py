@@ -25,15 +25,15 @@ agent, prompt_version, tier, version, completed_by), the answers a hand-off quot
 (`TaskNeedsHuman.partial`), its pieces' versions (the text and subject of `PieceDrafted` /
 `PieceRevised`, a person's edit or completion included, copied sealed into `pieces` and
 `piece_versions`), its checks' details (`ChecksRecorded`, so the `checks` rows and the piece's
-flags) and a legal flag's quote when a person resolves it. A call's request hash stays over the
+flags), a legal flag's quote when a person resolves it and the lines of an A/B test of its
+subject (`AbTestStarted`, `ab_variants`). A call's request hash stays over the
 plaintext request (a re-run reuses the recording); usage, cost and model stay plain; a gate's
 review reason names the failed checks without their details and a sensitive topic without
 the sentence. Readers open them
 (`runtime.outputs.step_output`, `open_partial`, `open_pieces`, `open_checks`).
 
-Not covered: the subject lines of an A/B test started on such a piece (`ABTestStarted`), and
-copies already published, which are outside Masthead (`forget-person` counts them). Such jobs
-never feed memory.
+Not covered: copies already published, which are outside Masthead (`forget-person` counts
+them). Such jobs never feed memory (nor do their proposals' outcomes or A/B results).
 
 The keys live in `subject_keys`, outside the log, beside a SHA-256 of the address to find them.
 `masthead forget-person ADDRESS` deletes the key (and that hash) and appends `PersonForgotten`
