@@ -9,6 +9,9 @@ One person, one key, whether they are a user (their address) or the subject of s
 
 This module sits below the runtime (which opens a signal to draft from it) and the app (which
 seals what comes in); read models keep the sealed form, and readers open it with `open_signal`.
+What a job about the person derives (model answers, step outputs, piece versions, check
+details) is sealed with the same key by a `Sealer` and opened with `open_text`, `open_output`,
+`open_pieces` and `open_checks` (the exact list: app/personal.py).
 """
 
 from __future__ import annotations
@@ -137,3 +140,171 @@ def _open(row: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
         contact = {**json.loads(row["contact"]), **fields.get("contact", {})}
         opened["contact"] = json.dumps(contact, sort_keys=True, ensure_ascii=False)
     return opened
+
+
+# -- text derived from a sealed signal ---------------------------------------------------------
+# A job about one person seals what it derives from their signal where it is written: its model
+# calls' answers (ModelCallRecorded.output), its steps' outputs (TaskSucceeded.output, but for the
+# few plain fields below) and the answers a hand-off quotes (TaskNeedsHuman.partial). Such a value
+# is one string, "sealed:v1:<subject>:<Fernet token>", sealed with the person's key; `open_text`
+# opens it, or reads "[forgotten]" once the key is gone.
+SEALED_TEXT = "sealed:v1:"
+# Fields of a step's output that say nothing of the text: the scheduler (halt), the lineage
+# (which calls, agent, prompt, tier, version) and who completed it stay readable.
+PLAIN_OUTPUT_FIELDS = frozenset({"halt", "output_call", "model_calls", "agent", "prompt_version", "tier", "version",
+                                 "completed_by"})
+# The field of a sealed step output that holds the rest of it.
+SEALED_OUTPUT = "sealed"
+
+Query = Callable[[str, Any], list[dict[str, Any]]]
+
+
+class Sealer:
+    """Seals text derived from one person's signal with their key (see SEALED_TEXT)."""
+
+    __slots__ = ("key", "subject")
+
+    def __init__(self, subject: str, key: str):
+        self.subject = subject
+        self.key = key
+
+    def seal(self, text: str) -> str:
+        return f"{SEALED_TEXT}{self.subject}:{seal(self.key, text)}"
+
+    def seal_output(self, output: dict[str, Any]) -> dict[str, Any]:
+        """A step's output with every field but the plain ones sealed into one value."""
+        rest = {name: value for name, value in output.items() if name not in PLAIN_OUTPUT_FIELDS}
+        kept = {name: value for name, value in output.items() if name in PLAIN_OUTPUT_FIELDS}
+        if not rest:
+            return kept
+        return kept | {SEALED_OUTPUT: self.seal(json.dumps(rest, sort_keys=True, ensure_ascii=False))}
+
+
+def sealed_if(sealer: Sealer | None, text: str) -> str:
+    """`text` sealed when the job is about one person (a sealer), else as it is."""
+    return text if sealer is None else sealer.seal(text)
+
+
+def sealed_subject(sealer: Sealer | None, subject: str | None) -> str | None:
+    return subject if sealer is None or subject is None else sealer.seal(subject)
+
+
+def sealer_of(db: Reads, subject: str | None) -> Sealer | None:
+    """The sealer of a signal's subject, or None (no subject, or forgotten: nothing to seal for)."""
+    if not subject:
+        return None
+    key = keys_of(db, [subject]).get(subject)
+    return Sealer(subject, key) if key is not None else None
+
+
+def job_sealer(db: Reads, job_id: str) -> Sealer | None:
+    """The sealer of the person a job is about, or None for a job about no one."""
+    rows = db.query("SELECT s.subject FROM jobs j JOIN signals s ON s.id = j.signal_id WHERE j.id = ?", (job_id,))
+    return sealer_of(db, rows[0]["subject"]) if rows else None
+
+
+def is_sealed_text(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(SEALED_TEXT)
+
+
+def open_text(query: Query, value: str) -> str:
+    """A value as stored: opened if `Sealer.seal` sealed it ("[forgotten]" once its key is gone),
+    else as it is."""
+    if not is_sealed_text(value):
+        return value
+    subject, _, token = value[len(SEALED_TEXT):].partition(":")
+    rows = query("SELECT key FROM subject_keys WHERE subject = ?", (subject,))
+    if not rows:
+        return FORGOTTEN
+    return unseal(rows[0]["key"], token)
+
+
+def open_output(query: Query, output: dict[str, Any]) -> dict[str, Any]:
+    """A step's output as stored, with its sealed part opened; once the key is gone the sealed
+    part reads `{"sealed": "[forgotten]"}` (the plain fields stay)."""
+    stored = output.get(SEALED_OUTPUT)
+    if not isinstance(stored, str) or not is_sealed_text(stored):
+        return output
+    opened = open_text(query, stored)
+    plain = {name: value for name, value in output.items() if name != SEALED_OUTPUT}
+    if opened == FORGOTTEN:
+        return plain | {SEALED_OUTPUT: FORGOTTEN}
+    rest: dict[str, Any] = json.loads(opened)
+    return plain | rest
+
+
+def open_partial(query: Query, partial: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A hand-off's partial answers (TaskNeedsHuman.partial) with their sealed outputs opened."""
+    return [{**part, "output": open_text(query, part["output"])} if is_sealed_text(part.get("output")) else part
+            for part in partial]
+
+
+# -- a piece of a job about one person ---------------------------------------------------------
+# Its versions' text and subject (PieceDrafted / PieceRevised, and the pieces / piece_versions
+# read models that copy them) and its checks' details (ChecksRecorded; the checks table and the
+# piece's flags, "name: detail") are sealed like the rest: readers open them with `open_pieces`,
+# `open_checks` and `open_flags`.
+PIECE_FIELDS = ("text", "subject")
+
+
+class _Opener:
+    """Opens sealed values, asking for each subject's key once."""
+
+    def __init__(self, query: Query):
+        self._query = query
+        self._keys: dict[str, str | None] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if not is_sealed_text(value):
+            return value
+        subject, _, token = value[len(SEALED_TEXT):].partition(":")
+        if subject not in self._keys:
+            rows = self._query("SELECT key FROM subject_keys WHERE subject = ?", (subject,))
+            self._keys[subject] = rows[0]["key"] if rows else None
+        key = self._keys[subject]
+        return FORGOTTEN if key is None else unseal(key, token)
+
+
+def open_pieces(query: Query, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of pieces or piece_versions (or any row with `text` / `subject` / `flags` columns)
+    with what was sealed opened; rows of jobs about no one come back as they are."""
+    opener = _Opener(query)
+    opened = []
+    for row in rows:
+        if not any(is_sealed_text(row.get(field)) for field in PIECE_FIELDS) and "sealed:v1:" not in str(
+                row.get("flags") or ""):
+            opened.append(row)
+            continue
+        row = {**row, **{field: opener(row[field]) for field in PIECE_FIELDS if field in row}}
+        if isinstance(row.get("flags"), str):
+            row["flags"] = json.dumps(_open_flags(opener, json.loads(row["flags"])))
+        opened.append(row)
+    return opened
+
+
+def open_piece(query: Query, row: dict[str, Any]) -> dict[str, Any]:
+    return open_pieces(query, [row])[0]
+
+
+def piece_forgotten(piece: dict[str, Any]) -> bool:
+    """Whether an opened piece's text was sealed with a key that is gone."""
+    return piece.get("text") == FORGOTTEN
+
+
+def open_checks(query: Query, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of checks (or ChecksRecorded results) with their sealed details opened."""
+    opener = _Opener(query)
+    return [{**row, "detail": opener(row["detail"])} if is_sealed_text(row.get("detail")) else row for row in rows]
+
+
+def _open_flags(opener: _Opener, flags: list[str]) -> list[str]:
+    opened = []
+    for flag in flags:
+        name, sep, detail = flag.partition(": ")
+        opened.append(f"{name}{sep}{opener(detail)}" if sep and is_sealed_text(detail) else flag)
+    return opened
+
+
+def open_flags(query: Query, flags: list[str]) -> list[str]:
+    """A piece's flags ("name: detail") with their sealed details opened."""
+    return _open_flags(_Opener(query), flags)

@@ -16,9 +16,12 @@ from tests.support.smtp_server import SmtpServer
 
 from masthead.app.commands import apply_project, approve, edit
 from masthead.app.outreach import add_contacts
+from masthead.app.queries import piece_detail
 from masthead.app.workspace import Workspace, init_workspace
 from masthead.errors import InputError
+from masthead.personal_data import open_pieces
 from masthead.projections.replay import verify
+from masthead.runtime.outputs import step_output
 
 CONTACTS = """\
 name,email,company,context
@@ -89,7 +92,8 @@ def workspace(root: Path, openai_url: str, smtp_port: int) -> Workspace:
 def draft_selection(ws: Workspace, job_id: str) -> dict[str, Any]:
     [row] = ws.store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq"
                            " WHERE t.job_id = ? AND t.step = 'draft'", (job_id,))
-    return dict(json.loads(row["data"])["output"]["selection"])
+    # Opened: an outreach job is about one person, so its outputs are sealed with their key.
+    return dict(step_output(ws.store.query, row["data"])["selection"])
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -109,6 +113,8 @@ def test_three_contacts_get_one_email_each_after_approval_and_never_twice(tmp_pa
         queued = ws.store.query("SELECT gate FROM review_queue")
         assert [q["gate"] for q in queued] == ["hard"] * 3
 
+        # Their text is sealed with each contact's key; readers open it.
+        pieces = open_pieces(ws.store.query, pieces)
         # Grace's model email named Ada's company: the check refused it, with the span and whose it is.
         grace_job = added.job_ids[1]
         selection = draft_selection(ws, grace_job)
@@ -120,7 +126,7 @@ def test_three_contacts_get_one_email_each_after_approval_and_never_twice(tmp_pa
         # A person's edit is held to the same rule, and neither it nor a sent email becomes memory.
         grace = next(p for p in pieces if p["job_id"] == grace_job)
         edit(ws, grace["id"], operator="ana", text="Hi Grace,\n\nVitamin Labs loves recurring invoices.")
-        flags = json.loads(ws.store.query("SELECT flags FROM pieces WHERE id = ?", (grace["id"],))[0]["flags"])
+        flags = piece_detail(ws, grace["id"])["flags"]
         assert any('"Vitamin Labs" (company of the contact on line 4)' in flag for flag in flags)
         edit(ws, grace["id"], operator="ana", text=grace["text"].replace("Hi Grace,", "Dear Grace,"))
 
@@ -189,10 +195,10 @@ def test_an_unusable_model_reply_costs_its_candidate_not_the_email(tmp_path, mon
         [job] = add_contacts(ws, "tallybook", f"name,email,company,context\n{row}".encode(), label="c.csv",
                              source="file:c.csv").job_ids
         ws.runner().run(until_idle=True)
-        [piece] = ws.store.query("SELECT * FROM pieces WHERE job_id = ?", (job,))
+        [piece] = open_pieces(ws.store.query, ws.store.query("SELECT * FROM pieces WHERE job_id = ?", (job,)))
         assert piece["status"] == "in_review" and piece["text"].startswith("Hi Linus,")
         assert "Met at PyCon." in piece["text"]
         [draft] = ws.store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq"
                                  " WHERE t.job_id = ? AND t.step = 'draft'", (job,))
-        assert "model_dropped" in json.loads(draft["data"])["output"]
+        assert "model_dropped" in step_output(ws.store.query, draft["data"])
         ws.close()

@@ -14,20 +14,30 @@ from tests.support.harness import KEY_ENV, content_reply, make_workspace
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.smtp_server import SmtpServer
 
+from masthead.app import ab
 from masthead.app.backup import backup, restore
-from masthead.app.commands import add_signal, approve
-from masthead.app.desk import signals_of_jobs
+from masthead.app.commands import add_signal, approve, complete, edit
+from masthead.app.desk import desk_queue, signals_of_jobs
 from masthead.app.history import export_history, import_history
-from masthead.app.listings import job_overview, signal_detail, signal_summaries
+from masthead.app.listings import (
+    job_detail,
+    job_overview,
+    signal_detail,
+    signal_summaries,
+    task_detail,
+)
 from masthead.app.outreach import add_contacts
 from masthead.app.permissions import Principal
 from masthead.app.personal import forget_person
-from masthead.app.queries import piece_detail
+from masthead.app.queries import list_pieces, piece_detail, review_queue
 from masthead.app.workspace import init_workspace
 from masthead.cli.main import main
-from masthead.errors import InputError
-from masthead.personal_data import FORGOTTEN
+from masthead.errors import InputError, StateError
+from masthead.personal_data import FORGOTTEN, PersonWasForgotten
 from masthead.projections.replay import verify
+from masthead.runtime.context import load_context
+from masthead.runtime.publish_step import run_publish_step
+from masthead.runtime.steps import run_agent_step
 
 OWNER = Principal("ana", "owner")
 # Everything personal in CONTACTS and in the client's brief below.
@@ -49,6 +59,19 @@ def raw_bytes(root: Path) -> bytes:
     return b"".join(path.read_bytes() for path in sorted(root.glob("masthead.db*")))
 
 
+def stored_text(ws: Any) -> bytes:
+    """Everything the workspace's database keeps, lower-cased: on SQLite the file's bytes (WAL
+    included; the store is closed first), on Postgres every row of every table."""
+    if ws.store.backend == "sqlite":
+        ws.store.close()
+        return raw_bytes(ws.root).lower()
+    tables = ws.store.query("SELECT table_name FROM information_schema.tables"
+                            " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
+    assert any(t["table_name"] == "events" for t in tables)
+    return b"".join(json.dumps(ws.store.query(f'SELECT * FROM "{t["table_name"]}"'), default=str).encode()
+                    for t in tables).lower()
+
+
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     try:
         main(list(args))
@@ -57,6 +80,10 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
         code = int(done.code or 0)
     captured = capsys.readouterr()
     return code, captured.out + captured.err
+
+
+def piece_row_id(ws: Any, job_id: str) -> str:
+    return str(ws.store.query("SELECT id FROM pieces WHERE job_id = ?", (job_id,))[0]["id"])
 
 
 def signal_of(ws: Any, job_id: str) -> str:
@@ -97,6 +124,85 @@ def test_sealed_contacts_and_person_signals_never_reach_the_database_in_plaintex
         assert verify(ws.store).problem is None
 
 
+# What the outreach jobs derive: the drafts quote names, companies and contexts; the model's
+# reply for Grace borrows Ada's company (its check refuses it); a person's edit names Linus's.
+DERIVED = ("Hi Ada", "Hi Grace", "Like Analytical Engines", "Invoices at Cobol Works", "Hi Linus", "Vitamin Labs loves")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_what_outreach_jobs_derive_is_sealed_and_reads_forgotten_once_the_person_is(
+        tmp_path, openai_url, backend, request, monkeypatch):
+    if backend == "postgres":
+        monkeypatch.setenv("MASTHEAD_DATABASE_URL", request.getfixturevalue("pg_url"))
+    with SmtpServer(user=None) as server:
+        ws = workspace(tmp_path / "ws", openai_url, server.port)
+        assert ws.store.backend == backend
+        added = add_contacts(ws, "tallybook", CONTACTS.encode(), label="contacts.csv", source="file:contacts.csv")
+        ada_job, grace_job, linus_job = added.job_ids
+        ws.runner().run(until_idle=True)
+        pieces = {row["job_id"]: row["id"] for row in ws.store.query("SELECT id, job_id FROM pieces")}
+        assert set(pieces) == {ada_job, grace_job, linus_job}
+
+        # Readers get the text opened: the queue, the piece, its versions, checks and flags.
+        shown = {p["id"]: p for p in list_pieces(ws)}
+        assert shown[pieces[ada_job]]["text"].startswith("Hi Ada,") and "Analytical Engines" in shown[pieces[ada_job]]["subject"]
+        grace = piece_detail(ws, pieces[grace_job])
+        assert grace["text"].startswith("Hi Grace,") and "Cobol Works" in grace["subject"]
+        # The model's candidate named Ada's company: the draft step's output (its selection) says so, opened.
+        assert "Like Analytical Engines" in json.dumps(job_detail(ws, grace_job)["tasks"])
+        # A person's edit naming Linus's company fails its check: the detail quotes it, opened on read.
+        edit(ws, pieces[grace_job], operator="ana", text="Hi Grace,\n\nVitamin Labs loves recurring invoices.")
+        ws.runner().run(until_idle=True)
+        grace = piece_detail(ws, pieces[grace_job])
+        assert any('"Vitamin Labs"' in flag for flag in grace["flags"])
+        assert any('"Vitamin Labs"' in c["detail"] for c in grace["versions"][-1]["checks"])
+        assert grace["versions"][-1]["text"] == grace["text"] and "Vitamin Labs loves" in grace["versions"][-1]["diff"]
+        assert "sealed:v1:" not in json.dumps(grace)
+        queued = {q["piece_id"]: q for q in review_queue(ws)}
+        assert queued[pieces[grace_job]]["text"] == grace["text"] and queued[pieces[grace_job]]["flags"] == grace["flags"]
+        assert "other_contacts" in queued[pieces[grace_job]]["reason"]
+        assert "Vitamin Labs" not in queued[pieces[grace_job]]["reason"]  # the gate names the check only
+        assert {q["piece_id"] for q in desk_queue(ws)} >= {pieces[ada_job], pieces[grace_job]}
+
+        # Ada's and Grace's go out (a person edits Grace's again); Linus is forgotten before.
+        edit(ws, pieces[grace_job], operator="ana", text="Hi Grace,\n\nTallybook sends the monthly batch for you.\n\nAna, Tallybook")
+        forget_person(ws, OWNER, "linus@vitaminlabs.example")
+        for job in (ada_job, grace_job, linus_job):
+            approve(ws, pieces[job], operator="ana")
+        ws.runner().run(until_idle=True)
+        assert sorted(rcpts for _sender, rcpts in server.envelopes) == [["Ada@analytical.example"],
+                                                                        ["grace@cobolworks.example"]]
+        assert any("sends the monthly batch for you." in m.as_string() for m in server.messages)
+        assert all(FORGOTTEN not in m.as_string() for m in server.messages)
+        assert ws.store.query("SELECT status FROM jobs WHERE id = ?", (linus_job,))[0]["status"] == "failed"
+        assert not ws.store.query("SELECT * FROM publications WHERE piece_id = ?", (pieces[linus_job],))
+
+        # Nothing personal or derived from it is stored in plaintext: events, read models, calls.
+        before = verify(ws.store)
+        assert before.problem is None
+        stored = stored_text(ws)
+        for secret in (*ADA, *LINUS, "Grace Hopper", "grace@cobolworks", "Cobol Works", "300 invoices", *DERIVED,
+                       "sends the monthly batch"):
+            assert secret.lower().encode() not in stored, secret
+        ws = workspace_again(ws.root) if backend == "sqlite" else ws
+
+        # Forgotten: every read path reads "[forgotten]", the log still verifies, replay is equal.
+        forgotten = forget_person(ws, OWNER, "ada@analytical.example")
+        assert forgotten.pieces == 1 and forgotten.publications == 1
+        assert "1 publication(s)" in (forgotten.still_held() or "") and "piece" not in (forgotten.still_held() or "")
+        ada = piece_detail(ws, pieces[ada_job])
+        assert ada["text"] == ada["subject"] == FORGOTTEN
+        assert all(v["text"] == FORGOTTEN for v in ada["versions"])
+        assert all(c["detail"] == FORGOTTEN for v in ada["versions"] for c in v["checks"])
+        assert {p["id"]: p for p in list_pieces(ws)}[pieces[ada_job]]["text"] == FORGOTTEN
+        assert "Hi Ada" not in json.dumps(ada) and "Hi Ada" not in json.dumps(job_detail(ws, ada_job))
+        linus = piece_detail(ws, pieces[linus_job])
+        assert linus["text"] == FORGOTTEN and all(f.endswith(FORGOTTEN) for f in linus["flags"])
+        assert piece_detail(ws, pieces[grace_job])["text"].startswith("Hi Grace")  # Grace is not forgotten
+        after = verify(ws.store)
+        assert after.problem is None and after.events == before.events + 1
+
+
 def workspace_again(root: Path) -> Any:
     ws, created = init_workspace(root)
     assert not created
@@ -127,12 +233,15 @@ def test_a_forgotten_contact_reads_forgotten_everywhere_and_its_job_neither_draf
         assert not ws.store.query("SELECT id FROM pieces WHERE job_id = ?", (linus_job,))
         assert not ws.store.query("SELECT id FROM tasks WHERE job_id = ? AND status = 'needs_human'", (linus_job,))
 
-        # Ada is forgotten after her email was drafted: the signal reads "[forgotten]" on every
-        # read path, and what her job derived from it is counted, not claimed erased.
+        # Ada is forgotten after her email was drafted: the signal and what her job derived from it
+        # read "[forgotten]" on every read path; nothing went out, so nothing is left readable.
         [ada_piece] = ws.store.query("SELECT id FROM pieces WHERE job_id = ?", (ada_job,))
         forgotten = forget_person(ws, OWNER, "ada@analytical.example")
         assert forgotten.signals == 1 and forgotten.pieces == 1 and forgotten.model_calls >= 1
-        assert "1 piece(s)" in (forgotten.still_held() or "")
+        assert forgotten.still_held() is None
+        assert piece_detail(ws, ada_piece["id"])["text"] == FORGOTTEN
+        with pytest.raises(StateError, match="the person it is about was forgotten; it cannot be edited"):
+            edit(ws, ada_piece["id"], operator="ana", text="Hi again")
         ada_signal = signal_of(ws, ada_job)
         detail = signal_detail(ws, ada_signal)
         assert detail["forgotten"] and detail["title"] == detail["body"] == FORGOTTEN
@@ -211,6 +320,24 @@ def test_a_step_about_a_person_handed_to_a_human_records_none_of_their_text(tmp_
                  if "Clara" in row["data"] or "Bank feeds" in row["data"]]
         assert not leaks
 
+        # A person finishes the step: their output is sealed like a step's own, and the job goes on
+        # to draft a piece whose versions are sealed too.
+        [waiting] = ws.store.query("SELECT id FROM tasks WHERE job_id = ? AND status = 'needs_human'", (job,))
+        brief = {"headline": "Bank feeds for Clara", "key_points": ["Bank feeds for 40 banks."], "angle": "For Clara."}
+        complete(ws, waiting["id"], operator="ana", text=json.dumps(brief))
+        ws.runner().run(until_idle=True)
+        finished = next(t for t in job_detail(ws, job)["tasks"] if t["id"] == waiting["id"])
+        assert finished["output"]["completed_by"] == "human:ana" and finished["output"]["output"] == brief
+        [piece] = ws.store.query("SELECT id FROM pieces WHERE job_id = ?", (job,))
+        assert "sealed:v1:" not in piece_detail(ws, piece["id"])["text"]
+        leaks = [row["type"] for row in ws.store.query("SELECT type, data FROM events")
+                 if "Clara" in row["data"] or "bank feeds" in row["data"].lower()]
+        assert not leaks
+        forget_person(ws, OWNER, "clara@client.example")
+        assert piece_detail(ws, piece["id"])["text"] == FORGOTTEN
+        assert next(t for t in job_detail(ws, job)["tasks"] if t["id"] == waiting["id"])["output"]["sealed"] == FORGOTTEN
+        assert verify(ws.store).problem is None
+
 
 def test_a_job_about_a_person_keeps_no_copy_of_the_signal_beyond_what_it_derived(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(KEY_ENV, "sk-test")
@@ -221,17 +348,65 @@ def test_a_job_about_a_person_keeps_no_copy_of_the_signal_beyond_what_it_derived
                            source="cli:text", by=OWNER, person="clara@client.example")
         ws.runner().run(until_idle=True)
         [job] = added.job_ids
-        # The signal's own text (its parsed items, memory queries) is nowhere in the log; only what
-        # the models and drafts derived from it (documented as not sealed) quotes it.
-        quoting = {row["type"] for row in ws.store.query("SELECT type, data FROM events") if "Bank feeds" in row["data"]}
-        assert quoting <= {"ModelCallRecorded", "TaskSucceeded", "PieceDrafted", "PieceRevised", "ChecksRecorded"}
+        assert ws.store.query("SELECT status FROM pieces WHERE job_id = ?", (job,))[0]["status"] == "published"
+        # The file publisher wrote the opened text (a copy outside Masthead), never the sealed form.
+        [written] = [path.read_text("utf-8") for path in ws.root.rglob("x/*.md")]
+        assert "bank feeds for 40 more banks" in written and "sealed:v1:" not in written
+        # Run the draft step again, as a worker would after a crash before its outcome landed: it
+        # finds its sealed recordings by the plaintext request's hash and pays for no call again.
+        paid = len(server.calls)
+        draft = ws.store.query("SELECT * FROM tasks WHERE job_id = ? AND step = 'draft'", (job,))[0]
+        first = task_detail(ws, draft["id"])["output"]
+        again = run_agent_step(load_context(ws.store, draft), ws.services())
+        assert again.output["output"] == first["output"] and "40 more banks" in json.dumps(first["output"])
+        assert len(server.calls) == paid
+        # An A/B test of the piece's subject lines keeps them sealed; its report opens them.
+        test_id = ab.start_test(ws, piece_row_id(ws, job), settings=ab.AbSettings(), variants=["Bank feeds for you", "Forty banks"],
+                                operator="ana")
+        assert [v["text"] for v in ab.ab_report(ws, test_id)["variants"]] == ["Bank feeds for you", "Forty banks"]
+        assert not [row["type"] for row in ws.store.query("SELECT type, data FROM events") if "Forty banks" in row["data"]]
+        publish = ws.store.query("SELECT * FROM tasks WHERE job_id = ? AND kind = 'publish'", (job,))[0]
+        publishing = load_context(ws.store, publish)  # loaded before the person is forgotten
+        # The signal's own text (its parsed items, memory queries) is nowhere in the log, nor is
+        # what the job derived from it: the model calls' answers, the steps' outputs, the piece's
+        # versions and its checks are sealed with the person's key.
+        assert not [row["type"] for row in ws.store.query("SELECT type, data FROM events") if "Bank feeds" in row["data"]]
+        stored = stored_text(ws)
+        for secret in ("Bank feeds", "40 more banks", "35% faster", "clara@client", "client.example"):
+            assert secret.lower().encode() not in stored, secret
+        ws = workspace_again(ws.root)
+        calls = [json.loads(row["data"]) for row in ws.store.query("SELECT data FROM events WHERE type = 'ModelCallRecorded'")]
+        assert calls and all(call["output"].startswith("sealed:v1:subj_") for call in calls)
+        assert all(call["tokens_in"] > 0 and call["model"] for call in calls)  # usage and model stay plain
+        outputs = [json.loads(row["data"])["output"] for row in ws.store.query(
+            "SELECT data FROM events WHERE type = 'TaskSucceeded'")]
+        assert outputs and all(set(output) <= {"halt", "output_call", "model_calls", "agent", "prompt_version", "tier",
+                                              "version", "completed_by", "sealed"} for output in outputs)
+        # Readers get the outputs opened: the draft step's answer, read back from its sealed call.
+        opened = json.dumps([task["output"] for task in job_detail(ws, job)["tasks"]])
+        assert "Bank feeds" in opened and "sealed:v1:" not in opened
+        before = verify(ws.store)
         assert not ws.store.query("SELECT id FROM memory_items WHERE kind IN ('piece', 'feedback')")
         [piece] = ws.store.query("SELECT id FROM pieces WHERE job_id = ?", (job,))
         items = piece_detail(ws, piece["id"])["lineage"]["items"]
         assert any("Bank feeds" in item["text"] for item in items["items"])  # parsed again from the opened signal
 
         code, out = cli(capsys, "-w", str(ws.root), "forget-person", "clara@client.example")
-        assert code == 0 and "not erased: 1 piece(s) and" in out and "outside Masthead" in out
+        assert code == 0 and "not erased: 1 publication(s)" in out and "outside Masthead" in out
+        assert "1 piece(s) with their versions and checks" in out.splitlines()[0] and "model call(s)" in out
+        detail = piece_detail(ws, piece["id"])
+        assert detail["text"] == FORGOTTEN and all(v["text"] == FORGOTTEN for v in detail["versions"])
+        assert {v["text"] for v in ab.ab_report(ws, test_id)["variants"]} == {FORGOTTEN}
+        # Even a publish step that got past its context (loaded before) refuses the forgotten piece.
+        written_before = sorted(ws.root.rglob("x/*.md"))
+        with pytest.raises(PersonWasForgotten, match="never published"):
+            run_publish_step(publishing, ws.services())
+        assert sorted(ws.root.rglob("x/*.md")) == written_before
+        assert "Bank feeds" not in json.dumps(detail)
         items = piece_detail(ws, piece["id"])["lineage"]["items"]
         assert items["items"] == [] and "forgotten" in items["note"]
-        assert verify(ws.store).problem is None
+        forgotten = [task["output"] for task in job_detail(ws, job)["tasks"] if task["output"]]
+        assert forgotten and any(output.get("sealed") == FORGOTTEN for output in forgotten)
+        assert "Bank feeds" not in json.dumps(forgotten)
+        after = verify(ws.store)
+        assert after.problem is None and after.events == before.events + 1  # PersonForgotten

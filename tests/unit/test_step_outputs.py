@@ -69,3 +69,28 @@ def test_a_done_tasks_output_comes_with_its_last_call_in_one_statement_unless_an
     assert done_output(query("k-later"), "t") == whole  # the named call is read on its own
     assert asked == [DONE_OUTPUT, RECORDED_CALL]
     assert done_output(lambda sql, params: [], "t") is None
+
+
+def test_a_sealed_output_and_its_sealed_call_read_back_opened_and_forgotten_once_the_key_is_gone():
+    from cryptography.fernet import Fernet
+
+    from masthead.personal_data import FORGOTTEN, Sealer
+
+    sealer = Sealer("subj_1", Fernet.generate_key().decode("ascii"))
+    keys = {"subj_1": sealer.key}
+    output = {"agent": "draft", "output": json.loads(ANSWER), "model_calls": ["k1", "k2"], "halt": True,
+              "selection": {"candidates": [{"text": "Tallybook 3.2 adds bank feeds"}]}}
+    stored = sealer.seal_output(compact_output(output, {"k2": ANSWER}))
+    assert set(stored) == {"agent", "output_call", "model_calls", "halt", "sealed"}
+    assert "bank feeds" not in json.dumps(stored) and stored["sealed"].startswith("sealed:v1:subj_1:")
+    answers = {"k2": sealer.seal(ANSWER)}
+
+    def query(sql: str, params: Any) -> list[dict[str, Any]]:
+        if "subject_keys" in sql:
+            return [{"key": keys[params[0]]}] if params[0] in keys else []
+        return recorded(answers)(sql, params)
+
+    assert step_output(query, {"id": "t", "output": stored}) == output
+    keys.clear()
+    assert step_output(query, {"id": "t", "output": stored}) == {
+        "agent": "draft", "model_calls": ["k1", "k2"], "halt": True, "sealed": FORGOTTEN}

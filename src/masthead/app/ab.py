@@ -25,6 +25,7 @@ from masthead.events.model import Meta, NewEvent, stream_of, utc_now
 from masthead.events.store import EventStore, Transaction
 from masthead.events.types import TaskWoken
 from masthead.memory.items import added_event, live_ids, new_event
+from masthead.personal_data import job_sealer, open_piece, open_pieces, piece_forgotten
 from masthead.runtime import ab
 from masthead.runtime.ab_step import MAX_VARIANTS, AbSettings, test_started
 from masthead.runtime.ids import new_id
@@ -80,7 +81,10 @@ def start_test(ws: Workspace, piece_id: str, *, settings: AbSettings, variants: 
     pieces = ws.store.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
     if not pieces:
         raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead pieces list`")
-    piece = pieces[0]
+    piece = open_piece(ws.store.query, pieces[0])
+    if piece_forgotten(piece):
+        raise StateError(f"piece {piece_id}: the person it is about was forgotten; it is not tested",
+                         fix="nothing to do: its job has failed")
     texts = [t.strip() for t in (variants or subject_variants(ws, piece)) if t.strip()]
     texts = list(dict.fromkeys(texts))  # the same line twice is one variant
     if not 2 <= len(texts) <= MAX_VARIANTS:
@@ -88,7 +92,8 @@ def start_test(ws: Workspace, piece_id: str, *, settings: AbSettings, variants: 
                          fix='name them with --variant "..." --variant "..."')
     test_id = new_id("ab")
     deadline = _parse_time(settings.deadline, "--deadline").isoformat() if settings.deadline else None
-    started = test_started(test_id, piece["project"], piece_id, texts, replace(settings, deadline=deadline))
+    started = test_started(test_id, piece["project"], piece_id, texts, replace(settings, deadline=deadline),
+                           job_sealer(ws.store, piece["job_id"]))
     with ws.store.transaction() as tx:
         running = tx.query("SELECT id FROM ab_tests WHERE piece_id = ? AND status = 'running'", (piece_id,))
         if running:
@@ -127,7 +132,9 @@ def _test(tx: Transaction | EventStore, test_id: str) -> tuple[dict[str, Any], l
     rows = tx.query("SELECT * FROM ab_tests WHERE id = ?", (test_id,))
     if not rows:
         raise NotFoundError(f"A/B test {test_id!r} does not exist", fix="see `masthead ab list`")
-    variants = tx.query("SELECT * FROM ab_variants WHERE test_id = ? ORDER BY position", (test_id,))
+    # The lines of a test on a piece about one person are sealed with their key: opened here.
+    variants = open_pieces(tx.query, tx.query("SELECT * FROM ab_variants WHERE test_id = ? ORDER BY position",
+                                              (test_id,)))
     return rows[0], variants
 
 
@@ -165,7 +172,8 @@ def record_results(ws: Workspace, test_id: str, results: list[AbResult], *, sour
         if decided is not None:
             winner, reason, p_best = decided
             events.append(AbTestDecided(test_id=test_id, winner=winner, reason=reason, p_best=p_best).to_new(stream))
-            events += _feedback(tx, ws, test, variants, counts, winner)
+            if not _personal_piece(tx, test["piece_id"]):  # a piece about one person never becomes memory
+                events += _feedback(tx, ws, test, variants, counts, winner)
             events += _wake_ab_steps(tx, test["piece_id"], f"A/B test {test_id} decided: {winner}")
         tx.append(events, meta)
     return ab_report(ws, test_id)
@@ -204,6 +212,11 @@ def _decision(test: dict[str, Any], counts: list[ab.VariantCounts], now: datetim
     p_best = next(s.p_best for s in stats if s.variant == observed.variant)
     why = "deadline passed" if past_deadline else "every variant reached its share of the list"
     return observed.variant, f"{why}; highest observed rate", p_best
+
+
+def _personal_piece(tx: Transaction, piece_id: str) -> bool:
+    return bool(tx.query("SELECT 1 FROM pieces p JOIN jobs j ON j.id = p.job_id JOIN signals s ON s.id = j.signal_id"
+                         " WHERE p.id = ? AND (s.subject IS NOT NULL OR s.contact IS NOT NULL)", (piece_id,)))
 
 
 def _feedback(tx: Transaction, ws: Workspace, test: dict[str, Any], variants: list[dict[str, Any]],

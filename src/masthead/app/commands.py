@@ -46,7 +46,15 @@ from masthead.events.types import (
     TaskWoken,
 )
 from masthead.memory.sync import edit_feedback_events, project_file_events
-from masthead.personal_data import normal_address
+from masthead.personal_data import (
+    job_sealer,
+    normal_address,
+    open_piece,
+    open_pieces,
+    piece_forgotten,
+    sealed_if,
+    sealed_subject,
+)
 from masthead.projects import ChannelSettings, Project, parse_project_yaml, project_from_spec
 from masthead.recipes.loader import load_recipes
 from masthead.recipes.schema import Recipe
@@ -261,7 +269,7 @@ def _piece(tx: Transaction | EventStore, piece_id: str) -> dict:
     rows = tx.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
     if not rows:
         raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead review list` or `masthead pieces list`")
-    return rows[0]
+    return open_piece(tx.query, rows[0])
 
 
 def _stream_version(tx: Transaction, stream: str) -> int:
@@ -384,15 +392,19 @@ def edit(ws: Workspace, piece_id: str, *, operator: str | Principal, text: str, 
                              f" {piece['status']})", fix="read it again and repeat the edit")
         version = piece["version"] + 1
         stream = stream_of("piece", piece_id)
-        revised = PieceRevised(id=piece_id, version=version, text=text, subject=new_subject,
+        # A piece of a job about one person keeps a person's edit sealed with their key too.
+        sealer = job_sealer(tx, piece["job_id"])
+        revised = PieceRevised(id=piece_id, version=version, text=sealed_if(sealer, text),
+                               subject=sealed_subject(sealer, new_subject),
                                kind=kind, author=meta.actor, tier=None, prompt_version=None, task_id=None)
         events = [revised.to_new(stream, _stream_version(tx, stream))]
         if results is not None:
             events.append(ChecksRecorded(piece_id=piece_id, version=version, results=[
-                CheckOutcome(name=r.name, passed=r.passed, detail=r.detail) for r in results]).to_new(stream))
+                CheckOutcome(name=r.name, passed=r.passed, detail=sealed_if(sealer, r.detail))
+                for r in results]).to_new(stream))
         if not _personal(tx, piece["job_id"]):
             events += edit_feedback_events(tx.query, project=piece["project"], piece_id=piece_id, version=version,
-                                           text=revised.text, embedding_model=ws.memory.model_id)
+                                           text=text, embedding_model=ws.memory.model_id)
         tx.append([*events, *also], meta)
         wake_gate(tx, piece, meta, f"edited to v{version}")
         return version
@@ -411,7 +423,11 @@ def _editable_piece(ws: Workspace, piece_id: str) -> dict:
         raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead review list` or `masthead pieces list`")
     if rows[0]["status"] not in ("drafted", "in_review"):
         raise StateError(f"piece {piece_id} is {rows[0]['status']}; only drafted or in-review pieces can be edited")
-    return rows[0]
+    piece = open_piece(ws.store.query, rows[0])
+    if piece_forgotten(piece):
+        raise StateError(f"piece {piece_id}: the person it is about was forgotten; it cannot be edited",
+                         fix="nothing to do: its job has failed")
+    return piece
 
 
 def _checks_of_channel(ws: Workspace, piece: dict, text: str, subject: str | None) -> list[CheckResult] | None:
@@ -504,6 +520,8 @@ def complete(ws: Workspace, ref: str, *, operator: str | Principal, text: str) -
                                  f" ({exc.errors()[0]['msg']})", fix=f"write a JSON object with these fields: {schema}") from None
             output = {"agent": agent.name, "output": parsed.model_dump(mode="json")}
         output |= {"completed_by": meta.actor}
+        if ctx.sealer is not None:  # a job about one person: as a step's own output would be
+            output = ctx.sealer.seal_output(output)
         tx.append([TaskSucceeded(id=task["id"], output=output).to_new(stream_of("task", task["id"]), task["version"])], meta)
         tx.append(events, meta)
         schedule(tx, ws.store, task["job_id"], meta, default_max_active=ws.config.runtime.max_active_jobs_per_project)
@@ -511,27 +529,29 @@ def complete(ws: Workspace, ref: str, *, operator: str | Principal, text: str) -
 
 
 def _subject_of(ws: Workspace, piece_id: str) -> str | None:
-    rows = ws.store.query("SELECT subject FROM pieces WHERE id = ?", (piece_id,))
+    rows = open_pieces(ws.store.query, ws.store.query("SELECT subject FROM pieces WHERE id = ?", (piece_id,)))
     return rows[0]["subject"] if rows else None
 
 
 def _human_piece_version(tx: Transaction, ctx: TaskContext, text: str, meta: Meta,
                          results: list[CheckResult]) -> tuple[list[NewEvent], dict[str, Any]]:
-    piece = tx.query("SELECT * FROM pieces WHERE id = ?", (ctx.piece_id,))
+    piece = open_pieces(tx.query, tx.query("SELECT * FROM pieces WHERE id = ?", (ctx.piece_id,)))
     stream = stream_of("piece", ctx.piece_id)
-    subject = piece[0]["subject"] if piece else None
+    # A job about one person: the person's text is sealed with their key, as a step's would be.
+    subject = sealed_subject(ctx.sealer, piece[0]["subject"] if piece else None)
+    sealed = sealed_if(ctx.sealer, text)
     written: PieceRevised | PieceDrafted
     if piece:
         version = piece[0]["version"] + 1
-        written = PieceRevised(id=ctx.piece_id, version=version, text=text, subject=subject, kind="human_edit",
+        written = PieceRevised(id=ctx.piece_id, version=version, text=sealed, subject=subject, kind="human_edit",
                                author=meta.actor, tier=None, prompt_version=None, task_id=ctx.task["id"])
     else:
         version = 1
         written = PieceDrafted(id=ctx.piece_id, job_id=ctx.job["id"], project=ctx.project.name, channel=ctx.piece_channel,
-                               text=text, subject=subject, author=meta.actor, tier=None, prompt_version=None,
+                               text=sealed, subject=subject, author=meta.actor, tier=None, prompt_version=None,
                                task_id=ctx.task["id"])
     checks = ChecksRecorded(piece_id=ctx.piece_id, version=version, results=[
-        CheckOutcome(name=r.name, passed=r.passed, detail=r.detail) for r in results])
+        CheckOutcome(name=r.name, passed=r.passed, detail=sealed_if(ctx.sealer, r.detail)) for r in results])
     flags = [f"{r.name}: {r.detail}" for r in results if not r.passed]
     events = [written.to_new(stream, _stream_version(tx, stream) if piece else 0), checks.to_new(stream)]
     return events, {"output": {"text": text}, "passed": not flags, "version": version, "flags": flags}
@@ -542,8 +562,8 @@ def revert(ws: Workspace, piece_id: str, *, operator: str | Principal, to_versio
            also: Sequence[NewEvent] = ()) -> int:
     """A new version equal to `to_version` (text and subject); checks run on it and the gate
     looks again, as after an edit. Returns the new version number."""
-    rows = ws.store.query("SELECT text, subject FROM piece_versions WHERE piece_id = ? AND version = ?",
-                          (piece_id, to_version))
+    rows = open_pieces(ws.store.query, ws.store.query(
+        "SELECT text, subject FROM piece_versions WHERE piece_id = ? AND version = ?", (piece_id, to_version)))
     if not rows:
         _editable_piece(ws, piece_id)  # a missing piece says so first
         raise NotFoundError(f"piece {piece_id} has no v{to_version}", field="to_version",

@@ -19,6 +19,7 @@ from typing import Any
 from masthead.app.listings import opened_signals
 from masthead.app.queries import review_queue
 from masthead.app.workspace import Workspace
+from masthead.personal_data import open_checks, open_pieces
 from masthead.runtime.jobs import PRIORITIES
 
 PRIORITY_NAMES = {rank: name for name, rank in PRIORITIES.items()}
@@ -115,11 +116,13 @@ class ApprovalConfirmation:
 def approval_confirmation(ws: Workspace, piece_id: str, version: int) -> ApprovalConfirmation | None:
     """The confirmation approving `version` needs, or None when it needs none: its checks all
     passed, or it is not the piece's current version (the approval itself refuses a stale one)."""
-    rows = ws.store.query("SELECT id, channel, text, subject, version FROM pieces WHERE id = ?", (piece_id,))
+    rows = open_pieces(ws.store.query, ws.store.query(
+        "SELECT id, channel, text, subject, version FROM pieces WHERE id = ?", (piece_id,)))
     if not rows or rows[0]["version"] != version:
         return None
-    failed = ws.store.query("SELECT name, detail FROM checks WHERE piece_id = ? AND version = ? AND passed = 0"
-                            " ORDER BY name", (piece_id, version))
+    failed = open_checks(ws.store.query, ws.store.query(
+        "SELECT name, detail FROM checks WHERE piece_id = ? AND version = ? AND passed = 0 ORDER BY name",
+        (piece_id, version)))
     if not failed:
         return None
     return ApprovalConfirmation(piece_id=piece_id, version=version, label=piece_label(rows[0]), failed=failed)

@@ -8,7 +8,7 @@ from typing import Any
 
 from masthead.app.workspace import Workspace
 from masthead.errors import InputError, NotFoundError
-from masthead.personal_data import open_signals
+from masthead.personal_data import open_partial, open_signals
 from masthead.runtime.outputs import Query, step_output
 
 MAX_PAGE = 500
@@ -110,6 +110,7 @@ def task_row(row: dict[str, Any], query: Query) -> dict[str, Any]:
     task["output"] = step_output(query, outcome) if outcome else None
     if task.get("needs_human"):
         task["needs_human"] = json.loads(task["needs_human"])
+        task["needs_human"]["partial"] = open_partial(query, task["needs_human"].get("partial", []))
     return task
 
 

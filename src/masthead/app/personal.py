@@ -18,10 +18,22 @@ address. A job about the person copies none of the signal's own text elsewhere i
 its ItemsExtracted keeps no items (parsed again when read), its memory retrievals record a
 placeholder query, a hand-off records only the project's inputs.
 
-Not covered: text derived from a sealed signal, namely its jobs' pieces (versions, edits,
-publications), the task outputs and check details that quote them, and the model calls'
-prompts and answers. `forget-person` counts what of those the log still holds about the person
-and says so; copies already published are outside Masthead. Such jobs never feed memory.
+What a job about the person derives from the signal is sealed with the same key where it is
+written (personal_data.Sealer): its model calls' answers (`ModelCallRecorded.output`), its
+steps' outputs (`TaskSucceeded.output` but for its plain fields: halt, output_call, model_calls,
+agent, prompt_version, tier, version, completed_by), the answers a hand-off quotes
+(`TaskNeedsHuman.partial`), its pieces' versions (the text and subject of `PieceDrafted` /
+`PieceRevised`, a person's edit or completion included, copied sealed into `pieces` and
+`piece_versions`), its checks' details (`ChecksRecorded`, so the `checks` rows and the piece's
+flags), a legal flag's quote when a person resolves it and the lines of an A/B test of its
+subject (`AbTestStarted`, `ab_variants`). A call's request hash stays over the
+plaintext request (a re-run reuses the recording); usage, cost and model stay plain; a gate's
+review reason names the failed checks without their details and a sensitive topic without
+the sentence. Readers open them
+(`runtime.outputs.step_output`, `open_partial`, `open_pieces`, `open_checks`).
+
+Not covered: copies already published, which are outside Masthead (`forget-person` counts
+them). Such jobs never feed memory (nor do their proposals' outcomes or A/B results).
 
 The keys live in `subject_keys`, outside the log, beside a SHA-256 of the address to find them.
 `masthead forget-person ADDRESS` deletes the key (and that hash) and appends `PersonForgotten`
@@ -91,19 +103,16 @@ class Forgotten:
     subject: str
     signals: int  # signals sealed with the key: unreadable now
     users: int  # user records whose address was sealed with it
-    pieces: int  # pieces of jobs about the person: their text is not sealed and stays readable
-    model_calls: int  # model calls of those jobs: prompts and answers quote the person's data
+    pieces: int  # pieces of jobs about the person: their versions and checks were sealed, unreadable now
+    model_calls: int  # model calls of those jobs: their answers were sealed and are unreadable now
     publications: int  # of those pieces, delivered: copies outside Masthead
 
     def still_held(self) -> str | None:
-        """What the log still holds derived from the person's data, or None."""
-        if not self.pieces and not self.model_calls:
+        """What stays readable of what was derived from the person's data, or None."""
+        if not self.publications:
             return None
-        text = (f"{self.pieces} piece(s) and {self.model_calls} model call(s) of jobs about this person still hold"
-                " text derived from it (not sealed)")
-        if self.publications:
-            text += f"; {self.publications} publication(s) went out, and those copies are outside Masthead"
-        return text
+        return (f"{self.publications} publication(s) of jobs about this person went out, and those copies are"
+                " outside Masthead")
 
 
 def forget_person(ws: Workspace, by: Principal, email: str) -> Forgotten:

@@ -20,6 +20,7 @@ from masthead.errors import InputError, NotFoundError, StateError
 from masthead.events.model import Meta, stream_of, utc_now
 from masthead.events.types import CheckOutcome, ChecksRecorded, LegalFlagResolved
 from masthead.memory.service import Outcome
+from masthead.personal_data import job_sealer, open_piece, piece_forgotten, sealed_if
 from masthead.projects import project_from_spec
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.documents import legal_flags
@@ -31,7 +32,7 @@ def _piece_row(ws: Workspace, piece_id: str) -> dict[str, Any]:
     rows = ws.store.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
     if not rows:
         raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead review list` or `masthead pieces list`")
-    return rows[0]
+    return open_piece(ws.store.query, rows[0])
 
 
 def document_context(ws: Workspace, piece: dict[str, Any]) -> TaskContext | None:
@@ -93,21 +94,24 @@ def resolve_flag(ws: Workspace, piece_id: str, flag_id: str, *, operator: str | 
     stream = stream_of("piece", piece_id)
     legal = _legal_result(ws, piece, resolved | {flag.id})
     with ws.store.transaction() as tx:
+        # A proposal of a job about one person: what quotes its text is sealed with their key.
+        sealer = job_sealer(tx, piece["job_id"])
         current = tx.query("SELECT version, status FROM pieces WHERE id = ?", (piece_id,))[0]
         if current["version"] != piece["version"]:
             raise StateError(f"piece {piece_id} changed meanwhile (now v{current['version']})",
                              fix="read it again (`masthead review show`) and resolve the flags it has now")
         seen = tx.stream_version(stream)
         events = [LegalFlagResolved(piece_id=piece_id, version=piece["version"], flag=flag.id, rule=flag.rule,
-                                    severity=flag.severity, quote=flag.quote, note=note.strip()).to_new(stream, seen)]
+                                    severity=flag.severity, quote=sealed_if(sealer, flag.quote),
+                                    note=note.strip()).to_new(stream, seen)]
         if legal is not None:
             # A ChecksRecorded event sets the piece's flags from its results: it carries every check
-            # of the version as recorded, with the legal one as it reads now.
+            # of the version as recorded (sealed ones stay sealed), with the legal one as it reads now.
             recorded = tx.query("SELECT name, passed, detail FROM checks WHERE piece_id = ? AND version = ?"
                                 " ORDER BY name", (piece_id, piece["version"]))
             results = [CheckOutcome(name=r["name"], passed=bool(r["passed"]), detail=r["detail"])
                        for r in recorded if r["name"] != legal.name]
-            results.append(CheckOutcome(name=legal.name, passed=legal.passed, detail=legal.detail))
+            results.append(CheckOutcome(name=legal.name, passed=legal.passed, detail=sealed_if(sealer, legal.detail)))
             events.append(ChecksRecorded(piece_id=piece_id, version=piece["version"], results=results).to_new(stream))
         tx.append(events, meta)
         wake_gate(tx, piece, meta, f"legal flag {flag.id} resolved")
@@ -185,7 +189,9 @@ def record_outcome(ws: Workspace, piece_id: str, outcome: str, *, operator: str,
     client = project_from_spec(rows[0]["spec"]).client if rows else None
     version = piece["approved_version"] or piece["version"]
     rows = ws.store.query("SELECT text FROM piece_versions WHERE piece_id = ? AND version = ?", (piece_id, version))
-    passages = chunk_text(rows[0]["text"] if rows else piece["text"])
+    # A proposal about one person (its signal added with --person) never becomes memory.
+    personal = job_sealer(ws.store, piece["job_id"]) is not None or piece_forgotten(piece)
+    passages = [] if personal else chunk_text(rows[0]["text"] if rows else piece["text"])
     remembered = [added_event(tier="project", kind="proposal", text=passage, source=proposal_source(
         outcome, f"piece:{piece_id}:v{version}" + (f"#{n}" if len(passages) > 1 else ""),
         client=client.name if client else None, value=amount), confidence=OUTCOME_CONFIDENCE[outcome],

@@ -11,7 +11,14 @@ from masthead.app.schedule_views import scheduled_label
 from masthead.app.workspace import Workspace
 from masthead.channels.threads import numbered, parts_of, threads_allowed
 from masthead.errors import InputError, NotFoundError
-from masthead.personal_data import SEALED_ITEMS_NOTE, open_signal
+from masthead.personal_data import (
+    SEALED_ITEMS_NOTE,
+    open_checks,
+    open_partial,
+    open_piece,
+    open_pieces,
+    open_signal,
+)
 
 PIECE_STATUSES = ("drafted", "in_review", "approved", "rejected", "published")
 
@@ -35,14 +42,14 @@ def list_pieces(ws: Workspace, status: str | None = None, project: str | None = 
     if project:
         sql += " AND project = ?"
         params.append(project)
-    return [piece_summary(r) for r in ws.store.query(sql + " ORDER BY created_at, id", params)]
+    return [piece_summary(r) for r in open_pieces(ws.store.query, ws.store.query(sql + " ORDER BY created_at, id", params))]
 
 
 def review_queue(ws: Workspace) -> list[dict[str, Any]]:
-    rows = ws.store.query(
+    rows = open_pieces(ws.store.query, ws.store.query(
         "SELECT q.*, p.channel, p.project, p.text, p.subject, p.flags, p.job_id FROM review_queue q"
         " JOIN pieces p ON p.id = q.piece_id ORDER BY q.priority DESC, q.deadline IS NULL, q.deadline, q.since"
-    )
+    ))
     threads = _thread_settings(ws)
     found = confidences(ws.store, [r["piece_id"] for r in rows])
     return [{**r, "flags": json.loads(r["flags"]), "parts": thread_parts(r, threads),
@@ -106,7 +113,7 @@ def manual_queue(ws: Workspace) -> list[dict[str, Any]]:
     for row in rows:
         detail = json.loads(row.pop("needs_human") or "{}")
         items.append({**row, "reason": detail.get("reason", ""), "inputs": detail.get("inputs", {}),
-                      "partial": detail.get("partial", [])})
+                      "partial": open_partial(ws.store.query, detail.get("partial", []))})
     return items
 
 
@@ -138,8 +145,10 @@ def _items(store: Any, job_id: str) -> dict[str, Any] | None:
 
 def _versions(store: Any, piece_id: str, confidence: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, Any]]:
     """Each version with its checks, its confidence and its diff from the one before."""
-    versions = store.query("SELECT * FROM piece_versions WHERE piece_id = ? ORDER BY version", (piece_id,))
-    checks = store.query("SELECT * FROM checks WHERE piece_id = ? ORDER BY version, name", (piece_id,))
+    versions = open_pieces(store.query, store.query("SELECT * FROM piece_versions WHERE piece_id = ? ORDER BY version",
+                                                    (piece_id,)))
+    checks = open_checks(store.query, store.query("SELECT * FROM checks WHERE piece_id = ? ORDER BY version, name",
+                                                  (piece_id,)))
     for index, version in enumerate(versions):
         version["confidence"] = confidence.get((piece_id, version["version"]))
         version["checks"] = [
@@ -157,7 +166,7 @@ def piece_detail(ws: Workspace, piece_id: str) -> dict[str, Any]:
     rows = store.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
     if not rows:
         raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead pieces list`")
-    piece = piece_summary(rows[0])
+    piece = piece_summary(open_piece(store.query, rows[0]))
     confidence = confidences(store, [piece_id])
     versions = _versions(store, piece_id, confidence)
     job = store.query("SELECT * FROM jobs WHERE id = ?", (piece["job_id"],))[0]

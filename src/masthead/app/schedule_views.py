@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from masthead.app.workspace import Workspace
+from masthead.personal_data import open_pieces
 from masthead.slots import from_iso, local_label, next_free_slot
 
 
@@ -28,9 +29,9 @@ def publication_queue(ws: Workspace, now: float | None = None) -> list[dict[str,
     """One row per channel that has slots or scheduled pieces: its slots, its next free slot and
     the approved pieces waiting for their time, soonest first."""
     now = time.time() if now is None else now
-    waiting = ws.store.query("SELECT id, project, channel, text, subject, version, scheduled_at, scheduled_slot"
-                             " FROM pieces WHERE status = 'approved' AND scheduled_at IS NOT NULL"
-                             " ORDER BY scheduled_at, id")
+    waiting = open_pieces(ws.store.query, ws.store.query(
+        "SELECT id, project, channel, text, subject, version, scheduled_at, scheduled_slot"
+        " FROM pieces WHERE status = 'approved' AND scheduled_at IS NOT NULL ORDER BY scheduled_at, id"))
     rows = []
     for name, spec in sorted(_projects(ws).items()):
         tz = spec.get("timezone", "UTC")

@@ -39,6 +39,7 @@ from masthead.events.model import Meta, NewEvent, parse_json, stream_of, utc_now
 from masthead.events.people_types import ActionUndone, ApprovalWithdrawn
 from masthead.events.store import EventStore, Transaction
 from masthead.events.types import JobReopened, TaskReopened
+from masthead.personal_data import open_piece, open_pieces
 from masthead.runtime.jobs import schedule
 
 UNDO_WINDOW_SECONDS = 120.0
@@ -218,7 +219,8 @@ def last_action(ws: Workspace, who: Principal, now: float | None = None) -> Acti
 
 
 def _what(ws: Workspace, action: Action) -> str:
-    rows = ws.store.query("SELECT channel, text, subject FROM pieces WHERE id = ?", (action.piece_id,))
+    rows = open_pieces(ws.store.query, ws.store.query("SELECT channel, text, subject FROM pieces WHERE id = ?",
+                                                      (action.piece_id,)))
     label = piece_label(rows[0]) if rows else f"piece {action.piece_id}"
     noun = _NOUNS.get(action.action or "", action.kind)
     return f"{noun} of {label} v{action.version}"
@@ -323,7 +325,7 @@ def _piece(store: EventStore | Transaction, piece_id: str) -> dict[str, Any]:
     rows = store.query("SELECT * FROM pieces WHERE id = ?", (piece_id,))
     if not rows:
         raise NotFoundError(f"piece {piece_id!r} does not exist", fix="see `masthead pieces list`")
-    return rows[0]
+    return open_piece(store.query, rows[0])
 
 
 def _revert(ws: Workspace, who: Principal, action: Action, piece: dict[str, Any], marker: NewEvent) -> None:

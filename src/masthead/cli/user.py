@@ -111,14 +111,17 @@ def forget_person_cmd(state: CliState, email: str) -> None:
     """Forget a person's personal data: delete the key it is encrypted with (crypto-shredding).
 
     What that key sealed reads "[forgotten]" from now on: the user's address, the outreach
-    contacts and the signals added with `--person EMAIL`; the person's jobs neither draft nor
-    send. It prints what it could not erase: pieces and model calls of those jobs hold text
-    derived from the signal, and published copies are outside Masthead."""
+    contacts and the signals added with `--person EMAIL`, and what their jobs derived from
+    them (model calls, step outputs, hand-offs, piece versions and check details); the person's
+    jobs neither draft nor send. It prints what it could not erase: published copies, which are
+    outside Masthead."""
     from masthead.app.personal import forget_person
 
     done = forget_person(state.workspace(), state.principal(), email)
     echo(f"forgot {done.subject}: what was sealed with that person's key can no longer be read"
-         f" ({done.users} user address(es), {done.signals} signal(s)); the log still verifies")
+         f" ({done.users} user address(es), {done.signals} signal(s), and of their jobs {done.pieces} piece(s)"
+         f" with their versions and checks, {done.model_calls} model call(s) and the step outputs);"
+         " the log still verifies")
     still = done.still_held()
     if still is not None:
         echo(f"not erased: {still}")

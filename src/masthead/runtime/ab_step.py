@@ -18,6 +18,7 @@ from masthead.errors import StateError
 from masthead.events.ab_types import AbTestStarted, AbVariant
 from masthead.events.model import NewEvent, stream_of
 from masthead.events.types import PieceRevised
+from masthead.personal_data import Sealer, open_pieces, sealed_if, sealed_subject
 from masthead.runtime.ids import new_id
 from masthead.runtime.outputs import step_output
 
@@ -38,11 +39,14 @@ class AbSettings:
     deadline: str | None = None
 
 
-def test_started(test_id: str, project: str, piece_id: str, texts: list[str], settings: AbSettings) -> AbTestStarted:
-    """The event that starts a test over `texts` (2 to MAX_VARIANTS distinct lines, A, B, C...)."""
+def test_started(test_id: str, project: str, piece_id: str, texts: list[str], settings: AbSettings,
+                 sealer: Sealer | None = None) -> AbTestStarted:
+    """The event that starts a test over `texts` (2 to MAX_VARIANTS distinct lines, A, B, C...);
+    a piece about one person has its lines sealed with their key (`sealer`)."""
     return AbTestStarted(
         id=test_id, project=project, piece_id=piece_id, field="subject", metric=settings.metric,
-        method=settings.method, variants=[AbVariant(id=chr(ord("A") + i), text=t) for i, t in enumerate(texts)],
+        method=settings.method,
+        variants=[AbVariant(id=chr(ord("A") + i), text=sealed_if(sealer, t)) for i, t in enumerate(texts)],
         list_size=settings.list_size, batch_size=settings.batch_size, test_share=settings.test_share,
         deadline=settings.deadline,
     )
@@ -73,19 +77,21 @@ def run_ab_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         if len(options) < 2:
             return StepOutcome(output={"ab_test": None, "reason": f"{len(options)} subject line(s): nothing to test"})
         test_id = new_id("ab")
-        started = test_started(test_id, ctx.project.name, ctx.piece_id, options, AbSettings())
+        started = test_started(test_id, ctx.project.name, ctx.piece_id, options, AbSettings(), ctx.sealer)
         return StepOutcome(output={"ab_test": test_id}, wait_reason=_waiting(test_id),
                            events=[("system", started.to_new(stream_of("abtest", test_id), 0))])
     test = tests[0]
     if test["status"] == "running":
         return StepOutcome(output={"ab_test": test["id"]}, wait_reason=_waiting(test["id"]))
-    winner = store.query("SELECT text FROM ab_variants WHERE test_id = ? AND variant = ?", (test["id"], test["winner"]))
+    winner = open_pieces(store.query, store.query("SELECT text FROM ab_variants WHERE test_id = ? AND variant = ?",
+                                                  (test["id"], test["winner"])))
     subject = str(winner[0]["text"]) if winner else piece["subject"]
     output = {"ab_test": test["id"], "winner": test["winner"], "subject": subject, "reason": test["reason"]}
     if subject == piece["subject"]:
         return StepOutcome(output=output | {"version": piece["version"]})
     version = piece["version"] + 1
-    revised = PieceRevised(id=ctx.piece_id, version=version, text=piece["text"], subject=subject, kind="ab_winner",
+    revised = PieceRevised(id=ctx.piece_id, version=version, text=sealed_if(ctx.sealer, piece["text"]),
+                           subject=sealed_subject(ctx.sealer, subject), kind="ab_winner",
                            author="system", tier=None, prompt_version=None, task_id=ctx.task["id"])
     results = check_piece(ctx, piece["text"], subject, services.memory)
     events: list[tuple[str, NewEvent]] = [

@@ -35,6 +35,7 @@ from masthead.events.model import NewEvent, parse_json, stream_of
 from masthead.events.store import EventStore
 from masthead.events.types import CheckOutcome, ChecksRecorded
 from masthead.memory.service import MemoryService
+from masthead.personal_data import open_output, open_pieces, sealed_if
 from masthead.projects import ChannelSettings, SensitiveTopic
 from masthead.runtime.context import TaskContext
 
@@ -88,12 +89,13 @@ def checks_recorded(ctx: TaskContext, version: int, results: list[CheckResult], 
                     memory: MemoryService | None, text: str | None = None) -> NewEvent:
     """The version's checks with its confidence (runtime/confidence.py)."""
     if text is None:
-        rows = store.query("SELECT text FROM pieces WHERE id = ?", (ctx.piece_id,))
+        rows = open_pieces(store.query, store.query("SELECT text FROM pieces WHERE id = ?", (ctx.piece_id,)))
         text = str(rows[0]["text"]) if rows else ""
     others = [c["text"] for c in _draft_candidates(ctx, store) if c.get("passed")]
     return ChecksRecorded(
         piece_id=ctx.piece_id, version=version,
-        results=[CheckOutcome(name=r.name, passed=r.passed, detail=r.detail) for r in results],
+        # A detail may quote the text: sealed, for a job about one person.
+        results=[CheckOutcome(name=r.name, passed=r.passed, detail=sealed_if(ctx.sealer, r.detail)) for r in results],
         confidence=confidence_of(ctx, text, results, memory, others),
     ).to_new(stream_of("piece", ctx.piece_id))
 
@@ -104,7 +106,8 @@ def _draft_candidates(ctx: TaskContext, store: EventStore) -> list[dict[str, Any
                        " WHERE t.job_id = ? AND t.channel = ? AND t.kind = 'agent' AND t.status = 'done'",
                        (ctx.job["id"], ctx.channel))
     for row in rows:
-        selection = (parse_json(row["data"]).get("output") or {}).get("selection")
+        # Opened where a job about one person sealed it; the model's answer is not needed here.
+        selection = open_output(store.query, parse_json(row["data"]).get("output") or {}).get("selection")
         if selection:
             return list(selection.get("candidates") or [])
     return []
@@ -130,7 +133,8 @@ def routing_reasons(store: EventStore, memory: MemoryService | None, ctx: TaskCo
     match = sensitive_match(piece["text"], piece["subject"], policies.sensitive_topics,
                             policies.sensitive_threshold, memory)
     if match is not None:
-        reasons.append(match.reason())
+        # A piece about one person: the reason (kept in the log) does not quote its sealed text.
+        reasons.append(match.reason(quote=ctx.sealer is None))
     bound = settings.auto_min_confidence
     if gate == "auto" and bound is not None:
         confidence = recorded_confidence(store, ctx.piece_id, piece["version"])
@@ -157,9 +161,10 @@ class TopicMatch:
     similarity: float | None
     sentence: str
 
-    def reason(self) -> str:
+    def reason(self, *, quote: bool = True) -> str:
+        where = f" in {self.sentence[:80]!r}" if quote else ""
         said = f"the term {self.term!r} appears" if self.how == "term" else \
-            f"similarity {self.similarity:.2f} to it in {self.sentence[:80]!r}"
+            f"similarity {self.similarity:.2f} to it{where}"
         return f"sensitive topic {self.term!r} ({self.description}): {said}"
 
 

@@ -14,7 +14,7 @@ from masthead.compose.candidates import VoiceRules
 from masthead.compose.items import Extraction, extract_items
 from masthead.errors import NotFoundError
 from masthead.events.store import EventStore
-from masthead.personal_data import PersonWasForgotten, open_signal, open_signals
+from masthead.personal_data import PersonWasForgotten, Sealer, open_signal, open_signals, sealer_of
 from masthead.projects import Project, project_from_spec
 from masthead.recipes.schema import Recipe, Step
 from masthead.runtime.digest import TREND_KIND, digest_signal, trend_item_text
@@ -35,6 +35,8 @@ class TaskContext:
     document: DocumentBasis | None = None
     # An outreach row's batch: the other rows' contacts (foreign to this one's pieces).
     others: tuple[dict[str, Any], ...] = ()
+    # The person the job is about, whose key seals what the job derives from their signal.
+    sealer: Sealer | None = None
 
     @property
     def contact(self) -> dict[str, Any] | None:
@@ -245,6 +247,7 @@ def load_context(store: EventStore, task: dict[str, Any]) -> TaskContext:
     if signal.get("forgotten"):
         raise PersonWasForgotten(f"job {job['id']}: the person was forgotten (signal {signal['id']}); "
                                  "it can neither draft nor send", fix="nothing to do: the job stays failed")
+    sealer = sealer_of(store, signal.get("subject"))
     if recipe.trigger.gather is not None:
         signal = digest_signal(store, signal, recipe.trigger.gather, recipe.trigger.signal_kinds)
     if task["kind"] == "refine":
@@ -262,4 +265,4 @@ def load_context(store: EventStore, task: dict[str, Any]) -> TaskContext:
             "SELECT contact, subject, sealed FROM signals WHERE batch_id = ? AND id <> ? ORDER BY seq",
             (signal["batch_id"], signal["id"]))))
     return TaskContext(task=task, job=job, recipe=recipe, step=step, project=project, signal=signal, document=document,
-                       others=others)
+                       others=others, sealer=sealer)

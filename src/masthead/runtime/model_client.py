@@ -48,6 +48,7 @@ from masthead.errors import ConfigError, MastheadError, ProviderError
 from masthead.events.model import Meta, NewEvent, canonical_json, utc_now
 from masthead.events.store import EventStore, Transaction
 from masthead.events.types import ModelCallFailed, ModelCallRecorded
+from masthead.personal_data import Sealer, open_text
 from masthead.providers.base import Message, ModelRequest, ModelResponse, collect
 from masthead.providers.ratelimit import Permit
 from masthead.providers.registry import ProviderSet
@@ -88,6 +89,8 @@ class CallScope:
     # The task's first run (see first_run): no call of its scope can be recorded yet, so the
     # log is not asked for one.
     first_run: bool = False
+    # The person the job is about (its signal's subject): their answers are recorded sealed.
+    sealer: Sealer | None = None
 
 
 def first_run(task: dict[str, Any]) -> bool:
@@ -109,27 +112,33 @@ class PendingCalls:
     def __init__(self, store: EventStore):
         self._store = store
         self._lock = threading.Lock()  # the step's thread adds while the heartbeat thread may close
-        self._held: list[tuple[NewEvent, Meta]] = []
+        # Each record with its answer as the model wrote it (the record may hold it sealed).
+        self._held: list[tuple[NewEvent, Meta, str]] = []
         self._closed = False
 
-    def add(self, event: NewEvent, meta: Meta) -> None:
+    def add(self, event: NewEvent, meta: Meta, answer: str | None = None) -> None:
         with self._lock:
             if not self._closed:
-                self._held.append((event, meta))
+                self._held.append((event, meta, str(event.data["output"]) if answer is None else answer))
                 return
         self._store.append([event], meta)
 
     def output_of(self, call_key: str) -> str | None:
         with self._lock:
-            for event, _meta in self._held:
+            for event, _meta, answer in self._held:
                 if event.data["call_key"] == call_key:
-                    return str(event.data["output"])
+                    return answer
         return None
 
     def held(self) -> list[dict[str, Any]]:
-        """The held records' data, oldest first (for a hand-over to a person)."""
+        """The held records' data as they will be written, oldest first (for a hand-over to a person)."""
         with self._lock:
-            return [event.data for event, _meta in self._held]
+            return [event.data for event, _meta, _answer in self._held]
+
+    def answers(self) -> dict[str, str]:
+        """Call key -> the answer as the model wrote it, for the held records."""
+        with self._lock:
+            return {event.data["call_key"]: answer for event, _meta, answer in self._held}
 
     def write_into(self, tx: Transaction, *, skip_recorded: bool = False) -> None:
         """Append the held records in `tx` and close the holder. If `tx` rolls back, the
@@ -139,7 +148,7 @@ class PendingCalls:
         with self._lock:
             self._closed = True
             held = list(self._held)
-        for event, meta in held:
+        for event, meta, _answer in held:
             if skip_recorded and tx.query("SELECT 1 FROM model_calls WHERE call_key = ?", (event.data["call_key"],)):
                 continue
             tx.append([event], meta)
@@ -248,7 +257,7 @@ class RecordingModelClient:
             "SELECT e.data FROM model_calls m JOIN events e ON e.seq = m.seq WHERE m.call_key = ?", (call_key,))
         if recorded:
             self.reused += 1
-            return str(json.loads(recorded[0]["data"])["output"])
+            return open_text(self._store.query, str(json.loads(recorded[0]["data"])["output"]))
         return self._call_candidates(call_key, request, body)
 
     def _candidates(self) -> list[tuple[str, str]]:
@@ -443,7 +452,7 @@ class RecordingModelClient:
             tier=self._tier,
             params={"max_tokens": request.max_tokens, "temperature": request.temperature,
                     "seed": request.seed, "schema": request.schema_name},
-            output=response.text,
+            output=response.text if self._call.sealer is None else self._call.sealer.seal(response.text),
             tokens_in=response.usage.input_tokens,
             tokens_out=response.usage.output_tokens,
             latency_ms=round(response.latency_ms, 3),
@@ -454,7 +463,7 @@ class RecordingModelClient:
         )
         pending = _current_holder()
         if pending is not None:
-            pending.add(new, self._meta(self._call.actor))
+            pending.add(new, self._meta(self._call.actor), response.text)
         else:
             self._store.append([new], self._meta(self._call.actor))
 

@@ -6,6 +6,10 @@ agent returns what the model wrote), `TaskSucceeded` names the call (`output_cal
 repeating the text; `step_output` puts it back for every reader. Outputs that differ from the
 answer (an agent that adds, drops or fixes something, a fallback, a human's completion) and
 every output written before this are stored inline as they always were.
+
+A job about one person stores both sealed with the person's key (personal_data.Sealer): the
+call's answer, and every field of the output but the plain ones; `step_output` opens them, and
+once the person is forgotten the output reads `{"sealed": "[forgotten]"}` beside its plain fields.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from masthead.events.model import parse_json
+from masthead.personal_data import FORGOTTEN, SEALED_OUTPUT, open_output, open_text
 
 # The field of a TaskSucceeded output that names the model call whose answer is its "output".
 OUTPUT_CALL = "output_call"
@@ -59,7 +64,7 @@ def step_output(query: Query, data: str | dict[str, Any], last_call: tuple[str, 
     with the model's answer read back from the call's record when the event names it.
     `last_call` (call key, its event's JSON), when it is the named call, spares that read."""
     event = parse_json(data) if isinstance(data, str | bytes) else data
-    output: dict[str, Any] = dict(event["output"])
+    output: dict[str, Any] = open_output(query, dict(event["output"]))
     key = output.pop(OUTPUT_CALL, None)
     if key is not None:
         record: str | None
@@ -68,7 +73,11 @@ def step_output(query: Query, data: str | dict[str, Any], last_call: tuple[str, 
         else:
             rows = query(RECORDED_CALL, (key,))
             record = rows[0]["data"] if rows else None
-        output["output"] = parse_json(parse_json(record)["output"]) if record is not None else None
+        answer = open_text(query, parse_json(record)["output"]) if record is not None else None
+        if answer == FORGOTTEN:
+            output[SEALED_OUTPUT] = FORGOTTEN
+        else:
+            output["output"] = parse_json(answer) if answer is not None else None
     return output
 
 

@@ -13,6 +13,7 @@ from masthead.channels.publisher import Delivery, Publisher
 from masthead.channels.threads import whole_text
 from masthead.errors import ConfigError, StateError
 from masthead.events.model import Meta, utc_now
+from masthead.personal_data import PersonWasForgotten, piece_forgotten
 from masthead.runtime.blackouts import blackouts_at
 from masthead.runtime.context import TaskContext
 from masthead.runtime.outbox import Outbox, Waiting, publication_key_for
@@ -36,6 +37,11 @@ def run_publish_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
     piece = piece_row(store, ctx.piece_id)
     if piece is None:
         raise StateError(f"piece {ctx.piece_id} does not exist")
+    if piece_forgotten(piece):
+        # The job's context refuses a forgotten person first; this stands whatever changes there:
+        # a piece whose text reads "[forgotten]" is never sent.
+        raise PersonWasForgotten(f"piece {ctx.piece_id}: the person was forgotten; it is never published",
+                                 fix="nothing to do: the job stays failed")
     version = piece["version"]
     if piece["status"] == "rejected":
         # Rejected after its gate passed (a person changed their mind): this channel ends here.

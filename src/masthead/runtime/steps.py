@@ -41,6 +41,7 @@ from masthead.events.types import (
     TaskWoken,
 )
 from masthead.memory.service import MemoryService
+from masthead.personal_data import open_piece, sealed_if, sealed_subject
 from masthead.projects import ChannelSettings
 from masthead.providers.registry import ProviderSet
 from masthead.recipes.schema import stricter_gate
@@ -94,8 +95,9 @@ class StepServices:
 
 
 def piece_row(store: EventStore, piece: str) -> dict[str, Any] | None:
+    """The piece, its text, subject and flags opened (sealed for a job about one person)."""
     rows = store.query("SELECT * FROM pieces WHERE id = ?", (piece,))
-    return rows[0] if rows else None
+    return open_piece(store.query, rows[0]) if rows else None
 
 
 def _model_client(ctx: TaskContext, services: StepServices, tier: str, scope: str, actor: str) -> RecordingModelClient:
@@ -108,7 +110,7 @@ def _model_client(ctx: TaskContext, services: StepServices, tier: str, scope: st
 
     call = CallScope(task_id=ctx.task["id"], job_id=ctx.job["id"], project=ctx.project.name,
                      budget=ctx.project.budget, criticality=ctx.task["criticality"], scope=scope, actor=actor,
-                     first_run=first_run(ctx.task))
+                     first_run=first_run(ctx.task), sealer=ctx.sealer)
     return RecordingModelClient(store=services.store, config=services.config, providers=services.providers,
                                 guards=services.guards, tier=tier, call=call, on_text=on_text)
 
@@ -249,11 +251,12 @@ def _draft_event(ctx: TaskContext, services: StepServices, effect: DraftEffect, 
     if existing is None:
         return PieceDrafted(
             id=ctx.piece_id, job_id=ctx.job["id"], project=ctx.project.name, channel=effect.channel,
-            text=effect.text, subject=effect.subject, author=f"agent:{ctx.step.agent}", tier=tier,
-            prompt_version=prompt_version, task_id=ctx.task["id"],
+            text=sealed_if(ctx.sealer, effect.text), subject=sealed_subject(ctx.sealer, effect.subject),
+            author=f"agent:{ctx.step.agent}", tier=tier, prompt_version=prompt_version, task_id=ctx.task["id"],
         ).to_new(stream_of("piece", ctx.piece_id), 0)
     return PieceRevised(
-        id=ctx.piece_id, version=existing["version"] + 1, text=effect.text, subject=effect.subject,
+        id=ctx.piece_id, version=existing["version"] + 1, text=sealed_if(ctx.sealer, effect.text),
+        subject=sealed_subject(ctx.sealer, effect.subject),
         kind="refinement", author=f"agent:{ctx.step.agent}", tier=tier, prompt_version=prompt_version,
         task_id=ctx.task["id"],
     ).to_new(stream_of("piece", ctx.piece_id))
@@ -332,7 +335,8 @@ def run_check_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
             continue
         text, subject, version, results = effect.text, effect.subject, version + 1, refined
         outcome.events.append((f"agent:{agent.name}", PieceRevised(
-            id=ctx.piece_id, version=version, text=text, subject=subject, kind="refinement",
+            id=ctx.piece_id, version=version, text=sealed_if(ctx.sealer, text),
+            subject=sealed_subject(ctx.sealer, subject), kind="refinement",
             author=f"agent:{agent.name}", tier=refine.tier, prompt_version=agent.prompt_version,
             task_id=ctx.task["id"],
         ).to_new(stream_of("piece", ctx.piece_id))))
@@ -410,7 +414,10 @@ def run_gate_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
         return StepOutcome(output=base | {"approved": True}, events=[("system", approve.to_new(stream, seen))])
     if not flags and not routed and gate == "soft":
         return _soft_gate(ctx, services, base, queued, stream, seen, now)
-    reasons = (["checks failed: " + "; ".join(flags)] if flags else []) + routed
+    # A job about one person names its failed checks only: their details may quote the text,
+    # which the log keeps sealed (the desk shows them opened).
+    said = [flag.partition(": ")[0] for flag in flags] if ctx.sealer is not None else flags
+    reasons = (["checks failed: " + "; ".join(said)] if flags else []) + routed
     if gate == "hard" and not flags:
         reasons.insert(0, f"needs {settings.approvals_needed} approvals of this version" if settings.needs_people
                        else "hard gate: needs a human approval of this version")
@@ -481,7 +488,8 @@ def run_refine_step(ctx: TaskContext, services: StepServices) -> StepOutcome:
                                   "prompt_version": agent.prompt_version, "model_calls": calls,
                                   "flags": failures(results)})
     outcome.events.append((f"agent:{agent.name}", PieceRevised(
-        id=ctx.piece_id, version=version, text=effect.text, subject=effect.subject, kind="refinement",
+        id=ctx.piece_id, version=version, text=sealed_if(ctx.sealer, effect.text),
+        subject=sealed_subject(ctx.sealer, effect.subject), kind="refinement",
         author=f"agent:{agent.name}", tier="final", prompt_version=agent.prompt_version, task_id=ctx.task["id"],
     ).to_new(stream_of("piece", ctx.piece_id))))
     outcome.events.append(("system", checks_recorded(ctx, version, results, services.store, services.memory, effect.text)))

@@ -34,7 +34,7 @@ from masthead.events.types import (
     TaskSucceeded,
     TaskWaiting,
 )
-from masthead.personal_data import PersonWasForgotten
+from masthead.personal_data import PersonWasForgotten, Sealer
 from masthead.processes import pid_alive
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.guards import Deferral, NeedsHuman
@@ -158,7 +158,7 @@ class Worker:
             task = lease.release()
             if lease.overran:
                 return self._late(task, started)
-            self._finish(task, outcome)
+            self._finish(task, outcome, ctx.sealer)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an event, never a crash
             task = lease.release()
             if lease.overran:
@@ -235,7 +235,8 @@ class Worker:
                 "SELECT m.call_key, m.provider, m.model, e.data FROM model_calls m JOIN events e ON e.seq = m.seq"
                 " WHERE m.task_id = ? ORDER BY m.at, m.seq", (task["id"],))
         ]
-        # Calls of this run not yet committed: they are newer than every recorded one.
+        # Calls of this run not yet committed: they are newer than every recorded one. Each output
+        # is copied as its record holds it (sealed, for a job about one person).
         recorded = {c["call_key"] for c in partial}
         partial += [{"call_key": c["call_key"], "provider": c["provider"], "model": c["model"], "output": c["output"]}
                     for c in (pending.held() if pending is not None else []) if c["call_key"] not in recorded]
@@ -245,7 +246,7 @@ class Worker:
             tx.append([event.to_new(stream_of("task", task["id"]), task["version"])], _meta(task))
             yield_slot(tx, self.store, task["job_id"], "a person must finish a step", _meta(task), self.max_active)
 
-    def _finish(self, task: dict[str, Any], outcome: StepOutcome) -> None:
+    def _finish(self, task: dict[str, Any], outcome: StepOutcome, sealer: Sealer | None = None) -> None:
         with self.store.transaction() as tx:
             stream = stream_of("task", task["id"])
             done: TaskWaiting | TaskSucceeded
@@ -257,8 +258,10 @@ class Worker:
                 if outcome.halt:
                     output["halt"] = True
                 # The model's answer is in its call's record, committed here too: stored once.
-                held = self._pending.held() if self._pending is not None else []
-                output = compact_output(output, {call["call_key"]: call["output"] for call in held})
+                output = compact_output(output, self._pending.answers() if self._pending is not None else {})
+                if sealer is not None:
+                    # A job about one person: what the step derived from their signal is sealed.
+                    output = sealer.seal_output(output)
                 done = TaskSucceeded(id=task["id"], output=output)
             # The step's model calls, then its outcome at the claimed version: if the lease was
             # lost, the append refuses and nothing of this transaction lands (see _run).
