@@ -31,7 +31,6 @@ from masthead.events.types import (
     SIGNAL_TRUST_LEVELS,
     CheckOutcome,
     ChecksRecorded,
-    JobReopened,
     PieceDrafted,
     PieceRevised,
     ProjectApplied,
@@ -41,7 +40,6 @@ from masthead.events.types import (
     SignalReceived,
     SignalTrust,
     TaskEnqueued,
-    TaskReopened,
     TaskSucceeded,
     TaskWoken,
 )
@@ -61,7 +59,7 @@ from masthead.recipes.schema import Recipe
 from masthead.runtime.approvals import approvals_given, missing_approvals
 from masthead.runtime.context import TaskContext, load_context
 from masthead.runtime.ids import new_id
-from masthead.runtime.jobs import PRIORITIES, schedule, start_job, wake_deferred
+from masthead.runtime.jobs import PRIORITIES, reopen_events, schedule, start_job, wake_deferred
 from masthead.runtime.steps import check_piece
 from masthead.sources.contacts import OUTREACH_KIND
 from masthead.text_input import read_text_file
@@ -589,11 +587,9 @@ def reopen(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: s
         why = f"{piece_id} reopened"
         events = [ReviewReopened(piece_id=piece_id, version=piece["version"], reason=reason.strip())
                   .to_new(stream, _stream_version(tx, stream))]
-        if tx.query("SELECT id FROM jobs WHERE id = ? AND status IN ('done', 'failed')", (piece["job_id"],)):
-            events.append(JobReopened(id=piece["job_id"], reason=why).to_new(stream_of("job", piece["job_id"])))
-        for task in tx.query("SELECT id, version FROM tasks WHERE job_id = ? AND channel = ? AND (status = 'skipped'"
-                             " OR (status = 'done' AND kind IN ('gate', 'publish')))", (piece["job_id"], piece["channel"])):
-            events.append(TaskReopened(id=task["id"], reason=why).to_new(stream_of("task", task["id"]), task["version"]))
+        events += reopen_events(tx, piece["job_id"], tx.query(
+            "SELECT id, version, status FROM tasks WHERE job_id = ? AND channel = ? AND (status = 'skipped'"
+            " OR (status = 'done' AND kind IN ('gate', 'publish')))", (piece["job_id"], piece["channel"])), why)
         tx.append([*events, *also], meta)
         schedule(tx, ws.store, piece["job_id"], meta, default_max_active=ws.config.runtime.max_active_jobs_per_project)
         return piece

@@ -22,9 +22,8 @@ from masthead.app.people import principal_of
 from masthead.app.permissions import Principal, authorize
 from masthead.app.workspace import Workspace
 from masthead.errors import InputError, NotFoundError, StateError
-from masthead.events.model import Meta, stream_of, utc_now
-from masthead.events.types import JobReopened, TaskReopened
-from masthead.runtime.jobs import schedule
+from masthead.events.model import Meta, utc_now
+from masthead.runtime.jobs import reopen_events, schedule
 
 MAX_REASON_CHARS = 2000
 
@@ -61,12 +60,7 @@ def retry_job(ws: Workspace, job_id: str, *, operator: str | Principal, reason: 
             authorize(who, "retry", project=job["project"], channel=channel)  # a person limited to channels
         meta = Meta(actor=who.actor, at=utc_now(), correlation_id=job_id)
         why = f"retried by {who.name}: {reason}"
-        events = []
-        if job["status"] in ("done", "failed"):
-            events.append(JobReopened(id=job_id, reason=why).to_new(stream_of("job", job_id)))
-        events += [TaskReopened(id=t["id"], reason=why).to_new(stream_of("task", t["id"]), t["version"])
-                   for t in tasks]
-        tx.append(events, meta)
+        tx.append(reopen_events(tx, job_id, tasks, why), meta)
         schedule(tx, ws.store, job_id, meta, default_max_active=ws.config.runtime.max_active_jobs_per_project)
     return Retried(job_id=job_id, failed=[t["id"] for t in failed],
                    skipped=[t["id"] for t in tasks if t["status"] == "skipped"])

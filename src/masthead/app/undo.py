@@ -38,9 +38,8 @@ from masthead.errors import NotFoundError, StateError
 from masthead.events.model import Meta, NewEvent, parse_json, stream_of, utc_now
 from masthead.events.people_types import ActionUndone, ApprovalWithdrawn
 from masthead.events.store import EventStore, Transaction
-from masthead.events.types import JobReopened, TaskReopened
 from masthead.personal_data import open_piece, open_pieces
-from masthead.runtime.jobs import schedule
+from masthead.runtime.jobs import reopen_events, schedule
 
 UNDO_WINDOW_SECONDS = 120.0
 UNDOABLE = ("approve", "reject", "edit", "revert", "reopen")
@@ -362,7 +361,8 @@ def _withdraw(ws: Workspace, who: Principal, action: Action, marker: NewEvent) -
                                       completed=completed, unscheduled="PublicationScheduled" in action.data)
         events = [withdrawn.to_new(stream, tx.stream_version(stream)), marker]
         if completed:
-            events += _reopened_steps(tx, piece, tasks, f"{piece['id']}: approval withdrawn")
+            # The gate and publish steps run again (as after a reopen): the gate asks for review.
+            events += reopen_events(tx, piece["job_id"], tasks, f"{piece['id']}: approval withdrawn")
         tx.append(events, meta)
         if completed:
             schedule(tx, ws.store, piece["job_id"], meta, default_max_active=ws.config.runtime.max_active_jobs_per_project)
@@ -385,12 +385,3 @@ def _refuse_if_published(tx: Transaction, piece: dict[str, Any]) -> None:
                      fix=f"once it is delivered, retract it with `masthead piece retract {piece['id']}`")
 
 
-def _reopened_steps(tx: Transaction, piece: dict[str, Any], tasks: list[dict[str, Any]], why: str) -> list[NewEvent]:
-    """The gate and publish steps run again (as after a reopen): the gate asks for review."""
-    events: list[NewEvent] = []
-    if tx.query("SELECT id FROM jobs WHERE id = ? AND status IN ('done', 'failed')", (piece["job_id"],)):
-        events.append(JobReopened(id=piece["job_id"], reason=why).to_new(stream_of("job", piece["job_id"])))
-    for task in tasks:
-        if task["status"] != "reopened":
-            events.append(TaskReopened(id=task["id"], reason=why).to_new(stream_of("task", task["id"]), task["version"]))
-    return events

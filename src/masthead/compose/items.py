@@ -162,8 +162,9 @@ _PARSERS = threading.local()
 
 
 def _parser() -> MarkdownIt:
-    """This thread's parser: building one costs more than parsing a release note with it
-    (~0.3 ms), and parsing keeps its state per call, so one per thread is reused."""
+    """This thread's parser, built once: building one took 77 µs, a third of parsing the demo's
+    release notes with it (223 µs; `python -m timeit` on `MarkdownIt("commonmark").enable("table")`
+    and on `.parse(text)`, 2026-12-07). Parsing keeps its state per call, so a thread may reuse it."""
     parser: MarkdownIt | None = getattr(_PARSERS, "parser", None)
     if parser is None:
         parser = _PARSERS.parser = MarkdownIt("commonmark").enable("table")

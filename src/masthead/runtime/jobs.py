@@ -14,9 +14,11 @@ from masthead.events.types import (
     JobCompleted,
     JobDeferred,
     JobReleased,
+    JobReopened,
     JobStarted,
     RecipeRecorded,
     TaskEnqueued,
+    TaskReopened,
     TaskSkipped,
     TaskWoken,
 )
@@ -181,6 +183,19 @@ def _release_parked(tx: Transaction, store: EventStore, project: str, default_ma
     """release_deferred, without reading the project's bound when nothing is parked."""
     if tx.query(PARKED_JOB, (project,)):
         release_deferred(tx, store, project, project_max_active(tx, project, default_max_active), meta, reason)
+
+
+def reopen_events(tx: Transaction, job_id: str, tasks: list[dict[str, Any]], why: str) -> list[NewEvent]:
+    """The events that plan `tasks` (rows with id, version, status) of a job again as if they had
+    never run: `TaskReopened` for each not reopened already, after `JobReopened` if the job had
+    finished. Append them, then `schedule` the job: it wakes each task when what it needs is done
+    and skips again whatever still cannot run (a reopened rejection, an undone approval, a retry)."""
+    events: list[NewEvent] = []
+    if tx.query("SELECT id FROM jobs WHERE id = ? AND status IN ('done', 'failed')", (job_id,)):
+        events.append(JobReopened(id=job_id, reason=why).to_new(stream_of("job", job_id)))
+    events += [TaskReopened(id=task["id"], reason=why).to_new(stream_of("task", task["id"]), task["version"])
+               for task in tasks if task["status"] != "reopened"]
+    return events
 
 
 def yield_slot(tx: Transaction, store: EventStore, job_id: str, why: str, meta: Meta,
