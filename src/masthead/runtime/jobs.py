@@ -40,7 +40,11 @@ _ACTIVE_TASK = (
     "SELECT 1 FROM tasks t WHERE t.job_id = j.id AND (t.status IN ('running', 'waiting_rate_limit',"
     " 'deferred_budget', 'off_peak') OR (t.status = 'queued' AND t.wait_reason IS NULL))"
 )
-ACTIVE_JOBS = f"SELECT COUNT(*) AS n FROM jobs j WHERE j.project = ? AND j.status = 'running' AND EXISTS ({_ACTIVE_TASK})"
+# Counted up to the bound only: the callers ask "is there room, and how much", and a project
+# with hundreds of running jobs (a burst of signals, pieces waiting in review) would otherwise
+# have every new signal look at each of them.
+ACTIVE_JOBS = ("SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs j WHERE j.project = ? AND j.status = 'running'"
+               f" AND EXISTS ({_ACTIVE_TASK}) LIMIT ?) AS active")
 PARKED_JOB = "SELECT 1 FROM jobs WHERE status = 'deferred' AND project = ? LIMIT 1"
 JOB_IS_ACTIVE = f"SELECT 1 AS active FROM jobs j WHERE j.id = ? AND j.status = 'running' AND EXISTS ({_ACTIVE_TASK})"
 
@@ -99,7 +103,7 @@ def start_job(tx: Transaction, *, project: str, channels: list[str], recipe: Rec
         signal_id=signal_id, priority=rank, channels=channels, criticality=criticality,
     )
     events = [started.to_new(stream_of("job", job_id), 0)]
-    active = active_jobs(tx, project)
+    active = active_jobs(tx, project, max_active)
     if active >= max_active:
         reason = (f"{active} of {max_active} active jobs for project {project} (max_active_jobs {max_active});"
                   " it starts when one finishes or waits for a person")
@@ -110,9 +114,10 @@ def start_job(tx: Transaction, *, project: str, channels: list[str], recipe: Rec
     return job_id
 
 
-def active_jobs(tx: Transaction, project: str) -> int:
-    """How many of the project's jobs hold a backpressure slot (see ACTIVE_JOBS)."""
-    return int(tx.query(ACTIVE_JOBS, (project,))[0]["n"])
+def active_jobs(tx: Transaction, project: str, at_most: int) -> int:
+    """How many of the project's jobs hold a backpressure slot (see ACTIVE_JOBS), counted up to
+    `at_most`: the answer is exact below it and `at_most` at or above it."""
+    return int(tx.query(ACTIVE_JOBS, (project, max(0, at_most)))[0]["n"])
 
 
 def release_deferred(tx: Transaction, store: EventStore, project: str, max_active: int, meta: Meta,
@@ -123,7 +128,7 @@ def release_deferred(tx: Transaction, store: EventStore, project: str, max_activ
     # active jobs (which reads every running job's tasks).
     if not tx.query(PARKED_JOB, (project,)):
         return
-    room = max_active - active_jobs(tx, project)
+    room = max_active - active_jobs(tx, project, max_active)
     if room <= 0:
         return
     for job in tx.query(
