@@ -210,13 +210,7 @@ def is_sealed_text(value: Any) -> bool:
 def open_text(query: Query, value: str) -> str:
     """A value as stored: opened if `Sealer.seal` sealed it ("[forgotten]" once its key is gone),
     else as it is."""
-    if not is_sealed_text(value):
-        return value
-    subject, _, token = value[len(SEALED_TEXT):].partition(":")
-    rows = query("SELECT key FROM subject_keys WHERE subject = ?", (subject,))
-    if not rows:
-        return FORGOTTEN
-    return unseal(rows[0]["key"], token)
+    return _Opener(query)(value)
 
 
 def open_output(query: Query, output: dict[str, Any]) -> dict[str, Any]:
@@ -248,11 +242,17 @@ PIECE_FIELDS = ("text", "subject")
 
 
 class _Opener:
-    """Opens sealed values, asking for each subject's key once."""
+    """Opens sealed values, asking for each subject's key once.
+
+    Text that only looks sealed stays as it is: a person may type "sealed:v1:..." into a piece
+    of a job about no one, or a model may write it. Masthead sealed a value only if its subject
+    is one some signal was sealed for (forgotten or not) and, while the key is kept, the token
+    opens with it; anything else is somebody's text, not "[forgotten]"."""
 
     def __init__(self, query: Query):
         self._query = query
         self._keys: dict[str, str | None] = {}
+        self._known: dict[str, bool] = {}
 
     def __call__(self, value: Any) -> Any:
         if not is_sealed_text(value):
@@ -262,7 +262,21 @@ class _Opener:
             rows = self._query("SELECT key FROM subject_keys WHERE subject = ?", (subject,))
             self._keys[subject] = rows[0]["key"] if rows else None
         key = self._keys[subject]
-        return FORGOTTEN if key is None else unseal(key, token)
+        if key is None:
+            return FORGOTTEN if self._sealed_for(subject) else value
+        from cryptography.fernet import InvalidToken  # loaded by unseal anyway
+
+        try:
+            return unseal(key, token)
+        except (InvalidToken, UnicodeEncodeError):  # not sealed with this key: somebody's text
+            return value
+
+    def _sealed_for(self, subject: str) -> bool:
+        """Whether a signal was sealed for `subject`: its key is gone because it was forgotten
+        (or an import came without keys), not because nobody ever had one."""
+        if subject not in self._known:
+            self._known[subject] = bool(self._query("SELECT 1 FROM signals WHERE subject = ? LIMIT 1", (subject,)))
+        return self._known[subject]
 
 
 def open_pieces(query: Query, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -410,3 +410,27 @@ def test_a_job_about_a_person_keeps_no_copy_of_the_signal_beyond_what_it_derived
         assert "Bank feeds" not in json.dumps(forgotten)
         after = verify(ws.store)
         assert after.problem is None and after.events == before.events + 1  # PersonForgotten
+
+
+def test_text_that_only_looks_sealed_reads_as_it_was_written(tmp_path, monkeypatch):
+    """A person (or a model told to by a signal) may write "sealed:v1:..." into a job about no
+    one: it is their text, not a forgotten person's, so it reads and publishes as written."""
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    with OpenAIServer(api_key="sk-test", reply=content_reply) as server:
+        ws = make_workspace(tmp_path / "ws", server.base_url, project_yaml=X_ONLY.replace("auto", "hard"))
+        # A real person's subject exists, so a forged token naming it is tried against their key.
+        add_signal(ws, "tallybook", kind="note", body=BRIEF, title=BRIEF_TITLE, priority="normal",
+                   source="cli:text", by=OWNER, person="clara@client.example")
+        [subject] = [row["subject"] for row in ws.store.query("SELECT subject FROM signals WHERE subject IS NOT NULL")]
+        plain = add_signal(ws, "tallybook", kind="release_notes", body="# 3.2\n- Bank feeds for 40 banks.",
+                           title="3.2", priority="normal", source="cli:text", by=OWNER)
+        ws.runner().run(until_idle=True)
+        [piece] = ws.store.query("SELECT id FROM pieces WHERE job_id = ?", (plain.job_ids[0],))
+        for text in (f"sealed:v1:{subject}:gAAAAAforged. Bank feeds for 40 banks in Tallybook 3.2.",
+                     "sealed:v1:nobody:not a token. Bank feeds for 40 banks in Tallybook 3.2."):
+            edit(ws, piece["id"], operator=OWNER, text=text)
+            assert piece_detail(ws, piece["id"])["text"] == text
+            assert next(row for row in list_pieces(ws) if row["id"] == piece["id"])["text"] == text
+        # Forgetting the person forgets what was sealed for them, not text that names no one.
+        forget_person(ws, OWNER, "clara@client.example")
+        assert piece_detail(ws, piece["id"])["text"].startswith("sealed:v1:nobody:not a token.")

@@ -21,10 +21,13 @@ from masthead.personal_data import (
 )
 
 
-def keys_query(keys: dict[str, str]) -> Any:
+def keys_query(keys: dict[str, str], sealed_for: frozenset[str] = frozenset({"subj_a"})) -> Any:
+    """Answers the key lookups (recorded in `asked`) and whether a signal was sealed for a subject."""
     asked: list[str] = []
 
     def query(sql: str, params: Any) -> list[dict[str, Any]]:
+        if "FROM signals WHERE subject" in sql:
+            return [{"1": 1}] if params[0] in sealed_for else []
         assert "subject_keys" in sql
         asked.append(params[0])
         return [{"key": keys[params[0]]}] if params[0] in keys else []
@@ -57,6 +60,14 @@ def test_sealed_values_open_with_the_key_and_read_forgotten_without_it():
     assert open_flags(keys_query(keys), json.loads(row["flags"]))[0] == f"other_contacts: {FORGOTTEN}"
     assert open_text(keys_query(keys), row["text"]) == FORGOTTEN
     assert open_partial(keys_query(keys), partial)[0]["output"] == FORGOTTEN
+
+
+def test_text_that_only_looks_sealed_is_somebodys_text_not_a_forgotten_persons():
+    sealer = Sealer("subj_a", Fernet.generate_key().decode("ascii"))
+    query = keys_query({"subj_a": sealer.key})
+    for typed in ("sealed:v1:nobody:hello", "sealed:v1:subj_a:gAAAAAforged", "sealed:v1:subj_a:naïve"):
+        assert open_text(query, typed) == typed
+    assert open_pieces(query, [{"text": "sealed:v1:nobody:hello"}])[0]["text"] == "sealed:v1:nobody:hello"
 
 
 def test_a_job_about_no_one_stores_and_reads_its_text_as_it_is():

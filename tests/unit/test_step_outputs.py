@@ -88,6 +88,8 @@ def test_a_sealed_output_and_its_sealed_call_read_back_opened_and_forgotten_once
     def query(sql: str, params: Any) -> list[dict[str, Any]]:
         if "subject_keys" in sql:
             return [{"key": keys[params[0]]}] if params[0] in keys else []
+        if "FROM signals WHERE subject" in sql:  # a signal was sealed for subj_1: its text is ours
+            return [{"1": 1}] if params[0] == "subj_1" else []
         return recorded(answers)(sql, params)
 
     assert step_output(query, {"id": "t", "output": stored}) == output
