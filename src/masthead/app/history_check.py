@@ -20,14 +20,12 @@ import subprocess
 import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
+from masthead.app.history_file import Manifest, read_events
 from masthead.errors import InputError, IntegrityError, MastheadError
 from masthead.events.bulk import HashedEvent, hashed_event
 from masthead.events.model import Meta
-
-if TYPE_CHECKING:  # history imports this module: its names are only needed for the types here
-    from masthead.app.history import Manifest
 
 BATCH = 2_000
 # Below this many events, starting a process (about 0.3 s) costs more than it saves.
@@ -40,10 +38,8 @@ _HELPER = "from masthead.app.history_check import helper_main; helper_main()"
 
 
 def checked_events(path: Path, manifest: Manifest) -> Generator[HashedEvent, None, None]:
-    """`history.read_events(path, manifest)`: the same events and the same errors, read and
+    """`history_file.read_events(path, manifest)`: the same events and the same errors, read and
     checked in a helper process when the file holds at least HELPER_FROM events."""
-    from masthead.app.history import read_events
-
     if manifest.event_count < HELPER_FROM:
         return read_events(path, manifest)
     return _from_helper(path, manifest)
@@ -89,8 +85,6 @@ def _received(stream: IO[bytes]) -> Iterator[HashedEvent]:
 def helper_main() -> None:
     """The helper: the file named by argv[1], whose manifest comes on stdin, checked; its events'
     rows to stdout in batches, then "end", or the first error."""
-    from masthead.app.history import Manifest, read_events
-
     fields = json.loads(sys.stdin.buffer.read())
     fields.pop("format", None)
     fields.pop("format_version", None)
