@@ -25,13 +25,12 @@ from masthead.channels.publisher import (
     Delivery,
     Limits,
     PublicationRejected,
-    PublisherContext,
     Receipt,
 )
 from masthead.channels.publishers.facets import facets_for
 from masthead.channels.publishers.http import raise_for_answer, send
+from masthead.channels.publishers.service import ServicePublisher
 from masthead.config import BlueskyPublisherSection
-from masthead.errors import ConfigError
 
 POST = "app.bsky.feed.post"
 MAX_GRAPHEMES = 300
@@ -50,32 +49,22 @@ def record_key(delivery: Delivery) -> str:
     return "".join(_S32[(value >> shift) & 31] for shift in range(60, -1, -5))
 
 
-class BlueskyPublisher:
+class BlueskyPublisher(ServicePublisher[BlueskyPublisherSection]):
+    api_root: ClassVar[str] = "/xrpc/"
     kind: ClassVar[str] = "bluesky"
     # Safe without a time limit: a record key, unlike Mastodon's Idempotency-Key, never lapses.
     capabilities: ClassVar[Capabilities] = Capabilities(exactly_once=SAFE_RETRY, retract=True, threads=True)
     settings_model: ClassVar[type[BlueskyPublisherSection]] = BlueskyPublisherSection
 
     def __init__(self, name: str, settings: BlueskyPublisherSection, environ: dict[str, str]):
-        self.name = name
-        self.settings = settings
-        self._environ = environ
-        self._base = settings.base_url.rstrip("/") + "/xrpc/"
-        self._client = httpx.Client(timeout=settings.timeout_seconds)
+        super().__init__(name, settings, environ)
         self._session: dict[str, Any] | None = None
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_settings(cls, settings: BlueskyPublisherSection, context: PublisherContext) -> BlueskyPublisher:
-        return cls(context.name, settings, context.environ)
 
     # -- the session ------------------------------------------------------------------------
     def _create_session(self) -> dict[str, Any]:
         env = self.settings.app_password_env
-        password = self._environ.get(env)
-        if not password:
-            raise ConfigError(f"publisher {self.name}: ${env} is not set",
-                              fix=f"export {env}=<an app password from Settings > Privacy and security>")
+        password = self._secret(env, "<an app password from Settings > Privacy and security>")
         response = send(self._client, self.name, "POST", self._base + "com.atproto.server.createSession",
                         json={"identifier": self.settings.handle, "password": password})
         raise_for_answer(response, self.name, env if response.status_code in (400, 401) else None)

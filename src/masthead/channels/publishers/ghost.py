@@ -25,11 +25,11 @@ from masthead.channels.publisher import (
     Capabilities,
     Delivery,
     Limits,
-    PublisherContext,
     Receipt,
 )
 from masthead.channels.publishers.http import exchange, raise_for_answer, send
 from masthead.channels.publishers.markup import body_of, markdown_html, slug_for, title_of
+from masthead.channels.publishers.service import ServicePublisher
 from masthead.config import GhostPublisherSection
 from masthead.errors import ConfigError
 
@@ -38,22 +38,13 @@ TOKEN_LIFETIME_SECONDS = 300  # Ghost refuses Admin API tokens valid for more th
 ADMIN = "/ghost/api/admin"
 
 
-class GhostPublisher:
+class GhostPublisher(ServicePublisher[GhostPublisherSection]):
+    api_root: ClassVar[str] = ADMIN
     kind: ClassVar[str] = "ghost"
     # Safe without a time limit: the slug lookup answers for sure, and a slug never lapses.
     capabilities: ClassVar[Capabilities] = Capabilities(exactly_once=SAFE_RETRY, retract=True)
     settings_model: ClassVar[type[GhostPublisherSection]] = GhostPublisherSection
 
-    def __init__(self, name: str, settings: GhostPublisherSection, environ: dict[str, str]):
-        self.name = name
-        self.settings = settings
-        self._environ = environ
-        self._base = settings.base_url.rstrip("/") + ADMIN
-        self._client = httpx.Client(timeout=settings.timeout_seconds)
-
-    @classmethod
-    def from_settings(cls, settings: GhostPublisherSection, context: PublisherContext) -> GhostPublisher:
-        return cls(context.name, settings, context.environ)
 
     # -- the wire ---------------------------------------------------------------------------
     def _token(self) -> str:

@@ -30,10 +30,10 @@ from masthead.channels.publisher import (
     Limits,
     PublicationRejected,
     PublisherBusy,
-    PublisherContext,
     Receipt,
 )
 from masthead.channels.publishers.http import error_text, raise_for_answer, send
+from masthead.channels.publishers.service import ServicePublisher
 from masthead.config import LinkedInPublisherSection
 from masthead.errors import ConfigError
 
@@ -64,30 +64,15 @@ def plain_text(little_text: str) -> str:
     return _ESCAPED.sub(r"\1", _HASHTAG_TEMPLATE.sub(r"#\1", little_text))
 
 
-class LinkedInPublisher:
+class LinkedInPublisher(ServicePublisher[LinkedInPublisherSection]):
     kind: ClassVar[str] = "linkedin"
     capabilities: ClassVar[Capabilities] = Capabilities(exactly_once=RECONCILE, retract=True)
     settings_model: ClassVar[type[LinkedInPublisherSection]] = LinkedInPublisherSection
 
-    def __init__(self, name: str, settings: LinkedInPublisherSection, environ: dict[str, str]):
-        self.name = name
-        self.settings = settings
-        self._environ = environ
-        self._base = settings.base_url.rstrip("/")
-        self._client = httpx.Client(timeout=settings.timeout_seconds)
-
-    @classmethod
-    def from_settings(cls, settings: LinkedInPublisherSection, context: PublisherContext) -> LinkedInPublisher:
-        return cls(context.name, settings, context.environ)
 
     # -- the wire ---------------------------------------------------------------------------
     def _token(self) -> str:
-        env = self.settings.token_env
-        token = self._environ.get(env)
-        if not token:
-            raise ConfigError(f"publisher {self.name}: ${env} is not set",
-                              fix=f"export {env}=<a member access token with w_member_social, openid, profile>")
-        return token
+        return self._secret(self.settings.token_env, "<a member access token with w_member_social, openid, profile>")
 
     def _rest_headers(self, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token()}", "LinkedIn-Version": self.settings.api_version,

@@ -21,12 +21,12 @@ from masthead.channels.publisher import (
     Capabilities,
     Delivery,
     Limits,
-    PublisherContext,
     Receipt,
 )
 from masthead.channels.publishers.http import exchange
+from masthead.channels.publishers.service import ServicePublisher
 from masthead.config import MastodonPublisherSection
-from masthead.errors import ConfigError, MastheadError
+from masthead.errors import MastheadError
 
 # Mastodon remembers an Idempotency-Key (and the status it made) for one hour.
 KEY_LIFETIME_SECONDS = 3600.0
@@ -34,33 +34,21 @@ RECENT_STATUSES = 40  # the most one page of an account's statuses returns
 LIMITS_RETRY_SECONDS = 300.0  # an instance that could not tell its limits is asked again after this
 
 
-class MastodonPublisher:
+class MastodonPublisher(ServicePublisher[MastodonPublisherSection]):
     kind: ClassVar[str] = "mastodon"
     capabilities: ClassVar[Capabilities] = Capabilities(
         exactly_once=SAFE_RETRY, retry_window_seconds=KEY_LIFETIME_SECONDS, retract=True, threads=True)
     settings_model: ClassVar[type[MastodonPublisherSection]] = MastodonPublisherSection
 
     def __init__(self, name: str, settings: MastodonPublisherSection, environ: dict[str, str]):
-        self.name = name
-        self.settings = settings
-        self._environ = environ
-        self._base = settings.base_url.rstrip("/")
-        self._client = httpx.Client(timeout=settings.timeout_seconds)
+        super().__init__(name, settings, environ)
         self._limits: Limits | None = None
         self._limits_failure: tuple[float, MastheadError] | None = None
         self._lock = threading.Lock()
 
-    @classmethod
-    def from_settings(cls, settings: MastodonPublisherSection, context: PublisherContext) -> MastodonPublisher:
-        return cls(context.name, settings, context.environ)
-
     # -- the wire ---------------------------------------------------------------------------
     def _headers(self, **extra: str) -> dict[str, str]:
-        env = self.settings.token_env
-        token = self._environ.get(env)
-        if not token:
-            raise ConfigError(f"publisher {self.name}: ${env} is not set",
-                              fix=f"export {env}=<an access token with the write:statuses scope>")
+        token = self._secret(self.settings.token_env, "<an access token with the write:statuses scope>")
         return {"Authorization": f"Bearer {token}", **extra}
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -26,10 +26,10 @@ from masthead.channels.publisher import (
     Delivery,
     Limits,
     PublicationRejected,
-    PublisherContext,
     Receipt,
 )
 from masthead.channels.publishers.http import exchange
+from masthead.channels.publishers.service import ServicePublisher
 from masthead.channels.webhook_signing import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -37,31 +37,16 @@ from masthead.channels.webhook_signing import (
     signature,
 )
 from masthead.config import WebhookPublisherSection
-from masthead.errors import ConfigError
 
 
-class WebhookPublisher:
+class WebhookPublisher(ServicePublisher[WebhookPublisherSection]):
     kind: ClassVar[str] = "webhook"
     capabilities: ClassVar[Capabilities] = Capabilities(exactly_once=RECONCILE)
     settings_model: ClassVar[type[WebhookPublisherSection]] = WebhookPublisherSection
 
-    def __init__(self, name: str, settings: WebhookPublisherSection, environ: dict[str, str]):
-        self.name = name
-        self.settings = settings
-        self._environ = environ
-        self._client = httpx.Client(timeout=settings.timeout_seconds)
 
-    @classmethod
-    def from_settings(cls, settings: WebhookPublisherSection, context: PublisherContext) -> WebhookPublisher:
-        return cls(context.name, settings, context.environ)
-
-    def _secret(self) -> bytes:
-        env = self.settings.secret_env
-        secret = self._environ.get(env)
-        if not secret:
-            raise ConfigError(f"publisher {self.name}: ${env} is not set",
-                              fix=f"export {env}=<the secret the receiver checks signatures with>")
-        return secret.encode("utf-8")
+    def _signing_key(self) -> bytes:
+        return self._secret(self.settings.secret_env, "<the secret the receiver checks signatures with>").encode("utf-8")
 
     def publish(self, delivery: Delivery) -> Receipt:
         body = json.dumps({
@@ -71,7 +56,7 @@ class WebhookPublisher:
         }, ensure_ascii=False, sort_keys=True).encode("utf-8")
         timestamp = str(int(time.time()))
         headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
-                   DELIVERY_HEADER: delivery.key, SIGNATURE_HEADER: signature(self._secret(), timestamp, delivery.key, body)}
+                   DELIVERY_HEADER: delivery.key, SIGNATURE_HEADER: signature(self._signing_key(), timestamp, delivery.key, body)}
         # A refused signature (401/403) means the receiver does not share our secret.
         response = exchange(self._client, self.name, self.settings.secret_env, "POST", self.settings.url,
                             content=body, headers=headers)
@@ -88,7 +73,7 @@ class WebhookPublisher:
         return Limits()
 
     def check(self) -> str:
-        self._secret()
+        self._signing_key()
         return f"POSTs signed JSON to {self.settings.url} (secret in ${self.settings.secret_env} is set)"
 
 

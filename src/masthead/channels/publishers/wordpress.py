@@ -20,42 +20,27 @@ from masthead.channels.publisher import (
     Capabilities,
     Delivery,
     Limits,
-    PublisherContext,
     Receipt,
 )
 from masthead.channels.publishers.http import exchange
 from masthead.channels.publishers.markup import body_of, markdown_html, slug_for, title_of
+from masthead.channels.publishers.service import ServicePublisher
 from masthead.config import WordPressPublisherSection
-from masthead.errors import ConfigError
 
 POSTS = "/wp-json/wp/v2/posts"
 
 
-class WordPressPublisher:
+class WordPressPublisher(ServicePublisher[WordPressPublisherSection]):
     kind: ClassVar[str] = "wordpress"
     # Safe without a time limit: the slug lookup answers for sure, and a slug never lapses.
     capabilities: ClassVar[Capabilities] = Capabilities(exactly_once=SAFE_RETRY, retract=True)
     settings_model: ClassVar[type[WordPressPublisherSection]] = WordPressPublisherSection
 
-    def __init__(self, name: str, settings: WordPressPublisherSection, environ: dict[str, str]):
-        self.name = name
-        self.settings = settings
-        self._environ = environ
-        self._base = settings.base_url.rstrip("/")
-        self._client = httpx.Client(timeout=settings.timeout_seconds)
-
-    @classmethod
-    def from_settings(cls, settings: WordPressPublisherSection, context: PublisherContext) -> WordPressPublisher:
-        return cls(context.name, settings, context.environ)
 
     # -- the wire ---------------------------------------------------------------------------
     def _auth(self) -> httpx.BasicAuth:
-        env = self.settings.app_password_env
-        password = self._environ.get(env)
-        if not password:
-            raise ConfigError(f"publisher {self.name}: ${env} is not set",
-                              fix=f"export {env}=<an application password of {self.settings.username} "
-                                  "(Users > Profile > Application Passwords)>")
+        password = self._secret(self.settings.app_password_env, f"<an application password of {self.settings.username}"
+                                " (Users > Profile > Application Passwords)>")
         return httpx.BasicAuth(self.settings.username, password)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -30,12 +30,11 @@ from masthead.channels.publisher import (
     Limits,
     PublicationRejected,
     PublisherBusy,
-    PublisherContext,
     Receipt,
 )
 from masthead.channels.publishers.http import error_text, exchange, raise_for_answer, send
+from masthead.channels.publishers.service import ServicePublisher
 from masthead.config import XPublisherSection
-from masthead.errors import ConfigError
 
 MAX_CHARACTERS = 280
 CHARACTERS_PER_URL = 23  # every link counts as a t.co link
@@ -48,32 +47,20 @@ CLOCK_SLACK = timedelta(minutes=10)
 DUPLICATE = "duplicate content"
 
 
-class XPublisher:
+class XPublisher(ServicePublisher[XPublisherSection]):
     kind: ClassVar[str] = "x"
     capabilities: ClassVar[Capabilities] = Capabilities(
         exactly_once=RECONCILE, retract=True, threads=True, requests_per_minute=POSTS_PER_MINUTE)
     settings_model: ClassVar[type[XPublisherSection]] = XPublisherSection
 
     def __init__(self, name: str, settings: XPublisherSection, environ: dict[str, str]):
-        self.name = name
-        self.settings = settings
-        self._environ = environ
-        self._base = settings.base_url.rstrip("/")
-        self._client = httpx.Client(timeout=settings.timeout_seconds)
+        super().__init__(name, settings, environ)
         self._user: dict[str, Any] | None = None
         self._lock = threading.Lock()
 
-    @classmethod
-    def from_settings(cls, settings: XPublisherSection, context: PublisherContext) -> XPublisher:
-        return cls(context.name, settings, context.environ)
-
     # -- the wire ---------------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
-        env = self.settings.token_env
-        token = self._environ.get(env)
-        if not token:
-            raise ConfigError(f"publisher {self.name}: ${env} is not set",
-                              fix=f"export {env}=<an OAuth 2.0 user token with tweet.read tweet.write users.read>")
+        token = self._secret(self.settings.token_env, "<an OAuth 2.0 user token with tweet.read tweet.write users.read>")
         return {"Authorization": f"Bearer {token}"}
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
