@@ -106,9 +106,11 @@ def test_undo_of_an_approval_puts_the_piece_back_in_review_and_it_does_not_publi
     assert offer.what.startswith("approval of newsletter piece '") and offer.what.endswith("v1")
     done = undo(ws, rita)
     assert (done.action, done.seq, done.piece_id) == ("approve", offer.seq, piece)
-    assert piece_row(ws, piece)["status"] == "drafted" and piece_row(ws, piece)["approved_version"] is None
+    # Back in the review queue at once, as its gate had asked (no worker needs to run first).
+    assert piece_row(ws, piece)["status"] == "in_review" and piece_row(ws, piece)["approved_version"] is None
+    assert [r["piece_id"] for r in ws.store.query("SELECT piece_id FROM review_queue WHERE piece_id = ?", (piece,))]
     run(ws)
-    assert piece_row(ws, piece)["status"] == "in_review"  # the gate asked for review again
+    assert piece_row(ws, piece)["status"] == "in_review"  # the gate finds the request standing
     assert not ws.store.query("SELECT * FROM publications WHERE piece_id = ?", (piece,))
     decisions = [d["decision"] for d in piece_detail(ws, piece)["lineage"]["decisions"]]
     assert decisions[-3:] == ["approval_withdrawn", "undone", "review_requested"]
@@ -141,7 +143,7 @@ def test_undo_of_a_timed_approval_gives_the_time_back_and_stops_the_waiting_publ
     assert [t["status"] for t in publish] == ["queued"] and publish[0]["run_after"] > time.time() + 86400
     undo(ws, rita)
     row = piece_row(ws, piece)
-    assert row["scheduled_at"] is None and row["status"] == "drafted"
+    assert row["scheduled_at"] is None and row["status"] == "in_review"
     publish = ws.store.query("SELECT status FROM tasks WHERE id LIKE ? AND kind = 'publish'", ("%newsletter%",))
     assert [t["status"] for t in publish] == ["reopened"]  # it waits for the gate again, not for the time
     run(ws)
@@ -173,7 +175,7 @@ def test_undo_of_a_rejection_reopens_and_of_a_reopening_rejects(ws) -> None:
     commands.reject(ws, piece, operator=rita, reason="off-brand")
     run(ws)
     assert undo(ws, rita).action == "reject"
-    assert piece_row(ws, piece)["status"] == "drafted"
+    assert piece_row(ws, piece)["status"] == "in_review"  # back in the queue at once
     run(ws)
     assert piece_row(ws, piece)["status"] == "in_review"
     commands.reject(ws, piece, operator=rita, reason="off-brand after all")
@@ -243,7 +245,7 @@ def test_the_last_action_is_read_from_the_log_after_a_restart(ws, monkeypatch: p
     try:
         action = last_action(again, as_user(again, "rita"))
         assert action is not None and action.action == "reject" and action.piece_id == piece
-        assert undo(again, as_user(again, "rita")).status == "drafted"
+        assert undo(again, as_user(again, "rita")).status == "in_review"
     finally:
         again.close()
 
@@ -270,7 +272,7 @@ def test_the_undo_cli_shows_and_undoes_the_last_action(ws, capsys) -> None:
     code, out = cli(capsys, "-w", root, "undo", "--as", "bo")
     assert code != 0 and "bo did nothing in the last 2 minutes" in out
     code, out = cli(capsys, "-w", root, "undo", "--as", "rita")
-    assert code == 0 and "undid your rejection of newsletter piece" in out and "the piece is drafted now" in out
+    assert code == 0 and "undid your rejection of newsletter piece" in out and "the piece is in review now" in out
     code, out = cli(capsys, "-w", root, "undo", "--as", "vic")
     assert code == 9 and out.count("\n") == 1 and "vic is a viewer and may not undo" in out
 

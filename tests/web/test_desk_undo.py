@@ -41,7 +41,7 @@ async def test_undo_on_the_desk_takes_the_approval_back_once(client, app, token,
     undone = await client.post("/ui/undo", data={"seq": str(seq), "where": "desk"}, headers=HX | {"X-CSRF-Token": csrf})
     assert undone.status_code == 200 and "undid your approval of newsletter piece" in undone.text
     assert offered_seq(undone.text) is None  # an undo is not offered for undoing
-    assert ws.store.query("SELECT status FROM pieces WHERE id = ?", (piece,))[0]["status"] == "drafted"
+    assert ws.store.query("SELECT status FROM pieces WHERE id = ?", (piece,))[0]["status"] == "in_review"
     again = await client.post("/ui/undo", data={"seq": str(seq)}, headers=HX | {"X-CSRF-Token": csrf})
     assert again.status_code == 409 and "undone already" in again.text
     run_until_idle(ws)
@@ -50,7 +50,7 @@ async def test_undo_on_the_desk_takes_the_approval_back_once(client, app, token,
     await client.post(f"/ui/pieces/{piece}/reject", data={"reason": "off-brand"}, headers=HX | {"X-CSRF-Token": csrf})
     plain = await client.post("/ui/undo", data={"csrf_token": csrf})
     assert plain.status_code == 303 and plain.headers["location"] == f"/pieces/{piece}"
-    assert ws.store.query("SELECT status FROM pieces WHERE id = ?", (piece,))[0]["status"] == "drafted"
+    assert ws.store.query("SELECT status FROM pieces WHERE id = ?", (piece,))[0]["status"] == "in_review"
 
 
 async def test_the_api_names_the_last_action_and_undoes_it(client, bearer, ws, reviewed) -> None:
@@ -62,6 +62,6 @@ async def test_the_api_names_the_last_action_and_undoes_it(client, bearer, ws, r
     offer = (await client.get("/api/v1/undo", headers=bearer)).json()["undo"]
     assert offer["action"] == "reject" and offer["piece_id"] == piece and offer["until"].endswith("Z")
     done = await client.post("/api/v1/undo", json={"seq": offer["seq"]}, headers=bearer)
-    assert done.status_code == 200 and done.json()["status"] == "drafted" and done.json()["undone"] == offer["seq"]
+    assert done.status_code == 200 and done.json()["status"] == "in_review" and done.json()["undone"] == offer["seq"]
     again = await client.post("/api/v1/undo", json={"seq": offer["seq"]}, headers=bearer)
     assert again.status_code == 409 and "undone already" in again.json()["error"]["message"]

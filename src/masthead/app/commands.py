@@ -37,6 +37,7 @@ from masthead.events.types import (
     ReviewApproved,
     ReviewRejected,
     ReviewReopened,
+    ReviewRequested,
     SignalReceived,
     SignalTrust,
     TaskEnqueued,
@@ -272,6 +273,20 @@ def _piece(tx: Transaction | EventStore, piece_id: str) -> dict:
 
 def _stream_version(tx: Transaction, stream: str) -> int:
     return tx.stream_version(stream)
+
+
+def review_again(tx: Transaction, piece_id: str, version: int, stream_version: int) -> list[NewEvent]:
+    """The piece's last review request, made again if it was for `version`: a piece taken back
+    from a decision (a reopened rejection, an undone approval) is in the review queue at once, as
+    its gate had asked, instead of only once a worker runs the gate again. The gate then finds
+    the request standing and asks nothing more (or asks anew if the project changed its gate)."""
+    stream = stream_of("piece", piece_id)
+    rows = tx.query("SELECT data FROM events WHERE stream = ? AND type = 'ReviewRequested' ORDER BY version DESC"
+                    " LIMIT 1", (stream,))
+    if not rows:
+        return []
+    asked = ReviewRequested.model_validate_json(rows[0]["data"])
+    return [asked.to_new(stream, stream_version)] if asked.version == version else []
 
 
 def wake_gate(tx: Transaction, piece: dict, meta: Meta, reason: str) -> None:
@@ -572,8 +587,8 @@ def revert(ws: Workspace, piece_id: str, *, operator: str | Principal, to_versio
 
 def reopen(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: str,
            also: Sequence[NewEvent] = ()) -> dict:
-    """Take a rejection back: the piece goes back to its gate, which asks for review again, and
-    the channel's gate and publish steps run again. Approvals given before the rejection do not
+    """Take a rejection back: the piece is back in review (as its gate had asked), and the
+    channel's gate and publish steps run again. Approvals given before the rejection do not
     count any more."""
     if not reason.strip():
         raise InputError("--reason is empty", field="reason", fix='say why, e.g. --reason "the client agreed"')
@@ -585,8 +600,9 @@ def reopen(ws: Workspace, piece_id: str, *, operator: str | Principal, reason: s
             raise StateError(f"piece {piece_id} is {piece['status']}; only a rejected piece can be reopened")
         stream = stream_of("piece", piece_id)
         why = f"{piece_id} reopened"
-        events = [ReviewReopened(piece_id=piece_id, version=piece["version"], reason=reason.strip())
-                  .to_new(stream, _stream_version(tx, stream))]
+        at = _stream_version(tx, stream)
+        events = [ReviewReopened(piece_id=piece_id, version=piece["version"], reason=reason.strip()).to_new(stream, at),
+                  *review_again(tx, piece_id, piece["version"], at + 1)]
         events += reopen_events(tx, piece["job_id"], tx.query(
             "SELECT id, version, status FROM tasks WHERE job_id = ? AND channel = ? AND (status = 'skipped'"
             " OR (status = 'done' AND kind IN ('gate', 'publish')))", (piece["job_id"], piece["channel"])), why)

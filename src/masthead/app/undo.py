@@ -359,9 +359,11 @@ def _withdraw(ws: Workspace, who: Principal, action: Action, marker: NewEvent) -
         stream = stream_of("piece", piece["id"])
         withdrawn = ApprovalWithdrawn(piece_id=piece["id"], version=action.version, approval_seq=action.seq,
                                       completed=completed, unscheduled="PublicationScheduled" in action.data)
-        events = [withdrawn.to_new(stream, tx.stream_version(stream)), marker]
+        at = tx.stream_version(stream)
+        events = [withdrawn.to_new(stream, at), marker]
         if completed:
-            # The gate and publish steps run again (as after a reopen): the gate asks for review.
+            # Back in review at once, and the gate and publish steps run again (as after a reopen).
+            events += commands.review_again(tx, piece["id"], action.version, at + 1)
             events += reopen_events(tx, piece["job_id"], tasks, f"{piece['id']}: approval withdrawn")
         tx.append(events, meta)
         if completed:

@@ -24,4 +24,4 @@ def undo_cmd(state: CliState, seq: int | None, show: bool, operator: str | None)
              else f"{who.name} has no last action that can still be undone")
         return
     done = undo(ws, who, seq=seq)
-    echo(f"{done.message} (seq {done.seq}); the piece is {done.status} now")
+    echo(f"{done.message} (seq {done.seq}); the piece is {done.status.replace('_', ' ')} now")
