@@ -276,7 +276,8 @@ class RecordingModelClient:
         retry_after: float | None = None
         for index, (provider_id, model) in enumerate(chain):
             last = index == len(chain) - 1
-            attempt_request = request.model_copy(update={"model": model})
+            # The request is frozen: the primary model's (nearly every call) needs no copy.
+            attempt_request = request if model == request.model else request.model_copy(update={"model": model})
             try:
                 self._providers.get(provider_id)  # before any budget or rate-limit reservation
             except ConfigError as exc:
@@ -343,7 +344,7 @@ class RecordingModelClient:
         )
         reservation = self._guards.budget.reserve(
             project=self._call.project, project_budget=self._call.budget, job_id=self._call.job_id,
-            task_id=self._call.task_id, criticality=self._call.criticality, cost=worst, meta=self._meta(),
+            task_id=self._call.task_id, criticality=self._call.criticality, cost=worst, meta=self._meta,
         )
         try:
             response = self._with_retries(provider_id, request, worst.tokens)
