@@ -45,7 +45,7 @@ from tenacity import (
 
 from masthead.config import BudgetLimits, MastheadConfig
 from masthead.errors import ConfigError, MastheadError, ProviderError
-from masthead.events.model import Meta, NewEvent, canonical_json, utc_now
+from masthead.events.model import Meta, NewEvent, canonical_json, parse_json, utc_now
 from masthead.events.store import EventStore, Transaction
 from masthead.events.types import ModelCallFailed, ModelCallRecorded
 from masthead.personal_data import Sealer, open_text
@@ -499,7 +499,8 @@ def _schema_cached(schema: type[BaseModel]) -> str:
 
 def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
     # Generating a JSON schema takes pydantic ~0.3 ms; a schema never changes in a process.
-    loaded: dict[str, Any] = json.loads(_schema_cached(schema))
+    # A fresh copy per request (a provider may adapt it), parsed by orjson: a few times faster.
+    loaded: dict[str, Any] = parse_json(_schema_cached(schema))
     return loaded
 
 
