@@ -58,7 +58,6 @@ class SqliteTransaction:
         # One cursor for every write: `Connection.execute` makes a new one per statement, about
         # a microsecond each (a projector runs one or two statements per event).
         self._writes = conn.cursor()
-        self._reads = conn.cursor()  # likewise for reads: each is fetched whole before the next
         self._projector = projector
         self.appended: list[StoredEvent] = []
         # The version each stream was left at by this transaction's own appends. BEGIN IMMEDIATE
@@ -68,7 +67,7 @@ class SqliteTransaction:
         self._versions: dict[str, int] = {}
 
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
-        return self._reads.execute(sql, params).fetchall()
+        return self._conn.execute(sql, params).fetchall()
 
     def query_skip_locked(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         # BEGIN IMMEDIATE already keeps every other writer out: nothing to skip.
@@ -84,7 +83,7 @@ class SqliteTransaction:
         if self.appended:  # the head is our own last event: no need to ask the database again
             seq, prev_hash = self.appended[-1].seq, self.appended[-1].hash
         else:
-            head = self._reads.execute(queries.HEAD).fetchone()
+            head = self._conn.execute(queries.HEAD).fetchone()
             seq, prev_hash = (head["seq"], head["hash"]) if head else (0, GENESIS_HASH)
         meta_json = canonical_json(meta.as_dict())
         stored: list[StoredEvent] = []
@@ -99,9 +98,9 @@ class SqliteTransaction:
                 if expected > 0:
                     # Lands only if the stream is exactly at `expected`: the row before must exist
                     # (else the stream is behind) and this version must not (the unique index).
-                    inserted = self._writes.execute(_INSERT_AFTER, (*row, event.stream, expected)).rowcount
+                    inserted = self._conn.execute(_INSERT_AFTER, (*row, event.stream, expected)).rowcount
                 else:
-                    inserted = self._writes.execute(_INSERT, row).rowcount
+                    inserted = self._conn.execute(_INSERT, row).rowcount
             except sqlite3.IntegrityError:  # the version exists: the stream moved past `expected`
                 inserted = 0
             if not inserted:
@@ -125,7 +124,7 @@ class SqliteTransaction:
         known = self._versions.get(stream)
         if known is not None:
             return known
-        return int(self._reads.execute(queries.STREAM_VERSION, (stream,)).fetchall()[0]["v"])
+        return int(self._conn.execute(queries.STREAM_VERSION, (stream,)).fetchone()["v"])
 
 
 _INSERT = "INSERT INTO events (seq, stream, version, type, data, meta, hash) VALUES (?, ?, ?, ?, ?, ?, ?)"
