@@ -157,6 +157,8 @@ class SqliteEventStore:
             )
         self.projector = projector
         self._synchronous = synchronous
+        # Opened for every flush (about one a step): the name as a string, worked out once.
+        self._wal_path = str(self.path.with_name(self.path.name + "-wal"))
         # Lent per use (see connections.py); SQLite connections may move between threads as long
         # as two never use one at once, which the pool guarantees.
         self._pool: ConnectionPool[sqlite3.Connection] = ConnectionPool(
@@ -282,9 +284,8 @@ class SqliteEventStore:
         from, or send something out to, the world are flushed here before they return; the
         bookkeeping commits between them ride along with the next flush.
         """
-        wal = self.path.with_name(self.path.name + "-wal")
         try:
-            fd = os.open(wal, os.O_RDONLY)
+            fd = os.open(self._wal_path, os.O_RDONLY)
         except FileNotFoundError:  # already checkpointed into the main file, which SQLite synced
             return
         try:
