@@ -105,6 +105,32 @@ def test_any_version_appends_at_the_next_version(store):
     assert [e.version for e in store.read()] == [1, 2]
 
 
+def test_any_version_appends_in_one_transaction_follow_each_other(store):
+    # The transaction remembers the versions it appended (no query for the second): the same
+    # versions as separate appends, and an explicit expected version still checked against them.
+    store.append([NewEvent("a", "Noted", {}, ANY_VERSION)], meta())
+    with store.transaction() as tx:
+        tx.append([NewEvent("a", "Noted", {"n": 2}, ANY_VERSION)], meta())
+        tx.append([NewEvent("a", "Noted", {"n": 3}, ANY_VERSION), NewEvent("b", "Noted", {}, ANY_VERSION)], meta())
+        assert tx.stream_version("a") == 3
+        with pytest.raises(ConcurrencyConflict):
+            tx.append([NewEvent("a", "Noted", {}, 2)], meta())
+        tx.append([NewEvent("a", "Noted", {"n": 4}, 3)], meta())
+    assert [(e.stream, e.version) for e in store.read()] == [("a", 1), ("a", 2), ("a", 3), ("b", 1), ("a", 4)]
+    assert store.stream_version("a") == 4
+    assert verify_chain(store)[1] is None
+
+
+def test_utc_now_is_iso_8601_with_microseconds_and_z():
+    from datetime import UTC, datetime
+
+    before = datetime.now(UTC)
+    stamp = utc_now()
+    after = datetime.now(UTC)
+    assert len(stamp) == len("2026-01-02T03:04:05.000006Z") and stamp.endswith("Z")
+    assert before <= datetime.fromisoformat(stamp.replace("Z", "+00:00")) <= after
+
+
 def test_two_stores_on_one_file_conflict_cleanly(tmp_path):
     one = SqliteEventStore(tmp_path / "shared.db")
     two = SqliteEventStore(tmp_path / "shared.db")

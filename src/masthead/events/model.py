@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -21,9 +21,26 @@ GENESIS_HASH = "0" * 64
 ACTOR_PATTERN = r"^(system|agent:[a-z0-9_\-]+|human:[A-Za-z0-9_.@\-]+)$"
 
 
+# The second of the last stamp and its text up to the seconds' dot, replaced whole (one
+# reference assignment), so a thread never pairs one second with another's prefix.
+_LAST_SECOND: tuple[int, str] = (-1, "")
+
+
 def utc_now() -> str:
-    """UTC time as ISO 8601 with microseconds; the only clock format in the log."""
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """UTC time as ISO 8601 with microseconds; the only clock format in the log.
+
+    The same text as `datetime.now(UTC).isoformat(timespec="microseconds")` with "Z" for
+    "+00:00", built from `time.time_ns()` with the date part formatted once per second: a
+    step stamps five or so events and metas, and this takes half the time of the datetime way.
+    """
+    global _LAST_SECOND
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    last = _LAST_SECOND
+    if last[0] != seconds:
+        t = time.gmtime(seconds)
+        last = _LAST_SECOND = (seconds, f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+                                        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.")
+    return f"{last[1]}{nanos // 1000:06d}Z"
 
 
 # The canonical form is the standard library's: sorted keys, no spaces, UTF-8 as is.

@@ -60,6 +60,11 @@ class SqliteTransaction:
         self._writes = conn.cursor()
         self._projector = projector
         self.appended: list[StoredEvent] = []
+        # The version each stream was left at by this transaction's own appends. BEGIN IMMEDIATE
+        # keeps every other writer out until we commit, so a stream appended here is at exactly
+        # that version: a second append to it (a step's second model call, at ANY_VERSION) needs
+        # no query. A stale entry could only make an insert collide, never land twice.
+        self._versions: dict[str, int] = {}
 
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         return self._conn.execute(sql, params).fetchall()
@@ -110,11 +115,15 @@ class SqliteTransaction:
             if self._projector is not None:
                 self._projector.apply(self, record)
             stored.append(record)
+            self._versions[event.stream] = version
             prev_hash = digest
         self.appended.extend(stored)
         return stored
 
     def stream_version(self, stream: str) -> int:
+        known = self._versions.get(stream)
+        if known is not None:
+            return known
         return int(self._conn.execute(queries.STREAM_VERSION, (stream,)).fetchone()["v"])
 
 
@@ -148,6 +157,8 @@ class SqliteEventStore:
             )
         self.projector = projector
         self._synchronous = synchronous
+        # Opened for every flush (about one a step): the name as a string, worked out once.
+        self._wal_path = str(self.path.with_name(self.path.name + "-wal"))
         # Lent per use (see connections.py); SQLite connections may move between threads as long
         # as two never use one at once, which the pool guarantees.
         self._pool: ConnectionPool[sqlite3.Connection] = ConnectionPool(
@@ -273,9 +284,8 @@ class SqliteEventStore:
         from, or send something out to, the world are flushed here before they return; the
         bookkeeping commits between them ride along with the next flush.
         """
-        wal = self.path.with_name(self.path.name + "-wal")
         try:
-            fd = os.open(wal, os.O_RDONLY)
+            fd = os.open(self._wal_path, os.O_RDONLY)
         except FileNotFoundError:  # already checkpointed into the main file, which SQLite synced
             return
         try:

@@ -34,11 +34,20 @@ class ReadModelProjector:
             handler(tx, event)
 
 
+# The UPDATE of each set of columns, written once (a handler always passes the same names).
+_TASK_UPDATES: dict[tuple[str, ...], str] = {}
+
+
 def _task_update(tx: Transaction, event: StoredEvent, **columns: Any) -> None:
     columns["version"] = event.version
     columns["updated_at"] = event.meta.at
-    assignments = ", ".join(f"{name} = :{name}" for name in columns)
-    tx.execute(f"UPDATE tasks SET {assignments} WHERE id = :id", {**columns, "id": event.data["id"]})
+    names = tuple(columns)
+    sql = _TASK_UPDATES.get(names)
+    if sql is None:
+        sql = _TASK_UPDATES[names] = "UPDATE tasks SET {} WHERE id = :id".format(
+            ", ".join(f"{name} = :{name}" for name in names))
+    columns["id"] = event.data["id"]
+    tx.execute(sql, columns)
 
 
 # -- projects and signals ---------------------------------------------------------------

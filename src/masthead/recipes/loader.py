@@ -55,11 +55,15 @@ _FILES: dict[str, tuple[tuple[int, int], str]] = {}
 
 def _workspace_sources(workspace: Path | None) -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
-    folder = None if workspace is None else workspace / "recipes"
-    if folder is None or not folder.is_dir():
+    if workspace is None:
         return found
-    with os.scandir(folder) as entries:
-        files = sorted((e.name, e.path, e.stat()) for e in entries if e.name.endswith(".yaml") and e.is_file())
+    # Asked for every signal: scandir alone (no is_dir first, no Path arithmetic) says both
+    # whether the folder is there and what is in it.
+    try:
+        with os.scandir(os.path.join(workspace, "recipes")) as entries:
+            files = sorted((e.name, e.path, e.stat()) for e in entries if e.name.endswith(".yaml") and e.is_file())
+    except (FileNotFoundError, NotADirectoryError):
+        return found
     for name, path, stat in files:
         stamp = (stat.st_mtime_ns, stat.st_size)
         cached = _FILES.get(path)

@@ -8,6 +8,7 @@ settles its reservation. Spend is read from the ledger (model_calls) by UTC day 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -65,12 +66,16 @@ class BudgetGuard:
         self.config = config
 
     def reserve(self, *, project: str, project_budget: BudgetLimits, job_id: str, task_id: str,
-                criticality: str, cost: CallCost, meta: Meta, now: float | None = None) -> str | None:
+                criticality: str, cost: CallCost, meta: Meta | Callable[[], Meta],
+                now: float | None = None) -> str | None:
         """Hold `cost` against every limit; return the reservation id (None when nothing is
-        limited or the call is free). Raises BudgetBlocked, after recording the decision."""
+        limited or the call is free). Raises BudgetBlocked, after recording the decision.
+        `meta` may be a function that makes it: nearly every call has no limit and no event."""
         limits = [("project", project_budget), ("workspace", self.config.budget)]
         if not any(_limited(b) for _, b in limits) or (cost.usd == 0 and not _token_limited(limits)):
             return None
+        if not isinstance(meta, Meta):
+            meta = meta()
         now = time.time() if now is None else now
         with self.store.transaction() as tx:
             for scope, budget in limits:

@@ -236,14 +236,51 @@ def current_project(store: EventStore, name: str) -> Project:
     return project_from_spec(store.query("SELECT spec FROM projects WHERE name = ?", (name,))[0]["spec"])
 
 
+# The job's row and its project's spec as it is now, in one statement (the spec under a name no
+# column of jobs has; popped before the row is used).
+_JOB_AND_SPEC = ("SELECT j.*, p.spec AS project_spec_now FROM jobs j LEFT JOIN projects p ON p.name = j.project"
+                 " WHERE j.id = ?")
+
+
+class _SignalRows:
+    """Signal rows as stored, the most recently used `SIZE`: a row never changes once written
+    (sealed text stays sealed; forgetting a person deletes their key, which `open_signal`
+    looks up every time), and every step of a job reads the same one. Keyed by the store's
+    location too, so two workspaces in one process never share an entry."""
+
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self._rows: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, store: EventStore, signal_id: str) -> dict[str, Any]:
+        key = (store.location, signal_id)
+        with self._lock:
+            row = self._rows.get(key)
+            if row is not None:
+                self._rows.move_to_end(key)
+        if row is None:
+            row = store.query("SELECT * FROM signals WHERE id = ?", (signal_id,))[0]
+            with self._lock:
+                self._rows[key] = row
+                while len(self._rows) > self.SIZE:
+                    self._rows.popitem(last=False)
+        return dict(row)  # a copy: the step may add to its signal (a digest's items)
+
+
+_SIGNALS = _SignalRows()
+
+
 def load_context(store: EventStore, task: dict[str, Any]) -> TaskContext:
-    jobs = store.query("SELECT * FROM jobs WHERE id = ?", (task["job_id"],))
+    jobs = store.query(_JOB_AND_SPEC, (task["job_id"],))
     if not jobs:
         raise NotFoundError(f"job {task['job_id']} of task {task['id']} does not exist")
     job = jobs[0]
+    spec = job.pop("project_spec_now")
     recipe, _channels = job_plan(store, job["id"])
-    project = current_project(store, job["project"])
-    signal = open_signal(store, store.query("SELECT * FROM signals WHERE id = ?", (job["signal_id"],))[0])
+    project = project_from_spec(spec) if spec is not None else current_project(store, job["project"])
+    signal = open_signal(store, _SIGNALS.get(store, job["signal_id"]))
     if signal.get("forgotten"):
         raise PersonWasForgotten(f"job {job['id']}: the person was forgotten (signal {signal['id']}); "
                                  "it can neither draft nor send", fix="nothing to do: the job stays failed")

@@ -8,6 +8,7 @@ their checks and coverage, so the lineage says why the piece reads as it does.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -123,9 +124,24 @@ def items_stream(job_id: str) -> str:
     return f"items-{job_id}"
 
 
+# Jobs whose items stream is known to hold its event (a stream never shrinks): their later
+# job-level steps skip the look-up, one query outside any transaction each. Only what was read
+# back from the log goes in, never an event not yet committed. The most recent `_KNOWN_SIZE`.
+_ITEMS_KNOWN: dict[str, None] = {}
+_ITEMS_KNOWN_LOCK = threading.Lock()
+_KNOWN_SIZE = 4096
+
+
 def record_items(ctx: TaskContext, versions: Callable[[str], int]) -> NewEvent | None:
     """The ItemsExtracted event for the job, once: by its first job-level step."""
-    stream = items_stream(ctx.job["id"])
-    if ctx.channel is not None or versions(stream) > 0:
+    job_id = ctx.job["id"]
+    if ctx.channel is not None or job_id in _ITEMS_KNOWN:
+        return None
+    stream = items_stream(job_id)
+    if versions(stream) > 0:
+        with _ITEMS_KNOWN_LOCK:
+            _ITEMS_KNOWN[job_id] = None
+            if len(_ITEMS_KNOWN) > _KNOWN_SIZE:
+                del _ITEMS_KNOWN[next(iter(_ITEMS_KNOWN))]
         return None
     return items_event(ctx).to_new(stream, 0)
