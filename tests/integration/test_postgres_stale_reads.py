@@ -52,10 +52,12 @@ class JoinTestAgent:
         return AgentResult(output=model.generate([Message(role="user", content=inp.signal.body)], JoinOutput))
 
 
-# Two steps that need nothing, joined by a third that needs both.
+# Two steps that need nothing but the first (which records the signal's items once, so the two
+# do not race to record them), joined by a third that needs both.
 JOIN_RECIPE = ("name: join\ntrigger: {signal_kinds: [join]}\nsteps:\n"
-               "  - {id: left, agent: test_join_step}\n"
-               "  - {id: right, agent: test_join_step}\n"
+               "  - {id: start, agent: test_join_step}\n"
+               "  - {id: left, agent: test_join_step, needs: [start]}\n"
+               "  - {id: right, agent: test_join_step, needs: [start]}\n"
                "  - {id: both, agent: test_join_step, needs: [left, right]}\n")
 
 
@@ -75,8 +77,14 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
 
 
 def start_join(ws: Workspace) -> str:
-    return add_signal(ws, "tallybook", kind="join", body="Tallybook 3.2 is out.", title=None,
-                      priority="normal", source="test").job_ids[0]
+    """A join job whose first step is done: its two siblings are queued."""
+    job = add_signal(ws, "tallybook", kind="join", body="Tallybook 3.2 is out.", title=None,
+                     priority="normal", source="test").job_ids[0]
+    first = worker(ws, "first")
+    task = first.claim()
+    assert task is not None and task["id"] == f"{job}.start"
+    assert first.run(task).status == "done"
+    return job
 
 
 def worker(ws: Workspace, name: str) -> Worker:
@@ -157,14 +165,16 @@ def test_two_siblings_finishing_at_once_enqueue_their_join_exactly_once(ws, clai
         thread.start()
     for thread in threads:
         thread.join(60)
+    for w in workers:
+        w.before_first_append = None
     assert sorted(r.status for r in reports) == ["done", "done"], reports
+    join = f"{job}.both"
+    assert task_events(ws, join)[:1] == ["TaskEnqueued"], "the join was never enqueued"
+    assert task_events(ws, join).count("TaskEnqueued") == 1
     # Both read before either appended; the one that took the lock second saw its read go stale
     # and tried again, and that second try saw the sibling done.
     assert sorted(barrier.tries) == [("w1", 0), ("w1", 1), ("w2", 0)] or \
         sorted(barrier.tries) == [("w1", 0), ("w2", 0), ("w2", 1)], barrier.tries
-    join = f"{job}.both"
-    assert task_events(ws, join)[:1] == ["TaskEnqueued"]
-    assert task_events(ws, join).count("TaskEnqueued") == 1
     nexts = [w.take_next() for w in workers]
     if claim_next:
         # The retried transaction enqueued the join and claimed it at once (it is the only ready task).

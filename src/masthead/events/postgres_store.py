@@ -48,7 +48,7 @@ from psycopg import errors as pg_errors
 from psycopg.adapt import Loader
 from psycopg.rows import dict_row
 
-from masthead.errors import ConcurrencyConflict, ConfigError
+from masthead.errors import ConcurrencyConflict, ConfigError, StaleRead
 from masthead.events import postgres_queries as queries
 from masthead.events.bulk import insert_hashed
 from masthead.events.connections import ConnectionPool
@@ -74,6 +74,9 @@ _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_err
 # Raised by the log's trigger (migration 0020) when an event does not follow its stream's last
 # version: the version the append expected was not the stream's.
 _VERSION_SKIPPED = "MH409"
+# Raised by a check queued after the append lock (migration 0021): a read made before the lock
+# was taken is no longer true.
+_READ_WENT_STALE = "MH412"
 # Migrations take their own advisory lock: many workers may start at once on a new version.
 _MIGRATION_LOCK = 0x6D61_7374  # "mast"
 _BARRIER_SQL = (
@@ -117,6 +120,8 @@ class PostgresTransaction:
         # until COMMIT, so they stay true; appends after the first need no round trip for them.
         self._head: tuple[int, str] | None = None
         self._versions: dict[str, int] = {}
+        # Checks of reads made before the lock, queued right after it (check_unchanged).
+        self._checks: list[tuple[str, Sequence[Any]]] = []
 
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         return self._conn.execute(to_psycopg(sql), to_params(params)).fetchall()
@@ -135,10 +140,20 @@ class PostgresTransaction:
         with self._conn.cursor() as cursor:
             cursor.executemany(to_psycopg(sql), [to_params(row) for row in rows])
 
+    def check_unchanged(self, name: str, params: Sequence[Any]) -> None:
+        sql = queries.UNCHANGED[name]  # a KeyError for a name no adapter knows, locked or not
+        if not self._locked:
+            # Queued after the lock statement, before the first insert: its error (MH412)
+            # arrives with the first append's read of the head, and nothing lands.
+            self._checks.append((sql, tuple(params)))
+
     def take_append_lock(self) -> None:
         if not self._locked:
             self._conn.execute(self._store.lock_sql())
             self._locked = True
+            for sql, params in self._checks:
+                self._conn.execute(sql, params)
+            self._checks.clear()
 
     def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
         self.take_append_lock()
@@ -213,6 +228,7 @@ class PostgresEventStore:
 
     backend = "postgres"
     ready_task_sql = queries.READY_TASK
+    locks_at_begin = False  # the append lock comes with the first append (or `transaction()`)
 
     def __init__(
         self,
@@ -344,6 +360,10 @@ class PostgresEventStore:
                 if isinstance(exc, _RETRYABLE):
                     raise ConcurrencyConflict(f"another transaction got in the way ({type(exc).__name__})",
                                               fix="try again") from exc
+                if isinstance(exc, psycopg.Error) and exc.sqlstate == _READ_WENT_STALE:
+                    # A read made before the lock changed before we got it (0021): decide again.
+                    raise StaleRead(exc.diag.message_primary or "a read went stale",
+                                    fix="read again and try again") from exc
                 if isinstance(exc, psycopg.Error) and exc.sqlstate == _VERSION_SKIPPED:
                     # A trusted expected version the stream is not at (the log's trigger, 0020).
                     raise ConcurrencyConflict(exc.diag.message_primary or "a stream moved",
