@@ -9,7 +9,14 @@ when it reads and then appends (budget reservations, approvals, scheduling).
 
 Claims take the lock later (`claim_transaction`): the ready task is chosen and row-locked with
 `FOR UPDATE SKIP LOCKED` first, so concurrent claimers pass each other instead of queueing on
-the append lock, and only the `TaskClaimed` append takes it.
+the append lock, and only the `TaskClaimed` append takes it. A worker's step-finishing
+transaction is such a lazily-locked one too: it reads the job's rows and row-locks the next
+ready task first, then appends. A read made before the lock can be stale by the time the lock
+is held, so `check_unchanged` queues a check right after the lock statement (no extra round
+trip): a server-side function (migration 0021) compares a fingerprint of what was read with
+what is committed now and raises MH412, turned into StaleRead, when they differ; the caller
+reads and decides again. The head of the log is still read under the lock (it is what the
+lock protects).
 
 Durability without holding the lock through an fsync. A commit that waits for the disk would
 keep the append lock for the whole flush (about 6 ms here), capping every worker together at

@@ -85,7 +85,10 @@ def most_urgent(ready: list[dict[str, Any]], enqueued: list[StoredEvent], now: f
     step stays with this worker when nothing more urgent waits, as on SQLite, where the ready
     query runs after the enqueue."""
     candidates = list(ready[:1])
-    for event in enqueued:
+    # A task enqueued only to be skipped in the same breath (a step that cannot go on) is not
+    # ready: only a stream whose last event here is its TaskEnqueued counts.
+    last = {event.stream: event for event in enqueued}
+    for event in last.values():
         if event.type == "TaskEnqueued" and event.data["run_after"] <= now:
             candidates.append({"id": event.data["id"], "job_id": event.data["job_id"], "version": event.version,
                                "attempts": 0, "priority": event.data["priority"],
