@@ -16,7 +16,14 @@ from tests.support.harness import KEY_ENV, make_workspace
 from tests.support.openai_server import OpenAIServer
 from tests.support.postgres import fresh_database
 
-from masthead.agents.base import AgentInput, AgentOutput, AgentResult, Effect, ModelClient, SignalContext
+from masthead.agents.base import (
+    AgentInput,
+    AgentOutput,
+    AgentResult,
+    Effect,
+    ModelClient,
+    SignalContext,
+)
 from masthead.agents.registry import register
 from masthead.app.commands import add_signal
 from masthead.app.workspace import Workspace
