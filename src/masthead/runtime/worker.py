@@ -6,8 +6,10 @@ the outcome is appended at the version the claim produced, so a worker that lost
 (it was too slow and someone else re-claimed) cannot overwrite the newer owner's work.
 
 A step with no external effect is one write transaction: the records of its model calls (held
-in a `PendingCalls` while it runs), its outcome, the next task's enqueue and, on SQLite, this
-worker's next claim commit together. A failure commits the records with the failure event.
+in a `PendingCalls` while it runs), its outcome, the next task's enqueue and this worker's next
+claim commit together. A failure commits the records with the failure event. On Postgres that
+transaction makes its reads before its first append takes the append lock, and has them checked
+under the lock (`Transaction.check_unchanged`), so no other writer waits through them.
 """
 
 from __future__ import annotations
