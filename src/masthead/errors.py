@@ -51,6 +51,11 @@ class ConcurrencyConflict(MastheadError):
     exit_code = 4
 
 
+class StaleRead(ConcurrencyConflict):
+    """What a transaction read before it took the append lock changed before it got the lock
+    (`Transaction.check_unchanged`): nothing of it landed; read again and decide again."""
+
+
 class IntegrityError(MastheadError):
     """The log's hash chain or a projection does not match what replay produces."""
 

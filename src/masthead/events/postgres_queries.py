@@ -29,3 +29,12 @@ READY_TASK = (
     " 'deferred_budget') AND run_after <= :now) OR (status = 'running' AND lease_until < :now)"
     " ORDER BY priority + (:now - enqueued_at) / :ageing DESC, created_seq LIMIT 1"
 )
+
+# The checks `Transaction.check_unchanged` may name, each a statement queued right after the
+# append lock's (migration 0021): it raises SQLSTATE MH412 when what the transaction read before
+# the lock has changed since. "job": (job id, the task being finished, then the fingerprint read:
+# the job's status, the count and the sum of versions of its other tasks, a parked job in its
+# project); runtime/jobs.py JobState.unchanged_params builds them.
+UNCHANGED = {
+    "job": "SELECT job_unchanged(%s, %s, %s, %s::bigint, %s::bigint, %s::boolean)",
+}

@@ -9,7 +9,14 @@ when it reads and then appends (budget reservations, approvals, scheduling).
 
 Claims take the lock later (`claim_transaction`): the ready task is chosen and row-locked with
 `FOR UPDATE SKIP LOCKED` first, so concurrent claimers pass each other instead of queueing on
-the append lock, and only the `TaskClaimed` append takes it.
+the append lock, and only the `TaskClaimed` append takes it. A worker's step-finishing
+transaction is such a lazily-locked one too: it reads the job's rows and row-locks the next
+ready task first, then appends. A read made before the lock can be stale by the time the lock
+is held, so `check_unchanged` queues a check right after the lock statement (no extra round
+trip): a server-side function (migration 0021) compares a fingerprint of what was read with
+what is committed now and raises MH412, turned into StaleRead, when they differ; the caller
+reads and decides again. The head of the log is still read under the lock (it is what the
+lock protects).
 
 Durability without holding the lock through an fsync. A commit that waits for the disk would
 keep the append lock for the whole flush (about 6 ms here), capping every worker together at
@@ -48,7 +55,7 @@ from psycopg import errors as pg_errors
 from psycopg.adapt import Loader
 from psycopg.rows import dict_row
 
-from masthead.errors import ConcurrencyConflict, ConfigError
+from masthead.errors import ConcurrencyConflict, ConfigError, StaleRead
 from masthead.events import postgres_queries as queries
 from masthead.events.bulk import insert_hashed
 from masthead.events.connections import ConnectionPool
@@ -74,6 +81,9 @@ _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_err
 # Raised by the log's trigger (migration 0020) when an event does not follow its stream's last
 # version: the version the append expected was not the stream's.
 _VERSION_SKIPPED = "MH409"
+# Raised by a check queued after the append lock (migration 0021): a read made before the lock
+# was taken is no longer true.
+_READ_WENT_STALE = "MH412"
 # Migrations take their own advisory lock: many workers may start at once on a new version.
 _MIGRATION_LOCK = 0x6D61_7374  # "mast"
 _BARRIER_SQL = (
@@ -117,6 +127,8 @@ class PostgresTransaction:
         # until COMMIT, so they stay true; appends after the first need no round trip for them.
         self._head: tuple[int, str] | None = None
         self._versions: dict[str, int] = {}
+        # Checks of reads made before the lock, queued right after it (check_unchanged).
+        self._checks: list[tuple[str, Sequence[Any]]] = []
 
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         return self._conn.execute(to_psycopg(sql), to_params(params)).fetchall()
@@ -135,10 +147,20 @@ class PostgresTransaction:
         with self._conn.cursor() as cursor:
             cursor.executemany(to_psycopg(sql), [to_params(row) for row in rows])
 
+    def check_unchanged(self, name: str, params: Sequence[Any]) -> None:
+        sql = queries.UNCHANGED[name]  # a KeyError for a name no adapter knows, locked or not
+        if not self._locked:
+            # Queued after the lock statement, before the first insert: its error (MH412)
+            # arrives with the first append's read of the head, and nothing lands.
+            self._checks.append((sql, tuple(params)))
+
     def take_append_lock(self) -> None:
         if not self._locked:
             self._conn.execute(self._store.lock_sql())
             self._locked = True
+            for sql, params in self._checks:
+                self._conn.execute(sql, params)
+            self._checks.clear()
 
     def append(self, events: Sequence[NewEvent], meta: Meta) -> list[StoredEvent]:
         self.take_append_lock()
@@ -213,6 +235,7 @@ class PostgresEventStore:
 
     backend = "postgres"
     ready_task_sql = queries.READY_TASK
+    locks_at_begin = False  # the append lock comes with the first append (or `transaction()`)
 
     def __init__(
         self,
@@ -344,6 +367,10 @@ class PostgresEventStore:
                 if isinstance(exc, _RETRYABLE):
                     raise ConcurrencyConflict(f"another transaction got in the way ({type(exc).__name__})",
                                               fix="try again") from exc
+                if isinstance(exc, psycopg.Error) and exc.sqlstate == _READ_WENT_STALE:
+                    # A read made before the lock changed before we got it (0021): decide again.
+                    raise StaleRead(exc.diag.message_primary or "a read went stale",
+                                    fix="read again and try again") from exc
                 if isinstance(exc, psycopg.Error) and exc.sqlstate == _VERSION_SKIPPED:
                     # A trusted expected version the stream is not at (the log's trigger, 0020).
                     raise ConcurrencyConflict(exc.diag.message_primary or "a stream moved",

@@ -73,6 +73,11 @@ class SqliteTransaction:
         # BEGIN IMMEDIATE already keeps every other writer out: nothing to skip.
         return self.query(sql, params)
 
+    def check_unchanged(self, name: str, params: Sequence[Any]) -> None:
+        # BEGIN IMMEDIATE took the write lock before any read: nothing read here can go stale.
+        if name not in queries.UNCHANGED:
+            raise KeyError(f"no check named {name!r}")
+
     def execute(self, sql: str, params: Params = ()) -> None:
         self._writes.execute(sql, params)
 
@@ -139,6 +144,7 @@ class SqliteEventStore:
 
     backend = "sqlite"
     ready_task_sql = queries.READY_TASK
+    locks_at_begin = True  # BEGIN IMMEDIATE
 
     def __init__(
         self,

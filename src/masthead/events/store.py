@@ -51,6 +51,16 @@ class Transaction(Protocol):
         """Append events in order; raises ConcurrencyConflict on a version clash."""
         ...
 
+    def check_unchanged(self, name: str, params: Sequence[Any]) -> None:
+        """Make sure a read this transaction made before it held the append lock is still true
+        once it does: the adapter's named check `name` (events/<backend>_queries.py, UNCHANGED)
+        with `params` (what to look at and the fingerprint that was read) runs right after the
+        lock is taken, in the same round trip, and the transaction fails with StaleRead at its
+        first append (nothing of it lands) if another commit changed what was read. A no-op
+        where reads cannot go stale: SQLite, whose write lock is held from BEGIN, and a Postgres
+        transaction that holds the lock already."""
+        ...
+
     def stream_version(self, stream: str) -> int:
         """The stream's version as this transaction sees it (0 for a stream with no events)."""
         ...
@@ -58,6 +68,11 @@ class Transaction(Protocol):
 
 class EventStore(Protocol):
     backend: str  # "sqlite" | "postgres"
+    # True when a write transaction holds the write lock from its BEGIN (SQLite): what it reads
+    # never goes stale and costs no other writer anything. False when the append lock is taken
+    # later and held across network round trips (Postgres): hot paths then read before their
+    # first append and guard those reads with `Transaction.check_unchanged`.
+    locks_at_begin: bool
     # The named query that picks the most urgent ready task (events/<backend>_queries.py),
     # with `:now` and `:ageing` parameters; a claim runs it with `query_skip_locked`.
     ready_task_sql: str

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import dataclass, replace
 from typing import Any
 
 from masthead.errors import ConcurrencyConflict
-from masthead.events.model import Meta, NewEvent, canonical_json, stream_of, utc_now
+from masthead.events.model import Meta, NewEvent, StoredEvent, canonical_json, stream_of, utc_now
 from masthead.events.store import EventStore, Transaction
 from masthead.events.types import (
     JobCompleted,
@@ -147,40 +148,122 @@ def project_max_active(tx: Transaction, project: str, default: int) -> int:
     return int(bound or default)
 
 
-def schedule(tx: Transaction, store: EventStore, job_id: str, meta: Meta, now: float | None = None,
-             default_max_active: int = 20) -> None:
-    """Enqueue the job's newly ready tasks, skip the ones that cannot go on, close a finished job."""
-    recipe, channels = job_plan(store, job_id)
-    job = tx.query("SELECT status, priority, criticality, project FROM jobs WHERE id = ?", (job_id,))[0]
-    if job["status"] == "deferred":
-        return
-    rows = tx.query("SELECT id, status, halted, version FROM tasks WHERE job_id = ?", (job_id,))
+# The job's row, whether its project has a parked job, and its tasks' rows, in ONE statement
+# (one snapshot: on Postgres a read made before the append lock is checked against a
+# fingerprint of exactly these rows, migration 0021).
+JOB_STATE = (
+    "SELECT j.status AS job_status, j.priority, j.criticality, j.project,"
+    " EXISTS (SELECT 1 FROM jobs p WHERE p.status = 'deferred' AND p.project = j.project) AS parked,"
+    " t.id, t.status, t.halted, t.version, t.wait_reason"
+    " FROM jobs j LEFT JOIN tasks t ON t.job_id = j.id WHERE j.id = ?"
+)
+# Task states in which a job holds a backpressure slot (the Python twin of _ACTIVE_TASK).
+_ACTIVE_STATES = frozenset({"running", "waiting_rate_limit", "deferred_budget", "off_peak"})
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """What scheduling reads of one task."""
+
+    id: str
+    status: str
+    halted: bool
+    version: int
+    wait_reason: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in _ACTIVE_STATES or (self.status == "queued" and self.wait_reason is None)
+
+
+@dataclass(frozen=True)
+class JobState:
+    """What scheduling reads of one job: its row, its tasks, and whether its project has a
+    parked job (nearly always not; when it has, the release reads more, under the lock)."""
+
+    id: str
+    status: str
+    priority: int
+    criticality: str
+    project: str
+    parked: bool
+    tasks: tuple[TaskState, ...]
+
+    def with_task(self, task: TaskState) -> JobState:
+        """This state with `task`'s row replaced: a finishing task as its outcome will leave it."""
+        return replace(self, tasks=tuple(task if t.id == task.id else t for t in self.tasks))
+
+    @property
+    def holds_slot(self) -> bool:
+        """JOB_IS_ACTIVE, computed from the rows read."""
+        return self.status == "running" and any(t.active for t in self.tasks)
+
+    def unchanged_params(self, leaving_out: str) -> tuple[Any, ...]:
+        """The parameters of the "job" check (Transaction.check_unchanged, migration 0021): the
+        fingerprint of these rows, `leaving_out` the finishing task (its outcome's append
+        checks that one's version)."""
+        others = [t for t in self.tasks if t.id != leaving_out]
+        return (self.id, leaving_out, self.status, len(others), sum(t.version for t in others), self.parked)
+
+
+def read_job_state(tx: Transaction, job_id: str) -> JobState:
+    rows = tx.query(JOB_STATE, (job_id,))
+    first = rows[0]
+    tasks = tuple(TaskState(r["id"], r["status"], bool(r["halted"]), int(r["version"]), r["wait_reason"])
+                  for r in rows if r["id"] is not None)
+    return JobState(job_id, first["job_status"], first["priority"], first["criticality"], first["project"],
+                    bool(first["parked"]), tasks)
+
+
+def schedule_events(state: JobState, recipe: Recipe, channels: list[str], now: float) -> tuple[list[NewEvent], bool]:
+    """What follows from the job's rows: its newly ready tasks enqueued (or woken, if reopened),
+    the ones that cannot go on skipped, and JobCompleted when it is finished; and whether it
+    finished (then a parked job of its project may start). Pure: no reads."""
+    if state.status == "deferred":
+        return [], False
+    job_id = state.id
     # Reopened tasks (a rejected piece reopened) are planned again as if they had never run:
     # woken (not enqueued: they exist) when what they need is done.
-    reopened = {r["id"]: r["version"] for r in rows if r["status"] == "reopened"}
-    states = {r["id"]: r["status"] for r in rows if r["id"] not in reopened}
-    halted = {r["id"] for r in rows if r["halted"]}
+    reopened = {t.id: t.version for t in state.tasks if t.status == "reopened"}
+    states = {t.id: t.status for t in state.tasks if t.id not in reopened}
+    halted = {t.id for t in state.tasks if t.halted}
     decision = decide(job_id, recipe, channels, states, halted)
-    now = time.time() if now is None else now
     events: list[NewEvent] = [
         TaskWoken(id=slot.id, reason="its step's turn again after a reopen", run_after=now)
         .to_new(stream_of("task", slot.id), reopened[slot.id]) if slot.id in reopened
-        else _enqueue(job_id, slot, job["priority"], job["criticality"], now) for slot in decision.enqueue]
+        else _enqueue(job_id, slot, state.priority, state.criticality, now) for slot in decision.enqueue]
     for slot in slots(job_id, recipe, channels) if decision.skip else ():
         if slot.id in decision.skip and slot.id in reopened:
             events.append(TaskSkipped(id=slot.id, reason=decision.skip[slot.id])
                           .to_new(stream_of("task", slot.id), reopened[slot.id]))
         elif slot.id in decision.skip:
-            events.append(_enqueue(job_id, slot, job["priority"], job["criticality"], now))
+            events.append(_enqueue(job_id, slot, state.priority, state.criticality, now))
             events.append(TaskSkipped(id=slot.id, reason=decision.skip[slot.id]).to_new(stream_of("task", slot.id), 1))
-    finished = decision.job_finished and job["status"] == "running"
+    finished = decision.job_finished and state.status == "running"
     if finished:
         status = "failed" if decision.job_failed else "done"
         events.append(JobCompleted(id=job_id, status=status).to_new(stream_of("job", job_id)))
-    if events:
-        tx.append(events, meta)
-    if finished:
-        _release_parked(tx, store, job["project"], default_max_active, meta, f"a slot is free: job {job_id} finished")
+    return events, finished
+
+
+def schedule(tx: Transaction, store: EventStore, job_id: str, meta: Meta, now: float | None = None,
+             default_max_active: int = 20) -> None:
+    """Enqueue the job's newly ready tasks, skip the ones that cannot go on, close a finished job."""
+    recipe, channels = job_plan(store, job_id)
+    schedule_from(tx, store, read_job_state(tx, job_id), recipe, channels, meta,
+                  time.time() if now is None else now, default_max_active)
+
+
+def schedule_from(tx: Transaction, store: EventStore, state: JobState, recipe: Recipe, channels: list[str],
+                  meta: Meta, now: float, default_max_active: int) -> list[StoredEvent]:
+    """`schedule` with the job's rows read already (and, on Postgres, checked by the caller
+    with `check_unchanged` if read before the append lock); the events it appended."""
+    events, finished = schedule_events(state, recipe, channels, now)
+    stored = tx.append(events, meta) if events else []
+    if finished and state.parked:
+        release_deferred(tx, store, state.project, project_max_active(tx, state.project, default_max_active), meta,
+                         f"a slot is free: job {state.id} finished")
+    return stored
 
 
 def _release_parked(tx: Transaction, store: EventStore, project: str, default_max_active: int, meta: Meta,
@@ -211,6 +294,15 @@ def yield_slot(tx: Transaction, store: EventStore, job_id: str, why: str, meta: 
         return
     job = tx.query("SELECT project FROM jobs WHERE id = ?", (job_id,))[0]
     _release_parked(tx, store, job["project"], default_max_active, meta, f"a slot is free: job {job_id} waits ({why})")
+
+
+def yield_slot_from(tx: Transaction, store: EventStore, state: JobState, why: str, meta: Meta,
+                    default_max_active: int) -> None:
+    """`yield_slot` with the job's rows read already, its waiting task as its outcome left it."""
+    if state.holds_slot or not state.parked:
+        return
+    release_deferred(tx, store, state.project, project_max_active(tx, state.project, default_max_active), meta,
+                     f"a slot is free: job {state.id} waits ({why})")
 
 
 def wake_deferred(store: EventStore, project: str | None, reason: str, state: str = "deferred_budget") -> int:

@@ -6,8 +6,10 @@ the outcome is appended at the version the claim produced, so a worker that lost
 (it was too slow and someone else re-claimed) cannot overwrite the newer owner's work.
 
 A step with no external effect is one write transaction: the records of its model calls (held
-in a `PendingCalls` while it runs), its outcome, the next task's enqueue and, on SQLite, this
-worker's next claim commit together. A failure commits the records with the failure event.
+in a `PendingCalls` while it runs), its outcome, the next task's enqueue and this worker's next
+claim commit together. A failure commits the records with the failure event. On Postgres that
+transaction makes its reads before its first append takes the append lock, and has them checked
+under the lock (`Transaction.check_unchanged`), so no other writer waits through them.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from masthead.errors import ConcurrencyConflict, MastheadError, ProviderError
-from masthead.events.model import Meta, stream_of, utc_now
+from masthead.errors import ConcurrencyConflict, MastheadError, ProviderError, StaleRead
+from masthead.events.model import Meta, NewEvent, StoredEvent, stream_of, utc_now
 from masthead.events.store import EventStore, Transaction
 from masthead.events.types import (
     TaskClaimed,
@@ -36,10 +38,18 @@ from masthead.events.types import (
 )
 from masthead.personal_data import PersonWasForgotten, Sealer
 from masthead.processes import pid_alive
-from masthead.runtime.context import TaskContext, load_context
+from masthead.runtime.context import TaskContext, job_plan, load_context
 from masthead.runtime.guards import Deferral, NeedsHuman
 from masthead.runtime.handlers import HANDLERS
-from masthead.runtime.jobs import schedule, yield_slot
+from masthead.runtime.jobs import (
+    JobState,
+    TaskState,
+    read_job_state,
+    schedule,
+    schedule_from,
+    yield_slot,
+    yield_slot_from,
+)
 from masthead.runtime.lease import Heartbeats, Lease
 from masthead.runtime.model_client import PendingCalls, holding_calls
 from masthead.runtime.outputs import compact_output
@@ -54,6 +64,41 @@ HOST = socket.gethostname()
 # Events after whose commit a task may be ready to claim: workers elsewhere are woken for them
 # (Postgres NOTIFY). Timed waits (retries, soft gates) are found by polling.
 WAKE_EVENTS = frozenset({"TaskEnqueued", "TaskWoken", "TaskRetryScheduled"})
+
+# Tries of a step's finishing transaction on Postgres before the last, which takes the append
+# lock up front: each try that fails does so because another commit changed what it read.
+FINISH_TRIES = 4
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """A task this transaction claimed, and its row if it was read in the transaction."""
+
+    id: str
+    row: dict[str, Any] | None
+
+
+def most_urgent(ready: list[dict[str, Any]], enqueued: list[StoredEvent], now: float,
+                ageing: float) -> dict[str, Any] | None:
+    """The claim of a finishing transaction on Postgres: the ready task it read (and row-locked)
+    before the append lock, or a task it enqueued itself (the job's next step), whichever the
+    ready-task query would rank first (priority with ageing, then the older). The enqueued one is
+    claimed without reading it back: its row is what TaskEnqueued projects. So the job's next
+    step stays with this worker when nothing more urgent waits, as on SQLite, where the ready
+    query runs after the enqueue."""
+    candidates = list(ready[:1])
+    # A task enqueued only to be skipped in the same breath (a step that cannot go on) is not
+    # ready: only a stream whose last event here is its TaskEnqueued counts.
+    last = {event.stream: event for event in enqueued}
+    for event in last.values():
+        if event.type == "TaskEnqueued" and event.data["run_after"] <= now:
+            candidates.append({"id": event.data["id"], "job_id": event.data["job_id"], "version": event.version,
+                               "attempts": 0, "priority": event.data["priority"],
+                               "enqueued_at": event.data["run_after"], "created_seq": event.seq})
+    if not candidates:
+        return None
+    return min(candidates, key=lambda t: (-(t["priority"] + (now - t["enqueued_at"]) / ageing), t["created_seq"]))
+
 
 @dataclass(frozen=True)
 class TaskReport:
@@ -95,6 +140,9 @@ class Worker:
         self.on_abandoned: Callable[[Worker, TaskReport], None] | None = None
         self._claim_next = False
         self._next: dict[str, Any] | None = None
+        # Called between a finishing transaction's reads and its first append, with the try's
+        # number (0 first): tests force an interleaving with it.
+        self.before_first_append: Callable[[int], None] | None = None
         # The model-call records of the step running now, written with its outcome or failure.
         self._pending: PendingCalls | None = None
 
@@ -102,27 +150,44 @@ class Worker:
     def claim(self, now: float | None = None) -> dict[str, Any] | None:
         try:
             with self.store.claim_transaction() as tx:
-                return self._claim_in(tx, self._now() if now is None else now)
+                claimed = self._claim_in(tx, self._now() if now is None else now)
         except ConcurrencyConflict:
             return None  # someone changed the task first; the next look finds what is ready now
+        return self._claimed_row(claimed)
 
     def _now(self) -> float:
         # The runtime's clock (tests pass one); a bare worker (the queue's contract tests) has none.
         return self.services.clock() if self.services is not None else time.time()
 
-    def _claim_in(self, tx: Transaction, now: float) -> dict[str, Any] | None:
+    def _claim_in(self, tx: Transaction, now: float) -> _Claimed | None:
         # On Postgres the chosen row stays locked and other claimers skip it, so claimers pass
         # each other; only the append below waits for the append lock.
         rows = tx.query_skip_locked(self.store.ready_task_sql, {"now": now, "ageing": self.ageing_seconds})
-        if not rows:
-            return None
-        task = rows[0]
+        return self._claim_row(tx, rows[0], now) if rows else None
+
+    def _claim_row(self, tx: Transaction, task: dict[str, Any], now: float) -> _Claimed:
         # Built from the task row and this worker's own settings: no validation round trip.
         claim = TaskClaimed.trusted(stream_of("task", task["id"]), task["version"], id=task["id"], worker=self.name,
                                     lease_until=now + self.lease_seconds, attempt=task["attempts"] + 1)
         tx.append([claim], _meta(task))
-        claimed: dict[str, Any] = tx.query("SELECT * FROM tasks WHERE id = ?", (task["id"],))[0]
-        return claimed
+        if self.store.locks_at_begin:
+            # SQLite: the write lock is held from BEGIN anyway; reading the row here is cheaper
+            # than another transaction after COMMIT.
+            return _Claimed(task["id"], tx.query("SELECT * FROM tasks WHERE id = ?", (task["id"],))[0])
+        # Postgres: every read after the first append is a round trip made holding the append
+        # lock; the claimed row is read after COMMIT instead (_claimed_row).
+        return _Claimed(task["id"], None)
+
+    def _claimed_row(self, claimed: _Claimed | None) -> dict[str, Any] | None:
+        """The claimed task's row, read after COMMIT where it was not read in the transaction.
+        Only this worker's lease changes the row now; should anything else have (a person
+        cancelled it in between), the task is not run: its lease is not ours to act on."""
+        if claimed is None or claimed.row is not None:
+            return claimed.row if claimed is not None else None
+        rows = self.store.query("SELECT * FROM tasks WHERE id = ?", (claimed.id,))
+        if not rows or rows[0]["status"] != "running" or rows[0]["lease_owner"] != self.name:
+            return None
+        return rows[0]
 
     def take_next(self) -> dict[str, Any] | None:
         """The task claimed in the transaction that finished the last one, if any."""
@@ -247,39 +312,113 @@ class Worker:
             yield_slot(tx, self.store, task["job_id"], "a person must finish a step", _meta(task), self.max_active)
 
     def _finish(self, task: dict[str, Any], outcome: StepOutcome, sealer: Sealer | None = None) -> None:
-        with self.store.transaction() as tx:
-            stream = stream_of("task", task["id"])
-            done: TaskWaiting | TaskSucceeded
-            if outcome.waiting:
-                done = TaskWaiting(id=task["id"], reason=outcome.wait_reason or "", run_after=outcome.wait_until,
-                                   attempt_given_back=True)
-            else:
-                output = dict(outcome.output)
-                if outcome.halt:
-                    output["halt"] = True
-                # The model's answer is in its call's record, committed here too: stored once.
-                output = compact_output(output, self._pending.answers() if self._pending is not None else {})
-                if sealer is not None:
-                    # A job about one person: what the step derived from their signal is sealed.
-                    output = sealer.seal_output(output)
-                done = TaskSucceeded(id=task["id"], output=output)
-            # The step's model calls, then its outcome at the claimed version: if the lease was
-            # lost, the append refuses and nothing of this transaction lands (see _run).
-            self._write_calls_into(tx, failing=False)
-            tx.append([done.to_new(stream, task["version"])], _meta(task))
-            for actor, event in outcome.events:
-                tx.append([event], _meta(task, actor))
-            if not outcome.waiting:
-                schedule(tx, self.store, task["job_id"], _meta(task), default_max_active=self.max_active)
-            else:
-                yield_slot(tx, self.store, task["job_id"], outcome.wait_reason or "waiting", _meta(task),
-                           self.max_active)
-            if self._claim_next:
-                # The transaction already holds the write lock (SQLite) or the append lock
-                # (Postgres, where SKIP LOCKED never waits for another claimer's row), so this
-                # claim cannot conflict and undo the outcome above; on Postgres it also saves
-                # the claim's own BEGIN, lock and COMMIT.
-                self._next = self._claim_in(tx, time.time())
+        done = self._outcome_event(task, outcome, sealer)  # built once: sealing is not repeatable
+        if self.store.locks_at_begin:
+            with self.store.transaction() as tx:
+                self._finish_locked(tx, task, outcome, done)
+            return
+        # Postgres: the reads are made before the append lock and checked under it (see
+        # _finish_unlocked); a read that went stale is made again. The last try takes the lock
+        # up front, so a step under heavy contention still finishes.
+        for attempt in range(FINISH_TRIES):
+            last = attempt == FINISH_TRIES - 1
+            self._next = None
+            try:
+                with self.store.transaction() if last else self.store.claim_transaction() as tx:
+                    claimed = self._finish_unlocked(tx, task, outcome, done, attempt)
+            except StaleRead:
+                if last:
+                    raise
+                continue
+            self._next = self._claimed_row(claimed)
+            return
+
+    def _outcome_event(self, task: dict[str, Any], outcome: StepOutcome, sealer: Sealer | None) -> NewEvent:
+        stream = stream_of("task", task["id"])
+        done: TaskWaiting | TaskSucceeded
+        if outcome.waiting:
+            done = TaskWaiting(id=task["id"], reason=outcome.wait_reason or "", run_after=outcome.wait_until,
+                               attempt_given_back=True)
+        else:
+            output = dict(outcome.output)
+            if outcome.halt:
+                output["halt"] = True
+            # The model's answer is in its call's record, committed here too: stored once.
+            output = compact_output(output, self._pending.answers() if self._pending is not None else {})
+            if sealer is not None:
+                # A job about one person: what the step derived from their signal is sealed.
+                output = sealer.seal_output(output)
+            done = TaskSucceeded(id=task["id"], output=output)
+        return done.to_new(stream, task["version"])
+
+    def _append_outcome(self, tx: Transaction, task: dict[str, Any], outcome: StepOutcome, done: NewEvent) -> None:
+        # The step's model calls, then its outcome at the claimed version: if the lease was
+        # lost, the append refuses and nothing of this transaction lands (see _run).
+        self._write_calls_into(tx, failing=False)
+        tx.append([done], _meta(task))
+        for actor, event in outcome.events:
+            tx.append([event], _meta(task, actor))
+
+    def _finish_locked(self, tx: Transaction, task: dict[str, Any], outcome: StepOutcome, done: NewEvent) -> None:
+        """SQLite: the write lock is held from BEGIN, so reads anywhere in it are current."""
+        self._append_outcome(tx, task, outcome, done)
+        if not outcome.waiting:
+            schedule(tx, self.store, task["job_id"], _meta(task), default_max_active=self.max_active)
+        else:
+            yield_slot(tx, self.store, task["job_id"], outcome.wait_reason or "waiting", _meta(task),
+                       self.max_active)
+        if self._claim_next:
+            # The transaction already holds the write lock, so this claim cannot conflict and undo
+            # the outcome above; it finds the task just enqueued if that is the most urgent.
+            self._next = self._claimed_row(self._claim_in(tx, time.time()))
+
+    def _finish_unlocked(self, tx: Transaction, task: dict[str, Any], outcome: StepOutcome, done: NewEvent,
+                         attempt: int) -> _Claimed | None:
+        """Postgres: every read first, then every append (the first takes the append lock).
+        The job's rows are read with the finishing task as its outcome will leave it, and
+        checked under the lock without a round trip (check_unchanged: StaleRead if a sibling
+        finished, a person acted, the job was reopened or a job was parked meanwhile); the next
+        ready task is row-locked (SKIP LOCKED), so nobody else can claim or change it."""
+        now = time.time()
+        job_id = task["job_id"]
+        # A step whose own events touch its job's tasks (a refine wakes its gate) makes the
+        # schedule read after those appends, under the lock, as before: rare, and always right.
+        early = not any(e.stream.startswith("task-") or e.stream == stream_of("job", job_id) for _, e in outcome.events)
+        state = self._job_state(tx, task, done) if early else None
+        if state is not None:
+            tx.check_unchanged("job", state.unchanged_params(leaving_out=task["id"]))
+        ready = (tx.query_skip_locked(self.store.ready_task_sql, {"now": now, "ageing": self.ageing_seconds})
+                 if self._claim_next else [])
+        # Not a task this transaction appends to before its claim (its own, if its lease ran out;
+        # one its step's events wake): the claim would name a version those appends moved.
+        touched = {done.stream} | {e.stream for _, e in outcome.events}
+        ready = [row for row in ready if stream_of("task", row["id"]) not in touched]
+        if self.before_first_append is not None:
+            self.before_first_append(attempt)
+        self._append_outcome(tx, task, outcome, done)
+        state = state or self._job_state(tx, task, done)
+        recipe, channels = job_plan(self.store, job_id)
+        enqueued: list[StoredEvent] = []
+        if not outcome.waiting:
+            enqueued = schedule_from(tx, self.store, state, recipe, channels, _meta(task), now, self.max_active)
+        else:
+            yield_slot_from(tx, self.store, state, outcome.wait_reason or "waiting", _meta(task), self.max_active)
+        if not self._claim_next:
+            return None
+        chosen = most_urgent(ready, enqueued, now, self.ageing_seconds)
+        return self._claim_row(tx, chosen, now) if chosen is not None else None
+
+    @staticmethod
+    def _job_state(tx: Transaction, task: dict[str, Any], done: NewEvent) -> JobState:
+        """The job's rows, the finishing task's as its outcome `done` leaves it (as the
+        projections of TaskSucceeded and TaskWaiting set status, halted and wait_reason)."""
+        state = read_job_state(tx, task["job_id"])
+        if done.type == "TaskWaiting":
+            after = TaskState(task["id"], "waiting" if done.data["run_after"] is None else "queued", False,
+                              done.expected_version + 1, done.data["reason"])
+        else:
+            after = TaskState(task["id"], "done", bool(done.data["output"].get("halt")), done.expected_version + 1, None)
+        return state.with_task(after)
 
     def _conflict(self, task: dict[str, Any], exc: ConcurrencyConflict, started: float) -> TaskReport:
         # Either the lease was lost (the task moved on without us) or a piece changed while the

@@ -1,0 +1,4 @@
+-- Twin of postgres/0021, kept so both backends carry the same numbered migrations. Nothing to
+-- do here: a SQLite write transaction holds the database's write lock from BEGIN IMMEDIATE, so
+-- what it reads cannot change before it appends and `check_unchanged` is a no-op. This file
+-- holds no statement.
