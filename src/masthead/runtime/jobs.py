@@ -207,12 +207,40 @@ class JobState:
 
 
 def read_job_state(tx: Transaction, job_id: str) -> JobState:
-    rows = tx.query(JOB_STATE, (job_id,))
+    return _job_state(job_id, tx.query(JOB_STATE, (job_id,)))
+
+
+def _job_state(job_id: str, rows: list[dict[str, Any]]) -> JobState:
     first = rows[0]
     tasks = tuple(TaskState(r["id"], r["status"], bool(r["halted"]), int(r["version"]), r["wait_reason"])
                   for r in rows if r["id"] is not None)
     return JobState(job_id, first["job_status"], first["priority"], first["criticality"], first["project"],
                     bool(first["parked"]), tasks)
+
+
+# JOB_STATE for every running job at once, each job's rows together.
+RUNNING_JOB_STATES = (
+    "SELECT j.id AS job_id, j.status AS job_status, j.priority, j.criticality, j.project,"
+    " EXISTS (SELECT 1 FROM jobs p WHERE p.status = 'deferred' AND p.project = j.project) AS parked,"
+    " t.id, t.status, t.halted, t.version, t.wait_reason"
+    " FROM jobs j LEFT JOIN tasks t ON t.job_id = j.id WHERE j.status = 'running' ORDER BY j.id"
+)
+
+
+def jobs_behind(store: EventStore, now: float) -> list[str]:
+    """The running jobs whose rows say something was missed: a successor never enqueued, a
+    skip or an end never recorded. Read in one statement outside any write transaction (a
+    start-up look at every running job; nearly always none is behind)."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in store.query(RUNNING_JOB_STATES):
+        grouped.setdefault(row["job_id"], []).append(row)
+    behind = []
+    for job_id, rows in grouped.items():
+        recipe, channels = job_plan(store, job_id)
+        events, _finished = schedule_events(_job_state(job_id, rows), recipe, channels, now)
+        if events:
+            behind.append(job_id)
+    return behind
 
 
 def schedule_events(state: JobState, recipe: Recipe, channels: list[str], now: float) -> tuple[list[NewEvent], bool]:

@@ -18,6 +18,7 @@ from masthead.events.model import Meta, StoredEvent, utc_now
 from masthead.events.store import EventStore
 from masthead.projections.snapshots import SnapshotSchedule
 from masthead.runtime.jobs import (
+    jobs_behind,
     project_max_active,
     release_deferred,
     schedule,
@@ -66,9 +67,11 @@ def reconcile(store: EventStore, default_max_active: int = 20) -> None:
     a no-op unless something was missed. Tasks deferred for budget look again (a limit in
     masthead.toml may have been raised since), and so do tasks that waited for a provider's
     key or model file (it may have been set since)."""
-    for job in store.query("SELECT id FROM jobs WHERE status = 'running'"):
+    # Only the jobs found behind get a write transaction (on Postgres each takes the append lock,
+    # which every other writer waits for); `schedule` reads their rows again under it.
+    for job_id in jobs_behind(store, time.time()):
         with store.transaction() as tx:
-            schedule(tx, store, job["id"], Meta(actor="system", at=utc_now(), correlation_id=job["id"]),
+            schedule(tx, store, job_id, Meta(actor="system", at=utc_now(), correlation_id=job_id),
                      default_max_active=default_max_active)
     for row in store.query("SELECT DISTINCT project FROM jobs WHERE status = 'deferred'"):
         with store.transaction() as tx:
