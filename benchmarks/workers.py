@@ -113,11 +113,11 @@ def serve_worker(root: str, latency: float, concurrency: int, plain_lock: bool, 
     if plain_lock:
         from masthead.events.postgres_store import PostgresEventStore
         from masthead.projections.read_models import ReadModelProjector
-        from masthead.runtime.worker import WAKE_EVENTS
+        from masthead.runtime.worker import wakes_workers
 
         ws.store.close()
         ws = Workspace(root=ws.root, config=ws.config, store=PostgresEventStore(
-            ws.config.workspace.database, ReadModelProjector(), notify_types=WAKE_EVENTS, flush_under_lock=True))
+            ws.config.workspace.database, ReadModelProjector(), notify_when=wakes_workers, flush_under_lock=True))
     runner = ws.runner(concurrency=concurrency, name=f"bench-{os.getpid()}")
     signal.signal(signal.SIGTERM, lambda _s, _f: runner.stop())
     # Start-up work of `runner.run`, done here before the clock: `reconcile` re-derives the next
@@ -331,9 +331,9 @@ The plain strategy, for comparison (every append's commit flushes to disk while 
 - Every worker process starts and opens the workspace before any of them claims a task, so no
   process's start-up runs during the measured window; worker CPU is counted from that moment,
   Postgres CPU is that of the backends serving this run's database only.
-- Before the clock, each worker process runs the runner's start-up `reconcile`: one write transaction under
-  the append lock per running job ({args.jobs} here); the slowest took {max(r.reconcile_s for r in instant):.2f} s
-  with 4 processes starting at once. A worker that starts while others work holds them up for as long.
+- Before the clock, each worker process runs the runner's start-up `reconcile`: one read of every running
+  job's rows ({args.jobs} jobs here) and a write transaction, under the append lock, only for a job found
+  behind (none here); the slowest took {max(r.reconcile_s for r in instant):.2f} s with 4 processes starting at once.
 - "Waiting for the append lock" is the mean number of connections queued on it (sampled every 20 ms).
   Above 1, the lock is what limits: steps/s is then 1 / (time the lock is held per step), and that
   time is mostly the holder's round trips to the server, each of which waits for a free CPU on both

@@ -20,7 +20,7 @@ from tests.support.postgres import fresh_database
 from masthead.events.open import open_store
 from masthead.events.store import EventStore
 from masthead.projections.read_models import ReadModelProjector
-from masthead.runtime.worker import WAKE_EVENTS
+from masthead.runtime.worker import wakes_workers
 
 
 class Backend:
@@ -30,7 +30,7 @@ class Backend:
         self._stores: list[EventStore] = []
 
     def open(self, *, projector: bool = True) -> EventStore:
-        store = open_store(self.location, ReadModelProjector() if projector else None, notify_types=WAKE_EVENTS)
+        store = open_store(self.location, ReadModelProjector() if projector else None, notify_when=wakes_workers)
         self._stores.append(store)
         return store
 

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from masthead.errors import ConcurrencyConflict
-from masthead.events.model import Meta, NewEvent, stream_of, utc_now
+from masthead.events.model import Meta, NewEvent, StoredEvent, stream_of, utc_now
 from masthead.events.types import TaskClaimed, TaskEnqueued, TaskSucceeded
 from masthead.runtime.lease import Heartbeats
 from masthead.runtime.presence import Presence, list_workers
-from masthead.runtime.worker import Worker
+from masthead.runtime.worker import Worker, wakes_workers
 
 
 def meta() -> Meta:
@@ -151,3 +151,34 @@ def test_a_commit_that_enqueues_wakes_listening_workers(postgres_backend):
         assert woken.wait(5)
     finally:
         stop()
+
+
+def test_a_commit_that_claims_what_it_enqueues_wakes_nobody(postgres_backend):
+    """A step's finishing transaction enqueues its job's next step and claims it itself: other
+    workers have nothing to claim, so they are not woken (each would run an empty claim)."""
+    listener, writer = postgres_backend.open(), postgres_backend.open()
+    woken = threading.Event()
+    stop = listener.listen(woken.set)
+    try:
+        time.sleep(0.3)  # the first wake-up comes from starting to listen
+        woken.clear()
+        task = TaskEnqueued(id="t-own", job_id="job-1", step="brief", channel=None, kind="agent", priority=5,
+                            run_after=time.time() - 1, max_attempts=3, idempotency_key="t-own")
+        claim = TaskClaimed(id="t-own", worker="w0", lease_until=time.time() + 30, attempt=1)
+        stream = stream_of("task", "t-own")
+        writer.append([task.to_new(stream, 0), claim.to_new(stream, 1)], meta())
+        assert not woken.wait(0.5)
+        enqueue(writer, 1)  # one it does not claim: that wakes them
+        assert woken.wait(5)
+    finally:
+        stop()
+
+
+def test_only_a_task_made_ready_and_left_unclaimed_wakes_workers():
+    def event(type_: str, task: str) -> StoredEvent:
+        return StoredEvent(seq=1, stream=f"task-{task}", version=1, type=type_, data={"id": task}, meta=meta(), hash="")
+
+    assert not wakes_workers([event("Noted", "a")])
+    assert wakes_workers([event("TaskEnqueued", "a")]) and wakes_workers([event("TaskWoken", "a")])
+    assert not wakes_workers([event("TaskSucceeded", "a"), event("TaskEnqueued", "b"), event("TaskClaimed", "b")])
+    assert wakes_workers([event("TaskEnqueued", "b"), event("TaskEnqueued", "c"), event("TaskClaimed", "b")])

@@ -117,13 +117,13 @@ def database_location(root: Path, database: str) -> str | Path:
 
 def open_database(root: Path, database: str, synchronous: str, *, create: bool, migrate: bool = True) -> EventStore:
     location = database_location(root, database)
-    notify_types: frozenset[str] = frozenset()
+    notify_when = None
     if is_postgres_url(location):  # only Postgres wakes workers (NOTIFY); SQLite spares the runtime import
-        from masthead.runtime.worker import WAKE_EVENTS
+        from masthead.runtime.worker import wakes_workers
 
-        notify_types = WAKE_EVENTS
+        notify_when = wakes_workers
     return open_store(location, ReadModelProjector(), synchronous=synchronous, create=create,
-                      migrate=migrate, notify_types=notify_types)
+                      migrate=migrate, notify_when=notify_when)
 
 
 def database_settings(root: Path) -> tuple[Path, dict[str, Any], str, str]:

@@ -6,8 +6,10 @@ imported only when a Postgres URL is opened.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from masthead.events.model import StoredEvent
 from masthead.events.store import EventStore, Projector
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -24,15 +26,15 @@ def open_store(
     synchronous: str = "FULL",
     create: bool = True,
     migrate: bool = True,
-    notify_types: frozenset[str] = frozenset(),
+    notify_when: Callable[[Sequence[StoredEvent]], bool] | None = None,
 ) -> EventStore:
     """`create=False` refuses a missing SQLite file (a Postgres database must exist anyway).
-    `notify_types`: event types whose commit wakes LISTENing workers (Postgres)."""
+    `notify_when`: which commits wake LISTENing workers (Postgres)."""
     if is_postgres_url(location):
         from masthead.events.postgres_store import PostgresEventStore
 
         return PostgresEventStore(str(location), projector, synchronous=synchronous, migrate=migrate,
-                                  notify_types=notify_types)
+                                  notify_when=notify_when)
     from masthead.events.sqlite_store import SqliteEventStore
 
     return SqliteEventStore(location, projector, synchronous=synchronous, create=create, migrate=migrate)

@@ -245,7 +245,7 @@ class PostgresEventStore:
         schema: str | None = None,
         synchronous: str = "FULL",
         migrate: bool = True,
-        notify_types: frozenset[str] = frozenset(),
+        notify_when: Callable[[Sequence[StoredEvent]], bool] | None = None,
         flush_under_lock: bool = False,
     ):
         self.url = url
@@ -255,7 +255,8 @@ class PostgresEventStore:
         # The plain strategy (commit synchronously while holding the lock); kept so
         # benchmarks/workers.py can measure what the barrier buys.
         self._flush_under_lock = flush_under_lock
-        self.notify_types = notify_types
+        # Which commits wake LISTENing workers (runtime/worker.wakes_workers); None: none do.
+        self.notify_when = notify_when
         namespace = schema or "public"
         # Each schema has its own log, so its own append lock and wake-up channel.
         self._lock_key = zlib.crc32(f"masthead-append:{namespace}".encode())
@@ -387,7 +388,7 @@ class PostgresEventStore:
     def _ending(self, tx: PostgresTransaction) -> list[str]:
         """COMMIT, with a wake-up before it and a durability barrier after it when they are due."""
         statements = []
-        if self.notify_types and any(e.type in self.notify_types for e in tx.appended):
+        if self.notify_when is not None and tx.appended and self.notify_when(tx.appended):
             # Delivered at commit, to every LISTENing worker: a wake-up hint, never data.
             statements.append(f"SELECT pg_notify('{self.channel}', '')")
         statements.append("COMMIT")

@@ -27,7 +27,7 @@ from masthead.runtime.jobs import (
 from masthead.runtime.lease import Heartbeats
 from masthead.runtime.presence import Presence
 from masthead.runtime.steps import StepServices
-from masthead.runtime.worker import HOST, WAKE_EVENTS, TaskReport, Worker, release_orphans
+from masthead.runtime.worker import HOST, TaskReport, Worker, release_orphans, wakes_workers
 
 log = logging.getLogger("masthead.runtime")
 
@@ -122,7 +122,7 @@ class Runner:
         self.snapshots = SnapshotSchedule(store, every=snapshot_every, keep=snapshot_keep)
 
     def _on_append(self, events: list[StoredEvent]) -> None:
-        if any(event.type in WAKE_EVENTS for event in events):
+        if wakes_workers(events):
             self._wake.set()
 
     def stop(self) -> None:

@@ -20,7 +20,7 @@ import os
 import random
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,15 @@ HOST = socket.gethostname()
 # Events after whose commit a task may be ready to claim: workers elsewhere are woken for them
 # (Postgres NOTIFY). Timed waits (retries, soft gates) are found by polling.
 WAKE_EVENTS = frozenset({"TaskEnqueued", "TaskWoken", "TaskRetryScheduled"})
+
+
+def wakes_workers(events: Sequence[StoredEvent]) -> bool:
+    """Whether a commit made a task ready that it did not also claim. A step's finishing
+    transaction enqueues its job's next step and, nearly always, claims it itself: waking every
+    other worker for it (a NOTIFY to each process, an empty claim in each) would cost them CPU
+    for nothing, more of it the more workers there are."""
+    ready = {event.data["id"] for event in events if event.type in WAKE_EVENTS}
+    return bool(ready) and bool(ready - {event.data["id"] for event in events if event.type == "TaskClaimed"})
 
 # Tries of a step's finishing transaction on Postgres before the last, which takes the append
 # lock up front: each try that fails does so because another commit changed what it read.
