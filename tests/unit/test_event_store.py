@@ -300,3 +300,29 @@ def test_task_outputs_move_to_the_log_when_a_database_is_upgraded(tmp_path):
     found = store.query("SELECT e.data FROM tasks t JOIN events e ON e.seq = t.output_seq WHERE t.id = 'j.a'")
     assert json.loads(found[0]["data"])["output"] == outputs["j.a"]
     store.close()
+
+
+def test_several_stores_opening_a_new_file_at_once_all_open(tmp_path):
+    """Turning a new file to WAL needs it alone for a moment and SQLite does not wait for that
+    (its busy handler is not asked): workers started at once on a new workspace, or eight
+    threads each with its own store, used to fail with "database is locked"."""
+    import threading
+
+    failures: list[BaseException] = []
+    for attempt in range(40):
+        path = tmp_path / f"new-{attempt}.db"
+        start = threading.Barrier(8)
+
+        def open_one(path: Path = path, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                SqliteEventStore(path).close()
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_one) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert failures == []

@@ -11,6 +11,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,6 +140,26 @@ _INSERT_AFTER = (
 )
 
 
+# How long a connection waits for another one's lock before "database is locked".
+_BUSY_TIMEOUT = 60.0
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (a no-op once it is). Turning a new file to WAL needs it alone for
+    a moment, and SQLite does not wait for that (its busy handler is not asked): several stores
+    opening a new file at once (workers started together on a new workspace) would fail with
+    "database is locked". They wait their turn here instead, as long as for any other lock."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
 class SqliteEventStore:
     """The log and its projections in one SQLite file."""
 
@@ -193,9 +214,9 @@ class SqliteEventStore:
         """A connection to the file, set up like every connection of the store. The pool lends
         these; code that needs one outside any transaction (ATTACH refuses to run inside one)
         opens its own here and closes it."""
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=60.0, check_same_thread=False)
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=_BUSY_TIMEOUT, check_same_thread=False)
         conn.row_factory = _dict_row
-        conn.execute("PRAGMA journal_mode=WAL")
+        _use_wal(conn)
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
         # Checkpoints run on a thread of their own (see _Checkpointer), not inside whichever
