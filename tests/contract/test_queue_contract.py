@@ -8,6 +8,8 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -137,31 +139,33 @@ def test_workers_register_and_show_what_they_hold(backend):
     assert list_workers(store, stale_after=1.0) == []
 
 
-def test_a_commit_that_enqueues_wakes_listening_workers(postgres_backend):
-    """Postgres only: SQLite has no channel between processes, so its workers poll."""
-    listener, writer = postgres_backend.open(), postgres_backend.open()
+@contextmanager
+def listening(backend: Any) -> Iterator[tuple[Any, threading.Event]]:
+    """A writer's store, and an event set when a listening store is woken (Postgres NOTIFY)."""
+    listener, writer = backend.open(), backend.open()
     woken = threading.Event()
     stop = listener.listen(woken.set)
     try:
         time.sleep(0.3)  # the first wake-up comes from starting to listen
         woken.clear()
+        yield writer, woken
+    finally:
+        stop()
+
+
+def test_a_commit_that_enqueues_wakes_listening_workers(postgres_backend):
+    """Postgres only: SQLite has no channel between processes, so its workers poll."""
+    with listening(postgres_backend) as (writer, woken):
         writer.append([NewEvent("note-1", "Noted", {}, 0)], meta())  # not a wake-up type
         assert not woken.wait(0.5)
         enqueue(writer, 1)
         assert woken.wait(5)
-    finally:
-        stop()
 
 
 def test_a_commit_that_claims_what_it_enqueues_wakes_nobody(postgres_backend):
     """A step's finishing transaction enqueues its job's next step and claims it itself: other
     workers have nothing to claim, so they are not woken (each would run an empty claim)."""
-    listener, writer = postgres_backend.open(), postgres_backend.open()
-    woken = threading.Event()
-    stop = listener.listen(woken.set)
-    try:
-        time.sleep(0.3)  # the first wake-up comes from starting to listen
-        woken.clear()
+    with listening(postgres_backend) as (writer, woken):
         task = TaskEnqueued(id="t-own", job_id="job-1", step="brief", channel=None, kind="agent", priority=5,
                             run_after=time.time() - 1, max_attempts=3, idempotency_key="t-own")
         claim = TaskClaimed(id="t-own", worker="w0", lease_until=time.time() + 30, attempt=1)
@@ -170,8 +174,6 @@ def test_a_commit_that_claims_what_it_enqueues_wakes_nobody(postgres_backend):
         assert not woken.wait(0.5)
         enqueue(writer, 1)  # one it does not claim: that wakes them
         assert woken.wait(5)
-    finally:
-        stop()
 
 
 def test_only_a_task_made_ready_and_left_unclaimed_wakes_workers():

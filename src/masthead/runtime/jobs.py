@@ -47,7 +47,6 @@ _ACTIVE_TASK = (
 ACTIVE_JOBS = ("SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs j WHERE j.project = ? AND j.status = 'running'"
                f" AND EXISTS ({_ACTIVE_TASK}) LIMIT ?) AS active")
 PARKED_JOB = "SELECT 1 FROM jobs WHERE status = 'deferred' AND project = ? LIMIT 1"
-JOB_IS_ACTIVE = f"SELECT 1 AS active FROM jobs j WHERE j.id = ? AND j.status = 'running' AND EXISTS ({_ACTIVE_TASK})"
 
 
 def _enqueue(job_id: str, slot: Slot, priority: int, criticality: str, now: float) -> NewEvent:
@@ -151,12 +150,15 @@ def project_max_active(tx: Transaction, project: str, default: int) -> int:
 # The job's row, whether its project has a parked job, and its tasks' rows, in ONE statement
 # (one snapshot: on Postgres a read made before the append lock is checked against a
 # fingerprint of exactly these rows, migration 0021).
-JOB_STATE = (
-    "SELECT j.status AS job_status, j.priority, j.criticality, j.project,"
+_JOB_ROWS = (
+    "SELECT j.id AS job_id, j.status AS job_status, j.priority, j.criticality, j.project,"
     " EXISTS (SELECT 1 FROM jobs p WHERE p.status = 'deferred' AND p.project = j.project) AS parked,"
     " t.id, t.status, t.halted, t.version, t.wait_reason"
-    " FROM jobs j LEFT JOIN tasks t ON t.job_id = j.id WHERE j.id = ?"
+    " FROM jobs j LEFT JOIN tasks t ON t.job_id = j.id"
 )
+JOB_STATE = _JOB_ROWS + " WHERE j.id = ?"
+# The same for every running job at once (the start-up reconcile), each job's rows together.
+RUNNING_JOB_STATES = _JOB_ROWS + " WHERE j.status = 'running' ORDER BY j.id"
 # Task states in which a job holds a backpressure slot (the Python twin of _ACTIVE_TASK).
 _ACTIVE_STATES = frozenset({"running", "waiting_rate_limit", "deferred_budget", "off_peak"})
 
@@ -195,7 +197,7 @@ class JobState:
 
     @property
     def holds_slot(self) -> bool:
-        """JOB_IS_ACTIVE, computed from the rows read."""
+        """Whether the job holds a backpressure slot (see _ACTIVE_TASK), from the rows read."""
         return self.status == "running" and any(t.active for t in self.tasks)
 
     def unchanged_params(self, leaving_out: str) -> tuple[Any, ...]:
@@ -217,14 +219,6 @@ def _job_state(job_id: str, rows: list[dict[str, Any]]) -> JobState:
     return JobState(job_id, first["job_status"], first["priority"], first["criticality"], first["project"],
                     bool(first["parked"]), tasks)
 
-
-# JOB_STATE for every running job at once, each job's rows together.
-RUNNING_JOB_STATES = (
-    "SELECT j.id AS job_id, j.status AS job_status, j.priority, j.criticality, j.project,"
-    " EXISTS (SELECT 1 FROM jobs p WHERE p.status = 'deferred' AND p.project = j.project) AS parked,"
-    " t.id, t.status, t.halted, t.version, t.wait_reason"
-    " FROM jobs j LEFT JOIN tasks t ON t.job_id = j.id WHERE j.status = 'running' ORDER BY j.id"
-)
 
 
 def jobs_behind(store: EventStore, now: float) -> list[str]:
@@ -289,16 +283,14 @@ def schedule_from(tx: Transaction, store: EventStore, state: JobState, recipe: R
     events, finished = schedule_events(state, recipe, channels, now)
     stored = tx.append(events, meta) if events else []
     if finished and state.parked:
-        release_deferred(tx, store, state.project, project_max_active(tx, state.project, default_max_active), meta,
-                         f"a slot is free: job {state.id} finished")
+        release_parked(tx, store, state.project, default_max_active, meta, f"a slot is free: job {state.id} finished")
     return stored
 
 
-def _release_parked(tx: Transaction, store: EventStore, project: str, default_max_active: int, meta: Meta,
-                    reason: str) -> None:
-    """release_deferred, without reading the project's bound when nothing is parked."""
-    if tx.query(PARKED_JOB, (project,)):
-        release_deferred(tx, store, project, project_max_active(tx, project, default_max_active), meta, reason)
+def release_parked(tx: Transaction, store: EventStore, project: str, default_max_active: int, meta: Meta,
+                   reason: str) -> None:
+    """`release_deferred` under the project's own bound (its `max_active_jobs`, else the default)."""
+    release_deferred(tx, store, project, project_max_active(tx, project, default_max_active), meta, reason)
 
 
 def reopen_events(tx: Transaction, job_id: str, tasks: list[dict[str, Any]], why: str) -> list[NewEvent]:
@@ -318,10 +310,7 @@ def yield_slot(tx: Transaction, store: EventStore, job_id: str, why: str, meta: 
                default_max_active: int = 20) -> None:
     """A task of `job_id` now waits (for a person, a deadline or a guard): if the whole job no
     longer holds a slot, start the project's parked jobs that now fit."""
-    if tx.query(JOB_IS_ACTIVE, (job_id,)):
-        return
-    job = tx.query("SELECT project FROM jobs WHERE id = ?", (job_id,))[0]
-    _release_parked(tx, store, job["project"], default_max_active, meta, f"a slot is free: job {job_id} waits ({why})")
+    yield_slot_from(tx, store, read_job_state(tx, job_id), why, meta, default_max_active)
 
 
 def yield_slot_from(tx: Transaction, store: EventStore, state: JobState, why: str, meta: Meta,
@@ -329,8 +318,7 @@ def yield_slot_from(tx: Transaction, store: EventStore, state: JobState, why: st
     """`yield_slot` with the job's rows read already, its waiting task as its outcome left it."""
     if state.holds_slot or not state.parked:
         return
-    release_deferred(tx, store, state.project, project_max_active(tx, state.project, default_max_active), meta,
-                     f"a slot is free: job {state.id} waits ({why})")
+    release_parked(tx, store, state.project, default_max_active, meta, f"a slot is free: job {state.id} waits ({why})")
 
 
 def wake_deferred(store: EventStore, project: str | None, reason: str, state: str = "deferred_budget") -> int:

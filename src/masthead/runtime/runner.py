@@ -19,8 +19,7 @@ from masthead.events.store import EventStore
 from masthead.projections.snapshots import SnapshotSchedule
 from masthead.runtime.jobs import (
     jobs_behind,
-    project_max_active,
-    release_deferred,
+    release_parked,
     schedule,
     wake_deferred,
 )
@@ -76,8 +75,7 @@ def reconcile(store: EventStore, default_max_active: int = 20) -> None:
     for row in store.query("SELECT DISTINCT project FROM jobs WHERE status = 'deferred'"):
         with store.transaction() as tx:
             meta = Meta(actor="system", at=utc_now())
-            release_deferred(tx, store, row["project"], project_max_active(tx, row["project"], default_max_active), meta,
-                             "a slot is free (re-checked at start)")
+            release_parked(tx, store, row["project"], default_max_active, meta, "a slot is free (re-checked at start)")
     wake_deferred(store, None, "re-checking budgets at start")
     wake_deferred(store, None, "re-checking provider settings at start", state="waiting_config")
 
